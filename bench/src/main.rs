@@ -1,0 +1,445 @@
+//! Macro benchmarks: each pipeline of the real `sluice` binary against the real services, with a
+//! physical reference measured in the same run. One line per result:
+//!
+//! `bench <name> records=<n> seconds=<s> rate=<records/s> mb_s=<MB/s> peak_rss_mb=<m> ref=<name> ref_rate=<records/s> ratio=<rate/ref_rate>`
+//!
+//! Run through `bench/run [NAME…]` (it starts the services and builds in release mode).
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Offset, TopicPartitionList};
+
+const LINES: usize = 1_000_000;
+const LINE_BYTES: usize = 100;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run benchmarks (all when none is named): file-source, file-source-json, file-sink, idle-worker.
+    Run {
+        names: Vec<String>,
+        /// The sluice binary to measure.
+        #[arg(long)]
+        sluice: PathBuf,
+    },
+    /// Print the first N records of partition 0 of a topic.
+    Peek { topic: String, n: usize },
+}
+
+fn bootstrap() -> String {
+    std::env::var("KAFKA_BOOTSTRAP").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Cmd::Peek { topic, n } => peek(&topic, n),
+        Cmd::Run { names, sluice } => {
+            let all = ["file-source", "file-source-json", "file-sink", "idle-worker"];
+            let chosen: Vec<&str> =
+                if names.is_empty() { all.to_vec() } else { names.iter().map(String::as_str).collect() };
+            let work = tempfile::Builder::new().prefix("sluice-bench").tempdir()?;
+            let b = Bench { sluice, work: work.path().to_owned() };
+            for name in chosen {
+                match name {
+                    "file-source" => b.file_source(false)?,
+                    "file-source-json" => b.file_source(true)?,
+                    "file-sink" => b.file_sink()?,
+                    "idle-worker" => b.idle_worker()?,
+                    other => bail!("unknown benchmark {other}; known: {}", all.join(", ")),
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+struct Line<'a> {
+    name: &'a str,
+    records: usize,
+    seconds: f64,
+    bytes: usize,
+    peak_rss_mb: f64,
+    reference: &'a str,
+    ref_rate: f64,
+}
+
+impl Line<'_> {
+    fn print(&self) {
+        let rate = self.records as f64 / self.seconds;
+        let ratio = if self.ref_rate > 0.0 { rate / self.ref_rate } else { 0.0 };
+        println!(
+            "bench {} records={} seconds={:.3} rate={:.0} mb_s={:.1} peak_rss_mb={:.1} ref={} ref_rate={:.0} ratio={:.2}",
+            self.name,
+            self.records,
+            self.seconds,
+            if self.records > 0 { rate } else { 0.0 },
+            self.bytes as f64 / self.seconds / 1e6,
+            self.peak_rss_mb,
+            self.reference,
+            self.ref_rate,
+            ratio
+        );
+    }
+}
+
+struct Bench {
+    sluice: PathBuf,
+    work: PathBuf,
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}-{}", nanos % 10_000_000_000)
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// `VmHWM` (peak resident set) of a live process, in MB.
+fn peak_rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn stop(mut child: Child) -> Result<()> {
+    Command::new("kill").arg("-TERM").arg(child.id().to_string()).status()?;
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("sluice exited with {status}");
+    }
+    Ok(())
+}
+
+fn create_topic(topic: &str, partitions: i32) -> Result<()> {
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", bootstrap()).create()?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(
+        admin.create_topics(&[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))], &AdminOptions::new()),
+    )?;
+    Ok(())
+}
+
+/// The producer settings sluice's source tasks use (acks=all, idempotent, murmur2, linger 5 ms).
+fn producer() -> Result<BaseProducer> {
+    Ok(ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set("partitioner", "murmur2_random")
+        .set("linger.ms", "5")
+        .create()?)
+}
+
+fn produce_all(topic: &str, values: impl Iterator<Item = Vec<u8>>) -> Result<usize> {
+    let p = producer()?;
+    let mut n = 0;
+    for v in values {
+        let mut rec = BaseRecord::<[u8], [u8]>::to(topic).payload(&v[..]);
+        loop {
+            match p.send(rec) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    rec = back;
+                    p.poll(Duration::from_millis(1));
+                }
+                Err((e, _)) => return Err(e.into()),
+            }
+        }
+        n += 1;
+        if n % 1000 == 0 {
+            p.poll(Duration::ZERO);
+        }
+    }
+    p.flush(Duration::from_secs(120))?;
+    Ok(n)
+}
+
+fn line_text(i: usize) -> String {
+    let head = format!("line {i:09} ");
+    let mut s = head.clone();
+    while s.len() < LINE_BYTES - 1 {
+        s.push((b'a' + (s.len() % 26) as u8) as char);
+    }
+    s
+}
+
+fn consume_count(topic: &str, n: usize, timeout: Duration) -> Result<(usize, usize)> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("bench-reader"))
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)?;
+    consumer.assign(&tpl)?;
+    let deadline = Instant::now() + timeout;
+    let (mut count, mut bytes) = (0, 0);
+    while count < n && Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
+            count += 1;
+            bytes += m.payload_len();
+        }
+    }
+    Ok((count, bytes))
+}
+
+fn peek(topic: &str, n: usize) -> Result<()> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("peek"))
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)?;
+    consumer.assign(&tpl)?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = 0;
+    while seen < n && Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            let key = m.key().map(|k| String::from_utf8_lossy(k).into_owned()).unwrap_or_else(|| "null".into());
+            let value = m.payload().map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_else(|| "null".into());
+            println!("offset {} key={key} value={value}", m.offset());
+            seen += 1;
+        }
+    }
+    Ok(())
+}
+
+impl Bench {
+    fn input(&self) -> Result<PathBuf> {
+        let path = self.work.join("lines.txt");
+        if !path.exists() {
+            let mut w = BufWriter::new(std::fs::File::create(&path)?);
+            for i in 0..LINES {
+                writeln!(w, "{}", line_text(i))?;
+            }
+            w.flush()?;
+        }
+        Ok(path)
+    }
+
+    fn worker(&self, dir: &Path, converter: &str, schemas: bool, port: u16) -> Result<PathBuf> {
+        let path = dir.join("worker.properties");
+        std::fs::write(
+            &path,
+            format!(
+                "bootstrap.servers={}\nkey.converter={converter}\nvalue.converter={converter}\n\
+                 key.converter.schemas.enable={schemas}\nvalue.converter.schemas.enable={schemas}\n\
+                 offset.storage.file.filename={}\noffset.flush.interval.ms=20\nlisteners=http://127.0.0.1:{port}\n\
+                 consumer.session.timeout.ms=6000\n",
+                bootstrap(),
+                dir.join("connect.offsets").display()
+            ),
+        )?;
+        Ok(path)
+    }
+
+    fn spawn(&self, args: &[&Path], log: &Path) -> Result<Child> {
+        Ok(Command::new(&self.sluice)
+            .arg("standalone")
+            .args(args)
+            .env("SLUICE_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log)?)
+            .spawn()?)
+    }
+
+    /// Raw produce of the same lines (the reference), then sluice's FileStreamSource.
+    fn file_source(&self, json: bool) -> Result<()> {
+        let input = self.input()?;
+        let size = std::fs::metadata(&input)?.len();
+        let ref_topic = unique("bench-ref-produce");
+        create_topic(&ref_topic, 1)?;
+        let text = std::fs::read_to_string(&input)?;
+        let started = Instant::now();
+        let n = produce_all(&ref_topic, text.lines().map(|l| l.as_bytes().to_vec()))?;
+        let ref_rate = n as f64 / started.elapsed().as_secs_f64();
+        drop(text);
+
+        let name = if json { "file-source-json" } else { "file-source" };
+        let dir = self.work.join(name);
+        std::fs::create_dir_all(&dir)?;
+        let port = free_port()?;
+        let (converter, schemas) = if json {
+            ("org.apache.kafka.connect.json.JsonConverter", true)
+        } else {
+            ("org.apache.kafka.connect.storage.StringConverter", false)
+        };
+        let worker = self.worker(&dir, converter, schemas, port)?;
+        let topic = unique("bench-file-source");
+        let connector = dir.join("source.properties");
+        std::fs::write(
+            &connector,
+            format!(
+                "name={name}\nconnector.class=FileStreamSource\nfile={}\ntopic={topic}\n\
+                 topic.creation.default.partitions=1\ntopic.creation.default.replication.factor=1\n",
+                input.display()
+            ),
+        )?;
+        let sidecar = dir.join("connect.offsets.json");
+        let started = Instant::now();
+        let child = self.spawn(&[&worker, &connector], &dir.join("log"))?;
+        let deadline = started + Duration::from_secs(300);
+        loop {
+            let pos = std::fs::read(&sidecar)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .and_then(|v| v["entries"][0]["offset"]["position"].as_u64());
+            if pos == Some(size) {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("{name}: offsets did not reach the end of the file; see {}", dir.join("log").display());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let peak = peak_rss_mb(child.id());
+        stop(child)?;
+        Line {
+            name,
+            records: LINES,
+            seconds,
+            bytes: size as usize,
+            peak_rss_mb: peak,
+            reference: "rdkafka-produce",
+            ref_rate,
+        }
+        .print();
+        Ok(())
+    }
+
+    /// Raw consume of the topic (the reference), then sluice's FileStreamSink from it.
+    fn file_sink(&self) -> Result<()> {
+        let topic = unique("bench-file-sink");
+        create_topic(&topic, 1)?;
+        let envelope = |i: usize| {
+            format!("{{\"schema\":{{\"type\":\"string\",\"optional\":false}},\"payload\":\"{}\"}}", line_text(i))
+                .into_bytes()
+        };
+        produce_all(&topic, (0..LINES).map(envelope))?;
+        let started = Instant::now();
+        let (count, bytes) = consume_count(&topic, LINES, Duration::from_secs(120))?;
+        if count != LINES {
+            bail!("reference consumer read {count} of {LINES}");
+        }
+        let ref_rate = count as f64 / started.elapsed().as_secs_f64();
+
+        let dir = self.work.join("file-sink");
+        std::fs::create_dir_all(&dir)?;
+        let port = free_port()?;
+        let worker = self.worker(&dir, "org.apache.kafka.connect.json.JsonConverter", true, port)?;
+        let output = dir.join("out.txt");
+        let connector = dir.join("sink.properties");
+        std::fs::write(
+            &connector,
+            format!("name=file-sink\nconnector.class=FileStreamSink\nfile={}\ntopics={topic}\n", output.display()),
+        )?;
+        let expected = (LINES * LINE_BYTES) as u64;
+        let child = self.spawn(&[&worker, &connector], &dir.join("log"))?;
+        let size = || std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0);
+        let deadline = Instant::now() + Duration::from_secs(300);
+        // the clock starts at the first record written: Tansu delays a group's first join
+        while size() == 0 {
+            if Instant::now() > deadline {
+                bail!("file-sink wrote nothing; see {}", dir.join("log").display());
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let started = Instant::now();
+        while size() < expected {
+            if Instant::now() > deadline {
+                bail!("file-sink wrote {} of {expected} bytes", size());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let peak = peak_rss_mb(child.id());
+        stop(child)?;
+        Line {
+            name: "file-sink",
+            records: LINES,
+            seconds,
+            bytes,
+            peak_rss_mb: peak,
+            reference: "rdkafka-consume",
+            ref_rate,
+        }
+        .print();
+        Ok(())
+    }
+
+    /// A worker with a file source and a file sink and nothing to do.
+    fn idle_worker(&self) -> Result<()> {
+        let dir = self.work.join("idle");
+        std::fs::create_dir_all(&dir)?;
+        let port = free_port()?;
+        let worker = self.worker(&dir, "org.apache.kafka.connect.json.JsonConverter", true, port)?;
+        let topic = unique("bench-idle");
+        let input = dir.join("in.txt");
+        std::fs::write(&input, "")?;
+        let source = dir.join("source.properties");
+        std::fs::write(
+            &source,
+            format!(
+                "name=idle-source\nconnector.class=FileStreamSource\nfile={}\ntopic={topic}\n\
+                 topic.creation.default.partitions=1\ntopic.creation.default.replication.factor=1\n",
+                input.display()
+            ),
+        )?;
+        let sink = dir.join("sink.properties");
+        std::fs::write(
+            &sink,
+            format!(
+                "name=idle-sink\nconnector.class=FileStreamSink\nfile={}\ntopics={topic}\n",
+                dir.join("out").display()
+            ),
+        )?;
+        let child = self.spawn(&[&worker, &source, &sink], &dir.join("log"))?;
+        let settle = Duration::from_secs(10);
+        std::thread::sleep(settle);
+        let rss = rss_mb(child.id());
+        let peak = peak_rss_mb(child.id());
+        stop(child).context("idle worker")?;
+        println!(
+            "bench idle-worker records=0 seconds={:.3} rate=0 mb_s=0.0 peak_rss_mb={peak:.1} rss_mb={rss:.1} ref=none ref_rate=0 ratio=0.00",
+            settle.as_secs_f64()
+        );
+        Ok(())
+    }
+}

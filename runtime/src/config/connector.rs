@@ -1,0 +1,250 @@
+//! Connector keys the runtime owns (`ConnectorConfig`, `SourceConnectorConfig`,
+//! `SinkConnectorConfig`; kafka-connect-runtime.md §3, §7). Connectors see only their own keys.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::reader::ConfigReader;
+use crate::convert::Converter;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectorKind {
+    Source,
+    Sink,
+}
+
+impl ConnectorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectorKind::Source => "source",
+            ConnectorKind::Sink => "sink",
+        }
+    }
+}
+
+/// `errors.*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorsConfig {
+    /// `errors.tolerance=all`.
+    pub tolerate_all: bool,
+    pub log_enable: bool,
+    pub log_include_messages: bool,
+    /// `errors.retry.timeout`; `None` = forever (-1).
+    pub retry_timeout: Option<Duration>,
+    pub retry_delay_max: Duration,
+    pub dlq_topic: Option<String>,
+    pub dlq_replication_factor: i16,
+    pub dlq_context_headers: bool,
+}
+
+/// `topic.creation.default.*`: topics are created before the first write when set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicCreation {
+    pub partitions: i32,
+    /// -1 = the broker's default.
+    pub replication_factor: i32,
+    /// Other `topic.creation.default.*` keys, passed as topic configs (e.g. `cleanup.policy`).
+    pub configs: BTreeMap<String, String>,
+}
+
+/// The framework part of a connector file.
+#[derive(Debug, Clone)]
+pub struct ConnectorConfig {
+    pub name: String,
+    pub class: String,
+    pub kind: ConnectorKind,
+    pub tasks_max: usize,
+    pub tasks_max_enforce: bool,
+    pub key_converter: Option<Converter>,
+    pub value_converter: Option<Converter>,
+    pub errors: ErrorsConfig,
+    /// Sinks: `topics`, or `topics.regex`.
+    pub topics: Vec<String>,
+    pub topics_regex: Option<String>,
+    /// Sources: set when `topic.creation.default.{partitions,replication.factor}` are both present.
+    pub topic_creation: Option<TopicCreation>,
+    pub producer_overrides: BTreeMap<String, String>,
+    pub consumer_overrides: BTreeMap<String, String>,
+    pub admin_overrides: BTreeMap<String, String>,
+}
+
+impl ConnectorConfig {
+    /// `name` and `connector.class` alone, before the class (and so the kind) is known.
+    pub fn identity(reader: &mut ConfigReader<'_>) -> (Option<String>, Option<String>) {
+        let name = reader.required("name", "a connector name");
+        let class = reader.required("connector.class", "a connector class name");
+        (name, class)
+    }
+
+    pub fn parse(reader: &mut ConfigReader<'_>, kind: ConnectorKind) -> Option<ConnectorConfig> {
+        let (name, class) = Self::identity(reader);
+        let tasks_max = reader.int_in("tasks.max", 1, 1, i32::MAX as i64) as usize;
+        let tasks_max_enforce = reader.bool("tasks.max.enforce", true);
+        let key_converter = Converter::from_config(reader, "key.converter");
+        let value_converter = Converter::from_config(reader, "value.converter");
+        reader.accept(&[
+            "header.converter",
+            "config.action.reload",
+            "exactly.once.support",
+            "transaction.boundary",
+            "transaction.boundary.interval.ms",
+            "offsets.storage.topic",
+        ]);
+        for key in ["transforms", "predicates"] {
+            if let Some(list) = reader.non_empty(key) {
+                reader.invalid(key, "no single message transforms (not supported yet by sluice)", list);
+            }
+        }
+        reader.prefixed("transforms.");
+        reader.prefixed("predicates.");
+        let errors = parse_errors(reader, kind);
+        let (mut topics, mut topics_regex, mut topic_creation) = (Vec::new(), None, None);
+        match kind {
+            ConnectorKind::Sink => {
+                topics = reader.list("topics");
+                topics_regex = reader.non_empty("topics.regex");
+                match (topics.is_empty(), &topics_regex) {
+                    (true, None) => reader.missing("topics", "a comma-separated topic list, or topics.regex"),
+                    (false, Some(_)) => reader.invalid(
+                        "topics.regex",
+                        "only one of topics and topics.regex",
+                        topics_regex.clone().unwrap_or_default(),
+                    ),
+                    _ => {}
+                }
+            }
+            ConnectorKind::Source => topic_creation = parse_topic_creation(reader),
+        }
+        let producer_overrides = reader.prefixed("producer.override.");
+        let consumer_overrides = reader.prefixed("consumer.override.");
+        let admin_overrides = reader.prefixed("admin.override.");
+        if reader.has_errors() {
+            return None;
+        }
+        Some(ConnectorConfig {
+            name: name?,
+            class: class?,
+            kind,
+            tasks_max,
+            tasks_max_enforce,
+            key_converter: key_converter.flatten(),
+            value_converter: value_converter.flatten(),
+            errors,
+            topics,
+            topics_regex,
+            topic_creation,
+            producer_overrides,
+            consumer_overrides,
+            admin_overrides,
+        })
+    }
+}
+
+fn parse_errors(reader: &mut ConfigReader<'_>, kind: ConnectorKind) -> ErrorsConfig {
+    let retry = reader.int_in("errors.retry.timeout", 0, -1, i64::MAX);
+    let dlq_topic = reader.non_empty("errors.deadletterqueue.topic.name");
+    if kind == ConnectorKind::Source {
+        if let Some(t) = &dlq_topic {
+            reader.invalid(
+                "errors.deadletterqueue.topic.name",
+                "no dead letter queue (sink connectors only)",
+                t.as_str(),
+            );
+        }
+    }
+    ErrorsConfig {
+        tolerate_all: reader.one_of("errors.tolerance", "none", &["none", "all"]) == "all",
+        log_enable: reader.bool("errors.log.enable", false),
+        log_include_messages: reader.bool("errors.log.include.messages", false),
+        retry_timeout: (retry >= 0).then(|| Duration::from_millis(retry as u64)),
+        retry_delay_max: reader.millis("errors.retry.delay.max.ms", 60_000),
+        dlq_topic,
+        dlq_replication_factor: reader.int_in("errors.deadletterqueue.topic.replication.factor", 3, -1, i16::MAX as i64)
+            as i16,
+        dlq_context_headers: reader.bool("errors.deadletterqueue.context.headers.enable", false),
+    }
+}
+
+fn parse_topic_creation(reader: &mut ConfigReader<'_>) -> Option<TopicCreation> {
+    reader.list("topic.creation.groups");
+    let mut configs = reader.prefixed("topic.creation.default.");
+    reader.prefixed("topic.creation.");
+    let has_partitions = configs.contains_key("partitions");
+    let has_rf = configs.contains_key("replication.factor");
+    let partitions = reader.int_in("topic.creation.default.partitions", 1, -1, i32::MAX as i64) as i32;
+    let replication_factor = reader.int_in("topic.creation.default.replication.factor", 1, -1, i16::MAX as i64) as i32;
+    if partitions == 0 {
+        reader.invalid("topic.creation.default.partitions", "a positive number or -1", "0");
+    }
+    if replication_factor == 0 {
+        reader.invalid("topic.creation.default.replication.factor", "a positive number or -1", "0");
+    }
+    configs.remove("partitions");
+    configs.remove("replication.factor");
+    configs.retain(|k, _| !k.starts_with("include") && !k.starts_with("exclude"));
+    (has_partitions && has_rf).then_some(TopicCreation { partitions, replication_factor, configs })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RawConfig;
+
+    fn parse(pairs: &[(&str, &str)], kind: ConnectorKind) -> Result<ConnectorConfig, Vec<String>> {
+        let mut raw = RawConfig::new("c.properties");
+        for (i, (k, v)) in pairs.iter().enumerate() {
+            raw.insert(*k, *v, Some(i + 1));
+        }
+        let mut r = ConfigReader::new(&raw);
+        let c = ConnectorConfig::parse(&mut r, kind);
+        let (errors, _) = r.finish();
+        c.ok_or_else(|| errors.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn sink_needs_exactly_one_topic_setting() {
+        let errors =
+            parse(&[("name", "s"), ("connector.class", "FileStreamSink"), ("tasks.max", "x")], ConnectorKind::Sink)
+                .unwrap_err();
+        assert_eq!(
+            errors,
+            vec![
+                "c.properties:3: tasks.max: expected an integer in [1, 2147483647], got \"x\"",
+                "c.properties: topics: missing required key (a comma-separated topic list, or topics.regex)",
+            ]
+        );
+        let ok =
+            parse(&[("name", "s"), ("connector.class", "FileStreamSink"), ("topics", "a, b")], ConnectorKind::Sink)
+                .unwrap();
+        assert_eq!(ok.topics, vec!["a", "b"]);
+    }
+
+    #[test]
+    fn topic_creation_needs_both_defaults() {
+        let base = [("name", "f"), ("connector.class", "FileStreamSource")];
+        let none =
+            parse(&[base[0], base[1], ("topic.creation.default.partitions", "3")], ConnectorKind::Source).unwrap();
+        assert_eq!(none.topic_creation, None);
+        let both = parse(
+            &[
+                base[0],
+                base[1],
+                ("topic.creation.default.partitions", "3"),
+                ("topic.creation.default.replication.factor", "1"),
+                ("topic.creation.default.cleanup.policy", "delete"),
+            ],
+            ConnectorKind::Source,
+        )
+        .unwrap();
+        let tc = both.topic_creation.unwrap();
+        assert_eq!((tc.partitions, tc.replication_factor), (3, 1));
+        assert_eq!(tc.configs.get("cleanup.policy").map(String::as_str), Some("delete"));
+    }
+
+    #[test]
+    fn transforms_are_refused_clearly() {
+        let errors =
+            parse(&[("name", "f"), ("connector.class", "X"), ("transforms", "a")], ConnectorKind::Source).unwrap_err();
+        assert_eq!(errors, vec!["c.properties:3: transforms: expected no single message transforms (not supported yet by sluice), got \"a\""]);
+    }
+}

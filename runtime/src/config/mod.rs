@@ -1,0 +1,14 @@
+//! Configuration: `.properties`/JSON files, config providers, the typed reader that reports every
+//! problem at once, and the worker and connector keys the runtime owns.
+
+pub mod connector;
+pub mod file;
+pub mod properties;
+pub mod provider;
+pub mod reader;
+pub mod worker;
+
+pub use connector::{ConnectorConfig, ConnectorKind, ErrorsConfig, TopicCreation};
+pub use provider::Providers;
+pub use reader::{is_secret_key, ConfigError, ConfigErrors, ConfigReader, Entry, Password, RawConfig, UnknownKey};
+pub use worker::WorkerConfig;

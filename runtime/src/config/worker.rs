@@ -1,0 +1,197 @@
+//! Worker keys (`WorkerConfig`, `StandaloneConfig`, `RestServerConfig`; kafka-connect-runtime.md §2).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::reader::{ConfigReader, RawConfig};
+use crate::convert::Converter;
+
+/// Keys of distributed mode and Java-only settings: accepted, ignored.
+const IGNORED: &[&str] = &[
+    "plugin.path",
+    "plugin.discovery",
+    "group.id",
+    "config.storage.topic",
+    "config.storage.replication.factor",
+    "offset.storage.topic",
+    "offset.storage.replication.factor",
+    "offset.storage.partitions",
+    "status.storage.topic",
+    "status.storage.replication.factor",
+    "status.storage.partitions",
+    "rest.advertised.host.name",
+    "rest.advertised.port",
+    "rest.advertised.listener",
+    "admin.listeners",
+    "access.control.allow.origin",
+    "access.control.allow.methods",
+    "connector.client.config.override.policy",
+    "header.converter",
+    "internal.key.converter",
+    "internal.value.converter",
+    "metrics.sample.window.ms",
+    "metrics.num.samples",
+    "metrics.recording.level",
+    "metric.reporters",
+    "client.dns.lookup",
+    "exactly.once.source.support",
+    "scheduled.rebalance.max.delay.ms",
+    "session.timeout.ms",
+    "heartbeat.interval.ms",
+    "rebalance.timeout.ms",
+    "worker.sync.timeout.ms",
+    "worker.unsync.backoff.ms",
+    "task.shutdown.graceful.timeout.ms.per.task",
+    "response.http.headers.config",
+    "topic.tracking.enable",
+    "topic.tracking.allow.reset",
+];
+
+/// The standalone worker's settings.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub origin: String,
+    pub bootstrap_servers: String,
+    pub key_converter: Converter,
+    pub value_converter: Converter,
+    pub offset_file: PathBuf,
+    pub offset_flush_interval: Duration,
+    pub offset_flush_timeout: Duration,
+    pub shutdown_timeout: Duration,
+    /// Where the REST API listens; `None` when `listeners` is empty.
+    pub listener: Option<SocketAddr>,
+    pub topic_creation_enable: bool,
+    /// `producer.*`, `consumer.*`, `admin.*` with the prefix removed.
+    pub producer: BTreeMap<String, String>,
+    pub consumer: BTreeMap<String, String>,
+    pub admin: BTreeMap<String, String>,
+    /// Set when `plugin.path` is present (accepted, ignored).
+    pub plugin_path: Option<String>,
+}
+
+impl WorkerConfig {
+    /// Parses the worker keys, recording every problem in `reader`.
+    pub fn parse(reader: &mut ConfigReader<'_>) -> Option<WorkerConfig> {
+        let bootstrap_servers = reader.string_or("bootstrap.servers", "localhost:9092");
+        let key_converter = required_converter(reader, "key.converter");
+        let value_converter = required_converter(reader, "value.converter");
+        let offset_file = reader.required("offset.storage.file.filename", "a file path for source offsets");
+        let offset_flush_interval = reader.millis("offset.flush.interval.ms", 60_000);
+        let offset_flush_timeout = reader.millis("offset.flush.timeout.ms", 5_000);
+        let shutdown_timeout = reader.millis("task.shutdown.graceful.timeout.ms", 5_000);
+        let listener = parse_listeners(reader);
+        let topic_creation_enable = reader.bool("topic.creation.enable", true);
+        let producer = reader.prefixed("producer.");
+        let consumer = reader.prefixed("consumer.");
+        let admin = reader.prefixed("admin.");
+        reader.prefixed("config.providers");
+        let plugin_path = reader.string("plugin.path");
+        reader.accept(IGNORED);
+        if reader.has_errors() {
+            return None;
+        }
+        Some(WorkerConfig {
+            origin: reader.raw().origin.to_string(),
+            bootstrap_servers,
+            key_converter: key_converter?,
+            value_converter: value_converter?,
+            offset_file: PathBuf::from(offset_file?),
+            offset_flush_interval,
+            offset_flush_timeout,
+            shutdown_timeout,
+            listener: listener?,
+            topic_creation_enable,
+            producer,
+            consumer,
+            admin,
+            plugin_path,
+        })
+    }
+
+    /// A worker config for tests and tools, from key/value pairs.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Result<WorkerConfig, super::ConfigErrors> {
+        let mut raw = RawConfig::new("worker");
+        for (k, v) in pairs {
+            raw.insert(*k, *v, None);
+        }
+        let mut reader = ConfigReader::new(&raw);
+        let parsed = WorkerConfig::parse(&mut reader);
+        let (errors, _) = reader.finish();
+        parsed.ok_or(super::ConfigErrors(errors))
+    }
+}
+
+fn required_converter(reader: &mut ConfigReader<'_>, key: &str) -> Option<Converter> {
+    match Converter::from_config(reader, key) {
+        Some(Some(c)) => Some(c),
+        Some(None) => None,
+        None => {
+            if reader.raw().get(key).is_none_or(|v| v.trim().is_empty()) {
+                reader.missing(key, "a converter class, e.g. org.apache.kafka.connect.json.JsonConverter");
+            }
+            None
+        }
+    }
+}
+
+/// `listeners`: the first `http://host:port`. Unset → `127.0.0.1:8083` (loopback; Kafka's default
+/// `http://:8083` binds every interface, a documented difference). An empty host → all interfaces.
+fn parse_listeners(reader: &mut ConfigReader<'_>) -> Option<Option<SocketAddr>> {
+    let Some(value) = reader.string("listeners") else {
+        return Some(Some(SocketAddr::from(([127, 0, 0, 1], 8083))));
+    };
+    let first = value.split(',').map(str::trim).find(|s| !s.is_empty());
+    let Some(first) = first else { return Some(None) };
+    let expected = "http://HOST:PORT (https is not supported)";
+    let Some(hostport) = first.strip_prefix("http://") else {
+        reader.invalid("listeners", expected, value.as_str());
+        return None;
+    };
+    let hostport = hostport.trim_end_matches('/');
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) => (h, p),
+        None => {
+            reader.invalid("listeners", expected, value.as_str());
+            return None;
+        }
+    };
+    let host = match host.trim_matches(['[', ']']) {
+        "" | "0.0.0.0" => "0.0.0.0",
+        "localhost" => "127.0.0.1",
+        h => h,
+    };
+    match (host.parse::<std::net::IpAddr>(), port.parse::<u16>()) {
+        (Ok(ip), Ok(port)) => Some(Some(SocketAddr::new(ip, port))),
+        _ => {
+            reader.invalid("listeners", expected, value.as_str());
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_required_keys() {
+        let w = WorkerConfig::from_pairs(&[
+            ("key.converter", "org.apache.kafka.connect.json.JsonConverter"),
+            ("value.converter", "org.apache.kafka.connect.storage.StringConverter"),
+            ("offset.storage.file.filename", "/tmp/o"),
+        ])
+        .unwrap();
+        assert_eq!(w.bootstrap_servers, "localhost:9092");
+        assert_eq!(w.offset_flush_interval, Duration::from_secs(60));
+        assert_eq!(w.listener, Some(SocketAddr::from(([127, 0, 0, 1], 8083))));
+        let errors = WorkerConfig::from_pairs(&[("value.converter", "com.example.Nope"), ("listeners", "https://x:1")])
+            .unwrap_err()
+            .to_string();
+        assert!(errors.contains("key.converter: missing required key"), "{errors}");
+        assert!(errors.contains("value.converter: expected one of"), "{errors}");
+        assert!(errors.contains("offset.storage.file.filename: missing required key"), "{errors}");
+        assert!(errors.contains("listeners: expected http://HOST:PORT"), "{errors}");
+    }
+}

@@ -1,0 +1,131 @@
+//! Kafka Connect's shapes: connectors describe the work, tasks do it; the runtime owns
+//! lifecycle, conversion, retries, offsets and assignment.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::future::Future;
+use std::hash::Hash;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::config::{ConfigErrors, ConfigReader};
+use crate::error::TaskError;
+use crate::offset::OffsetStoreError;
+use crate::record::{OffsetMap, SinkRecord, SourceRecord, TopicPartition};
+
+/// A task's configuration, as Kafka passes it (`Map<String, String>`); shown by REST `…/tasks`.
+pub type TaskConfig = BTreeMap<String, String>;
+
+/// One documented key of a connector, for `sluice plugins` and the docs.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyDoc {
+    pub name: &'static str,
+    /// `None`: required (or no default).
+    pub default: Option<&'static str>,
+    pub doc: &'static str,
+}
+
+/// What every connector declares about itself.
+pub trait ConnectorInfo {
+    /// The fully qualified class name users write in `connector.class`.
+    const CLASS: &'static str;
+    /// Its own keys (the framework's are documented by the runtime).
+    const KEYS: &'static [KeyDoc];
+}
+
+/// Reads a source task's stored offsets.
+pub trait OffsetReader: Send + Sync {
+    fn offset<P: Serialize, O: DeserializeOwned>(&self, partition: &P) -> Result<Option<O>, OffsetStoreError>;
+}
+
+/// `org.apache.kafka.connect.source.SourceConnector`.
+pub trait SourceConnector: ConnectorInfo + Sized + Send + Sync + 'static {
+    type Task: SourceTask;
+
+    /// Parses and validates the connector's own keys (no I/O); problems go into `reader`.
+    fn from_config(reader: &mut ConfigReader<'_>) -> Option<Self>;
+
+    /// The units of work split into at most `max_tasks` task configs (see
+    /// [`crate::assignment::group_partitions`]).
+    fn task_configs(&self, max_tasks: usize) -> Vec<TaskConfig>;
+
+    /// A task for one of the configs returned by [`SourceConnector::task_configs`].
+    fn create_task(&self, config: &TaskConfig) -> Result<Self::Task, ConfigErrors>;
+}
+
+/// `org.apache.kafka.connect.source.SourceTask`.
+pub trait SourceTask: Send + 'static {
+    /// The source partition, e.g. `{"filename": …}`; serialized in field order for offset keys.
+    type Partition: Serialize + DeserializeOwned + Clone + Eq + Hash + Debug + Send + Sync + 'static;
+    /// The source offset, e.g. `{"position": …}`.
+    type Offset: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static;
+
+    /// Opens resources and reads stored offsets.
+    fn start(&mut self, offsets: &impl OffsetReader) -> impl Future<Output = Result<(), TaskError>> + Send;
+
+    /// The next batch; empty when idle. Must return within about a second.
+    fn poll(
+        &mut self,
+    ) -> impl Future<Output = Result<Vec<SourceRecord<Self::Partition, Self::Offset>>, TaskError>> + Send;
+
+    /// Offsets that are now durable in the offset store (after the producer acknowledged every
+    /// record up to them).
+    fn commit(
+        &mut self,
+        _committed: &[(Self::Partition, Self::Offset)],
+    ) -> impl Future<Output = Result<(), TaskError>> + Send {
+        async { Ok(()) }
+    }
+
+    fn stop(&mut self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+}
+
+/// `org.apache.kafka.connect.sink.SinkConnector`.
+pub trait SinkConnector: ConnectorInfo + Sized + Send + Sync + 'static {
+    type Task: SinkTask;
+
+    fn from_config(reader: &mut ConfigReader<'_>) -> Option<Self>;
+
+    fn task_configs(&self, max_tasks: usize) -> Vec<TaskConfig>;
+
+    fn create_task(&self, config: &TaskConfig) -> Result<Self::Task, ConfigErrors>;
+}
+
+/// `org.apache.kafka.connect.sink.SinkTask`.
+pub trait SinkTask: Send + 'static {
+    fn start(&mut self) -> impl Future<Output = Result<(), TaskError>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Partitions newly assigned to this task.
+    fn open(&mut self, _partitions: &[TopicPartition]) -> impl Future<Output = Result<(), TaskError>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Partitions taken away; their writers should be closed (and may be discarded).
+    fn close(&mut self, _partitions: &[TopicPartition]) -> impl Future<Output = Result<(), TaskError>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Records to write; may be empty (time-based sinks rely on that).
+    fn put(&mut self, records: &[SinkRecord]) -> impl Future<Output = Result<(), TaskError>> + Send;
+
+    /// Makes everything put so far durable.
+    fn flush(&mut self, offsets: &OffsetMap) -> impl Future<Output = Result<(), TaskError>> + Send;
+
+    /// The offsets that may be committed: by default, flush and return `offsets`. Sinks that
+    /// buffer (S3) return only what is durable.
+    fn pre_commit(&mut self, offsets: &OffsetMap) -> impl Future<Output = Result<OffsetMap, TaskError>> + Send {
+        async move {
+            self.flush(offsets).await?;
+            Ok(offsets.clone())
+        }
+    }
+
+    fn stop(&mut self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+}

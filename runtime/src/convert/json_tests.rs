@@ -1,0 +1,205 @@
+//! Golden bytes for JsonConverter: every type, every logical type, the envelope, and the worked
+//! example of kafka-connect-runtime.md §6.4.
+
+use super::*;
+use crate::data::{Schema, Struct, Type, Value};
+
+fn encode(c: &mut JsonConverter, schema: Option<&Schema>, value: &Value) -> String {
+    let mut out = Vec::new();
+    assert!(c.encode(schema, value, &mut out).unwrap());
+    String::from_utf8(out).unwrap()
+}
+
+fn golden(schema: Schema, value: Value, expected: &str) {
+    let mut c = JsonConverter::new(true);
+    let text = encode(&mut c, Some(&schema), &value);
+    assert_eq!(text, expected);
+    // and back
+    let (decoded_schema, decoded) = c.decode(Some(text.as_bytes())).unwrap();
+    assert_eq!(decoded_schema.as_ref().map(|s| s.ty), Some(schema.ty));
+    assert_eq!(decoded, value, "round trip of {expected}");
+}
+
+#[test]
+fn primitive_types() {
+    use Type::*;
+    let cases: Vec<(Type, Value, &str)> = vec![
+        (Int8, Value::Int8(-8), r#"{"schema":{"type":"int8","optional":false},"payload":-8}"#),
+        (Int16, Value::Int16(300), r#"{"schema":{"type":"int16","optional":false},"payload":300}"#),
+        (Int32, Value::Int32(i32::MIN), r#"{"schema":{"type":"int32","optional":false},"payload":-2147483648}"#),
+        (
+            Int64,
+            Value::Int64(i64::MAX),
+            r#"{"schema":{"type":"int64","optional":false},"payload":9223372036854775807}"#,
+        ),
+        (Float32, Value::Float32(1.5), r#"{"schema":{"type":"float","optional":false},"payload":1.5}"#),
+        (Float64, Value::Float64(1e7), r#"{"schema":{"type":"double","optional":false},"payload":1.0E7}"#),
+        (Float64, Value::Float64(0.1), r#"{"schema":{"type":"double","optional":false},"payload":0.1}"#),
+        (Boolean, Value::Boolean(true), r#"{"schema":{"type":"boolean","optional":false},"payload":true}"#),
+        (
+            String,
+            Value::String("hé \"q\"\n\u{1}".into()),
+            "{\"schema\":{\"type\":\"string\",\"optional\":false},\"payload\":\"hé \\\"q\\\"\\n\\u0001\"}",
+        ),
+        (Bytes, Value::Bytes(vec![1, 2]), r#"{"schema":{"type":"bytes","optional":false},"payload":"AQI="}"#),
+    ];
+    for (ty, value, expected) in cases {
+        golden(Schema::primitive(ty, false), value, expected);
+    }
+}
+
+#[test]
+fn logical_types() {
+    golden(
+        Schema::decimal(2).build(),
+        Value::Decimal(1234.into(), 2),
+        r#"{"schema":{"type":"bytes","optional":false,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"2"}},"payload":"BNI="}"#,
+    );
+    for (unscaled, b64) in [(0, "AA=="), (128, "AIA="), (-1, "/w==")] {
+        let mut c = JsonConverter::new(false);
+        assert_eq!(
+            encode(&mut c, Some(&Schema::decimal(0).build()), &Value::Decimal(unscaled.into(), 0)),
+            format!("\"{b64}\"")
+        );
+    }
+    golden(
+        Schema::date().build(),
+        Value::Date(19675),
+        r#"{"schema":{"type":"int32","optional":false,"name":"org.apache.kafka.connect.data.Date","version":1},"payload":19675}"#,
+    );
+    golden(
+        Schema::time().build(),
+        Value::Time(3_723_004),
+        r#"{"schema":{"type":"int32","optional":false,"name":"org.apache.kafka.connect.data.Time","version":1},"payload":3723004}"#,
+    );
+    golden(
+        Schema::timestamp().build(),
+        Value::Timestamp(1_700_000_000_000),
+        r#"{"schema":{"type":"int64","optional":false,"name":"org.apache.kafka.connect.data.Timestamp","version":1},"payload":1700000000000}"#,
+    );
+}
+
+#[test]
+fn numeric_decimal_format() {
+    let mut c = JsonConverter::new(false);
+    c.decimal_format = DecimalFormat::Numeric;
+    let s = Schema::decimal(2).build();
+    assert_eq!(encode(&mut c, Some(&s), &Value::Decimal(1230.into(), 2)), "12.30");
+    let s8 = Schema::decimal(8).build();
+    assert_eq!(encode(&mut c, Some(&s8), &Value::Decimal(1.into(), 8)), "1E-8");
+    assert_eq!(c.decode(Some(b"12.30")).unwrap().1, Value::Float64(12.3));
+}
+
+#[test]
+fn containers() {
+    let arr = Schema::array(Schema::primitive(Type::Int32, false)).optional().build();
+    golden(
+        arr,
+        Value::Array(vec![Value::Int32(1), Value::Int32(2)]),
+        r#"{"schema":{"type":"array","items":{"type":"int32","optional":false},"optional":true},"payload":[1,2]}"#,
+    );
+    let string_map = Schema::map(Schema::string(), Schema::primitive(Type::Int64, true)).build();
+    golden(
+        string_map,
+        Value::Map(vec![(Value::String("b".into()), Value::Int64(1)), (Value::String("a".into()), Value::Null)]),
+        r#"{"schema":{"type":"map","keys":{"type":"string","optional":false},"values":{"type":"int64","optional":true},"optional":false},"payload":{"b":1,"a":null}}"#,
+    );
+    let int_map = Schema::map(Schema::primitive(Type::Int32, false), Schema::string()).build();
+    golden(
+        int_map,
+        Value::Map(vec![(Value::Int32(7), Value::String("x".into()))]),
+        r#"{"schema":{"type":"map","keys":{"type":"int32","optional":false},"values":{"type":"string","optional":false},"optional":false},"payload":[[7,"x"]]}"#,
+    );
+}
+
+#[test]
+fn schema_metadata_order_and_defaults() {
+    let s = Schema::builder(Type::Int32)
+        .optional()
+        .name("n")
+        .version(3)
+        .doc("d")
+        .parameter("p", "v")
+        .default_value(Value::Int32(5))
+        .build();
+    let mut c = JsonConverter::new(true);
+    assert_eq!(
+        encode(&mut c, Some(&s), &Value::Null),
+        r#"{"schema":{"type":"int32","optional":true,"name":"n","version":3,"doc":"d","parameters":{"p":"v"},"default":5},"payload":5}"#
+    );
+    c.replace_null_with_default = false;
+    assert!(encode(&mut c, Some(&s), &Value::Null).ends_with(r#""payload":null}"#));
+    let required = Schema::primitive(Type::Int32, false);
+    assert!(c.encode(Some(&required), &Value::Null, &mut Vec::new()).is_err());
+}
+
+#[test]
+fn worked_example_jdbc_row() {
+    let schema = Schema::builder(Type::Struct)
+        .name("orders")
+        .field("id", Schema::primitive(Type::Int32, false))
+        .field("qty", Schema::primitive(Type::Int64, true))
+        .field("name", Schema::primitive(Type::String, true))
+        .field("blob", Schema::primitive(Type::Bytes, true))
+        .field("price", Schema::decimal(2).optional().parameter("connect.decimal.precision", "10").build())
+        .field("updated_at", Schema::timestamp().build())
+        .field("day", Schema::date().optional().build())
+        .build();
+    let mut row = Struct::new(schema.clone());
+    row.put("id", Value::Int32(1))
+        .put("qty", Value::Int64(5))
+        .put("name", Value::String("a".into()))
+        .put("blob", Value::Bytes(vec![1, 2]))
+        .put("price", Value::Decimal(1234.into(), 2))
+        .put("updated_at", Value::Timestamp(1_700_000_000_000))
+        .put("day", Value::Date(19675));
+    let expected = concat!(
+        r#"{"schema":{"type":"struct","fields":["#,
+        r#"{"type":"int32","optional":false,"field":"id"},"#,
+        r#"{"type":"int64","optional":true,"field":"qty"},"#,
+        r#"{"type":"string","optional":true,"field":"name"},"#,
+        r#"{"type":"bytes","optional":true,"field":"blob"},"#,
+        r#"{"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"2","connect.decimal.precision":"10"},"field":"price"},"#,
+        r#"{"type":"int64","optional":false,"name":"org.apache.kafka.connect.data.Timestamp","version":1,"field":"updated_at"},"#,
+        r#"{"type":"int32","optional":true,"name":"org.apache.kafka.connect.data.Date","version":1,"field":"day"}],"#,
+        r#""optional":false,"name":"orders"},"#,
+        r#""payload":{"id":1,"qty":5,"name":"a","blob":"AQI=","price":"BNI=","updated_at":1700000000000,"day":19675}}"#
+    );
+    let mut c = JsonConverter::new(true);
+    assert_eq!(encode(&mut c, Some(&schema), &Value::Struct(row.clone())), expected);
+    // second time through the schema cache
+    assert_eq!(encode(&mut c, Some(&schema), &Value::Struct(row.clone())), expected);
+    let (back_schema, back) = c.decode(Some(expected.as_bytes())).unwrap();
+    let back_schema = back_schema.unwrap();
+    assert_eq!(back_schema.fields.len(), 7);
+    let Value::Struct(back) = back else { panic!() };
+    assert_eq!(back.values, row.values);
+    let mut again = Vec::new();
+    c.encode(Some(&back_schema), &Value::Struct(back), &mut again).unwrap();
+    assert_eq!(String::from_utf8(again).unwrap(), expected);
+}
+
+#[test]
+fn null_handling_and_envelope_rules() {
+    let mut c = JsonConverter::new(true);
+    assert!(!c.encode(None, &Value::Null, &mut Vec::new()).unwrap());
+    assert_eq!(encode(&mut c, None, &Value::String("x".into())), r#"{"schema":null,"payload":"x"}"#);
+    let optional = Schema::primitive(Type::String, true);
+    assert_eq!(
+        encode(&mut c, Some(&optional), &Value::Null),
+        r#"{"schema":{"type":"string","optional":true},"payload":null}"#
+    );
+    let mut plain = JsonConverter::new(false);
+    assert_eq!(encode(&mut plain, Some(&Schema::string()), &Value::String("hello".into())), r#""hello""#);
+    assert_eq!(c.decode(None).unwrap(), (None, Value::Null));
+    let e = c.decode(Some(br#"{"a":1}"#)).unwrap_err().to_string();
+    assert!(e.contains("requires \"schema\" and \"payload\" fields"), "{e}");
+    let (_, v) = plain.decode(Some(br#"{"a":1,"b":[2.5]}"#)).unwrap();
+    assert_eq!(
+        v,
+        Value::Map(vec![
+            (Value::String("a".into()), Value::Int64(1)),
+            (Value::String("b".into()), Value::Array(vec![Value::Float64(2.5)]))
+        ])
+    );
+}

@@ -1,0 +1,121 @@
+//! Converters between Connect data and Kafka bytes: JsonConverter (byte-identical to Kafka's),
+//! StringConverter and ByteArrayConverter.
+
+pub mod json;
+pub mod number;
+pub mod time;
+
+use std::collections::BTreeMap;
+
+use crate::config::ConfigReader;
+use crate::data::{Schema, Type, Value};
+pub use json::{DecimalFormat, JsonConverter};
+
+/// A record could not be converted (a bad record, in `errors.tolerance` terms).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConvertError {
+    #[error("{message}")]
+    Data { message: String },
+}
+
+pub const JSON_CLASS: &str = "org.apache.kafka.connect.json.JsonConverter";
+pub const STRING_CLASS: &str = "org.apache.kafka.connect.storage.StringConverter";
+pub const BYTE_ARRAY_CLASS: &str = "org.apache.kafka.connect.converters.ByteArrayConverter";
+
+/// A converter, with its settings.
+#[derive(Debug, Clone)]
+pub enum Converter {
+    Json(JsonConverter),
+    String,
+    ByteArray,
+}
+
+impl Converter {
+    /// Reads `<prefix>` (the class) and `<prefix>.*` settings, e.g. `value.converter`.
+    /// `None` (with an error recorded) for an unsupported class; `Ok(None)` when the key is absent.
+    pub fn from_config(reader: &mut ConfigReader<'_>, prefix: &str) -> Option<Option<Converter>> {
+        let class = reader.non_empty(prefix)?;
+        let settings: BTreeMap<String, String> = reader.prefixed(&format!("{prefix}."));
+        let short = class.rsplit('.').next().unwrap_or_default();
+        let converter = match short {
+            "JsonConverter" => {
+                let mut c = JsonConverter::new(true);
+                let sub = crate::config::RawConfig::from_map(reader.raw().origin.clone(), &settings);
+                let mut r = ConfigReader::new(&sub);
+                c.schemas_enable = r.bool("schemas.enable", true);
+                c.replace_null_with_default = r.bool("replace.null.with.default", true);
+                c.cache_size = r.int_in("schemas.cache.size", 1000, 0, i64::MAX) as usize;
+                c.decimal_format = match r.one_of("decimal.format", "BASE64", &["BASE64", "NUMERIC"]) {
+                    "NUMERIC" => DecimalFormat::Numeric,
+                    _ => DecimalFormat::Base64,
+                };
+                let (errors, _) = r.finish();
+                for e in errors {
+                    if let crate::config::ConfigError::Invalid { key, expected, got, .. } = e {
+                        reader.invalid(&format!("{prefix}.{key}"), expected, got);
+                    }
+                }
+                Converter::Json(c)
+            }
+            "StringConverter" => Converter::String,
+            "ByteArrayConverter" => Converter::ByteArray,
+            _ => {
+                reader.invalid(
+                    prefix,
+                    format!("one of {JSON_CLASS}, {STRING_CLASS}, {BYTE_ARRAY_CLASS}"),
+                    class.as_str(),
+                );
+                return None;
+            }
+        };
+        Some(Some(converter))
+    }
+
+    /// Connect data → bytes into `out`; `Ok(false)` for null bytes.
+    pub fn encode(&mut self, schema: Option<&Schema>, value: &Value, out: &mut Vec<u8>) -> Result<bool, ConvertError> {
+        match self {
+            Converter::Json(c) => c.encode(schema, value, out),
+            Converter::String => match value {
+                Value::Null => Ok(false),
+                v => {
+                    v.write_text(out);
+                    Ok(true)
+                }
+            },
+            Converter::ByteArray => {
+                if let Some(s) = schema {
+                    if s.ty != Type::Bytes {
+                        return Err(ConvertError::Data {
+                            message: "Invalid schema type for ByteArrayConverter.".into(),
+                        });
+                    }
+                }
+                match value {
+                    Value::Null => Ok(false),
+                    Value::Bytes(b) => {
+                        out.extend_from_slice(b);
+                        Ok(true)
+                    }
+                    _ => Err(ConvertError::Data {
+                        message: "ByteArrayConverter is not compatible with objects of type other than byte[]".into(),
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Bytes → Connect data.
+    pub fn decode(&self, bytes: Option<&[u8]>) -> Result<(Option<Schema>, Value), ConvertError> {
+        match self {
+            Converter::Json(c) => c.decode(bytes),
+            Converter::String => Ok((
+                Some(Schema::primitive(Type::String, true)),
+                bytes.map_or(Value::Null, |b| Value::String(String::from_utf8_lossy(b).into_owned())),
+            )),
+            Converter::ByteArray => Ok((
+                Some(Schema::primitive(Type::Bytes, true)),
+                bytes.map_or(Value::Null, |b| Value::Bytes(b.to_vec())),
+            )),
+        }
+    }
+}

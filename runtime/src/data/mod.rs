@@ -1,0 +1,7 @@
+//! The Connect data model: schemas (with logical types) and values.
+
+mod schema;
+mod value;
+
+pub use schema::{Field, Schema, SchemaBuilder, SchemaDef, Type, DATE, DECIMAL, SCALE, TIME, TIMESTAMP};
+pub use value::{Struct, Value};

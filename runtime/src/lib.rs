@@ -1,0 +1,40 @@
+//! The sluice runtime: what Kafka Connect's standalone worker does, for every connector.
+//!
+//! - `config`: `.properties` (Java rules, line numbers) and JSON files, `${env:…}`/`${file:…}`
+//!   providers, worker and connector keys, every problem reported at once.
+//! - `data` and `convert`: the Connect data model and the converters (JsonConverter byte-identical
+//!   to Kafka's, String, ByteArray).
+//! - `connector`: the traits connectors implement (`SourceConnector`/`SourceTask`,
+//!   `SinkConnector`/`SinkTask`), and `assignment::group_partitions`.
+//! - `worker`: task loops on rdkafka, the offset store, REST, graceful shutdown.
+//!
+//! **Delivery guarantee**: at-least-once. Source offsets are committed only for records the broker
+//! acknowledged (every earlier record of the task included), every `offset.flush.interval.ms` and
+//! at shutdown; a crash re-sends at most what was produced since the last flush. Sink offsets are
+//! committed only for what the task's `pre_commit` reports durable.
+//!
+//! **Offset format**: the standalone offset file is Kafka's own (Java-serialized
+//! `HashMap<byte[],byte[]>`, keys `["<connector>",{partition}]`, values `{offset}` as compact
+//! JSON), so a Kafka Connect offset file is read as is, and written back atomically, with a
+//! readable `<file>.json` sidecar.
+//!
+//! **Server needs**: a Kafka-compatible broker (Metadata, Produce with idempotence, Fetch,
+//! consumer groups, CreateTopics when `topic.creation.*` is used).
+
+pub mod assignment;
+pub mod config;
+pub mod connector;
+pub mod convert;
+pub mod data;
+pub mod error;
+pub mod offset;
+pub mod record;
+pub mod rest;
+pub mod worker;
+
+pub use assignment::group_partitions;
+pub use connector::{
+    ConnectorInfo, KeyDoc, OffsetReader, SinkConnector, SinkTask, SourceConnector, SourceTask, TaskConfig,
+};
+pub use error::{ErrorKind, TaskError};
+pub use record::{Header, OffsetMap, SinkRecord, SourceRecord, TopicPartition};

@@ -1,0 +1,85 @@
+//! Records as tasks see them: what a source task produces and what a sink task receives.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::data::{Schema, Value};
+
+/// A Kafka header with its raw value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub key: String,
+    pub value: Option<Vec<u8>>,
+}
+
+/// A record from a source task, with the source partition and offset it stands for.
+#[derive(Debug, Clone)]
+pub struct SourceRecord<P, O> {
+    pub partition: P,
+    pub offset: O,
+    pub topic: Arc<str>,
+    /// `None`: the producer's partitioner (murmur2, as Java's) picks.
+    pub kafka_partition: Option<i32>,
+    pub key_schema: Option<Schema>,
+    pub key: Value,
+    pub value_schema: Option<Schema>,
+    pub value: Value,
+    /// Milliseconds since the epoch.
+    pub timestamp: Option<i64>,
+    pub headers: Vec<Header>,
+}
+
+impl<P, O> SourceRecord<P, O> {
+    /// A keyless record (the FileStreamSource shape).
+    pub fn new(partition: P, offset: O, topic: Arc<str>, value_schema: Option<Schema>, value: Value) -> Self {
+        SourceRecord {
+            partition,
+            offset,
+            topic,
+            kafka_partition: None,
+            key_schema: None,
+            key: Value::Null,
+            value_schema,
+            value,
+            timestamp: None,
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// A topic partition.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TopicPartition {
+    pub topic: Arc<str>,
+    pub partition: i32,
+}
+
+impl fmt::Display for TopicPartition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.topic, self.partition)
+    }
+}
+
+/// Next offset to consume per topic partition (Kafka's committed-offset meaning: last + 1).
+pub type OffsetMap = BTreeMap<TopicPartition, i64>;
+
+/// A record consumed for a sink task, already converted.
+#[derive(Debug, Clone)]
+pub struct SinkRecord {
+    pub topic: Arc<str>,
+    pub kafka_partition: i32,
+    pub kafka_offset: i64,
+    pub key_schema: Option<Schema>,
+    pub key: Value,
+    pub value_schema: Option<Schema>,
+    pub value: Value,
+    pub timestamp: Option<i64>,
+    pub headers: Vec<Header>,
+}
+
+impl SinkRecord {
+    pub fn topic_partition(&self) -> TopicPartition {
+        TopicPartition { topic: self.topic.clone(), partition: self.kafka_partition }
+    }
+}

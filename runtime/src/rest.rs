@@ -1,0 +1,192 @@
+//! The REST API, read-only for now, in Kafka Connect's JSON shapes (kafka-connect-runtime.md §9).
+//! Secrets are shown as their `${…}` reference or `[hidden]`, never resolved.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State as AxumState};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use tracing::info;
+
+use crate::config::ConnectorKind;
+use crate::offset::OffsetStore;
+use crate::worker::{ConnectorStatus, WorkerState};
+
+#[derive(Clone)]
+struct Rest {
+    state: Arc<WorkerState>,
+    offsets: Arc<OffsetStore>,
+}
+
+/// Binds `addr` and serves in the background; dropping the handle does not stop it.
+pub async fn serve(
+    addr: SocketAddr,
+    state: Arc<WorkerState>,
+    offsets: Arc<OffsetStore>,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    info!(address = %listener.local_addr()?, "REST API listening");
+    let app = router(Rest { state, offsets });
+    Ok(tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    }))
+}
+
+fn router(rest: Rest) -> Router {
+    Router::new()
+        .route("/", get(root))
+        .route("/health", get(health))
+        .route("/connectors", get(connectors))
+        .route("/connectors/{name}", get(connector))
+        .route("/connectors/{name}/config", get(config))
+        .route("/connectors/{name}/status", get(status))
+        .route("/connectors/{name}/tasks", get(tasks))
+        .route("/connectors/{name}/tasks/{task}/status", get(task_status))
+        .route("/connectors/{name}/offsets", get(offsets))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "HTTP 404 Not Found".into()) })
+        .with_state(rest)
+}
+
+fn error(code: StatusCode, message: String) -> Response {
+    (code, Json(json!({"error_code": code.as_u16(), "message": message}))).into_response()
+}
+
+fn not_found(name: &str) -> Response {
+    error(StatusCode::NOT_FOUND, format!("Connector {name} not found"))
+}
+
+async fn root() -> Json<Value> {
+    Json(
+        json!({"version": env!("CARGO_PKG_VERSION"), "commit": option_env!("SLUICE_GIT_COMMIT").unwrap_or("unknown"), "kafka_cluster_id": null}),
+    )
+}
+
+async fn health(AxumState(rest): AxumState<Rest>) -> Json<Value> {
+    let _ = rest;
+    Json(json!({"status": "healthy", "message": "Worker has completed startup and is ready to handle requests."}))
+}
+
+fn info_json(c: &ConnectorStatus) -> Value {
+    json!({
+        "name": c.name,
+        "config": c.config,
+        "tasks": c.tasks.iter().map(|t| json!({"connector": c.name, "task": t.id})).collect::<Vec<_>>(),
+        "type": c.kind.as_str(),
+    })
+}
+
+fn status_json(c: &ConnectorStatus, worker_id: &str) -> Value {
+    let tasks: Vec<Value> = c.tasks.iter().map(|t| task_json(t, worker_id)).collect();
+    json!({
+        "name": c.name,
+        "connector": {"state": c.state.lock().unwrap().as_str(), "worker_id": worker_id},
+        "tasks": tasks,
+        "type": c.kind.as_str(),
+    })
+}
+
+fn task_json(t: &crate::worker::TaskStatus, worker_id: &str) -> Value {
+    let (state, trace) = t.state();
+    let mut v = json!({"id": t.id, "state": state.as_str(), "worker_id": worker_id});
+    if let Some(trace) = trace {
+        v["trace"] = Value::String(trace);
+    }
+    v
+}
+
+#[derive(serde::Deserialize)]
+struct Expand {
+    expand: Option<String>,
+}
+
+async fn connectors(AxumState(rest): AxumState<Rest>, Query(q): Query<Expand>) -> Json<Value> {
+    let all = rest.state.connectors.read().unwrap();
+    match q.expand.as_deref() {
+        None => Json(json!(all.keys().collect::<Vec<_>>())),
+        Some(expand) => {
+            let mut out = serde_json::Map::new();
+            for (name, c) in all.iter() {
+                let mut entry = serde_json::Map::new();
+                if expand.split(',').any(|e| e == "status") {
+                    entry.insert("status".into(), status_json(c, &rest.state.worker_id));
+                }
+                if expand.split(',').any(|e| e == "info") {
+                    entry.insert("info".into(), info_json(c));
+                }
+                out.insert(name.clone(), Value::Object(entry));
+            }
+            Json(Value::Object(out))
+        }
+    }
+}
+
+async fn connector(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
+    match rest.state.connector(&name) {
+        Some(c) => Json(info_json(&c)).into_response(),
+        None => not_found(&name),
+    }
+}
+
+async fn config(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
+    match rest.state.connector(&name) {
+        Some(c) => Json(json!(c.config)).into_response(),
+        None => not_found(&name),
+    }
+}
+
+async fn status(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
+    match rest.state.connector(&name) {
+        Some(c) => Json(status_json(&c, &rest.state.worker_id)).into_response(),
+        None => not_found(&name),
+    }
+}
+
+async fn tasks(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
+    match rest.state.connector(&name) {
+        Some(c) => Json(json!(c
+            .tasks
+            .iter()
+            .map(|t| json!({"id": {"connector": c.name, "task": t.id}, "config": t.config}))
+            .collect::<Vec<_>>()))
+        .into_response(),
+        None => not_found(&name),
+    }
+}
+
+async fn task_status(AxumState(rest): AxumState<Rest>, Path((name, task)): Path<(String, usize)>) -> Response {
+    let Some(c) = rest.state.connector(&name) else { return not_found(&name) };
+    match c.tasks.get(task) {
+        Some(t) => Json(task_json(t, &rest.state.worker_id)).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("Task {name}-{task} not found")),
+    }
+}
+
+/// Sources: the offsets in the offset file. Sinks: the group offsets last committed.
+async fn offsets(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
+    let Some(c) = rest.state.connector(&name) else { return not_found(&name) };
+    let list: Vec<Value> = match c.kind {
+        ConnectorKind::Source => rest
+            .offsets
+            .entries()
+            .into_iter()
+            .filter(|e| e.connector == name && e.offset.is_some())
+            .map(|e| json!({"partition": e.partition, "offset": e.offset}))
+            .collect(),
+        ConnectorKind::Sink => {
+            let mut merged = BTreeMap::new();
+            for t in &c.tasks {
+                merged.extend(t.committed.lock().unwrap().clone());
+            }
+            merged
+                .into_iter()
+                .map(|(tp, o)| json!({"partition": {"kafka_topic": &*tp.topic, "kafka_partition": tp.partition}, "offset": {"kafka_offset": o}}))
+                .collect()
+        }
+    };
+    Json(json!({"offsets": list})).into_response()
+}

@@ -1,0 +1,149 @@
+//! Kafka clients the way Connect configures them (kafka-connect-runtime.md §4): Java client keys
+//! mapped onto librdkafka's, Connect's defaults, the worker's `producer.*`/`consumer.*`/`admin.*`
+//! and the connector's `*.override.*`, in that order.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{BaseProducer, Producer};
+use rdkafka::types::RDKafkaErrorCode;
+use tracing::{debug, info, warn};
+
+use crate::config::{ConnectorConfig, TopicCreation, WorkerConfig};
+
+/// Java client keys with no librdkafka equivalent: logged once and left out.
+const JAVA_ONLY: &[&str] = &[
+    "key.serializer",
+    "value.serializer",
+    "key.deserializer",
+    "value.deserializer",
+    "buffer.memory",
+    "max.block.ms",
+    "interceptor.classes",
+    "metric.reporters",
+    "metrics.num.samples",
+    "metrics.sample.window.ms",
+    "metrics.recording.level",
+    "partitioner.class",
+    "partitioner.ignore.keys",
+    "partitioner.adaptive.partitioning.enable",
+    "partitioner.availability.timeout.ms",
+    "enable.metrics.push",
+    "auto.include.jmx.reporter",
+    "client.dns.lookup",
+    "default.api.timeout.ms",
+    "max.poll.records",
+    "ssl.truststore.type",
+    "ssl.keystore.type",
+    "ssl.truststore.location",
+    "ssl.truststore.password",
+    "sasl.jaas.config",
+    "sasl.login.callback.handler.class",
+    "sasl.client.callback.handler.class",
+    "exclude.internal.topics",
+    "send.buffer.bytes",
+    "receive.buffer.bytes",
+];
+
+/// Java names librdkafka spells differently.
+fn librdkafka_name(java: &str) -> &str {
+    match java {
+        "max.request.size" => "message.max.bytes",
+        "send.buffer.bytes" => "socket.send.buffer.bytes",
+        "receive.buffer.bytes" => "socket.receive.buffer.bytes",
+        other => other,
+    }
+}
+
+fn apply(cfg: &mut ClientConfig, settings: &BTreeMap<String, String>, what: &str) {
+    for (k, v) in settings {
+        if JAVA_ONLY.contains(&k.as_str()) {
+            debug!(key = %k, client = what, "java client setting has no librdkafka equivalent; ignored");
+            continue;
+        }
+        cfg.set(librdkafka_name(k), v);
+    }
+}
+
+/// The source task producer: acks=all, idempotent (ordering kept with several requests in
+/// flight), murmur2 partitioning as Java's, deliveries retried until they succeed.
+pub fn producer_config(worker: &WorkerConfig, cc: &ConnectorConfig, task: usize) -> ClientConfig {
+    let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", &worker.bootstrap_servers)
+        .set("client.id", format!("connector-producer-{}-{task}", cc.name))
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set("partitioner", "murmur2_random")
+        .set("message.timeout.ms", "2147483647")
+        .set("linger.ms", "5")
+        .set("log_level", "4");
+    apply(&mut cfg, &worker.producer, "producer");
+    apply(&mut cfg, &cc.producer_overrides, "producer");
+    cfg
+}
+
+/// The sink task consumer: group `connect-<name>`, manual commits, earliest.
+pub fn consumer_config(worker: &WorkerConfig, cc: &ConnectorConfig, task: usize) -> ClientConfig {
+    let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", &worker.bootstrap_servers)
+        .set("group.id", format!("connect-{}", cc.name))
+        .set("client.id", format!("connector-consumer-{}-{task}", cc.name))
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false")
+        .set("log_level", "4");
+    apply(&mut cfg, &worker.consumer, "consumer");
+    apply(&mut cfg, &cc.consumer_overrides, "consumer");
+    cfg
+}
+
+pub fn admin_config(worker: &WorkerConfig, cc: Option<&ConnectorConfig>) -> ClientConfig {
+    let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", &worker.bootstrap_servers).set("log_level", "3");
+    apply(&mut cfg, &worker.admin, "admin");
+    if let Some(cc) = cc {
+        apply(&mut cfg, &cc.admin_overrides, "admin");
+    }
+    cfg
+}
+
+/// Fails fast with a clear message when no broker answers within `timeout`.
+pub async fn check_brokers(worker: &WorkerConfig, timeout: Duration) -> Result<usize, KafkaError> {
+    let cfg = admin_config(worker, None);
+    tokio::task::spawn_blocking(move || {
+        let producer: BaseProducer = cfg.create()?;
+        let md = producer.client().fetch_metadata(None, timeout)?;
+        Ok(md.brokers().len())
+    })
+    .await
+    .unwrap_or_else(|e| Err(KafkaError::Canceled).inspect_err(|_| warn!(error = %e, "metadata check panicked")))
+}
+
+/// Creates `topic` with the connector's `topic.creation.default.*` settings; an existing topic is fine.
+pub async fn ensure_topic(
+    admin: &AdminClient<DefaultClientContext>,
+    topic: &str,
+    tc: &TopicCreation,
+) -> Result<(), KafkaError> {
+    let mut new = NewTopic::new(topic, tc.partitions, TopicReplication::Fixed(tc.replication_factor));
+    for (k, v) in &tc.configs {
+        new = new.set(k, v);
+    }
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let results = admin.create_topics([&new], &opts).await?;
+    for r in results {
+        match r {
+            Ok(_) => {
+                info!(topic, partitions = tc.partitions, replication_factor = tc.replication_factor, "topic created")
+            }
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => debug!(topic, "topic exists"),
+            Err((_, code)) => return Err(KafkaError::AdminOp(code)),
+        }
+    }
+    Ok(())
+}

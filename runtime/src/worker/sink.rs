@@ -1,0 +1,309 @@
+//! The sink task loop (`WorkerSinkTask`): consume → convert → `put`; every
+//! `offset.flush.interval.ms` and at shutdown, `pre_commit` says which offsets are durable and
+//! only those are committed to the group `connect-<name>`.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::message::{Headers, Message};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use super::clients;
+use super::{Progress, State, TaskContext};
+use crate::connector::SinkTask;
+use crate::convert::Converter;
+use crate::error::{ErrorKind, TaskError};
+use crate::record::{Header, OffsetMap, SinkRecord, TopicPartition};
+
+/// A consumed message, owned.
+struct Consumed {
+    topic: Arc<str>,
+    partition: i32,
+    offset: i64,
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    timestamp: Option<i64>,
+    headers: Vec<Header>,
+}
+
+enum Event {
+    Assigned(Vec<TopicPartition>),
+    Revoked(Vec<TopicPartition>),
+    Records(Vec<Consumed>),
+    Failed(String),
+}
+
+#[derive(Default)]
+struct RebalanceContext {
+    events: Mutex<Vec<Event>>,
+}
+
+fn partitions(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
+    tpl.elements().iter().map(|e| TopicPartition { topic: e.topic().into(), partition: e.partition() }).collect()
+}
+
+impl ClientContext for RebalanceContext {}
+
+impl ConsumerContext for RebalanceContext {
+    fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            self.events.lock().unwrap().push(Event::Revoked(partitions(tpl)));
+        }
+    }
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(tpl) => self.events.lock().unwrap().push(Event::Assigned(partitions(tpl))),
+            Rebalance::Error(e) => warn!(error = %e, "rebalance error"),
+            Rebalance::Revoke(_) => {}
+        }
+    }
+}
+
+type SinkConsumer = BaseConsumer<RebalanceContext>;
+
+/// Polls the consumer on its own thread and hands batches to the async loop.
+fn spawn_poller(
+    consumer: Arc<SinkConsumer>,
+    tx: mpsc::Sender<Event>,
+    stop: Arc<AtomicBool>,
+    max_batch: usize,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut batch = Vec::new();
+        let mut last_send = Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            let polled = consumer.poll(Duration::from_millis(100));
+            let events: Vec<Event> = std::mem::take(&mut *consumer.context().events.lock().unwrap());
+            if !events.is_empty()
+                && !batch.is_empty()
+                && tx.blocking_send(Event::Records(std::mem::take(&mut batch))).is_err()
+            {
+                return;
+            }
+            for e in events {
+                if tx.blocking_send(e).is_err() {
+                    return;
+                }
+            }
+            let idle = polled.is_none();
+            match polled {
+                Some(Ok(m)) => batch.push(Consumed {
+                    topic: m.topic().into(),
+                    partition: m.partition(),
+                    offset: m.offset(),
+                    key: m.key().map(<[u8]>::to_vec),
+                    value: m.payload().map(<[u8]>::to_vec),
+                    timestamp: m.timestamp().to_millis(),
+                    headers: m
+                        .headers()
+                        .map(|hs| {
+                            hs.iter()
+                                .map(|h| Header { key: h.key.to_owned(), value: h.value.map(<[u8]>::to_vec) })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                }),
+                Some(Err(e)) => {
+                    if matches!(e, rdkafka::error::KafkaError::MessageConsumptionFatal(_)) {
+                        let _ = tx.blocking_send(Event::Failed(e.to_string()));
+                        return;
+                    }
+                    debug!(error = %e, "consumer error (librdkafka retries)");
+                }
+                None => {}
+            }
+            if batch.len() >= max_batch
+                || (idle && (!batch.is_empty() || last_send.elapsed() >= Duration::from_millis(500)))
+            {
+                if tx.blocking_send(Event::Records(std::mem::take(&mut batch))).is_err() {
+                    return;
+                }
+                last_send = Instant::now();
+            }
+        }
+    })
+}
+
+struct Loop<'a, T: SinkTask> {
+    ctx: &'a TaskContext,
+    task: &'a mut T,
+    consumer: Arc<SinkConsumer>,
+    key_converter: Converter,
+    value_converter: Converter,
+    /// Next offset per assigned partition, for what was handed to `put`.
+    current: OffsetMap,
+}
+
+/// Runs one sink task until shutdown or failure.
+pub async fn run<T: SinkTask>(ctx: TaskContext, mut task: T) -> Result<(), TaskError> {
+    let consumer: SinkConsumer = clients::consumer_config(&ctx.worker, &ctx.connector, ctx.task_id)
+        .create_with_context(RebalanceContext::default())
+        .map_err(|e| TaskError::fatal(format!("cannot create the consumer: {e}")))?;
+    match &ctx.connector.topics_regex {
+        Some(regex) => {
+            let pattern = if regex.starts_with('^') { regex.clone() } else { format!("^{regex}") };
+            consumer.subscribe(&[&pattern])
+        }
+        None => consumer.subscribe(&ctx.connector.topics.iter().map(String::as_str).collect::<Vec<_>>()),
+    }
+    .map_err(|e| TaskError::fatal(format!("cannot subscribe: {e}")))?;
+    task.start().await?;
+    ctx.status.set(State::Running, None);
+    info!("task started");
+    let consumer = Arc::new(consumer);
+    let (tx, mut rx) = mpsc::channel(4);
+    let stop = Arc::new(AtomicBool::new(false));
+    let max_batch = ctx.worker.consumer.get("max.poll.records").and_then(|v| v.parse().ok()).unwrap_or(500);
+    let poller = spawn_poller(consumer.clone(), tx, stop.clone(), max_batch);
+    let mut l = Loop {
+        key_converter: ctx.connector.key_converter.clone().unwrap_or_else(|| ctx.worker.key_converter.clone()),
+        value_converter: ctx.connector.value_converter.clone().unwrap_or_else(|| ctx.worker.value_converter.clone()),
+        ctx: &ctx,
+        task: &mut task,
+        consumer: consumer.clone(),
+        current: OffsetMap::new(),
+    };
+    let result = l.event_loop(&mut rx).await;
+    stop.store(true, Ordering::Relaxed);
+    rx.close();
+    let final_commit = if result.is_ok() { l.commit().await } else { Ok(()) };
+    let assigned: Vec<TopicPartition> = l.current.keys().cloned().collect();
+    let _ = l.task.close(&assigned).await;
+    task.stop().await;
+    let _ = tokio::task::spawn_blocking(move || poller.join()).await;
+    result.and(final_commit)
+}
+
+impl<T: SinkTask> Loop<'_, T> {
+    async fn event_loop(&mut self, rx: &mut mpsc::Receiver<Event>) -> Result<(), TaskError> {
+        let interval = self.ctx.worker.offset_flush_interval;
+        let mut next_commit = Instant::now() + interval;
+        let mut progress = Progress::new();
+        let mut shutdown = self.ctx.shutdown.clone();
+        loop {
+            tokio::select! {
+                _ = wait_shutdown(&mut shutdown) => return Ok(()),
+                _ = tokio::time::sleep_until(next_commit.into()) => {
+                    self.commit().await?;
+                    next_commit = Instant::now() + interval;
+                }
+                event = rx.recv() => match event {
+                    None => return Ok(()),
+                    Some(Event::Failed(e)) => return Err(TaskError::fatal(format!("consumer failed: {e}"))),
+                    Some(Event::Assigned(tps)) => {
+                        info!(partitions = ?tps.iter().map(ToString::to_string).collect::<Vec<_>>(), "partitions assigned");
+                        self.task.open(&tps).await?;
+                    }
+                    Some(Event::Revoked(tps)) => {
+                        self.commit().await?;
+                        self.task.close(&tps).await?;
+                        for tp in &tps {
+                            self.current.remove(tp);
+                        }
+                    }
+                    Some(Event::Records(batch)) => {
+                        let records = self.convert(batch)?;
+                        self.put(records).await?;
+                        progress.tick(&self.ctx.status);
+                    }
+                }
+            }
+        }
+    }
+
+    fn convert(&mut self, batch: Vec<Consumed>) -> Result<Vec<SinkRecord>, TaskError> {
+        let mut records = Vec::with_capacity(batch.len());
+        for m in batch {
+            self.current.insert(TopicPartition { topic: m.topic.clone(), partition: m.partition }, m.offset + 1);
+            let converted = self
+                .key_converter
+                .decode(m.key.as_deref())
+                .and_then(|k| Ok((k, self.value_converter.decode(m.value.as_deref())?)));
+            match converted {
+                Ok(((key_schema, key), (value_schema, value))) => records.push(SinkRecord {
+                    topic: m.topic,
+                    kafka_partition: m.partition,
+                    kafka_offset: m.offset,
+                    key_schema,
+                    key,
+                    value_schema,
+                    value,
+                    timestamp: m.timestamp,
+                    headers: m.headers,
+                }),
+                Err(e) => {
+                    let errors = &self.ctx.connector.errors;
+                    let at = format!("{}-{}@{}", m.topic, m.partition, m.offset);
+                    if !errors.tolerate_all {
+                        return Err(TaskError::record(format!(
+                            "cannot convert record {at}: {e} (set errors.tolerance=all to skip such records)"
+                        )));
+                    }
+                    if errors.log_enable {
+                        warn!(record = %at, error = %e, "record skipped (errors.tolerance=all)");
+                    }
+                }
+            }
+        }
+        Ok(records)
+    }
+
+    async fn put(&mut self, records: Vec<SinkRecord>) -> Result<(), TaskError> {
+        let n = records.len() as u64;
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.task.put(&records).await {
+                Ok(()) => break,
+                Err(e) if e.kind == ErrorKind::Retriable && !self.ctx.stopping() => {
+                    warn!(error = %e, backoff_ms = backoff.as_millis() as u64, "put failed; retrying the same records");
+                    self.ctx.sleep(backoff).await;
+                    backoff =
+                        (backoff * 2).min(self.ctx.connector.errors.retry_delay_max.max(Duration::from_millis(100)));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.ctx.status.add_records(n);
+        Ok(())
+    }
+
+    /// `pre_commit`, then commit only what it returned (for partitions still assigned).
+    async fn commit(&mut self) -> Result<(), TaskError> {
+        if self.current.is_empty() {
+            return Ok(());
+        }
+        let durable = self.task.pre_commit(&self.current).await?;
+        let durable: BTreeMap<_, _> = durable.into_iter().filter(|(tp, _)| self.current.contains_key(tp)).collect();
+        {
+            let committed = self.ctx.status.committed.lock().unwrap();
+            if durable.iter().all(|(tp, o)| committed.get(tp) == Some(o)) {
+                return Ok(());
+            }
+        }
+        let mut tpl = TopicPartitionList::new();
+        for (tp, offset) in &durable {
+            tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*offset))
+                .map_err(|e| TaskError::fatal(format!("bad offset for {tp}: {e}")))?;
+        }
+        let consumer = self.consumer.clone();
+        let result = tokio::task::spawn_blocking(move || consumer.commit(&tpl, CommitMode::Sync)).await;
+        match result {
+            Ok(Ok(())) => {
+                debug!(partitions = durable.len(), "offsets committed");
+                self.ctx.status.committed.lock().unwrap().extend(durable);
+            }
+            Ok(Err(e)) => warn!(error = %e, "offset commit failed; will retry at the next interval"),
+            Err(e) => warn!(error = %e, "offset commit panicked"),
+        }
+        Ok(())
+    }
+}
+
+async fn wait_shutdown(rx: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
+}

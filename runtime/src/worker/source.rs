@@ -1,0 +1,269 @@
+//! The source task loop (`WorkerSourceTask`): poll → convert → produce; offsets become
+//! committable only when the broker has acknowledged every earlier record, and are written to the
+//! offset file every `offset.flush.interval.ms` and at shutdown.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::AdminClient;
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::ClientContext;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tracing::{debug, error, info, warn};
+
+use super::clients;
+use super::submitted::SubmittedRecords;
+use super::{Progress, State, TaskContext};
+use crate::connector::{OffsetReader, SourceTask};
+use crate::convert::Converter;
+use crate::error::{ErrorKind, TaskError};
+use crate::offset::{OffsetStore, OffsetStoreError};
+use crate::record::SourceRecord;
+
+/// Delivery reports: (sequence, error text).
+type Ack = (u64, Option<String>);
+
+struct AckContext {
+    tx: mpsc::UnboundedSender<Ack>,
+}
+
+impl ClientContext for AckContext {}
+
+impl ProducerContext for AckContext {
+    type DeliveryOpaque = usize;
+    fn delivery(&self, result: &DeliveryResult<'_>, seq: usize) {
+        let err = result.as_ref().err().map(|(e, _)| e.to_string());
+        let _ = self.tx.send((seq as u64, err));
+    }
+}
+
+/// Offsets of one connector, for its tasks.
+pub struct ConnectorOffsets {
+    pub store: Arc<OffsetStore>,
+    pub connector: String,
+}
+
+impl OffsetReader for ConnectorOffsets {
+    fn offset<P: Serialize, O: DeserializeOwned>(&self, partition: &P) -> Result<Option<O>, OffsetStoreError> {
+        self.store.get_typed(&self.connector, partition)
+    }
+}
+
+struct Loop<T: SourceTask> {
+    ctx: TaskContext,
+    producer: Arc<ThreadedProducer<AckContext>>,
+    acks: mpsc::UnboundedReceiver<Ack>,
+    submitted: SubmittedRecords<T::Partition, T::Offset>,
+    key_converter: Converter,
+    value_converter: Converter,
+    admin: Option<AdminClient<DefaultClientContext>>,
+    topics_ready: HashSet<Arc<str>>,
+    key_buf: Vec<u8>,
+    value_buf: Vec<u8>,
+}
+
+/// Runs one source task until shutdown or failure.
+pub async fn run<T: SourceTask>(ctx: TaskContext, mut task: T) -> Result<(), TaskError> {
+    let (tx, acks) = mpsc::unbounded_channel();
+    let producer: ThreadedProducer<AckContext> = clients::producer_config(&ctx.worker, &ctx.connector, ctx.task_id)
+        .create_with_context(AckContext { tx })
+        .map_err(|e| TaskError::fatal(format!("cannot create the producer: {e}")))?;
+    let admin = match (&ctx.connector.topic_creation, ctx.worker.topic_creation_enable) {
+        (Some(_), true) => Some(
+            clients::admin_config(&ctx.worker, Some(&ctx.connector))
+                .create()
+                .map_err(|e| TaskError::fatal(format!("cannot create the admin client: {e}")))?,
+        ),
+        _ => None,
+    };
+    let offsets = ConnectorOffsets { store: ctx.offsets.clone(), connector: ctx.connector.name.clone() };
+    task.start(&offsets).await?;
+    ctx.status.set(State::Running, None);
+    info!("task started");
+    let mut l = Loop::<T> {
+        key_converter: ctx.connector.key_converter.clone().unwrap_or_else(|| ctx.worker.key_converter.clone()),
+        value_converter: ctx.connector.value_converter.clone().unwrap_or_else(|| ctx.worker.value_converter.clone()),
+        producer: Arc::new(producer),
+        acks,
+        submitted: SubmittedRecords::default(),
+        admin,
+        topics_ready: HashSet::new(),
+        key_buf: Vec::new(),
+        value_buf: Vec::new(),
+        ctx,
+    };
+    let result = l.poll_loop(&mut task).await;
+    let drained = l.drain(&mut task).await;
+    task.stop().await;
+    result.and(drained)
+}
+
+impl<T: SourceTask> Loop<T> {
+    async fn poll_loop(&mut self, task: &mut T) -> Result<(), TaskError> {
+        let interval = self.ctx.worker.offset_flush_interval;
+        let mut next_flush = Instant::now() + interval;
+        let mut progress = Progress::new();
+        let mut backoff = Duration::from_millis(100);
+        while !self.ctx.stopping() {
+            match task.poll().await {
+                Ok(batch) => {
+                    backoff = Duration::from_millis(100);
+                    self.ctx.status.add_records(batch.len() as u64);
+                    for record in batch {
+                        self.send(record).await?;
+                    }
+                }
+                Err(e) if e.kind == ErrorKind::Retriable => {
+                    warn!(error = %e, backoff_ms = backoff.as_millis() as u64, "poll failed; retrying");
+                    self.ctx.sleep(backoff).await;
+                    backoff =
+                        (backoff * 2).min(self.ctx.connector.errors.retry_delay_max.max(Duration::from_millis(100)));
+                }
+                Err(e) => return Err(e),
+            }
+            self.take_acks()?;
+            if Instant::now() >= next_flush {
+                self.commit(task).await?;
+                next_flush = Instant::now() + interval;
+            }
+            progress.tick(&self.ctx.status);
+        }
+        Ok(())
+    }
+
+    async fn send(&mut self, record: SourceRecord<T::Partition, T::Offset>) -> Result<(), TaskError> {
+        if let Some(admin) = &self.admin {
+            if !self.topics_ready.contains(&record.topic) {
+                let tc = self.ctx.connector.topic_creation.as_ref().expect("admin exists only with topic creation");
+                clients::ensure_topic(admin, &record.topic, tc)
+                    .await
+                    .map_err(|e| TaskError::fatal(format!("cannot create topic {}: {e}", record.topic)))?;
+                self.topics_ready.insert(record.topic.clone());
+            }
+        }
+        self.key_buf.clear();
+        self.value_buf.clear();
+        let converted =
+            self.key_converter.encode(record.key_schema.as_ref(), &record.key, &mut self.key_buf).and_then(|k| {
+                Ok((k, self.value_converter.encode(record.value_schema.as_ref(), &record.value, &mut self.value_buf)?))
+            });
+        let seq = self.submitted.submit(record.partition, record.offset);
+        let (has_key, has_value) = match converted {
+            Ok(kv) => kv,
+            Err(e) => {
+                let errors = &self.ctx.connector.errors;
+                if !errors.tolerate_all {
+                    return Err(TaskError::record(format!("cannot convert a record for topic {}: {e}", record.topic)));
+                }
+                if errors.log_enable {
+                    warn!(topic = %record.topic, error = %e, "record skipped (errors.tolerance=all)");
+                }
+                self.submitted.ack(seq);
+                return Ok(());
+            }
+        };
+        let mut base = BaseRecord::<[u8], [u8], usize>::with_opaque_to(&record.topic, seq as usize);
+        if has_key {
+            base = base.key(&self.key_buf[..]);
+        }
+        if has_value {
+            base = base.payload(&self.value_buf[..]);
+        }
+        if let Some(p) = record.kafka_partition {
+            base = base.partition(p);
+        }
+        if let Some(ts) = record.timestamp {
+            base = base.timestamp(ts);
+        }
+        if !record.headers.is_empty() {
+            let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+            for h in &record.headers {
+                headers = headers.insert(KafkaHeader { key: &h.key, value: h.value.as_deref() });
+            }
+            base = base.headers(headers);
+        }
+        loop {
+            match self.producer.send(base) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    base = back;
+                    drain_acks(&mut self.acks, &mut self.submitted)?;
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                Err((e, _)) => return Err(TaskError::fatal(format!("cannot produce to {}: {e}", record.topic))),
+            }
+        }
+    }
+
+    fn take_acks(&mut self) -> Result<(), TaskError> {
+        drain_acks(&mut self.acks, &mut self.submitted)
+    }
+
+    /// Writes the committable offsets to the offset file, then tells the task.
+    async fn commit(&mut self, task: &mut T) -> Result<(), TaskError> {
+        let committable = self.submitted.take_committable();
+        if committable.is_empty() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let json: Result<Vec<_>, serde_json::Error> =
+            committable.iter().map(|(p, o)| Ok((serde_json::to_value(p)?, Some(serde_json::to_value(o)?)))).collect();
+        let json = json.map_err(|e| TaskError::fatal(format!("cannot serialize offsets: {e}")))?;
+        let store = self.ctx.offsets.clone();
+        store.put(&self.ctx.connector.name, json);
+        let flush = tokio::task::spawn_blocking(move || store.flush());
+        match tokio::time::timeout(self.ctx.worker.offset_flush_timeout, flush).await {
+            Ok(Ok(Ok(()))) => {
+                debug!(
+                    partitions = committable.len(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "offsets committed"
+                );
+                task.commit(&committable).await
+            }
+            Ok(Ok(Err(e))) => {
+                error!(error = %e, "offset flush failed; will retry at the next interval");
+                Ok(())
+            }
+            _ => {
+                warn!("offset flush timed out; will retry at the next interval");
+                Ok(())
+            }
+        }
+    }
+
+    /// Stop: wait for in-flight records within the shutdown budget, then a last commit.
+    async fn drain(&mut self, task: &mut T) -> Result<(), TaskError> {
+        let budget = self.ctx.remaining_budget();
+        let producer = self.producer.clone();
+        let flushed = tokio::task::spawn_blocking(move || producer.flush(budget)).await;
+        self.take_acks()?;
+        if !matches!(flushed, Ok(Ok(()))) || self.submitted.in_flight() > 0 {
+            warn!(
+                in_flight = self.submitted.in_flight(),
+                "records still in flight at shutdown; they will be re-sent after restart"
+            );
+        }
+        self.commit(task).await
+    }
+}
+
+fn drain_acks<P: Clone + Eq + std::hash::Hash, O: Clone>(
+    acks: &mut mpsc::UnboundedReceiver<Ack>,
+    submitted: &mut SubmittedRecords<P, O>,
+) -> Result<(), TaskError> {
+    while let Ok((seq, err)) = acks.try_recv() {
+        if let Some(e) = err {
+            return Err(TaskError::fatal(format!("the broker did not accept a record: {e}")));
+        }
+        submitted.ack(seq);
+    }
+    Ok(())
+}

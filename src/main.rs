@@ -1,0 +1,414 @@
+//! `sluice`: Kafka Connect's standalone worker and its most used connectors, as one binary.
+//!
+//! `sluice standalone worker.properties connector.properties…` takes the files
+//! `connect-standalone.sh` takes, unchanged.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use connector_file::{FileStreamSinkConnector, FileStreamSourceConnector};
+use runtime::config::{
+    file, ConfigError, ConfigErrors, ConfigReader, ConnectorConfig, Providers, RawConfig, WorkerConfig,
+};
+use runtime::worker::{prepare_sink, prepare_source, Exit, PreparedConnector, Worker};
+use runtime::{ConnectorInfo, KeyDoc};
+use tracing::{error, info, warn};
+
+#[derive(Parser)]
+#[command(name = "sluice", version, about = "Kafka Connect's standalone worker and connectors, as one small binary")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OnTaskFailure {
+    /// Stop every task gracefully and exit with status 1.
+    Exit,
+    /// Keep the worker running with the task FAILED, as Kafka Connect does.
+    Continue,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a standalone worker: `sluice standalone worker.properties connector.properties…`.
+    Standalone {
+        worker: PathBuf,
+        connectors: Vec<PathBuf>,
+        /// Unknown keys are errors instead of warnings.
+        #[arg(long)]
+        strict: bool,
+        /// What a failed task does to the worker.
+        #[arg(long, value_enum, default_value = "exit")]
+        on_task_failure: OnTaskFailure,
+        /// How long to wait for a Kafka broker at start-up.
+        #[arg(long, default_value = "10000", value_name = "MS")]
+        kafka_timeout_ms: u64,
+    },
+    /// Check connector files (and a worker file) without running them; reports every problem.
+    Validate {
+        /// The worker file, also checked.
+        #[arg(long)]
+        worker: Option<PathBuf>,
+        connectors: Vec<PathBuf>,
+        #[arg(long)]
+        strict: bool,
+    },
+    /// List the connector classes this binary runs, with their keys and defaults.
+    Plugins,
+    /// Read or rebuild the standalone offset file.
+    Offsets {
+        #[command(subcommand)]
+        command: OffsetsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OffsetsCommand {
+    /// Print every offset in the file as JSON.
+    Dump { file: PathBuf },
+    /// Rebuild the offset file from its JSON sidecar (`<file>.json`); run with the worker stopped.
+    Import { file: PathBuf, sidecar: PathBuf },
+}
+
+/// The connectors this binary runs, by `connector.class` (full names and short aliases).
+enum Plugin {
+    FileSource,
+    FileSink,
+    /// Known to Kafka Connect users, not built into this version yet.
+    NotYet(&'static str),
+}
+
+fn plugin(class: &str) -> Option<Plugin> {
+    Some(match class {
+        "org.apache.kafka.connect.file.FileStreamSourceConnector"
+        | "FileStreamSourceConnector"
+        | "FileStreamSource"
+        | "file-source" => Plugin::FileSource,
+        "org.apache.kafka.connect.file.FileStreamSinkConnector"
+        | "FileStreamSinkConnector"
+        | "FileStreamSink"
+        | "file-sink" => Plugin::FileSink,
+        "io.confluent.connect.jdbc.JdbcSourceConnector" | "JdbcSourceConnector" | "JdbcSource" | "jdbc-source" => {
+            Plugin::NotYet("io.confluent.connect.jdbc.JdbcSourceConnector")
+        }
+        "io.debezium.connector.mysql.MySqlConnector" | "MySqlConnector" | "MySql" | "binlog-source" => {
+            Plugin::NotYet("io.debezium.connector.mysql.MySqlConnector")
+        }
+        "io.debezium.connector.mariadb.MariaDbConnector" | "MariaDbConnector" | "MariaDb" => {
+            Plugin::NotYet("io.debezium.connector.mariadb.MariaDbConnector")
+        }
+        "io.confluent.connect.s3.S3SinkConnector" | "S3SinkConnector" | "S3Sink" | "s3-sink" => {
+            Plugin::NotYet("io.confluent.connect.s3.S3SinkConnector")
+        }
+        _ => return None,
+    })
+}
+
+const SUPPORTED: &[(&str, &str, &[&str], &[KeyDoc])] = &[
+    (
+        FileStreamSourceConnector::CLASS,
+        "source",
+        &["FileStreamSourceConnector", "FileStreamSource", "file-source"],
+        FileStreamSourceConnector::KEYS,
+    ),
+    (
+        FileStreamSinkConnector::CLASS,
+        "sink",
+        &["FileStreamSinkConnector", "FileStreamSink", "file-sink"],
+        FileStreamSinkConnector::KEYS,
+    ),
+];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().filter(|a| a != "-daemon").collect();
+    let daemon = args.len() != std::env::args().count();
+    let cli = Cli::parse_from(args);
+    init_logging();
+    if daemon {
+        warn!("-daemon is not supported: running in the foreground");
+    }
+    match cli.command {
+        Command::Standalone { worker, connectors, strict, on_task_failure, kafka_timeout_ms } => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            runtime.block_on(standalone(
+                &worker,
+                &connectors,
+                strict,
+                on_task_failure,
+                Duration::from_millis(kafka_timeout_ms),
+            ))
+        }
+        Command::Validate { worker, connectors, strict } => validate(worker.as_deref(), &connectors, strict),
+        Command::Plugins => {
+            plugins();
+            ExitCode::SUCCESS
+        }
+        Command::Offsets { command } => match offsets(command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
+
+/// Files read and checked: the worker, and every connector ready to start.
+struct Loaded {
+    worker: Option<WorkerConfig>,
+    connectors: Vec<PreparedConnector>,
+    worker_errors: Vec<ConfigError>,
+    connector_errors: Vec<ConfigError>,
+}
+
+fn load_worker(path: &Path, strict: bool, errors: &mut Vec<ConfigError>) -> (Option<WorkerConfig>, Providers) {
+    let (mut raw, dups) = match file::load_properties(path) {
+        Ok(l) => l,
+        Err(e) => {
+            errors.push(e);
+            return (None, Providers::default());
+        }
+    };
+    dups.iter().for_each(|d| warn!("{d}"));
+    let providers = match Providers::from_worker(&raw) {
+        Ok(p) => p,
+        Err(es) => {
+            errors.extend(es);
+            Providers::default()
+        }
+    };
+    errors.extend(providers.resolve(&mut raw));
+    let mut reader = ConfigReader::new(&raw);
+    let worker = WorkerConfig::parse(&mut reader);
+    let (es, unknown) = reader.finish();
+    errors.extend(es);
+    report_unknown(&raw, unknown, strict, errors);
+    if let Some(w) = &worker {
+        if let Some(p) = &w.plugin_path {
+            info!(plugin_path = %p, "plugin.path is ignored: connectors are built into sluice");
+        }
+    }
+    (worker, providers)
+}
+
+fn report_unknown(
+    raw: &RawConfig,
+    unknown: Vec<runtime::config::UnknownKey>,
+    strict: bool,
+    errors: &mut Vec<ConfigError>,
+) {
+    for u in unknown {
+        if strict {
+            errors.push(ConfigError::File {
+                origin: raw.origin.clone(),
+                line: u.line,
+                message: format!("{}: unknown key (--strict)", u.key),
+            });
+        } else {
+            warn!("{u}");
+        }
+    }
+}
+
+fn load_connector(
+    path: &Path,
+    providers: &Providers,
+    strict: bool,
+    errors: &mut Vec<ConfigError>,
+) -> Option<PreparedConnector> {
+    let (mut raw, dups) = match file::load_connector(path) {
+        Ok(l) => l,
+        Err(e) => {
+            errors.push(e);
+            return None;
+        }
+    };
+    dups.iter().for_each(|d| warn!("{d}"));
+    errors.extend(providers.resolve(&mut raw));
+    let class = {
+        let mut reader = ConfigReader::new(&raw);
+        let (_, class) = ConnectorConfig::identity(&mut reader);
+        let (es, _) = reader.finish();
+        if class.is_none() {
+            errors.extend(es);
+            return None;
+        }
+        class?
+    };
+    let prepared = match plugin(&class) {
+        Some(Plugin::FileSource) => prepare_source::<FileStreamSourceConnector>(&raw),
+        Some(Plugin::FileSink) => prepare_sink::<FileStreamSinkConnector>(&raw),
+        Some(Plugin::NotYet(full)) => {
+            errors.push(ConfigError::Invalid {
+                origin: raw.origin.clone(),
+                line: raw.line("connector.class"),
+                key: "connector.class".into(),
+                expected: format!("a connector built into this sluice version ({full} is not yet)"),
+                got: class,
+            });
+            return None;
+        }
+        None => {
+            let supported: Vec<&str> = SUPPORTED.iter().map(|s| s.0).collect();
+            errors.push(ConfigError::Invalid {
+                origin: raw.origin.clone(),
+                line: raw.line("connector.class"),
+                key: "connector.class".into(),
+                expected: format!("one of {}", supported.join(", ")),
+                got: class,
+            });
+            return None;
+        }
+    };
+    match prepared {
+        Ok(mut p) => {
+            let unknown = std::mem::take(&mut p.warnings);
+            report_unknown(&raw, unknown, strict, errors);
+            Some(p)
+        }
+        Err(ConfigErrors(es)) => {
+            errors.extend(es);
+            None
+        }
+    }
+}
+
+fn load_all(worker: Option<&Path>, connectors: &[PathBuf], strict: bool) -> Loaded {
+    let mut worker_errors = Vec::new();
+    let (worker, providers) = match worker {
+        Some(w) => load_worker(w, strict, &mut worker_errors),
+        None => (None, Providers::default()),
+    };
+    let mut connector_errors = Vec::new();
+    let mut prepared: Vec<PreparedConnector> = Vec::new();
+    for path in connectors {
+        if let Some(p) = load_connector(path, &providers, strict, &mut connector_errors) {
+            if prepared.iter().any(|q| q.config.name == p.config.name) {
+                connector_errors.push(ConfigError::File {
+                    origin: path.display().to_string().into(),
+                    line: None,
+                    message: format!("name: connector {} is already defined by another file", p.config.name),
+                });
+                continue;
+            }
+            prepared.push(p);
+        }
+    }
+    Loaded { worker, connectors: prepared, worker_errors, connector_errors }
+}
+
+fn print_errors(errors: &[ConfigError]) {
+    for e in errors {
+        eprintln!("error: {e}");
+    }
+}
+
+async fn standalone(
+    worker: &Path,
+    connectors: &[PathBuf],
+    strict: bool,
+    on_failure: OnTaskFailure,
+    kafka_timeout: Duration,
+) -> ExitCode {
+    let loaded = load_all(Some(worker), connectors, strict);
+    if !loaded.worker_errors.is_empty() || !loaded.connector_errors.is_empty() {
+        print_errors(&loaded.worker_errors);
+        print_errors(&loaded.connector_errors);
+        if loaded.worker_errors.is_empty() {
+            eprintln!("Stopping after connector error");
+            return ExitCode::from(3);
+        }
+        return ExitCode::FAILURE;
+    }
+    let Some(worker_config) = loaded.worker else { return ExitCode::FAILURE };
+    let mut worker = match Worker::new(worker_config) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = worker.check_kafka(kafka_timeout).await {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    for c in loaded.connectors {
+        let name = c.config.name.clone();
+        if let Err(e) = c.start(&mut worker) {
+            eprintln!("error: connector {name}: {e}");
+            eprintln!("Stopping after connector error");
+            return ExitCode::from(3);
+        }
+    }
+    match worker.run(on_failure == OnTaskFailure::Exit).await {
+        Ok(Exit::Clean) => ExitCode::SUCCESS,
+        Ok(Exit::TaskFailed) => {
+            error!("a task failed; see the error above");
+            ExitCode::FAILURE
+        }
+        Ok(Exit::Forced) => ExitCode::from(130),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn validate(worker: Option<&Path>, connectors: &[PathBuf], strict: bool) -> ExitCode {
+    let loaded = load_all(worker, connectors, strict);
+    let problems = loaded.worker_errors.len() + loaded.connector_errors.len();
+    print_errors(&loaded.worker_errors);
+    print_errors(&loaded.connector_errors);
+    for c in &loaded.connectors {
+        println!("ok: {} ({})", c.config.name, c.config.class);
+    }
+    if problems > 0 {
+        eprintln!("{problems} problem(s) found");
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn plugins() {
+    for (class, kind, aliases, keys) in SUPPORTED {
+        println!("{class} ({kind}; also {})", aliases.join(", "));
+        for k in *keys {
+            let default = k.default.map(|d| format!(" [default: {d}]")).unwrap_or_default();
+            println!("  {}{default}  {}", k.name, k.doc);
+        }
+    }
+}
+
+fn offsets(command: OffsetsCommand) -> anyhow::Result<()> {
+    match command {
+        OffsetsCommand::Dump { file } => {
+            let entries = runtime::offset::read_entries(&file)?;
+            let list: Vec<serde_json::Value> = entries
+                .into_iter()
+                .map(|e| serde_json::json!({"connector": e.connector, "partition": e.partition, "offset": e.offset}))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({"entries": list}))?);
+        }
+        OffsetsCommand::Import { file, sidecar } => {
+            let n = runtime::offset::import_sidecar(&sidecar, &file)
+                .with_context(|| format!("importing {}", sidecar.display()))?;
+            println!("wrote {n} offset(s) to {}", file.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,157 @@
+//! Shared pieces: service endpoints, unique names, worker files, the binary, a raw consumer.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+
+pub fn bootstrap() -> String {
+    std::env::var("KAFKA_BOOTSTRAP").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+/// Fails (never skips) when the broker is not there.
+pub fn require_kafka() {
+    let addr = bootstrap();
+    let ok = addr
+        .split(',')
+        .filter_map(|a| std::net::ToSocketAddrs::to_socket_addrs(a).ok())
+        .flatten()
+        .any(|sa| std::net::TcpStream::connect_timeout(&sa, Duration::from_secs(2)).is_ok());
+    assert!(ok, "Kafka not reachable at {addr}; run scripts/services up or set KAFKA_BOOTSTRAP");
+}
+
+/// A name no other test (or earlier run) uses.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}-{}-{}-{}", std::process::id(), nanos % 1_000_000_000, N.fetch_add(1, Ordering::Relaxed))
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub struct Dir {
+    pub tmp: tempfile::TempDir,
+}
+
+impl Dir {
+    pub fn new() -> Dir {
+        Dir { tmp: tempfile::tempdir().unwrap() }
+    }
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.tmp.path().join(name)
+    }
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+    /// A worker file (JsonConverter with schemas) on the test broker; `extra` lines appended.
+    /// `consumer.session.timeout.ms=6000`: Tansu holds a first JoinGroup for the session timeout.
+    pub fn worker(&self, port: u16, extra: &str) -> PathBuf {
+        self.write(
+            "worker.properties",
+            &format!(
+                "bootstrap.servers={}\nkey.converter=org.apache.kafka.connect.json.JsonConverter\n\
+                 value.converter=org.apache.kafka.connect.json.JsonConverter\nkey.converter.schemas.enable=true\n\
+                 value.converter.schemas.enable=true\noffset.storage.file.filename={}\noffset.flush.interval.ms=500\n\
+                 listeners=http://127.0.0.1:{port}\nconsumer.session.timeout.ms=6000\n{extra}",
+                bootstrap(),
+                self.path("connect.offsets").display()
+            ),
+        )
+    }
+    /// The offsets in the sidecar, as `(connector, partition, offset)` JSON.
+    pub fn offsets(&self) -> Vec<serde_json::Value> {
+        let Ok(text) = std::fs::read(self.path("connect.offsets.json")) else { return Vec::new() };
+        let doc: serde_json::Value = serde_json::from_slice(&text).unwrap();
+        doc["entries"].as_array().cloned().unwrap_or_default()
+    }
+    pub fn file_position(&self) -> Option<u64> {
+        self.offsets().iter().find_map(|e| e["offset"]["position"].as_u64())
+    }
+}
+
+pub fn sluice() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    c.env("SLUICE_LOG", "info");
+    c
+}
+
+pub fn run(args: &[&Path]) -> Output {
+    sluice().arg("standalone").args(args).arg("--kafka-timeout-ms").arg("3000").output().unwrap()
+}
+
+pub fn spawn(args: &[&Path], log: &Path) -> Child {
+    let log = std::fs::File::create(log).unwrap();
+    sluice().arg("standalone").args(args).stdout(Stdio::null()).stderr(log).spawn().unwrap()
+}
+
+pub fn sigterm(child: &mut Child) -> std::process::ExitStatus {
+    Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "sluice did not stop within 30 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Polls `cond` until it holds or `timeout` passes.
+pub fn wait_until(timeout: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+pub fn lines_of(path: &Path) -> usize {
+    std::fs::read(path).map(|b| b.iter().filter(|&&c| c == b'\n').count()).unwrap_or(0)
+}
+
+/// Reads partition 0 of `topic` from the beginning until `n` records or `timeout`
+/// (counts records: Tansu's watermarks are not reliable).
+pub fn consume(topic: &str, n: usize, timeout: Duration) -> Vec<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("e2e-reader"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning).unwrap();
+    consumer.assign(&tpl).unwrap();
+    let deadline = Instant::now() + timeout;
+    let mut out = Vec::new();
+    while out.len() < n && Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            out.push((m.key().map(<[u8]>::to_vec), m.payload().map(<[u8]>::to_vec)));
+        }
+    }
+    out
+}
+
+pub fn source_props(name: &str, file: &Path, topic: &str, extra: &str) -> String {
+    format!(
+        "name={name}\nconnector.class=org.apache.kafka.connect.file.FileStreamSourceConnector\ntasks.max=1\n\
+         file={}\ntopic={topic}\ntopic.creation.default.partitions=1\ntopic.creation.default.replication.factor=1\n{extra}",
+        file.display()
+    )
+}
+
+pub fn sink_props(name: &str, file: &Path, topic: &str) -> String {
+    format!("name={name}\nconnector.class=FileStreamSink\ntasks.max=1\nfile={}\ntopics={topic}\n", file.display())
+}
+
+pub fn log_text(path: &Path) -> String {
+    String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
+}

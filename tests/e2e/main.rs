@@ -1,0 +1,10 @@
+//! End-to-end tests of the `sluice` binary against the real services of `scripts/services`
+//! (Tansu on 127.0.0.1:9092, or `KAFKA_BOOTSTRAP`). A missing service fails the test with a hint.
+//!
+//! Run: `scripts/services up && cargo test --workspace` (these run with the rest).
+
+mod harness;
+
+mod config_errors;
+mod file_pipeline;
+mod rest_api;
