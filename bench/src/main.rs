@@ -125,6 +125,14 @@ fn peak_rss_mb(pid: u32) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// User + system CPU of a live process, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn rss_mb(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
@@ -253,14 +261,16 @@ impl Bench {
         Ok(path)
     }
 
-    fn worker(&self, dir: &Path, converter: &str, schemas: bool, port: u16) -> Result<PathBuf> {
+    /// `flush_ms`: short for sources (the clock stops when the offset file reaches the end), Kafka's
+    /// sample value (10 s) for sinks, whose commits fsync the output.
+    fn worker(&self, dir: &Path, converter: &str, schemas: bool, port: u16, flush_ms: u64) -> Result<PathBuf> {
         let path = dir.join("worker.properties");
         std::fs::write(
             &path,
             format!(
                 "bootstrap.servers={}\nkey.converter={converter}\nvalue.converter={converter}\n\
                  key.converter.schemas.enable={schemas}\nvalue.converter.schemas.enable={schemas}\n\
-                 offset.storage.file.filename={}\noffset.flush.interval.ms=20\nlisteners=http://127.0.0.1:{port}\n\
+                 offset.storage.file.filename={}\noffset.flush.interval.ms={flush_ms}\nlisteners=http://127.0.0.1:{port}\n\
                  consumer.session.timeout.ms=6000\n",
                 bootstrap(),
                 dir.join("connect.offsets").display()
@@ -300,7 +310,7 @@ impl Bench {
         } else {
             ("org.apache.kafka.connect.storage.StringConverter", false)
         };
-        let worker = self.worker(&dir, converter, schemas, port)?;
+        let worker = self.worker(&dir, converter, schemas, port, 20)?;
         let topic = unique("bench-file-source");
         let connector = dir.join("source.properties");
         std::fs::write(
@@ -363,7 +373,7 @@ impl Bench {
         let dir = self.work.join("file-sink");
         std::fs::create_dir_all(&dir)?;
         let port = free_port()?;
-        let worker = self.worker(&dir, "org.apache.kafka.connect.json.JsonConverter", true, port)?;
+        let worker = self.worker(&dir, "org.apache.kafka.connect.json.JsonConverter", true, port, 10_000)?;
         let output = dir.join("out.txt");
         let connector = dir.join("sink.properties");
         std::fs::write(
@@ -390,6 +400,7 @@ impl Bench {
         }
         let seconds = started.elapsed().as_secs_f64();
         let peak = peak_rss_mb(child.id());
+        eprintln!("file-sink: sluice cpu {:.2} s", cpu_seconds(child.id()));
         stop(child)?;
         Line {
             name: "file-sink",
@@ -409,7 +420,7 @@ impl Bench {
         let dir = self.work.join("idle");
         std::fs::create_dir_all(&dir)?;
         let port = free_port()?;
-        let worker = self.worker(&dir, "org.apache.kafka.connect.json.JsonConverter", true, port)?;
+        let worker = self.worker(&dir, "org.apache.kafka.connect.json.JsonConverter", true, port, 10_000)?;
         let topic = unique("bench-idle");
         let input = dir.join("in.txt");
         std::fs::write(&input, "")?;

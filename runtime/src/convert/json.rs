@@ -30,6 +30,19 @@ pub struct JsonConverter {
     pub replace_null_with_default: bool,
     pub cache_size: usize,
     schema_cache: HashMap<usize, (Schema, Vec<u8>)>,
+    decode_cache: HashMap<String, Schema>,
+}
+
+const ENVELOPE_REQUIRED: &str = "JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields and may not contain additional fields. If you are trying to deserialize plain JSON data, set schemas.enable=false in your converter configuration.";
+
+/// `{"schema":…,"payload":…}` and nothing else.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    schema: &'a serde_json::value::RawValue,
+    #[serde(borrow)]
+    payload: &'a serde_json::value::RawValue,
 }
 
 impl Default for JsonConverter {
@@ -50,6 +63,7 @@ impl JsonConverter {
             replace_null_with_default: true,
             cache_size: 1000,
             schema_cache: HashMap::new(),
+            decode_cache: HashMap::new(),
         }
     }
 
@@ -319,26 +333,49 @@ impl JsonConverter {
         Ok(())
     }
 
-    /// `toConnectData`.
-    pub fn decode(&self, bytes: Option<&[u8]>) -> Result<(Option<Schema>, Value), ConvertError> {
+    /// `toConnectData`. Schemas are cached by their JSON text (`schemas.cache.size`).
+    pub fn decode(&mut self, bytes: Option<&[u8]>) -> Result<(Option<Schema>, Value), ConvertError> {
         let Some(bytes) = bytes else { return Ok((None, Value::Null)) };
-        let json: Json = serde_json::from_slice(bytes).map_err(|e| {
+        let serialization = |e: serde_json::Error| {
             err(format!("Converting byte[] to Kafka Connect data failed due to serialization error: {e}"))
-        })?;
+        };
         if !self.schemas_enable {
+            let json: Json = serde_json::from_slice(bytes).map_err(serialization)?;
             return Ok((None, schemaless(&json)));
         }
-        let valid =
-            matches!(&json, Json::Object(o) if o.len() == 2 && o.contains_key("schema") && o.contains_key("payload"));
-        if !valid {
-            return Err(err("JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields and may not contain additional fields. If you are trying to deserialize plain JSON data, set schemas.enable=false in your converter configuration."));
+        let envelope: Envelope<'_> = serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => err(ENVELOPE_REQUIRED),
+            _ => serialization(e),
+        })?;
+        let schema_text = envelope.schema.get();
+        if schema_text == "null" {
+            let payload: Json = serde_json::from_str(envelope.payload.get()).map_err(serialization)?;
+            return Ok((None, schemaless(&payload)));
         }
-        let (schema_json, payload) = (&json["schema"], &json["payload"]);
-        if schema_json.is_null() {
-            return Ok((None, schemaless(payload)));
+        let schema = match self.decode_cache.get(schema_text) {
+            Some(s) => s.clone(),
+            None => {
+                let json: Json = serde_json::from_str(schema_text).map_err(serialization)?;
+                let schema = parse_schema(&json)?;
+                if self.decode_cache.len() >= self.cache_size.max(1) {
+                    self.decode_cache.clear();
+                }
+                self.decode_cache.insert(schema_text.to_owned(), schema.clone());
+                schema
+            }
+        };
+        let payload = envelope.payload.get();
+        // the common case, a string value, without building a JSON tree
+        if schema.ty == Type::String && schema.default.is_none() {
+            let s: Option<String> = serde_json::from_str(payload).map_err(serialization)?;
+            return match s {
+                Some(s) => Ok((Some(schema), Value::String(s))),
+                None if schema.optional => Ok((Some(schema), Value::Null)),
+                None => Err(err("Invalid null value for required field")),
+            };
         }
-        let schema = parse_schema(schema_json)?;
-        let value = self.decode_value(&schema, payload)?;
+        let json: Json = serde_json::from_str(payload).map_err(serialization)?;
+        let value = self.decode_value(&schema, &json)?;
         Ok((Some(schema), value))
     }
 

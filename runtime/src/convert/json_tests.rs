@@ -194,6 +194,12 @@ fn null_handling_and_envelope_rules() {
     assert_eq!(c.decode(None).unwrap(), (None, Value::Null));
     let e = c.decode(Some(br#"{"a":1}"#)).unwrap_err().to_string();
     assert!(e.contains("requires \"schema\" and \"payload\" fields"), "{e}");
+    let extra = c.decode(Some(br#"{"schema":null,"payload":1,"x":2}"#)).unwrap_err().to_string();
+    assert!(extra.contains("may not contain additional fields"), "{extra}");
+    let syntax = c.decode(Some(b"{\"schema\":")).unwrap_err().to_string();
+    assert!(syntax.contains("serialization error"), "{syntax}");
+    let required = c.decode(Some(br#"{"schema":{"type":"string","optional":false},"payload":null}"#));
+    assert!(required.is_err());
     let (_, v) = plain.decode(Some(br#"{"a":1,"b":[2.5]}"#)).unwrap();
     assert_eq!(
         v,

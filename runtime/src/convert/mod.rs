@@ -105,7 +105,7 @@ impl Converter {
     }
 
     /// Bytes → Connect data.
-    pub fn decode(&self, bytes: Option<&[u8]>) -> Result<(Option<Schema>, Value), ConvertError> {
+    pub fn decode(&mut self, bytes: Option<&[u8]>) -> Result<(Option<Schema>, Value), ConvertError> {
         match self {
             Converter::Json(c) => c.decode(bytes),
             Converter::String => Ok((

@@ -76,6 +76,7 @@ fn spawn_poller(
     std::thread::spawn(move || {
         let mut batch = Vec::new();
         let mut last_send = Instant::now();
+        let mut topic: Arc<str> = Arc::from("");
         while !stop.load(Ordering::Relaxed) {
             let polled = consumer.poll(Duration::from_millis(100));
             let events: Vec<Event> = std::mem::take(&mut *consumer.context().events.lock().unwrap());
@@ -93,7 +94,12 @@ fn spawn_poller(
             let idle = polled.is_none();
             match polled {
                 Some(Ok(m)) => batch.push(Consumed {
-                    topic: m.topic().into(),
+                    topic: {
+                        if &*topic != m.topic() {
+                            topic = Arc::from(m.topic());
+                        }
+                        topic.clone()
+                    },
                     partition: m.partition(),
                     offset: m.offset(),
                     key: m.key().map(<[u8]>::to_vec),
