@@ -114,15 +114,19 @@ fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// `VmHWM` (peak resident set) of a live process, in MB.
-fn peak_rss_mb(pid: u32) -> f64 {
+/// A `/proc/<pid>/status` memory field (`VmHWM`: peak resident set, `VmRSS`: now), in MB.
+fn status_mb(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn peak_rss_mb(pid: u32) -> f64 {
+    status_mb(pid, "VmHWM")
 }
 
 /// User + system CPU of a live process, in seconds.
@@ -131,16 +135,6 @@ fn cpu_seconds(pid: u32) -> f64 {
     let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
     let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     (ticks(11) + ticks(12)) / 100.0
-}
-
-fn rss_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 fn stop(mut child: Child) -> Result<()> {
@@ -444,7 +438,7 @@ impl Bench {
         let child = self.spawn(&[&worker, &source, &sink], &dir.join("log"))?;
         let settle = Duration::from_secs(10);
         std::thread::sleep(settle);
-        let rss = rss_mb(child.id());
+        let rss = status_mb(child.id(), "VmRSS");
         let peak = peak_rss_mb(child.id());
         stop(child).context("idle worker")?;
         println!(

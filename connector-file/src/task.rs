@@ -141,6 +141,10 @@ impl FileSourceTask {
         let read_to = self.position + self.buf.len() as u64;
         match std::fs::metadata(&*path) {
             Ok(meta) if FileId::of(&meta) != id => {
+                // finish the old file first: lines written to it just before the rename
+                if self.fill()? > 0 {
+                    return Ok(());
+                }
                 warn!(file = %path, "file rotated; reading the new file from the start");
                 if !self.buf.is_empty() {
                     warn!(file = %path, bytes = self.buf.len(), "the rotated file ended without a line terminator; its last partial line is dropped");

@@ -155,7 +155,7 @@ fn an_unreadable_source_file_fails_the_task_and_the_process() {
 }
 
 #[test]
-fn appended_lines_are_tailed_and_truncation_restarts_from_zero() {
+fn appended_lines_are_tailed_truncation_and_rotation_restart_from_zero() {
     require_kafka();
     let dir = Dir::new();
     let topic = unique("e2e-tail");
@@ -171,7 +171,18 @@ fn appended_lines_are_tailed_and_truncation_restarts_from_zero() {
     wait_until(Duration::from_secs(30), "the completed line", || dir.file_position() == Some(14));
     std::fs::write(&input, "new\n").unwrap(); // copytruncate: shorter than the position
     wait_until(Duration::from_secs(30), "the truncated file's line", || dir.file_position() == Some(4));
+    // rename + create (logrotate): the old file's last lines, then the new file from 0
+    let inode = |e: &serde_json::Value| e["offset"]["file.inode"].as_str().unwrap_or_default().to_owned();
+    let before = inode(&dir.offsets()[0]);
+    std::fs::rename(&input, dir.path("in.txt.1")).unwrap();
+    f = std::fs::OpenOptions::new().append(true).open(dir.path("in.txt.1")).unwrap();
+    f.write_all(b"old-last\n").unwrap();
+    std::fs::write(&input, "rotated\n").unwrap();
+    wait_until(Duration::from_secs(30), "the rotated file's line", || {
+        dir.offsets().first().is_some_and(|e| inode(e) != before && e["offset"]["position"] == 8)
+    });
     assert!(sigterm(&mut child).success());
-    let payloads: Vec<Vec<u8>> = consume(&topic, 4, Duration::from_secs(10)).into_iter().filter_map(|r| r.1).collect();
-    assert_eq!(payloads, vec![envelope("one"), envelope("two"), envelope("three"), envelope("new")]);
+    let payloads: Vec<Vec<u8>> = consume(&topic, 6, Duration::from_secs(10)).into_iter().filter_map(|r| r.1).collect();
+    let expected = ["one", "two", "three", "new", "old-last", "rotated"];
+    assert_eq!(payloads, expected.iter().map(|l| envelope(l)).collect::<Vec<_>>());
 }

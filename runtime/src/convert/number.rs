@@ -56,36 +56,34 @@ fn java_text(negative: bool, abs_text: &str, plain: bool) -> String {
     out
 }
 
-/// `Double.toString(x)`.
-pub fn java_double(x: f64) -> String {
-    if x.is_nan() {
-        return "NaN".into();
+/// The texts Java gives NaN, the infinities and the zeros.
+fn special(x: f64) -> Option<&'static str> {
+    match x {
+        x if x.is_nan() => Some("NaN"),
+        f64::INFINITY => Some("Infinity"),
+        f64::NEG_INFINITY => Some("-Infinity"),
+        0.0 if x.is_sign_negative() => Some("-0.0"),
+        0.0 => Some("0.0"),
+        _ => None,
     }
-    if x.is_infinite() {
-        return if x > 0.0 { "Infinity".into() } else { "-Infinity".into() };
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
-    }
-    let abs = x.abs();
-    let mut buf = ryu::Buffer::new();
-    java_text(x < 0.0, buf.format_finite(abs), (1e-3..1e7).contains(&abs))
 }
 
-/// `Float.toString(x)`.
-pub fn java_float(x: f32) -> String {
-    if x.is_nan() {
-        return "NaN".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "Infinity".into() } else { "-Infinity".into() };
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+/// `Double.toString(x)`.
+pub fn java_double(x: f64) -> String {
+    if let Some(s) = special(x) {
+        return s.into();
     }
     let abs = x.abs();
-    let mut buf = ryu::Buffer::new();
-    java_text(x < 0.0, buf.format_finite(abs), (1e-3..1e7).contains(&abs))
+    java_text(x < 0.0, ryu::Buffer::new().format_finite(abs), (1e-3..1e7).contains(&abs))
+}
+
+/// `Float.toString(x)`: the same rule over the shortest digits of the `f32`.
+pub fn java_float(x: f32) -> String {
+    if let Some(s) = special(x as f64) {
+        return s.into();
+    }
+    let abs = x.abs();
+    java_text(x < 0.0, ryu::Buffer::new().format_finite(abs), (1e-3..1e7).contains(&abs))
 }
 
 /// `BigDecimal.toString()`: plain while the scale is non-negative and the adjusted exponent is at

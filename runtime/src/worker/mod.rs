@@ -292,6 +292,29 @@ impl Worker {
         );
     }
 
+    /// Registers a connector and spawns one task per task config.
+    fn launch<T, Fut>(
+        &mut self,
+        cc: ConnectorConfig,
+        raw: &RawConfig,
+        configs: Vec<TaskConfig>,
+        create: impl Fn(&TaskConfig) -> Result<T, ConfigErrors>,
+        run: impl Fn(TaskContext, T) -> Fut,
+    ) -> Result<(), WorkerError>
+    where
+        Fut: std::future::Future<Output = Result<(), TaskError>> + Send + 'static,
+    {
+        let statuses = self.register(&cc, raw, &configs)?;
+        let tasks = configs.iter().map(create).collect::<Result<Vec<_>, _>>()?;
+        let cc = Arc::new(cc);
+        info!(connector = %cc.name, class = %cc.class, kind = cc.kind.as_str(), tasks = tasks.len(), "connector started");
+        for ((id, task), status) in tasks.into_iter().enumerate().zip(statuses) {
+            let ctx = self.context(&cc, id, status);
+            self.spawn(&ctx.clone(), run(ctx, task));
+        }
+        Ok(())
+    }
+
     /// Starts a source connector's tasks.
     pub fn start_source<C: SourceConnector>(
         &mut self,
@@ -300,15 +323,7 @@ impl Worker {
         raw: &RawConfig,
     ) -> Result<(), WorkerError> {
         let configs = connector.task_configs(cc.tasks_max);
-        let statuses = self.register(&cc, raw, &configs)?;
-        let tasks = configs.iter().map(|c| connector.create_task(c)).collect::<Result<Vec<_>, _>>()?;
-        let cc = Arc::new(cc);
-        info!(connector = %cc.name, class = %cc.class, tasks = tasks.len(), "source connector started");
-        for ((id, task), status) in tasks.into_iter().enumerate().zip(statuses) {
-            let ctx = self.context(&cc, id, status);
-            self.spawn(&ctx.clone(), source::run(ctx, task));
-        }
-        Ok(())
+        self.launch(cc, raw, configs, |c| connector.create_task(c), source::run::<C::Task>)
     }
 
     /// Starts a sink connector's tasks.
@@ -319,15 +334,7 @@ impl Worker {
         raw: &RawConfig,
     ) -> Result<(), WorkerError> {
         let configs = connector.task_configs(cc.tasks_max);
-        let statuses = self.register(&cc, raw, &configs)?;
-        let tasks = configs.iter().map(|c| connector.create_task(c)).collect::<Result<Vec<_>, _>>()?;
-        let cc = Arc::new(cc);
-        info!(connector = %cc.name, class = %cc.class, tasks = tasks.len(), "sink connector started");
-        for ((id, task), status) in tasks.into_iter().enumerate().zip(statuses) {
-            let ctx = self.context(&cc, id, status);
-            self.spawn(&ctx.clone(), sink::run(ctx, task));
-        }
-        Ok(())
+        self.launch(cc, raw, configs, |c| connector.create_task(c), sink::run::<C::Task>)
     }
 
     /// Serves REST, runs until SIGINT/SIGTERM (or, with `exit_on_task_failure`, a failed task),
