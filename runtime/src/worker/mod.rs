@@ -165,6 +165,16 @@ pub struct Worker {
     tasks: JoinSet<TaskOutcome>,
 }
 
+/// Asks a running worker to stop gracefully.
+#[derive(Clone)]
+pub struct ShutdownHandle(watch::Sender<bool>);
+
+impl ShutdownHandle {
+    pub fn shutdown(&self) {
+        let _ = self.0.send(true);
+    }
+}
+
 /// How the worker ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -198,6 +208,11 @@ impl Worker {
 
     pub fn offsets(&self) -> Arc<OffsetStore> {
         self.offsets.clone()
+    }
+
+    /// Stops the worker as SIGTERM does (for embedding and tests).
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle(self.shutdown_tx.clone())
     }
 
     /// Fails when no broker answers within `timeout`.
@@ -351,8 +366,10 @@ impl Worker {
         let mut term = signal(SignalKind::terminate()).expect("signal handler");
         let mut int = signal(SignalKind::interrupt()).expect("signal handler");
         let mut failed = false;
+        let mut requested = self.shutdown_tx.subscribe();
         loop {
             tokio::select! {
+                _ = requested.wait_for(|s| *s) => { info!("shutdown requested: stopping"); break }
                 _ = term.recv() => { info!("SIGTERM: stopping"); break }
                 _ = int.recv() => { info!("SIGINT: stopping"); break }
                 joined = self.tasks.join_next() => match joined {
