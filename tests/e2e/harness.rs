@@ -155,3 +155,62 @@ pub fn sink_props(name: &str, file: &Path, topic: &str) -> String {
 pub fn log_text(path: &Path) -> String {
     String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
 }
+
+/// Creates a topic with one partition (replication factor 1: Tansu is one broker).
+pub fn create_topic(topic: &str) {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", bootstrap()).create().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let results = rt
+        .block_on(admin.create_topics(&[NewTopic::new(topic, 1, TopicReplication::Fixed(1))], &AdminOptions::new()))
+        .unwrap();
+    results.into_iter().for_each(|r| {
+        r.unwrap();
+    });
+}
+
+/// Produces values (with optional headers) to partition 0, waiting for the acknowledgements.
+pub fn produce(topic: &str, records: &[(&[u8], &[(&str, &str)])]) {
+    use rdkafka::message::{Header, OwnedHeaders};
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let producer: BaseProducer = ClientConfig::new().set("bootstrap.servers", bootstrap()).create().unwrap();
+    for (value, headers) in records {
+        let mut h = OwnedHeaders::new();
+        for (k, v) in *headers {
+            h = h.insert(Header { key: k, value: Some(v.as_bytes()) });
+        }
+        producer.send(BaseRecord::<[u8], [u8]>::to(topic).partition(0).payload(*value).headers(h)).unwrap();
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+}
+
+/// Reads partition 0 with headers.
+pub fn consume_with_headers(topic: &str, n: usize, timeout: Duration) -> Vec<(Option<Vec<u8>>, Vec<(String, String)>)> {
+    use rdkafka::message::Headers;
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("e2e-reader"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning).unwrap();
+    consumer.assign(&tpl).unwrap();
+    let deadline = Instant::now() + timeout;
+    let mut out = Vec::new();
+    while out.len() < n && Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            let headers = m
+                .headers()
+                .map(|hs| {
+                    hs.iter()
+                        .map(|h| (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push((m.payload().map(<[u8]>::to_vec), headers));
+        }
+    }
+    out
+}

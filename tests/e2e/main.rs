@@ -6,5 +6,6 @@
 mod harness;
 
 mod config_errors;
+mod dead_letter;
 mod file_pipeline;
 mod rest_api;

@@ -71,6 +71,15 @@ impl Converter {
         Some(Some(converter))
     }
 
+    /// The Java class users know this converter by (for `__connect.errors.class.name`).
+    pub fn java_class(&self) -> &'static str {
+        match self {
+            Converter::Json(_) => JSON_CLASS,
+            Converter::String => STRING_CLASS,
+            Converter::ByteArray => BYTE_ARRAY_CLASS,
+        }
+    }
+
     /// Connect data → bytes into `out`; `Ok(false)` for null bytes.
     pub fn encode(&mut self, schema: Option<&Schema>, value: &Value, out: &mut Vec<u8>) -> Result<bool, ConvertError> {
         match self {

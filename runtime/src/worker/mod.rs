@@ -2,6 +2,7 @@
 //! API, progress logs and graceful shutdown.
 
 mod clients;
+mod dead_letter;
 mod sink;
 mod source;
 mod status;

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use super::clients;
+use super::dead_letter::{DeadLetterQueue, FailedRecord, Failure, Stage};
 use super::{Progress, State, TaskContext};
 use crate::connector::SinkTask;
 use crate::convert::Converter;
@@ -143,6 +144,7 @@ struct Loop<'a, T: SinkTask> {
     value_converter: Converter,
     /// Next offset per assigned partition, for what was handed to `put`.
     current: OffsetMap,
+    dead_letters: Option<DeadLetterQueue>,
 }
 
 /// Runs one sink task until shutdown or failure.
@@ -158,6 +160,7 @@ pub async fn run<T: SinkTask>(ctx: TaskContext, mut task: T) -> Result<(), TaskE
         None => consumer.subscribe(&ctx.connector.topics.iter().map(String::as_str).collect::<Vec<_>>()),
     }
     .map_err(|e| TaskError::fatal(format!("cannot subscribe: {e}")))?;
+    let dead_letters = DeadLetterQueue::open(&ctx).await?;
     task.start().await?;
     ctx.status.set(State::Running, None);
     info!("task started");
@@ -173,6 +176,7 @@ pub async fn run<T: SinkTask>(ctx: TaskContext, mut task: T) -> Result<(), TaskE
         task: &mut task,
         consumer: consumer.clone(),
         current: OffsetMap::new(),
+        dead_letters,
     };
     let result = l.event_loop(&mut rx).await;
     stop.store(true, Ordering::Relaxed);
@@ -226,10 +230,10 @@ impl<T: SinkTask> Loop<'_, T> {
         let mut records = Vec::with_capacity(batch.len());
         for m in batch {
             self.current.insert(TopicPartition { topic: m.topic.clone(), partition: m.partition }, m.offset + 1);
-            let converted = self
-                .key_converter
-                .decode(m.key.as_deref())
-                .and_then(|k| Ok((k, self.value_converter.decode(m.value.as_deref())?)));
+            let key = self.key_converter.decode(m.key.as_deref()).map_err(|e| (Stage::KeyConverter, e));
+            let converted = key.and_then(|k| {
+                Ok((k, self.value_converter.decode(m.value.as_deref()).map_err(|e| (Stage::ValueConverter, e))?))
+            });
             match converted {
                 Ok(((key_schema, key), (value_schema, value))) => records.push(SinkRecord {
                     topic: m.topic,
@@ -242,21 +246,40 @@ impl<T: SinkTask> Loop<'_, T> {
                     timestamp: m.timestamp,
                     headers: m.headers,
                 }),
-                Err(e) => {
-                    let errors = &self.ctx.connector.errors;
-                    let at = format!("{}-{}@{}", m.topic, m.partition, m.offset);
-                    if !errors.tolerate_all {
-                        return Err(TaskError::record(format!(
-                            "cannot convert record {at}: {e} (set errors.tolerance=all to skip such records)"
-                        )));
-                    }
-                    if errors.log_enable {
-                        warn!(record = %at, error = %e, "record skipped (errors.tolerance=all)");
-                    }
-                }
+                Err((stage, e)) => self.tolerate(&m, stage, &e.to_string())?,
             }
         }
         Ok(records)
+    }
+
+    /// `errors.tolerance`: fail the task, or skip the record (logged, and sent to the dead letter
+    /// queue when there is one).
+    fn tolerate(&mut self, m: &Consumed, stage: Stage, message: &str) -> Result<(), TaskError> {
+        let errors = &self.ctx.connector.errors;
+        let at = format!("{}-{}@{}", m.topic, m.partition, m.offset);
+        if !errors.tolerate_all {
+            return Err(TaskError::record(format!(
+                "cannot convert record {at} ({}): {message} (errors.tolerance=all skips such records)",
+                stage.as_str()
+            )));
+        }
+        if errors.log_enable {
+            warn!(record = %at, stage = stage.as_str(), error = %message, "record skipped (errors.tolerance=all)");
+        }
+        if let Some(dlq) = &self.dead_letters {
+            let converter = if stage == Stage::KeyConverter { &self.key_converter } else { &self.value_converter };
+            let record = FailedRecord {
+                topic: &m.topic,
+                partition: m.partition,
+                offset: m.offset,
+                key: m.key.as_deref(),
+                value: m.value.as_deref(),
+                timestamp: m.timestamp,
+                headers: &m.headers,
+            };
+            dlq.report(&record, &Failure { stage, class_name: converter.java_class(), message })?;
+        }
+        Ok(())
     }
 
     async fn put(&mut self, records: Vec<SinkRecord>) -> Result<(), TaskError> {
@@ -284,6 +307,12 @@ impl<T: SinkTask> Loop<'_, T> {
             return Ok(());
         }
         let durable = self.task.pre_commit(&self.current).await?;
+        if let Some(dlq) = &self.dead_letters {
+            if let Err(e) = dlq.flush(self.ctx.worker.offset_flush_timeout).await {
+                warn!(error = %e, "offsets not committed: the dead letter queue is not flushed yet");
+                return Ok(());
+            }
+        }
         let durable: BTreeMap<_, _> = durable.into_iter().filter(|(tp, _)| self.current.contains_key(tp)).collect();
         {
             let committed = self.ctx.status.committed.lock().unwrap();
