@@ -30,6 +30,7 @@ pub mod error;
 pub mod offset;
 pub mod record;
 pub mod rest;
+pub mod transform;
 pub mod worker;
 
 pub use assignment::group_partitions;
@@ -37,4 +38,4 @@ pub use connector::{
     ConnectorInfo, KeyDoc, OffsetReader, SinkConnector, SinkTask, SourceConnector, SourceTask, TaskConfig,
 };
 pub use error::{ErrorKind, TaskError};
-pub use record::{Header, OffsetMap, SinkRecord, SourceRecord, TopicPartition};
+pub use record::{ConnectRecord, Header, OffsetMap, SinkRecord, SourceRecord, TopicPartition};

@@ -83,3 +83,63 @@ impl SinkRecord {
         TopicPartition { topic: self.topic.clone(), partition: self.kafka_partition }
     }
 }
+
+/// What single message transforms see of a record, source or sink.
+pub trait ConnectRecord {
+    fn topic(&self) -> &Arc<str>;
+    fn set_topic(&mut self, topic: Arc<str>);
+    fn kafka_partition(&self) -> Option<i32>;
+    /// Sink records only.
+    fn kafka_offset(&self) -> Option<i64>;
+    fn timestamp(&self) -> Option<i64>;
+    fn key_mut(&mut self) -> (&mut Option<Schema>, &mut Value);
+    fn value_mut(&mut self) -> (&mut Option<Schema>, &mut Value);
+}
+
+impl<P, O> ConnectRecord for SourceRecord<P, O> {
+    fn topic(&self) -> &Arc<str> {
+        &self.topic
+    }
+    fn set_topic(&mut self, topic: Arc<str>) {
+        self.topic = topic;
+    }
+    fn kafka_partition(&self) -> Option<i32> {
+        self.kafka_partition
+    }
+    fn kafka_offset(&self) -> Option<i64> {
+        None
+    }
+    fn timestamp(&self) -> Option<i64> {
+        self.timestamp
+    }
+    fn key_mut(&mut self) -> (&mut Option<Schema>, &mut Value) {
+        (&mut self.key_schema, &mut self.key)
+    }
+    fn value_mut(&mut self) -> (&mut Option<Schema>, &mut Value) {
+        (&mut self.value_schema, &mut self.value)
+    }
+}
+
+impl ConnectRecord for SinkRecord {
+    fn topic(&self) -> &Arc<str> {
+        &self.topic
+    }
+    fn set_topic(&mut self, topic: Arc<str>) {
+        self.topic = topic;
+    }
+    fn kafka_partition(&self) -> Option<i32> {
+        Some(self.kafka_partition)
+    }
+    fn kafka_offset(&self) -> Option<i64> {
+        Some(self.kafka_offset)
+    }
+    fn timestamp(&self) -> Option<i64> {
+        self.timestamp
+    }
+    fn key_mut(&mut self) -> (&mut Option<Schema>, &mut Value) {
+        (&mut self.key_schema, &mut self.key)
+    }
+    fn value_mut(&mut self) -> (&mut Option<Schema>, &mut Value) {
+        (&mut self.value_schema, &mut self.value)
+    }
+}

@@ -9,3 +9,4 @@ mod config_errors;
 mod dead_letter;
 mod file_pipeline;
 mod rest_api;
+mod transforms;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::reader::ConfigReader;
 use crate::convert::Converter;
+use crate::transform::Transforms;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectorKind {
@@ -58,6 +59,8 @@ pub struct ConnectorConfig {
     pub key_converter: Option<Converter>,
     pub value_converter: Option<Converter>,
     pub errors: ErrorsConfig,
+    /// `transforms`: applied in order to every record.
+    pub transforms: Transforms,
     /// Sinks: `topics`, or `topics.regex`.
     pub topics: Vec<String>,
     pub topics_regex: Option<String>,
@@ -90,12 +93,10 @@ impl ConnectorConfig {
             "transaction.boundary.interval.ms",
             "offsets.storage.topic",
         ]);
-        for key in ["transforms", "predicates"] {
-            if let Some(list) = reader.non_empty(key) {
-                reader.invalid(key, "no single message transforms (not supported yet by sluice)", list);
-            }
+        let transforms = Transforms::parse(reader, kind);
+        if let Some(list) = reader.non_empty("predicates") {
+            reader.invalid("predicates", "no predicates (not supported yet by sluice)", list);
         }
-        reader.prefixed("transforms.");
         reader.prefixed("predicates.");
         let errors = parse_errors(reader, kind);
         let (mut topics, mut topics_regex, mut topic_creation) = (Vec::new(), None, None);
@@ -130,6 +131,7 @@ impl ConnectorConfig {
             key_converter: key_converter.flatten(),
             value_converter: value_converter.flatten(),
             errors,
+            transforms: transforms?,
             topics,
             topics_regex,
             topic_creation,
@@ -242,9 +244,27 @@ mod tests {
     }
 
     #[test]
-    fn transforms_are_refused_clearly() {
-        let errors =
-            parse(&[("name", "f"), ("connector.class", "X"), ("transforms", "a")], ConnectorKind::Source).unwrap_err();
-        assert_eq!(errors, vec!["c.properties:3: transforms: expected no single message transforms (not supported yet by sluice), got \"a\""]);
+    fn transform_problems_are_located() {
+        let errors = parse(
+            &[
+                ("name", "f"),
+                ("connector.class", "X"),
+                ("transforms", "a,b,c"),
+                ("transforms.a.type", "org.apache.kafka.connect.transforms.Flatten$Value"),
+                ("transforms.b.type", "RegexRouter"),
+                ("transforms.b.regex", "(?<=x)y"),
+                ("transforms.b.replacement", "z"),
+            ],
+            ConnectorKind::Source,
+        )
+        .unwrap_err();
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        assert!(errors[0].starts_with("c.properties:4: transforms.a.type: expected one of InsertField$Key/$Value"));
+        assert!(errors[1]
+            .starts_with("c.properties:6: transforms.b.regex: expected a regular expression without look-around"));
+        assert_eq!(
+            errors[2],
+            "c.properties: transforms.c.type: missing required key (a transform class, e.g. org.apache.kafka.connect.transforms.InsertField$Value)"
+        );
     }
 }

@@ -322,6 +322,35 @@ impl<'a> ConfigReader<'a> {
             .collect()
     }
 
+    /// The keys under `prefix` as a config of their own (prefix removed, lines kept), for a
+    /// component with its own keys (a converter, a transform); they count as known here.
+    pub fn section(&mut self, prefix: &str) -> RawConfig {
+        self.known_prefixes.push(prefix.to_owned());
+        let entries = self
+            .raw
+            .entries
+            .range(prefix.to_owned()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, e)| (k[prefix.len()..].to_owned(), e.clone()))
+            .collect();
+        RawConfig { origin: self.raw.origin.clone(), entries }
+    }
+
+    /// Takes the errors of a [`ConfigReader::section`]'s reader, with their keys prefixed again.
+    pub fn absorb(&mut self, prefix: &str, errors: Vec<ConfigError>) {
+        for e in errors {
+            self.errors.push(match e {
+                ConfigError::Invalid { origin, line, key, expected, got } => {
+                    ConfigError::Invalid { origin, line, key: format!("{prefix}{key}"), expected, got }
+                }
+                ConfigError::Missing { origin, key, expected } => {
+                    ConfigError::Missing { origin, key: format!("{prefix}{key}"), expected }
+                }
+                other => other,
+            });
+        }
+    }
+
     /// Marks keys as known without reading them (accepted and ignored).
     pub fn accept(&mut self, keys: &[&str]) {
         self.known.extend(keys.iter().map(|k| (*k).to_owned()));

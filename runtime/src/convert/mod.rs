@@ -5,8 +5,6 @@ pub mod json;
 pub mod number;
 pub mod time;
 
-use std::collections::BTreeMap;
-
 use crate::config::ConfigReader;
 use crate::data::{Schema, Type, Value};
 pub use json::{DecimalFormat, JsonConverter};
@@ -35,13 +33,13 @@ impl Converter {
     /// `None` (with an error recorded) for an unsupported class; `Ok(None)` when the key is absent.
     pub fn from_config(reader: &mut ConfigReader<'_>, prefix: &str) -> Option<Option<Converter>> {
         let class = reader.non_empty(prefix)?;
-        let settings: BTreeMap<String, String> = reader.prefixed(&format!("{prefix}."));
+        let section_prefix = format!("{prefix}.");
+        let section = reader.section(&section_prefix);
         let short = class.rsplit('.').next().unwrap_or_default();
         let converter = match short {
             "JsonConverter" => {
                 let mut c = JsonConverter::new(true);
-                let sub = crate::config::RawConfig::from_map(reader.raw().origin.clone(), &settings);
-                let mut r = ConfigReader::new(&sub);
+                let mut r = ConfigReader::new(&section);
                 c.schemas_enable = r.bool("schemas.enable", true);
                 c.replace_null_with_default = r.bool("replace.null.with.default", true);
                 c.cache_size = r.int_in("schemas.cache.size", 1000, 0, i64::MAX) as usize;
@@ -50,11 +48,7 @@ impl Converter {
                     _ => DecimalFormat::Base64,
                 };
                 let (errors, _) = r.finish();
-                for e in errors {
-                    if let crate::config::ConfigError::Invalid { key, expected, got, .. } = e {
-                        reader.invalid(&format!("{prefix}.{key}"), expected, got);
-                    }
-                }
+                reader.absorb(&section_prefix, errors);
                 Converter::Json(c)
             }
             "StringConverter" => Converter::String,

@@ -20,6 +20,7 @@ use crate::record::Header;
 pub enum Stage {
     KeyConverter,
     ValueConverter,
+    Transformation,
 }
 
 impl Stage {
@@ -27,6 +28,7 @@ impl Stage {
         match self {
             Stage::KeyConverter => "KEY_CONVERTER",
             Stage::ValueConverter => "VALUE_CONVERTER",
+            Stage::Transformation => "TRANSFORMATION",
         }
     }
 }

@@ -20,6 +20,7 @@ use crate::connector::SinkTask;
 use crate::convert::Converter;
 use crate::error::{ErrorKind, TaskError};
 use crate::record::{Header, OffsetMap, SinkRecord, TopicPartition};
+use crate::transform::Transforms;
 
 /// A consumed message, owned.
 struct Consumed {
@@ -145,6 +146,7 @@ struct Loop<'a, T: SinkTask> {
     /// Next offset per assigned partition, for what was handed to `put`.
     current: OffsetMap,
     dead_letters: Option<DeadLetterQueue>,
+    transforms: Transforms,
 }
 
 /// Runs one sink task until shutdown or failure.
@@ -177,6 +179,7 @@ pub async fn run<T: SinkTask>(ctx: TaskContext, mut task: T) -> Result<(), TaskE
         consumer: consumer.clone(),
         current: OffsetMap::new(),
         dead_letters,
+        transforms: ctx.connector.transforms.clone(),
     };
     let result = l.event_loop(&mut rx).await;
     stop.store(true, Ordering::Relaxed);
@@ -228,25 +231,37 @@ impl<T: SinkTask> Loop<'_, T> {
 
     fn convert(&mut self, batch: Vec<Consumed>) -> Result<Vec<SinkRecord>, TaskError> {
         let mut records = Vec::with_capacity(batch.len());
-        for m in batch {
+        for mut m in batch {
             self.current.insert(TopicPartition { topic: m.topic.clone(), partition: m.partition }, m.offset + 1);
             let key = self.key_converter.decode(m.key.as_deref()).map_err(|e| (Stage::KeyConverter, e));
             let converted = key.and_then(|k| {
                 Ok((k, self.value_converter.decode(m.value.as_deref()).map_err(|e| (Stage::ValueConverter, e))?))
             });
-            match converted {
-                Ok(((key_schema, key), (value_schema, value))) => records.push(SinkRecord {
-                    topic: m.topic,
-                    kafka_partition: m.partition,
-                    kafka_offset: m.offset,
-                    key_schema,
-                    key,
-                    value_schema,
-                    value,
-                    timestamp: m.timestamp,
-                    headers: m.headers,
-                }),
-                Err((stage, e)) => self.tolerate(&m, stage, &e.to_string())?,
+            let ((key_schema, key), (value_schema, value)) = match converted {
+                Ok(kv) => kv,
+                Err((stage, e)) => {
+                    let class = if stage == Stage::KeyConverter { &self.key_converter } else { &self.value_converter };
+                    self.tolerate(&m, stage, class.java_class(), &e.to_string())?;
+                    continue;
+                }
+            };
+            let mut record = SinkRecord {
+                topic: m.topic.clone(),
+                kafka_partition: m.partition,
+                kafka_offset: m.offset,
+                key_schema,
+                key,
+                value_schema,
+                value,
+                timestamp: m.timestamp,
+                headers: std::mem::take(&mut m.headers),
+            };
+            match self.transforms.apply(&mut record) {
+                Ok(()) => records.push(record),
+                Err(e) => {
+                    m.headers = record.headers;
+                    self.tolerate(&m, Stage::Transformation, &e.class, &e.to_string())?;
+                }
             }
         }
         Ok(records)
@@ -254,7 +269,7 @@ impl<T: SinkTask> Loop<'_, T> {
 
     /// `errors.tolerance`: fail the task, or skip the record (logged, and sent to the dead letter
     /// queue when there is one).
-    fn tolerate(&mut self, m: &Consumed, stage: Stage, message: &str) -> Result<(), TaskError> {
+    fn tolerate(&mut self, m: &Consumed, stage: Stage, class_name: &str, message: &str) -> Result<(), TaskError> {
         let errors = &self.ctx.connector.errors;
         let at = format!("{}-{}@{}", m.topic, m.partition, m.offset);
         if !errors.tolerate_all {
@@ -267,7 +282,6 @@ impl<T: SinkTask> Loop<'_, T> {
             warn!(record = %at, stage = stage.as_str(), error = %message, "record skipped (errors.tolerance=all)");
         }
         if let Some(dlq) = &self.dead_letters {
-            let converter = if stage == Stage::KeyConverter { &self.key_converter } else { &self.value_converter };
             let record = FailedRecord {
                 topic: &m.topic,
                 partition: m.partition,
@@ -277,7 +291,7 @@ impl<T: SinkTask> Loop<'_, T> {
                 timestamp: m.timestamp,
                 headers: &m.headers,
             };
-            dlq.report(&record, &Failure { stage, class_name: converter.java_class(), message })?;
+            dlq.report(&record, &Failure { stage, class_name, message })?;
         }
         Ok(())
     }

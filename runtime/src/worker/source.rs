@@ -26,6 +26,7 @@ use crate::convert::Converter;
 use crate::error::{ErrorKind, TaskError};
 use crate::offset::{OffsetStore, OffsetStoreError};
 use crate::record::SourceRecord;
+use crate::transform::Transforms;
 
 /// Delivery reports: (sequence, error text).
 type Ack = (u64, Option<String>);
@@ -67,6 +68,7 @@ struct Loop<T: SourceTask> {
     topics_ready: HashSet<Arc<str>>,
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
+    transforms: Transforms,
 }
 
 /// Runs one source task until shutdown or failure.
@@ -97,6 +99,7 @@ pub async fn run<T: SourceTask>(ctx: TaskContext, mut task: T) -> Result<(), Tas
         topics_ready: HashSet::new(),
         key_buf: Vec::new(),
         value_buf: Vec::new(),
+        transforms: ctx.connector.transforms.clone(),
         ctx,
     };
     let result = l.poll_loop(&mut task).await;
@@ -138,7 +141,10 @@ impl<T: SourceTask> Loop<T> {
         Ok(())
     }
 
-    async fn send(&mut self, record: SourceRecord<T::Partition, T::Offset>) -> Result<(), TaskError> {
+    async fn send(&mut self, mut record: SourceRecord<T::Partition, T::Offset>) -> Result<(), TaskError> {
+        if let Err(e) = self.transforms.apply(&mut record) {
+            return self.skip(record, format!("{e}"));
+        }
         if let Some(admin) = &self.admin {
             if !self.topics_ready.contains(&record.topic) {
                 let tc = self.ctx.connector.topic_creation.as_ref().expect("admin exists only with topic creation");
@@ -154,21 +160,14 @@ impl<T: SourceTask> Loop<T> {
             self.key_converter.encode(record.key_schema.as_ref(), &record.key, &mut self.key_buf).and_then(|k| {
                 Ok((k, self.value_converter.encode(record.value_schema.as_ref(), &record.value, &mut self.value_buf)?))
             });
-        let seq = self.submitted.submit(record.partition, record.offset);
         let (has_key, has_value) = match converted {
             Ok(kv) => kv,
             Err(e) => {
-                let errors = &self.ctx.connector.errors;
-                if !errors.tolerate_all {
-                    return Err(TaskError::record(format!("cannot convert a record for topic {}: {e}", record.topic)));
-                }
-                if errors.log_enable {
-                    warn!(topic = %record.topic, error = %e, "record skipped (errors.tolerance=all)");
-                }
-                self.submitted.ack(seq);
-                return Ok(());
+                let message = format!("cannot convert a record for topic {}: {e}", record.topic);
+                return self.skip(record, message);
             }
         };
+        let seq = self.submitted.submit(record.partition, record.offset);
         let mut base = BaseRecord::<[u8], [u8], usize>::with_opaque_to(&record.topic, seq as usize);
         if has_key {
             base = base.key(&self.key_buf[..]);
@@ -200,6 +199,20 @@ impl<T: SourceTask> Loop<T> {
                 Err((e, _)) => return Err(TaskError::fatal(format!("cannot produce to {}: {e}", record.topic))),
             }
         }
+    }
+
+    /// `errors.tolerance`: fail the task, or drop the record (its offset still counts as done).
+    fn skip(&mut self, record: SourceRecord<T::Partition, T::Offset>, message: String) -> Result<(), TaskError> {
+        let errors = &self.ctx.connector.errors;
+        if !errors.tolerate_all {
+            return Err(TaskError::record(format!("{message} (errors.tolerance=all skips such records)")));
+        }
+        if errors.log_enable {
+            warn!(topic = %record.topic, error = %message, "record skipped (errors.tolerance=all)");
+        }
+        let seq = self.submitted.submit(record.partition, record.offset);
+        self.submitted.ack(seq);
+        Ok(())
     }
 
     fn take_acks(&mut self) -> Result<(), TaskError> {

@@ -1,0 +1,170 @@
+//! Single message transforms (kafka-connect-runtime.md §8): `transforms=a,b` with
+//! `transforms.<alias>.type` and the transform's own keys, applied in list order, between the
+//! task and the converters (sources) or between the converters and the task (sinks).
+//!
+//! Built in: `InsertField`, `ReplaceField`, `ExtractField` (each `$Key`/`$Value`), `ValueToKey`,
+//! `RegexRouter`, `TimestampRouter`. Predicates (`transforms.<alias>.predicate`) are refused at
+//! start, as are other transform classes: a transform silently skipped would change the data.
+
+mod fields;
+mod router;
+
+use std::fmt;
+
+pub use fields::{ExtractField, InsertField, ReplaceField, ValueToKey};
+pub use router::{java_date_format, JavaReplacement, RegexRouter, SimpleDateFormat, TimestampRouter};
+
+use crate::config::{ConfigReader, ConnectorKind};
+use crate::data::{Schema, Value};
+use crate::record::ConnectRecord;
+
+const PACKAGE: &str = "org.apache.kafka.connect.transforms.";
+
+/// A transform failed on a record (a bad record, for `errors.tolerance`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("transform {alias} ({class}): {message}")]
+pub struct TransformError {
+    pub alias: String,
+    pub class: String,
+    pub message: String,
+}
+
+/// What a `$Key` / `$Value` transform works on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Key,
+    Value,
+}
+
+impl Side {
+    fn of<R: ConnectRecord>(self, r: &mut R) -> (&mut Option<Schema>, &mut Value) {
+        match self {
+            Side::Key => r.key_mut(),
+            Side::Value => r.value_mut(),
+        }
+    }
+}
+
+/// One configured transform.
+#[derive(Debug, Clone)]
+pub enum Transform {
+    InsertField(InsertField),
+    ReplaceField(ReplaceField),
+    ExtractField(ExtractField),
+    ValueToKey(ValueToKey),
+    RegexRouter(RegexRouter),
+    TimestampRouter(TimestampRouter),
+}
+
+impl Transform {
+    /// `Err(message)` on a record it cannot handle.
+    pub fn apply<R: ConnectRecord>(&mut self, r: &mut R) -> Result<(), String> {
+        match self {
+            Transform::InsertField(t) => t.apply(r),
+            Transform::ReplaceField(t) => t.apply(r),
+            Transform::ExtractField(t) => t.apply(r),
+            Transform::ValueToKey(t) => t.apply(r),
+            Transform::RegexRouter(t) => {
+                t.apply(r);
+                Ok(())
+            }
+            Transform::TimestampRouter(t) => t.apply(r),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Step {
+    alias: String,
+    class: String,
+    transform: Transform,
+}
+
+/// The connector's transform chain (each task works on its own clone).
+#[derive(Default, Clone)]
+pub struct Transforms {
+    steps: Vec<Step>,
+}
+
+impl fmt::Debug for Transforms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.steps.iter().map(|s| (&s.alias, &s.class))).finish()
+    }
+}
+
+impl Transforms {
+    /// Reads `transforms` and every `transforms.<alias>.*` key, recording problems in `reader`.
+    pub fn parse(reader: &mut ConfigReader<'_>, kind: ConnectorKind) -> Option<Transforms> {
+        let aliases = reader.list("transforms");
+        let mut steps = Vec::new();
+        let mut ok = true;
+        for alias in aliases {
+            let prefix = format!("transforms.{alias}.");
+            let section = reader.section(&prefix);
+            let mut r = ConfigReader::new(&section);
+            let Some(class) =
+                r.required("type", "a transform class, e.g. org.apache.kafka.connect.transforms.InsertField$Value")
+            else {
+                let (errors, _) = r.finish();
+                reader.absorb(&prefix, errors);
+                ok = false;
+                continue;
+            };
+            if let Some(p) = r.non_empty("predicate") {
+                r.invalid("predicate", "no predicate (predicates are not supported yet by sluice)", p);
+            }
+            r.accept(&["negate"]);
+            let short = class.strip_prefix(PACKAGE).unwrap_or(&class);
+            let transform = match short {
+                "InsertField$Key" => InsertField::parse(&mut r, Side::Key, kind).map(Transform::InsertField),
+                "InsertField$Value" => InsertField::parse(&mut r, Side::Value, kind).map(Transform::InsertField),
+                "ReplaceField$Key" => ReplaceField::parse(&mut r, Side::Key).map(Transform::ReplaceField),
+                "ReplaceField$Value" => ReplaceField::parse(&mut r, Side::Value).map(Transform::ReplaceField),
+                "ExtractField$Key" => ExtractField::parse(&mut r, Side::Key).map(Transform::ExtractField),
+                "ExtractField$Value" => ExtractField::parse(&mut r, Side::Value).map(Transform::ExtractField),
+                "ValueToKey" => ValueToKey::parse(&mut r).map(Transform::ValueToKey),
+                "RegexRouter" => RegexRouter::parse(&mut r).map(Transform::RegexRouter),
+                "TimestampRouter" => TimestampRouter::parse(&mut r).map(Transform::TimestampRouter),
+                _ => {
+                    r.invalid(
+                        "type",
+                        "one of InsertField$Key/$Value, ReplaceField$Key/$Value, ExtractField$Key/$Value, ValueToKey, RegexRouter, TimestampRouter (org.apache.kafka.connect.transforms.*)",
+                        class.as_str(),
+                    );
+                    None
+                }
+            };
+            let (errors, unknown) = r.finish();
+            for u in unknown {
+                tracing::warn!("{}: {prefix}{}: unknown key, ignored", reader.raw().origin, u.key);
+            }
+            ok &= errors.is_empty();
+            reader.absorb(&prefix, errors);
+            if let Some(transform) = transform {
+                let class = if class.contains('.') { class.clone() } else { format!("{PACKAGE}{class}") };
+                steps.push(Step { alias, class, transform });
+            }
+        }
+        ok.then_some(Transforms { steps })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// Applies every transform in order.
+    pub fn apply<R: ConnectRecord>(&mut self, r: &mut R) -> Result<(), TransformError> {
+        for step in &mut self.steps {
+            step.transform.apply(r).map_err(|message| TransformError {
+                alias: step.alias.clone(),
+                class: step.class.clone(),
+                message,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

@@ -1,0 +1,289 @@
+//! Topic routers: `RegexRouter` (Java regex `matches()` + `replaceFirst`) and `TimestampRouter`
+//! (`java.text.SimpleDateFormat` in UTC). Java's replacement syntax (`$1`, `${name}`, `\$`) and
+//! date pattern letters are translated when the connector starts, so an unsupported construct is
+//! a start-up error, never a surprise at the first record.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use regex::Regex;
+
+use crate::config::ConfigReader;
+use crate::convert::time::civil_from_days;
+use crate::record::ConnectRecord;
+
+/// A Java `Matcher.replaceFirst` replacement string, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JavaReplacement(Vec<Piece>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    Group(usize),
+    Named(String),
+}
+
+impl JavaReplacement {
+    /// Parses `replacement` for a regex with `groups` capturing groups (Java's rules: `$` then
+    /// digits, taking more digits only while they name an existing group; `${name}`; `\x` is `x`).
+    pub fn parse(replacement: &str, groups: usize, names: &[&str]) -> Result<Self, String> {
+        let mut pieces = Vec::new();
+        let mut text = String::new();
+        let mut chars = replacement.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => text.push(chars.next().ok_or("character to be escaped is missing")?),
+                '$' => {
+                    if !text.is_empty() {
+                        pieces.push(Piece::Text(std::mem::take(&mut text)));
+                    }
+                    match chars.next() {
+                        Some('{') => {
+                            let name: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                            if !names.contains(&name.as_str()) {
+                                return Err(format!("No group with name {{{name}}}"));
+                            }
+                            pieces.push(Piece::Named(name));
+                        }
+                        Some(d) if d.is_ascii_digit() => {
+                            let mut group = d.to_digit(10).unwrap() as usize;
+                            while let Some(next) = chars.peek().and_then(|c| c.to_digit(10)) {
+                                let longer = group * 10 + next as usize;
+                                if longer > groups {
+                                    break;
+                                }
+                                group = longer;
+                                chars.next();
+                            }
+                            if group > groups {
+                                return Err(format!("No group {group}"));
+                            }
+                            pieces.push(Piece::Group(group));
+                        }
+                        _ => return Err("Illegal group reference".into()),
+                    }
+                }
+                c => text.push(c),
+            }
+        }
+        if !text.is_empty() {
+            pieces.push(Piece::Text(text));
+        }
+        Ok(JavaReplacement(pieces))
+    }
+
+    pub fn expand(&self, caps: &regex::Captures<'_>) -> String {
+        let mut out = String::new();
+        for p in &self.0 {
+            match p {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Group(g) => out.push_str(caps.get(*g).map_or("", |m| m.as_str())),
+                Piece::Named(n) => out.push_str(caps.name(n).map_or("", |m| m.as_str())),
+            }
+        }
+        out
+    }
+}
+
+/// `RegexRouter`: when `regex` matches the whole topic, the topic becomes the replacement.
+#[derive(Debug, Clone)]
+pub struct RegexRouter {
+    regex: Regex,
+    replacement: JavaReplacement,
+    routes: HashMap<Arc<str>, Arc<str>>,
+}
+
+impl RegexRouter {
+    pub fn parse(r: &mut ConfigReader<'_>) -> Option<RegexRouter> {
+        let pattern = r.required("regex", "a regular expression")?;
+        let replacement = r.string("replacement");
+        let regex = match Regex::new(&format!("^(?:{pattern})$")) {
+            Ok(re) => re,
+            Err(e) => {
+                let why = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
+                r.invalid(
+                    "regex",
+                    format!("a regular expression without look-around or back-references ({why})"),
+                    pattern,
+                );
+                return None;
+            }
+        };
+        let Some(replacement) = replacement else {
+            r.missing("replacement", "the replacement topic, with $1 or ${name} for groups");
+            return None;
+        };
+        let names: Vec<&str> = regex.capture_names().flatten().collect();
+        match JavaReplacement::parse(&replacement, regex.captures_len() - 1, &names) {
+            Ok(parsed) => Some(RegexRouter { regex, replacement: parsed, routes: HashMap::new() }),
+            Err(e) => {
+                r.invalid("replacement", format!("a valid replacement for the regex ({e})"), replacement);
+                None
+            }
+        }
+    }
+
+    /// The new topic of `topic` (unchanged when the regex does not match all of it).
+    pub fn route(&mut self, topic: &Arc<str>) -> Arc<str> {
+        if let Some(t) = self.routes.get(topic) {
+            return t.clone();
+        }
+        let routed: Arc<str> = match self.regex.captures(topic) {
+            Some(caps) => self.replacement.expand(&caps).into(),
+            None => topic.clone(),
+        };
+        if self.routes.len() >= 1024 {
+            self.routes.clear();
+        }
+        self.routes.insert(topic.clone(), routed.clone());
+        routed
+    }
+
+    pub fn apply<R: ConnectRecord>(&mut self, r: &mut R) {
+        let routed = self.route(r.topic());
+        r.set_topic(routed);
+    }
+}
+
+/// A `java.text.SimpleDateFormat` pattern, formatted in UTC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimpleDateFormat(Vec<Token>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    Text(String),
+    Field(char, usize),
+}
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+
+/// Compiles a `SimpleDateFormat` pattern (letters y M d D E u H k K h m s S a; quoted text).
+pub fn java_date_format(pattern: &str) -> Result<SimpleDateFormat, String> {
+    let mut tokens = Vec::new();
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' {
+            let mut text = String::new();
+            i += 1;
+            if chars.get(i) == Some(&'\'') {
+                tokens.push(Token::Text("'".into()));
+                i += 1;
+                continue;
+            }
+            loop {
+                match chars.get(i) {
+                    None => return Err("unterminated quote".into()),
+                    Some('\'') if chars.get(i + 1) == Some(&'\'') => {
+                        text.push('\'');
+                        i += 2;
+                    }
+                    Some('\'') => {
+                        i += 1;
+                        break;
+                    }
+                    Some(&ch) => {
+                        text.push(ch);
+                        i += 1;
+                    }
+                }
+            }
+            tokens.push(Token::Text(text));
+        } else if c.is_ascii_alphabetic() {
+            let n = chars[i..].iter().take_while(|&&x| x == c).count();
+            if !"yMdDEuHkKhmsSa".contains(c) {
+                let hint = if c == 'Y' { " (Y is the week year; y is the year)" } else { "" };
+                return Err(format!("pattern letter '{c}' is not supported{hint}"));
+            }
+            tokens.push(Token::Field(c, n));
+            i += n;
+        } else {
+            tokens.push(Token::Text(c.to_string()));
+            i += 1;
+        }
+    }
+    Ok(SimpleDateFormat(tokens))
+}
+
+impl SimpleDateFormat {
+    pub fn format(&self, epoch_ms: i64) -> String {
+        let days = epoch_ms.div_euclid(86_400_000);
+        let ms_of_day = epoch_ms.rem_euclid(86_400_000);
+        let (year, month, day) = civil_from_days(days);
+        let (hour, minute, second, milli) =
+            (ms_of_day / 3_600_000, ms_of_day / 60_000 % 60, ms_of_day / 1000 % 60, ms_of_day % 1000);
+        let weekday = (days + 3).rem_euclid(7) as usize; // 1970-01-01 was a Thursday
+        let day_of_year = days - crate::convert::time::days_from_civil(year, 1, 1) + 1;
+        let mut out = String::new();
+        let num = |out: &mut String, v: i64, width: usize| out.push_str(&format!("{v:0width$}"));
+        for t in &self.0 {
+            match t {
+                Token::Text(s) => out.push_str(s),
+                Token::Field('y', 2) => num(&mut out, year.rem_euclid(100), 2),
+                Token::Field('y', n) => num(&mut out, year, *n),
+                Token::Field('M', n) if *n >= 4 => out.push_str(MONTHS[month as usize - 1]),
+                Token::Field('M', 3) => out.push_str(&MONTHS[month as usize - 1][..3]),
+                Token::Field('M', n) => num(&mut out, month as i64, *n),
+                Token::Field('d', n) => num(&mut out, day as i64, *n),
+                Token::Field('D', n) => num(&mut out, day_of_year, *n),
+                Token::Field('E', n) if *n >= 4 => out.push_str(DAYS[weekday]),
+                Token::Field('E', _) => out.push_str(&DAYS[weekday][..3]),
+                Token::Field('u', n) => num(&mut out, weekday as i64 + 1, *n),
+                Token::Field('H', n) => num(&mut out, hour, *n),
+                Token::Field('k', n) => num(&mut out, if hour == 0 { 24 } else { hour }, *n),
+                Token::Field('K', n) => num(&mut out, hour % 12, *n),
+                Token::Field('h', n) => num(&mut out, if hour % 12 == 0 { 12 } else { hour % 12 }, *n),
+                Token::Field('m', n) => num(&mut out, minute, *n),
+                Token::Field('s', n) => num(&mut out, second, *n),
+                Token::Field('S', n) => num(&mut out, milli, *n),
+                Token::Field('a', _) => out.push_str(if hour < 12 { "AM" } else { "PM" }),
+                Token::Field(..) => {}
+            }
+        }
+        out
+    }
+}
+
+/// `TimestampRouter`: topic = `topic.format` with `${topic}` and `${timestamp}` (the record
+/// timestamp formatted by `timestamp.format`, UTC).
+#[derive(Debug, Clone)]
+pub struct TimestampRouter {
+    topic_format: String,
+    format: SimpleDateFormat,
+}
+
+impl TimestampRouter {
+    pub fn parse(r: &mut ConfigReader<'_>) -> Option<TimestampRouter> {
+        let topic_format = r.string_or("topic.format", "${topic}-${timestamp}");
+        let pattern = r.string_or("timestamp.format", "yyyyMMdd");
+        match java_date_format(&pattern) {
+            Ok(format) => Some(TimestampRouter { topic_format, format }),
+            Err(e) => {
+                r.invalid("timestamp.format", format!("a SimpleDateFormat pattern ({e})"), pattern);
+                None
+            }
+        }
+    }
+
+    pub fn apply<R: ConnectRecord>(&mut self, r: &mut R) -> Result<(), String> {
+        let ts = r.timestamp().ok_or_else(|| format!("Timestamp missing on record for topic {}", r.topic()))?;
+        let topic = self.topic_format.replace("${topic}", r.topic()).replace("${timestamp}", &self.format.format(ts));
+        r.set_topic(topic.into());
+        Ok(())
+    }
+}

@@ -1,0 +1,223 @@
+//! The transforms on source and sink records, with and without schemas.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::config::RawConfig;
+use crate::data::{Struct, Type};
+use crate::record::{SinkRecord, SourceRecord};
+
+fn chain(pairs: &[(&str, &str)], kind: ConnectorKind) -> Transforms {
+    let mut raw = RawConfig::new("t.properties");
+    for (k, v) in pairs {
+        raw.insert(*k, *v, None);
+    }
+    let mut r = ConfigReader::new(&raw);
+    let t = Transforms::parse(&mut r, kind);
+    let (errors, _) = r.finish();
+    assert!(errors.is_empty(), "{errors:?}");
+    t.unwrap()
+}
+
+fn order_schema() -> Schema {
+    Schema::builder(Type::Struct)
+        .name("orders")
+        .field("id", Schema::primitive(Type::Int32, false))
+        .field("name", Schema::primitive(Type::String, true))
+        .field("secret", Schema::primitive(Type::String, true))
+        .build()
+}
+
+fn order(id: i32) -> Value {
+    let mut s = Struct::new(order_schema());
+    s.put("id", Value::Int32(id)).put("name", Value::String("a".into())).put("secret", Value::String("x".into()));
+    Value::Struct(s)
+}
+
+fn sink_record(topic: &str, value_schema: Option<Schema>, value: Value) -> SinkRecord {
+    SinkRecord {
+        topic: topic.into(),
+        kafka_partition: 3,
+        kafka_offset: 42,
+        key_schema: None,
+        key: Value::Null,
+        value_schema,
+        value,
+        timestamp: Some(1_700_000_000_000),
+        headers: Vec::new(),
+    }
+}
+
+fn json(schema: Option<&Schema>, value: &Value) -> String {
+    let mut out = Vec::new();
+    crate::convert::JsonConverter::new(true).encode(schema, value, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn insert_field_with_schema_appends_in_kafka_order() {
+    let mut t = chain(
+        &[
+            ("transforms", "ins"),
+            ("transforms.ins.type", "org.apache.kafka.connect.transforms.InsertField$Value"),
+            ("transforms.ins.topic.field", "t!"),
+            ("transforms.ins.partition.field", "p"),
+            ("transforms.ins.offset.field", "o"),
+            ("transforms.ins.timestamp.field", "ts"),
+            ("transforms.ins.static.field", "dc"),
+            ("transforms.ins.static.value", "eu-1"),
+        ],
+        ConnectorKind::Sink,
+    );
+    let mut r = sink_record("orders", Some(order_schema()), order(7));
+    t.apply(&mut r).unwrap();
+    assert_eq!(
+        json(r.value_schema.as_ref(), &r.value),
+        concat!(
+            r#"{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},"#,
+            r#"{"type":"string","optional":true,"field":"name"},{"type":"string","optional":true,"field":"secret"},"#,
+            r#"{"type":"string","optional":false,"field":"t"},{"type":"int32","optional":true,"field":"p"},"#,
+            r#"{"type":"int64","optional":true,"field":"o"},"#,
+            r#"{"type":"int64","optional":true,"name":"org.apache.kafka.connect.data.Timestamp","version":1,"field":"ts"},"#,
+            r#"{"type":"string","optional":true,"field":"dc"}],"optional":false,"name":"orders"},"#,
+            r#""payload":{"id":7,"name":"a","secret":"x","t":"orders","p":3,"o":42,"ts":1700000000000,"dc":"eu-1"}}"#
+        )
+    );
+    // tombstones pass through
+    let mut tomb = sink_record("orders", Some(order_schema()), Value::Null);
+    t.apply(&mut tomb).unwrap();
+    assert_eq!(tomb.value, Value::Null);
+}
+
+#[test]
+fn insert_field_schemaless_and_errors() {
+    let mut t = chain(
+        &[("transforms", "i"), ("transforms.i.type", "InsertField$Value"), ("transforms.i.topic.field", "topic")],
+        ConnectorKind::Source,
+    );
+    let mut r = SourceRecord::new(
+        (),
+        (),
+        Arc::from("t1"),
+        None,
+        Value::Map(vec![(Value::String("a".into()), Value::Int64(1))]),
+    );
+    t.apply(&mut r).unwrap();
+    assert_eq!(json(None, &r.value), r#"{"schema":null,"payload":{"a":1,"topic":"t1"}}"#);
+    let mut bad = SourceRecord::new((), (), Arc::from("t1"), Some(Schema::string()), Value::String("line".into()));
+    let e = t.apply(&mut bad).unwrap_err();
+    assert_eq!(e.alias, "i");
+    assert_eq!(e.class, "org.apache.kafka.connect.transforms.InsertField$Value");
+    assert!(e.message.contains("Only Struct objects supported"), "{e}");
+    // offset insertion is for sinks only, refused at start
+    let mut raw = RawConfig::new("t.properties");
+    raw.insert("transforms", "i", Some(1));
+    raw.insert("transforms.i.type", "InsertField$Value", Some(2));
+    raw.insert("transforms.i.offset.field", "o", Some(3));
+    let mut reader = ConfigReader::new(&raw);
+    assert!(Transforms::parse(&mut reader, ConnectorKind::Source).is_none());
+    let (errors, _) = reader.finish();
+    assert!(errors[0].to_string().starts_with("t.properties:3: transforms.i.offset.field: expected no offset field"));
+}
+
+#[test]
+fn replace_field_include_exclude_renames() {
+    let mut t = chain(
+        &[
+            ("transforms", "r"),
+            ("transforms.r.type", "org.apache.kafka.connect.transforms.ReplaceField$Value"),
+            ("transforms.r.exclude", "secret"),
+            ("transforms.r.renames", "id:order_id"),
+        ],
+        ConnectorKind::Sink,
+    );
+    let mut r = sink_record("orders", Some(order_schema()), order(1));
+    t.apply(&mut r).unwrap();
+    assert_eq!(
+        json(r.value_schema.as_ref(), &r.value),
+        r#"{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"order_id"},{"type":"string","optional":true,"field":"name"}],"optional":false,"name":"orders"},"payload":{"order_id":1,"name":"a"}}"#
+    );
+    let mut include = chain(
+        &[("transforms", "r"), ("transforms.r.type", "ReplaceField$Value"), ("transforms.r.whitelist", "name")],
+        ConnectorKind::Sink,
+    );
+    let mut m = sink_record(
+        "t",
+        None,
+        Value::Map(vec![
+            (Value::String("id".into()), Value::Int64(1)),
+            (Value::String("name".into()), Value::Int64(2)),
+        ]),
+    );
+    include.apply(&mut m).unwrap();
+    assert_eq!(json(None, &m.value), r#"{"schema":null,"payload":{"name":2}}"#);
+}
+
+#[test]
+fn value_to_key_then_extract_field_key() {
+    let mut t = chain(
+        &[
+            ("transforms", "createKey,extractInt"),
+            ("transforms.createKey.type", "org.apache.kafka.connect.transforms.ValueToKey"),
+            ("transforms.createKey.fields", "id"),
+            ("transforms.extractInt.type", "org.apache.kafka.connect.transforms.ExtractField$Key"),
+            ("transforms.extractInt.field", "id"),
+        ],
+        ConnectorKind::Source,
+    );
+    let mut r = SourceRecord::new((), (), Arc::from("orders"), Some(order_schema()), order(9));
+    t.apply(&mut r).unwrap();
+    assert_eq!(json(r.key_schema.as_ref(), &r.key), r#"{"schema":{"type":"int32","optional":false},"payload":9}"#);
+    let mut only_key = chain(
+        &[("transforms", "k"), ("transforms.k.type", "ValueToKey"), ("transforms.k.fields", "id,name")],
+        ConnectorKind::Source,
+    );
+    let mut r = SourceRecord::new((), (), Arc::from("orders"), Some(order_schema()), order(9));
+    only_key.apply(&mut r).unwrap();
+    assert_eq!(
+        json(r.key_schema.as_ref(), &r.key),
+        r#"{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},{"type":"string","optional":true,"field":"name"}],"optional":false},"payload":{"id":9,"name":"a"}}"#
+    );
+}
+
+#[test]
+fn regex_router_uses_java_semantics() {
+    let mut t = chain(
+        &[
+            ("transforms", "route"),
+            ("transforms.route.type", "org.apache.kafka.connect.transforms.RegexRouter"),
+            ("transforms.route.regex", "(.*)orders"),
+            ("transforms.route.replacement", "$1orders_v2"),
+        ],
+        ConnectorKind::Source,
+    );
+    let mut r = SourceRecord::new((), (), Arc::from("shop.orders"), None, Value::Null);
+    t.apply(&mut r).unwrap();
+    assert_eq!(&*r.topic, "shop.orders_v2");
+    // the whole topic must match
+    let mut other = SourceRecord::new((), (), Arc::from("orders.archive"), None, Value::Null);
+    t.apply(&mut other).unwrap();
+    assert_eq!(&*other.topic, "orders.archive");
+    // Java reads $12 as group 1 then "2" when there is no group 12; \$ is a dollar; ${name}
+    let re = regex::Regex::new("^(?:(a)(?<rest>.*))$").unwrap();
+    let names: Vec<&str> = re.capture_names().flatten().collect();
+    let rep = JavaReplacement::parse("$12-\\$-${rest}", 2, &names).unwrap();
+    let caps = re.captures("abc").unwrap();
+    assert_eq!(rep.expand(&caps), "a2-$-bc");
+    assert!(JavaReplacement::parse("$3", 2, &[]).is_err());
+    assert!(JavaReplacement::parse("a$", 2, &[]).is_err());
+}
+
+#[test]
+fn timestamp_router_formats_in_utc() {
+    let mut t = chain(&[("transforms", "ts"), ("transforms.ts.type", "TimestampRouter")], ConnectorKind::Sink);
+    let mut r = sink_record("events", None, Value::Null);
+    t.apply(&mut r).unwrap();
+    assert_eq!(&*r.topic, "events-20231114");
+    let f = java_date_format("yyyy-MM-dd'T'HH:mm:ss.SSS E MMM yy D a hh").unwrap();
+    assert_eq!(f.format(1_700_000_000_123), "2023-11-14T22:13:20.123 Tue Nov 23 318 PM 10");
+    assert!(java_date_format("YYYY").unwrap_err().contains("week year"));
+    let mut missing = sink_record("events", None, Value::Null);
+    missing.timestamp = None;
+    assert!(t.apply(&mut missing).unwrap_err().message.contains("Timestamp missing"));
+}

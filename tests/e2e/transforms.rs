@@ -1,0 +1,91 @@
+//! Single message transforms in running pipelines: routing on the source side, field transforms
+//! on the sink side, and a failing transform under `errors.tolerance`.
+
+use std::time::Duration;
+
+use crate::harness::*;
+
+#[test]
+fn regex_router_sends_source_records_to_the_routed_topic() {
+    require_kafka();
+    let dir = Dir::new();
+    let base = unique("e2e-route");
+    let input = dir.write("in.txt", "a\nb\n");
+    let worker = dir.worker(free_port(), "");
+    let source = dir.write(
+        "source.properties",
+        &source_props(
+            &unique("src"),
+            &input,
+            &format!("{base}-raw"),
+            "transforms=route\ntransforms.route.type=org.apache.kafka.connect.transforms.RegexRouter\n\
+             transforms.route.regex=(.*)-raw\ntransforms.route.replacement=$1-clean\n",
+        ),
+    );
+    let mut child = spawn(&[&worker, &source], &dir.path("log"));
+    wait_until(Duration::from_secs(30), "both lines", || dir.file_position() == Some(4));
+    assert!(sigterm(&mut child).success());
+    let records = consume(&format!("{base}-clean"), 2, Duration::from_secs(10));
+    assert_eq!(records.len(), 2, "{}", log_text(&dir.path("log")));
+}
+
+#[test]
+fn sink_side_field_transforms_shape_the_struct() {
+    require_kafka();
+    let dir = Dir::new();
+    let topic = unique("e2e-smt-sink");
+    create_topic(&topic);
+    let row = |id: i32| {
+        format!(
+            r#"{{"schema":{{"type":"struct","fields":[{{"type":"int32","optional":false,"field":"id"}},{{"type":"string","optional":true,"field":"password"}}],"optional":false,"name":"users"}},"payload":{{"id":{id},"password":"p{id}"}}}}"#
+        )
+        .into_bytes()
+    };
+    let (a, b) = (row(1), row(2));
+    produce(&topic, &[(&a, &[]), (&b, &[])]);
+    let output = dir.path("out.txt");
+    let worker = dir.worker(free_port(), "");
+    let sink = dir.write(
+        "sink.properties",
+        &format!(
+            "{}transforms=drop,meta\ntransforms.drop.type=org.apache.kafka.connect.transforms.ReplaceField$Value\n\
+             transforms.drop.exclude=password\ntransforms.meta.type=org.apache.kafka.connect.transforms.InsertField$Value\n\
+             transforms.meta.offset.field=kafka_offset\ntransforms.meta.static.field=source\ntransforms.meta.static.value=e2e\n",
+            sink_props(&unique("sink"), &output, &topic)
+        ),
+    );
+    let mut child = spawn(&[&worker, &sink], &dir.path("log"));
+    wait_until(Duration::from_secs(60), "two rows", || lines_of(&output) >= 2);
+    assert!(sigterm(&mut child).success());
+    assert_eq!(
+        std::fs::read_to_string(&output).unwrap(),
+        "Struct{id=1,kafka_offset=0,source=e2e}\nStruct{id=2,kafka_offset=1,source=e2e}\n"
+    );
+}
+
+#[test]
+fn a_failing_transform_is_skipped_with_tolerance_and_fatal_without() {
+    require_kafka();
+    let dir = Dir::new();
+    let input = dir.write("in.txt", "x\ny\n");
+    let worker = dir.worker(free_port(), "");
+    let insert = "transforms=ins\ntransforms.ins.type=InsertField$Value\ntransforms.ins.topic.field=topic\n";
+    let tolerant = dir.write(
+        "tolerant.properties",
+        &source_props(&unique("src"), &input, &unique("e2e-smt-skip"), &format!("{insert}errors.tolerance=all\n")),
+    );
+    let mut child = spawn(&[&worker, &tolerant], &dir.path("log1"));
+    wait_until(Duration::from_secs(30), "offsets past the skipped lines", || dir.file_position() == Some(4));
+    assert!(sigterm(&mut child).success());
+
+    let dir = Dir::new();
+    let worker = dir.worker(free_port(), "");
+    let strict = dir.write("strict.properties", &source_props(&unique("src"), &input, &unique("e2e-smt-fail"), insert));
+    let out = run(&[&worker, &strict]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("transform ins (org.apache.kafka.connect.transforms.InsertField$Value): Only Struct objects supported for [field insertion], found: String"),
+        "{stderr}"
+    );
+}
