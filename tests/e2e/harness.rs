@@ -121,6 +121,18 @@ pub fn lines_of(path: &Path) -> usize {
 /// Reads partition 0 of `topic` from the beginning until `n` records or `timeout`
 /// (counts records: Tansu's watermarks are not reliable).
 pub fn consume(topic: &str, n: usize, timeout: Duration) -> Vec<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+    read_partition(topic, n, timeout).into_iter().map(|r| (r.key, r.value)).collect()
+}
+
+/// A record as read, headers as text.
+pub struct Read {
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(String, String)>,
+}
+
+pub fn read_partition(topic: &str, n: usize, timeout: Duration) -> Vec<Read> {
+    use rdkafka::message::Headers;
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
         .set("group.id", unique("e2e-reader"))
@@ -134,7 +146,15 @@ pub fn consume(topic: &str, n: usize, timeout: Duration) -> Vec<(Option<Vec<u8>>
     let mut out = Vec::new();
     while out.len() < n && Instant::now() < deadline {
         if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
-            out.push((m.key().map(<[u8]>::to_vec), m.payload().map(<[u8]>::to_vec)));
+            let headers = m
+                .headers()
+                .map(|hs| {
+                    hs.iter()
+                        .map(|h| (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push(Read { key: m.key().map(<[u8]>::to_vec), value: m.payload().map(<[u8]>::to_vec), headers });
         }
     }
     out
@@ -183,34 +203,4 @@ pub fn produce(topic: &str, records: &[(&[u8], &[(&str, &str)])]) {
         producer.send(BaseRecord::<[u8], [u8]>::to(topic).partition(0).payload(*value).headers(h)).unwrap();
     }
     producer.flush(Duration::from_secs(30)).unwrap();
-}
-
-/// Reads partition 0 with headers.
-pub fn consume_with_headers(topic: &str, n: usize, timeout: Duration) -> Vec<(Option<Vec<u8>>, Vec<(String, String)>)> {
-    use rdkafka::message::Headers;
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .set("group.id", unique("e2e-reader"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning).unwrap();
-    consumer.assign(&tpl).unwrap();
-    let deadline = Instant::now() + timeout;
-    let mut out = Vec::new();
-    while out.len() < n && Instant::now() < deadline {
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
-            let headers = m
-                .headers()
-                .map(|hs| {
-                    hs.iter()
-                        .map(|h| (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            out.push((m.payload().map(<[u8]>::to_vec), headers));
-        }
-    }
-    out
 }

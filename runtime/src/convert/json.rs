@@ -219,38 +219,45 @@ impl JsonConverter {
             }
             (Type::Map, Value::Map(entries)) => {
                 let (ks, vs) = (schema.key.as_ref(), schema.value.as_ref());
-                if ks.is_some_and(|k| k.ty == Type::String) {
-                    out.push(b'{');
-                    for (i, (k, v)) in entries.iter().enumerate() {
-                        if i > 0 {
-                            out.push(b',');
-                        }
-                        let Value::String(k) = k else { return Err(err("map key is not a string")) };
-                        write_string(k, out);
-                        out.push(b':');
-                        self.write_value(vs, v, out)?;
-                    }
-                    out.push(b'}');
-                } else {
-                    out.push(b'[');
-                    for (i, (k, v)) in entries.iter().enumerate() {
-                        if i > 0 {
-                            out.push(b',');
-                        }
-                        out.push(b'[');
-                        self.write_value(ks, k, out)?;
-                        out.push(b',');
-                        self.write_value(vs, v, out)?;
-                        out.push(b']');
-                    }
-                    out.push(b']');
-                }
+                self.write_map(entries, ks, vs, ks.is_some_and(|k| k.ty == Type::String), out)?
             }
             (Type::Struct, Value::Struct(s)) => self.write_struct(schema, s, out)?,
             (ty, v) => {
                 return Err(err(format!("Invalid type for {}: {}", ty.json_name().to_uppercase(), variant_name(v))))
             }
         }
+        Ok(())
+    }
+
+    /// A map as a JSON object (string keys) or as an array of `[key, value]` pairs.
+    fn write_map(
+        &self,
+        entries: &[(Value, Value)],
+        keys: Option<&Schema>,
+        values: Option<&Schema>,
+        as_object: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), ConvertError> {
+        out.push(if as_object { b'{' } else { b'[' });
+        for (i, (k, v)) in entries.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            if as_object {
+                let Value::String(k) = k else { return Err(err("map key is not a string")) };
+                write_string(k, out);
+                out.push(b':');
+            } else {
+                out.push(b'[');
+                self.write_value(keys, k, out)?;
+                out.push(b',');
+            }
+            self.write_value(values, v, out)?;
+            if !as_object {
+                out.push(b']');
+            }
+        }
+        out.push(if as_object { b'}' } else { b']' });
         Ok(())
     }
 
@@ -298,32 +305,8 @@ impl JsonConverter {
                 out.push(b']');
             }
             Value::Map(entries) => {
-                if entries.iter().all(|(k, _)| matches!(k, Value::String(_))) {
-                    out.push(b'{');
-                    for (i, (k, v)) in entries.iter().enumerate() {
-                        if i > 0 {
-                            out.push(b',');
-                        }
-                        let Value::String(k) = k else { unreachable!() };
-                        write_string(k, out);
-                        out.push(b':');
-                        self.write_schemaless(v, out)?;
-                    }
-                    out.push(b'}');
-                } else {
-                    out.push(b'[');
-                    for (i, (k, v)) in entries.iter().enumerate() {
-                        if i > 0 {
-                            out.push(b',');
-                        }
-                        out.push(b'[');
-                        self.write_schemaless(k, out)?;
-                        out.push(b',');
-                        self.write_schemaless(v, out)?;
-                        out.push(b']');
-                    }
-                    out.push(b']');
-                }
+                let string_keys = entries.iter().all(|(k, _)| matches!(k, Value::String(_)));
+                self.write_map(entries, None, None, string_keys, out)?
             }
             Value::Struct(s) => {
                 let schema = s.schema.clone();
