@@ -30,6 +30,8 @@ pub mod error;
 pub mod offset;
 pub mod record;
 pub mod rest;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod transform;
 pub mod worker;
 
