@@ -27,6 +27,7 @@ pub mod connector;
 pub mod convert;
 pub mod data;
 pub mod error;
+pub mod metrics;
 pub mod offset;
 pub mod record;
 pub mod rest;

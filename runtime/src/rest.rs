@@ -41,6 +41,7 @@ fn router(rest: Rest) -> Router {
     Router::new()
         .route("/", get(root))
         .route("/health", get(health))
+        .route("/metrics", get(metrics))
         .route("/connectors", get(connectors))
         .route("/connectors/{name}", get(connector))
         .route("/connectors/{name}/config", get(config))
@@ -97,6 +98,11 @@ fn task_json(t: &crate::worker::TaskStatus, worker_id: &str) -> Value {
         v["trace"] = Value::String(trace);
     }
     v
+}
+
+async fn metrics(AxumState(rest): AxumState<Rest>) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::metrics::render(&rest.state))
+        .into_response()
 }
 
 #[derive(serde::Deserialize)]

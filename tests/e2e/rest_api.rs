@@ -5,14 +5,18 @@ use std::time::Duration;
 
 use crate::harness::*;
 
-fn get(port: u16, path: &str) -> (u16, serde_json::Value) {
+fn get_text(port: u16, path: &str) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     let status = resp[9..12].parse().unwrap();
-    let body = resp.split("\r\n\r\n").nth(1).unwrap_or_default();
-    (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+    (status, resp.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned())
+}
+
+fn get(port: u16, path: &str) -> (u16, serde_json::Value) {
+    let (status, body) = get_text(port, path);
+    (status, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
 }
 
 #[test]
@@ -48,6 +52,13 @@ fn connectors_status_tasks_offsets_and_hidden_secrets() {
     let (_, offsets) = get(port, &format!("/connectors/{name}/offsets"));
     assert_eq!(offsets["offsets"][0]["partition"], serde_json::json!({"filename": input.display().to_string()}));
     assert_eq!(offsets["offsets"][0]["offset"]["position"], 4);
+    let (code, metrics) = get_text(port, "/metrics");
+    assert_eq!(code, 200);
+    let labels = format!("{{connector=\"{name}\",task=\"0\",type=\"source\"}}");
+    assert!(metrics.contains(&format!("sluice_task_records_total{labels} 2\n")), "{metrics}");
+    assert!(metrics.contains(&format!("sluice_task_bytes_total{labels} ")), "{metrics}");
+    assert!(metrics.contains(&format!("sluice_task_running{labels} 1\n")), "{metrics}");
+    assert!(!metrics.contains(&format!("sluice_task_offset_commits_total{labels} 0\n")), "{metrics}");
     let (code, missing) = get(port, "/connectors/nope");
     assert_eq!(code, 404);
     assert_eq!(missing["error_code"], 404);

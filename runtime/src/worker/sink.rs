@@ -231,6 +231,9 @@ impl<T: SinkTask> Loop<'_, T> {
 
     fn convert(&mut self, batch: Vec<Consumed>) -> Result<Vec<SinkRecord>, TaskError> {
         let mut records = Vec::with_capacity(batch.len());
+        let bytes: usize =
+            batch.iter().map(|m| m.key.as_ref().map_or(0, Vec::len) + m.value.as_ref().map_or(0, Vec::len)).sum();
+        self.ctx.status.add_bytes(bytes as u64);
         for mut m in batch {
             self.current.insert(TopicPartition { topic: m.topic.clone(), partition: m.partition }, m.offset + 1);
             let key = self.key_converter.decode(m.key.as_deref()).map_err(|e| (Stage::KeyConverter, e));
@@ -281,6 +284,7 @@ impl<T: SinkTask> Loop<'_, T> {
         if errors.log_enable {
             warn!(record = %at, stage = stage.as_str(), error = %message, "record skipped (errors.tolerance=all)");
         }
+        self.ctx.status.record_skipped();
         if let Some(dlq) = &self.dead_letters {
             let record = FailedRecord {
                 topic: &m.topic,
@@ -340,7 +344,9 @@ impl<T: SinkTask> Loop<'_, T> {
                 .map_err(|e| TaskError::fatal(format!("bad offset for {tp}: {e}")))?;
         }
         let consumer = self.consumer.clone();
+        let started = Instant::now();
         let result = tokio::task::spawn_blocking(move || consumer.commit(&tpl, CommitMode::Sync)).await;
+        self.ctx.status.record_commit(matches!(result, Ok(Ok(()))).then(|| started.elapsed()));
         match result {
             Ok(Ok(())) => {
                 debug!(partitions = durable.len(), "offsets committed");

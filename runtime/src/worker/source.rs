@@ -188,9 +188,13 @@ impl<T: SourceTask> Loop<T> {
             }
             base = base.headers(headers);
         }
+        let bytes = (self.key_buf.len() + self.value_buf.len()) as u64;
         loop {
             match self.producer.send(base) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.ctx.status.add_bytes(bytes);
+                    return Ok(());
+                }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     base = back;
                     drain_acks(&mut self.acks, &mut self.submitted)?;
@@ -210,6 +214,7 @@ impl<T: SourceTask> Loop<T> {
         if errors.log_enable {
             warn!(topic = %record.topic, error = %message, "record skipped (errors.tolerance=all)");
         }
+        self.ctx.status.record_skipped();
         let seq = self.submitted.submit(record.partition, record.offset);
         self.submitted.ack(seq);
         Ok(())
@@ -234,6 +239,7 @@ impl<T: SourceTask> Loop<T> {
         let flush = tokio::task::spawn_blocking(move || store.flush());
         match tokio::time::timeout(self.ctx.worker.offset_flush_timeout, flush).await {
             Ok(Ok(Ok(()))) => {
+                self.ctx.status.record_commit(Some(started.elapsed()));
                 debug!(
                     partitions = committable.len(),
                     elapsed_ms = started.elapsed().as_millis() as u64,
@@ -242,10 +248,12 @@ impl<T: SourceTask> Loop<T> {
                 task.commit(&committable).await
             }
             Ok(Ok(Err(e))) => {
+                self.ctx.status.record_commit(None);
                 error!(error = %e, "offset flush failed; will retry at the next interval");
                 Ok(())
             }
             _ => {
+                self.ctx.status.record_commit(None);
                 warn!("offset flush timed out; will retry at the next interval");
                 Ok(())
             }

@@ -36,6 +36,15 @@ pub struct TaskStatus {
     state: Mutex<(State, Option<String>)>,
     /// Records polled (sources) or put (sinks).
     pub records: AtomicU64,
+    /// Bytes produced (sources: keys and values after conversion) or consumed (sinks).
+    pub bytes: AtomicU64,
+    /// Records dropped by `errors.tolerance=all`.
+    pub skipped: AtomicU64,
+    /// Offset commits that succeeded, and that failed (retried at the next interval).
+    pub commits: AtomicU64,
+    pub commit_failures: AtomicU64,
+    /// Duration of the last successful offset commit, in microseconds.
+    pub last_commit_us: AtomicU64,
     /// Sinks: the offsets last committed to the group.
     pub committed: Mutex<OffsetMap>,
 }
@@ -47,6 +56,11 @@ impl TaskStatus {
             config,
             state: Mutex::new((State::Unassigned, None)),
             records: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            skipped: AtomicU64::new(0),
+            commits: AtomicU64::new(0),
+            commit_failures: AtomicU64::new(0),
+            last_commit_us: AtomicU64::new(0),
             committed: Mutex::new(OffsetMap::new()),
         }
     }
@@ -58,6 +72,24 @@ impl TaskStatus {
     }
     pub fn add_records(&self, n: u64) {
         self.records.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn add_bytes(&self, n: u64) {
+        self.bytes.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn record_skipped(&self) {
+        self.skipped.fetch_add(1, Ordering::Relaxed);
+    }
+    /// An offset commit finished: `Some(duration)` when it succeeded.
+    pub fn record_commit(&self, took: Option<std::time::Duration>) {
+        match took {
+            Some(d) => {
+                self.commits.fetch_add(1, Ordering::Relaxed);
+                self.last_commit_us.store(d.as_micros() as u64, Ordering::Relaxed);
+            }
+            None => {
+                self.commit_failures.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 }
 
