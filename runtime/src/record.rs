@@ -94,6 +94,10 @@ pub trait ConnectRecord {
     fn timestamp(&self) -> Option<i64>;
     fn key_mut(&mut self) -> (&mut Option<Schema>, &mut Value);
     fn value_mut(&mut self) -> (&mut Option<Schema>, &mut Value);
+    fn headers(&self) -> &[Header];
+    fn has_header(&self, key: &str) -> bool {
+        self.headers().iter().any(|h| h.key == key)
+    }
 }
 
 impl<P, O> ConnectRecord for SourceRecord<P, O> {
@@ -118,6 +122,9 @@ impl<P, O> ConnectRecord for SourceRecord<P, O> {
     fn value_mut(&mut self) -> (&mut Option<Schema>, &mut Value) {
         (&mut self.value_schema, &mut self.value)
     }
+    fn headers(&self) -> &[Header] {
+        &self.headers
+    }
 }
 
 impl ConnectRecord for SinkRecord {
@@ -141,5 +148,8 @@ impl ConnectRecord for SinkRecord {
     }
     fn value_mut(&mut self) -> (&mut Option<Schema>, &mut Value) {
         (&mut self.value_schema, &mut self.value)
+    }
+    fn headers(&self) -> &[Header] {
+        &self.headers
     }
 }

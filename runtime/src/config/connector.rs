@@ -94,10 +94,7 @@ impl ConnectorConfig {
             "offsets.storage.topic",
         ]);
         let transforms = Transforms::parse(reader, kind);
-        if let Some(list) = reader.non_empty("predicates") {
-            reader.invalid("predicates", "no predicates (not supported yet by sluice)", list);
-        }
-        reader.prefixed("predicates.");
+
         let errors = parse_errors(reader, kind);
         let (mut topics, mut topics_regex, mut topic_creation) = (Vec::new(), None, None);
         match kind {

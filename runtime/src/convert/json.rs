@@ -30,6 +30,8 @@ pub struct JsonConverter {
     pub replace_null_with_default: bool,
     pub cache_size: usize,
     schema_cache: HashMap<usize, (Schema, Vec<u8>)>,
+    /// The schema written last, checked before the cache: most records share one schema.
+    last_schema: Option<(Schema, Vec<u8>)>,
     decode_cache: HashMap<String, Schema>,
 }
 
@@ -63,6 +65,7 @@ impl JsonConverter {
             replace_null_with_default: true,
             cache_size: 1000,
             schema_cache: HashMap::new(),
+            last_schema: None,
             decode_cache: HashMap::new(),
         }
     }
@@ -89,7 +92,14 @@ impl JsonConverter {
 
     fn write_cached_schema(&mut self, schema: &Schema, out: &mut Vec<u8>) -> Result<(), ConvertError> {
         let key = schema.ptr() as usize;
+        if let Some((last, bytes)) = &self.last_schema {
+            if last.ptr() as usize == key {
+                out.extend_from_slice(bytes);
+                return Ok(());
+            }
+        }
         if let Some((_, bytes)) = self.schema_cache.get(&key) {
+            self.last_schema = Some((schema.clone(), bytes.clone()));
             out.extend_from_slice(bytes);
             return Ok(());
         }

@@ -3,10 +3,11 @@
 //! task and the converters (sources) or between the converters and the task (sinks).
 //!
 //! Built in: `InsertField`, `ReplaceField`, `ExtractField` (each `$Key`/`$Value`), `ValueToKey`,
-//! `RegexRouter`, `TimestampRouter`. Predicates (`transforms.<alias>.predicate`) are refused at
-//! start, as are other transform classes: a transform silently skipped would change the data.
+//! `RegexRouter`, `TimestampRouter`, `Filter`, with the predicates of [`predicate`]. Other
+//! transform classes are refused at start: a transform silently skipped would change the data.
 
 mod fields;
+pub mod predicate;
 mod router;
 
 use std::fmt;
@@ -17,6 +18,7 @@ pub use router::{java_date_format, JavaReplacement, RegexRouter, SimpleDateForma
 use crate::config::{ConfigReader, ConnectorKind};
 use crate::data::{Schema, Value};
 use crate::record::ConnectRecord;
+use predicate::Predicate;
 
 const PACKAGE: &str = "org.apache.kafka.connect.transforms.";
 
@@ -54,11 +56,16 @@ pub enum Transform {
     ValueToKey(ValueToKey),
     RegexRouter(RegexRouter),
     TimestampRouter(TimestampRouter),
+    /// `Filter`: drops the record (usually with a predicate).
+    Filter,
 }
 
 impl Transform {
-    /// `Err(message)` on a record it cannot handle.
-    pub fn apply<R: ConnectRecord>(&mut self, r: &mut R) -> Result<(), String> {
+    /// `Ok(false)` drops the record; `Err(message)` on a record it cannot handle.
+    pub fn apply<R: ConnectRecord>(&mut self, r: &mut R) -> Result<bool, String> {
+        if let Transform::Filter = self {
+            return Ok(false);
+        }
         match self {
             Transform::InsertField(t) => t.apply(r),
             Transform::ReplaceField(t) => t.apply(r),
@@ -69,7 +76,9 @@ impl Transform {
                 Ok(())
             }
             Transform::TimestampRouter(t) => t.apply(r),
+            Transform::Filter => Ok(()),
         }
+        .map(|()| true)
     }
 }
 
@@ -78,6 +87,8 @@ struct Step {
     alias: String,
     class: String,
     transform: Transform,
+    /// Applies only when the predicate holds (or, negated, does not).
+    predicate: Option<(Predicate, bool)>,
 }
 
 /// The connector's transform chain (each task works on its own clone).
@@ -96,8 +107,10 @@ impl Transforms {
     /// Reads `transforms` and every `transforms.<alias>.*` key, recording problems in `reader`.
     pub fn parse(reader: &mut ConfigReader<'_>, kind: ConnectorKind) -> Option<Transforms> {
         let aliases = reader.list("transforms");
+        let predicates = Predicate::parse_all(reader);
+        let mut ok = predicates.is_some();
+        let predicates = predicates.unwrap_or_default();
         let mut steps = Vec::new();
-        let mut ok = true;
         for alias in aliases {
             let prefix = format!("transforms.{alias}.");
             let section = reader.section(&prefix);
@@ -110,10 +123,17 @@ impl Transforms {
                 ok = false;
                 continue;
             };
-            if let Some(p) = r.non_empty("predicate") {
-                r.invalid("predicate", "no predicate (predicates are not supported yet by sluice)", p);
-            }
-            r.accept(&["negate"]);
+            let negate = r.bool("negate", false);
+            let predicate = match r.non_empty("predicate") {
+                None => None,
+                Some(name) => match predicates.get(&name) {
+                    Some(p) => Some((p.clone(), negate)),
+                    None => {
+                        r.invalid("predicate", "the alias of a predicate listed in predicates", name);
+                        None
+                    }
+                },
+            };
             let short = class.strip_prefix(PACKAGE).unwrap_or(&class);
             let transform = match short {
                 "InsertField$Key" => InsertField::parse(&mut r, Side::Key, kind).map(Transform::InsertField),
@@ -125,10 +145,11 @@ impl Transforms {
                 "ValueToKey" => ValueToKey::parse(&mut r).map(Transform::ValueToKey),
                 "RegexRouter" => RegexRouter::parse(&mut r).map(Transform::RegexRouter),
                 "TimestampRouter" => TimestampRouter::parse(&mut r).map(Transform::TimestampRouter),
+                "Filter" => Some(Transform::Filter),
                 _ => {
                     r.invalid(
                         "type",
-                        "one of InsertField$Key/$Value, ReplaceField$Key/$Value, ExtractField$Key/$Value, ValueToKey, RegexRouter, TimestampRouter (org.apache.kafka.connect.transforms.*)",
+                        "one of InsertField$Key/$Value, ReplaceField$Key/$Value, ExtractField$Key/$Value, ValueToKey, RegexRouter, TimestampRouter, Filter (org.apache.kafka.connect.transforms.*)",
                         class.as_str(),
                     );
                     None
@@ -142,7 +163,7 @@ impl Transforms {
             reader.absorb(&prefix, errors);
             if let Some(transform) = transform {
                 let class = if class.contains('.') { class.clone() } else { format!("{PACKAGE}{class}") };
-                steps.push(Step { alias, class, transform });
+                steps.push(Step { alias, class, transform, predicate });
             }
         }
         ok.then_some(Transforms { steps })
@@ -152,16 +173,24 @@ impl Transforms {
         self.steps.is_empty()
     }
 
-    /// Applies every transform in order.
-    pub fn apply<R: ConnectRecord>(&mut self, r: &mut R) -> Result<(), TransformError> {
+    /// Applies every transform in order; `Ok(false)` when one dropped the record.
+    pub fn apply<R: ConnectRecord>(&mut self, r: &mut R) -> Result<bool, TransformError> {
         for step in &mut self.steps {
-            step.transform.apply(r).map_err(|message| TransformError {
+            if let Some((predicate, negate)) = &step.predicate {
+                if predicate.test(r) == *negate {
+                    continue;
+                }
+            }
+            let keep = step.transform.apply(r).map_err(|message| TransformError {
                 alias: step.alias.clone(),
                 class: step.class.clone(),
                 message,
             })?;
+            if !keep {
+                return Ok(false);
+            }
         }
-        Ok(())
+        Ok(true)
     }
 }
 

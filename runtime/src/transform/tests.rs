@@ -221,3 +221,51 @@ fn timestamp_router_formats_in_utc() {
     missing.timestamp = None;
     assert!(t.apply(&mut missing).unwrap_err().message.contains("Timestamp missing"));
 }
+
+#[test]
+fn filter_with_predicates_and_negation() {
+    let mut t = chain(
+        &[
+            ("transforms", "dropTombstones,onlyOrders,route"),
+            ("transforms.dropTombstones.type", "org.apache.kafka.connect.transforms.Filter"),
+            ("transforms.dropTombstones.predicate", "isTombstone"),
+            ("transforms.onlyOrders.type", "Filter"),
+            ("transforms.onlyOrders.predicate", "isOrders"),
+            ("transforms.onlyOrders.negate", "true"),
+            ("transforms.route.type", "RegexRouter"),
+            ("transforms.route.regex", ".*"),
+            ("transforms.route.replacement", "audited"),
+            ("transforms.route.predicate", "hasAudit"),
+            ("predicates", "isTombstone,isOrders,hasAudit"),
+            ("predicates.isTombstone.type", "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone"),
+            ("predicates.isOrders.type", "TopicNameMatches"),
+            ("predicates.isOrders.pattern", "orders.*"),
+            ("predicates.hasAudit.type", "HasHeaderKey"),
+            ("predicates.hasAudit.name", "audit"),
+        ],
+        ConnectorKind::Sink,
+    );
+    let mut tomb = sink_record("orders", None, Value::Null);
+    assert!(!t.apply(&mut tomb).unwrap(), "tombstones are dropped");
+    let mut other = sink_record("users", None, Value::String("x".into()));
+    assert!(!t.apply(&mut other).unwrap(), "non-orders topics are dropped");
+    let mut kept = sink_record("orders-eu", None, Value::String("x".into()));
+    assert!(t.apply(&mut kept).unwrap());
+    assert_eq!(&*kept.topic, "orders-eu", "no audit header: not routed");
+    let mut audited = sink_record("orders-eu", None, Value::String("x".into()));
+    audited.headers.push(crate::record::Header { key: "audit".into(), value: None });
+    assert!(t.apply(&mut audited).unwrap());
+    assert_eq!(&*audited.topic, "audited");
+    // an unknown predicate alias is a config error
+    let mut raw = RawConfig::new("t.properties");
+    raw.insert("transforms", "f", Some(1));
+    raw.insert("transforms.f.type", "Filter", Some(2));
+    raw.insert("transforms.f.predicate", "nope", Some(3));
+    let mut reader = ConfigReader::new(&raw);
+    assert!(Transforms::parse(&mut reader, ConnectorKind::Sink).is_none());
+    let (errors, _) = reader.finish();
+    assert_eq!(
+        errors[0].to_string(),
+        "t.properties:3: transforms.f.predicate: expected the alias of a predicate listed in predicates, got \"nope\""
+    );
+}

@@ -260,7 +260,8 @@ impl<T: SinkTask> Loop<'_, T> {
                 headers: std::mem::take(&mut m.headers),
             };
             match self.transforms.apply(&mut record) {
-                Ok(()) => records.push(record),
+                Ok(true) => records.push(record),
+                Ok(false) => {}
                 Err(e) => {
                     m.headers = record.headers;
                     self.tolerate(&m, Stage::Transformation, &e.class, &e.to_string())?;

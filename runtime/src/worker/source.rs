@@ -142,8 +142,15 @@ impl<T: SourceTask> Loop<T> {
     }
 
     async fn send(&mut self, mut record: SourceRecord<T::Partition, T::Offset>) -> Result<(), TaskError> {
-        if let Err(e) = self.transforms.apply(&mut record) {
-            return self.skip(record, format!("{e}"));
+        match self.transforms.apply(&mut record) {
+            Ok(true) => {}
+            Ok(false) => {
+                // filtered out: its offset is done
+                let seq = self.submitted.submit(record.partition, record.offset);
+                self.submitted.ack(seq);
+                return Ok(());
+            }
+            Err(e) => return self.skip(record, format!("{e}")),
         }
         if let Some(admin) = &self.admin {
             if !self.topics_ready.contains(&record.topic) {

@@ -19,6 +19,9 @@ pub struct SubmittedRecords<P, O> {
     partitions: Vec<P>,
     index: HashMap<P, u32>,
     committable: Vec<Option<O>>,
+    /// The partition of the previous record: most records share it, and comparing is cheaper
+    /// than hashing.
+    last: Option<u32>,
 }
 
 impl<P: Clone + Eq + Hash, O: Clone> Default for SubmittedRecords<P, O> {
@@ -29,6 +32,7 @@ impl<P: Clone + Eq + Hash, O: Clone> Default for SubmittedRecords<P, O> {
             partitions: Vec::new(),
             index: HashMap::new(),
             committable: Vec::new(),
+            last: None,
         }
     }
 }
@@ -36,8 +40,9 @@ impl<P: Clone + Eq + Hash, O: Clone> Default for SubmittedRecords<P, O> {
 impl<P: Clone + Eq + Hash, O: Clone> SubmittedRecords<P, O> {
     /// Registers a record; returns its sequence number (the producer's delivery opaque).
     pub fn submit(&mut self, partition: P, offset: O) -> u64 {
-        let idx = match self.index.get(&partition) {
-            Some(i) => *i,
+        let known = self.last.filter(|&i| self.partitions[i as usize] == partition);
+        let idx = match known.or_else(|| self.index.get(&partition).copied()) {
+            Some(i) => i,
             None => {
                 let i = self.partitions.len() as u32;
                 self.partitions.push(partition.clone());
@@ -46,6 +51,7 @@ impl<P: Clone + Eq + Hash, O: Clone> SubmittedRecords<P, O> {
                 i
             }
         };
+        self.last = Some(idx);
         self.slots.push_back(Slot { partition: idx, offset, acked: false });
         self.first_seq + self.slots.len() as u64 - 1
     }
