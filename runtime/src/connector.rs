@@ -34,6 +34,24 @@ pub trait ConnectorInfo {
     const KEYS: &'static [KeyDoc];
 }
 
+/// What a running connector can ask of the worker.
+#[derive(Debug, Clone)]
+pub struct ConnectorContext {
+    control: tokio::sync::mpsc::UnboundedSender<crate::worker::Command>,
+}
+
+impl ConnectorContext {
+    pub(crate) fn new(control: tokio::sync::mpsc::UnboundedSender<crate::worker::Command>) -> Self {
+        ConnectorContext { control }
+    }
+
+    /// The units of work changed (a table appeared, say): the worker stops the tasks gracefully
+    /// and starts them again from fresh `task_configs`.
+    pub fn request_task_reconfiguration(&self) {
+        let _ = self.control.send(crate::worker::Command::Reconfigure);
+    }
+}
+
 /// Reads a source task's stored offsets.
 pub trait OffsetReader: Send + Sync {
     fn offset<P: Serialize, O: DeserializeOwned>(&self, partition: &P) -> Result<Option<O>, OffsetStoreError>;
@@ -45,6 +63,10 @@ pub trait SourceConnector: ConnectorInfo + Sized + Send + Sync + 'static {
 
     /// Parses and validates the connector's own keys (no I/O); problems go into `reader`.
     fn from_config(reader: &mut ConfigReader<'_>) -> Option<Self>;
+
+    /// Called once before the first `task_configs`; a connector that watches its source for new
+    /// units of work keeps `ctx` to request a reconfiguration.
+    fn start(&mut self, _ctx: ConnectorContext) {}
 
     /// The units of work split into at most `max_tasks` task configs (see
     /// [`crate::assignment::group_partitions`]).
@@ -88,6 +110,9 @@ pub trait SinkConnector: ConnectorInfo + Sized + Send + Sync + 'static {
     type Task: SinkTask;
 
     fn from_config(reader: &mut ConfigReader<'_>) -> Option<Self>;
+
+    /// Called once before the first `task_configs`.
+    fn start(&mut self, _ctx: ConnectorContext) {}
 
     fn task_configs(&self, max_tasks: usize) -> Vec<TaskConfig>;
 

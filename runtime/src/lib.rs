@@ -38,7 +38,8 @@ pub mod worker;
 
 pub use assignment::group_partitions;
 pub use connector::{
-    ConnectorInfo, KeyDoc, OffsetReader, SinkConnector, SinkTask, SourceConnector, SourceTask, TaskConfig,
+    ConnectorContext, ConnectorInfo, KeyDoc, OffsetReader, SinkConnector, SinkTask, SourceConnector, SourceTask,
+    TaskConfig,
 };
 pub use error::{ErrorKind, TaskError};
 pub use record::{ConnectRecord, Header, OffsetMap, SinkRecord, SourceRecord, TopicPartition};

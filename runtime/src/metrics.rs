@@ -35,7 +35,7 @@ pub fn render(state: &WorkerState) -> String {
     for (name, kind, help) in families {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
         for c in &connectors {
-            for t in &c.tasks {
+            for t in &c.tasks() {
                 let value = match name {
                     RECORDS => t.records.load(Ordering::Relaxed).to_string(),
                     BYTES => t.bytes.load(Ordering::Relaxed).to_string(),
@@ -60,7 +60,7 @@ pub fn render(state: &WorkerState) -> String {
         "# HELP {SINK_OFFSET} The next offset committed for the sink's group.\n# TYPE {SINK_OFFSET} gauge"
     );
     for c in &connectors {
-        for t in &c.tasks {
+        for t in &c.tasks() {
             for (tp, offset) in t.committed.lock().unwrap().iter() {
                 let _ = writeln!(
                     out,

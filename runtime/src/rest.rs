@@ -8,14 +8,14 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State as AxumState};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use tracing::info;
 
 use crate::config::ConnectorKind;
 use crate::offset::OffsetStore;
-use crate::worker::{ConnectorStatus, WorkerState};
+use crate::worker::{Command, ConnectorStatus, WorkerState};
 
 #[derive(Clone)]
 struct Rest {
@@ -49,6 +49,11 @@ fn router(rest: Rest) -> Router {
         .route("/connectors/{name}/tasks", get(tasks))
         .route("/connectors/{name}/tasks/{task}/status", get(task_status))
         .route("/connectors/{name}/offsets", get(offsets))
+        .route("/connectors/{name}/restart", post(restart))
+        .route("/connectors/{name}/tasks/{task}/restart", post(restart_task))
+        .route("/connectors/{name}/pause", put(|s, p| control(s, p, Command::Pause)))
+        .route("/connectors/{name}/resume", put(|s, p| control(s, p, Command::Resume)))
+        .route("/connectors/{name}/stop", put(|s, p| control(s, p, Command::Stop)))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "HTTP 404 Not Found".into()) })
         .with_state(rest)
 }
@@ -76,13 +81,13 @@ fn info_json(c: &ConnectorStatus) -> Value {
     json!({
         "name": c.name,
         "config": c.config,
-        "tasks": c.tasks.iter().map(|t| json!({"connector": c.name, "task": t.id})).collect::<Vec<_>>(),
+        "tasks": c.tasks().iter().map(|t| json!({"connector": c.name, "task": t.id})).collect::<Vec<_>>(),
         "type": c.kind.as_str(),
     })
 }
 
 fn status_json(c: &ConnectorStatus, worker_id: &str) -> Value {
-    let tasks: Vec<Value> = c.tasks.iter().map(|t| task_json(t, worker_id)).collect();
+    let tasks: Vec<Value> = c.tasks().iter().map(|t| task_json(t, worker_id)).collect();
     json!({
         "name": c.name,
         "connector": {"state": c.state.lock().unwrap().as_str(), "worker_id": worker_id},
@@ -155,7 +160,7 @@ async fn status(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> R
 async fn tasks(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
     match rest.state.connector(&name) {
         Some(c) => Json(json!(c
-            .tasks
+            .tasks()
             .iter()
             .map(|t| json!({"id": {"connector": c.name, "task": t.id}, "config": t.config}))
             .collect::<Vec<_>>()))
@@ -166,7 +171,7 @@ async fn tasks(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Re
 
 async fn task_status(AxumState(rest): AxumState<Rest>, Path((name, task)): Path<(String, usize)>) -> Response {
     let Some(c) = rest.state.connector(&name) else { return not_found(&name) };
-    match c.tasks.get(task) {
+    match c.tasks().get(task) {
         Some(t) => Json(task_json(t, &rest.state.worker_id)).into_response(),
         None => error(StatusCode::NOT_FOUND, format!("Task {name}-{task} not found")),
     }
@@ -185,7 +190,7 @@ async fn offsets(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> 
             .collect(),
         ConnectorKind::Sink => {
             let mut merged = BTreeMap::new();
-            for t in &c.tasks {
+            for t in &c.tasks() {
                 merged.extend(t.committed.lock().unwrap().clone());
             }
             merged
@@ -195,4 +200,47 @@ async fn offsets(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> 
         }
     };
     Json(json!({"offsets": list})).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct RestartQuery {
+    #[serde(rename = "includeTasks")]
+    include_tasks: Option<bool>,
+    #[serde(rename = "onlyFailed")]
+    only_failed: Option<bool>,
+}
+
+/// Restarts the connector and its tasks (sluice always restarts every task of the connector).
+async fn restart(
+    AxumState(rest): AxumState<Rest>,
+    Path(name): Path<String>,
+    Query(q): Query<RestartQuery>,
+) -> Response {
+    let Some(c) = rest.state.connector(&name) else { return not_found(&name) };
+    let _ = c.control.send(Command::Restart);
+    if q.include_tasks.is_some() || q.only_failed.is_some() {
+        (StatusCode::ACCEPTED, Json(status_json(&c, &rest.state.worker_id))).into_response()
+    } else {
+        StatusCode::NO_CONTENT.into_response()
+    }
+}
+
+async fn restart_task(AxumState(rest): AxumState<Rest>, Path((name, task)): Path<(String, usize)>) -> Response {
+    let Some(c) = rest.state.connector(&name) else { return not_found(&name) };
+    if task >= c.tasks().len() {
+        return error(StatusCode::NOT_FOUND, format!("Task {name}-{task} not found"));
+    }
+    let _ = c.control.send(Command::Restart);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Pause and resume answer 202 Accepted, stop 204, as Kafka Connect.
+async fn control(AxumState(rest): AxumState<Rest>, Path(name): Path<String>, command: Command) -> Response {
+    let Some(c) = rest.state.connector(&name) else { return not_found(&name) };
+    let _ = c.control.send(command);
+    if command == Command::Stop {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        StatusCode::ACCEPTED.into_response()
+    }
 }

@@ -18,8 +18,8 @@ use runtime::data::{Schema, Type, Value};
 use runtime::offset::OffsetStore;
 use runtime::worker::{prepare_sink, prepare_source, Exit, Worker};
 use runtime::{
-    ConnectorInfo, KeyDoc, OffsetMap, OffsetReader, SinkConnector, SinkRecord, SinkTask, SourceConnector, SourceRecord,
-    SourceTask, TaskConfig, TaskError,
+    ConnectorContext, ConnectorInfo, KeyDoc, OffsetMap, OffsetReader, SinkConnector, SinkRecord, SinkTask,
+    SourceConnector, SourceRecord, SourceTask, TaskConfig, TaskError,
 };
 use serde::{Deserialize, Serialize};
 
@@ -281,4 +281,74 @@ fn sink_commits_only_what_pre_commit_returns() {
     let offset = committed.find_partition("words", 0).unwrap().offset();
     // 100 records handed over (next offset 100); pre_commit said 50 are durable
     assert_eq!(offset, Offset::Offset(50));
+}
+
+/// A connector whose units of work grow while it runs (as a JDBC source finding a new table).
+struct Growing;
+
+static UNITS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+static CONTEXT: Mutex<Option<ConnectorContext>> = Mutex::new(None);
+
+struct Idle;
+
+impl ConnectorInfo for Growing {
+    const CLASS: &'static str = "test.Growing";
+    const KEYS: &'static [KeyDoc] = &[];
+}
+
+impl SourceConnector for Growing {
+    type Task = Idle;
+    fn from_config(_reader: &mut ConfigReader<'_>) -> Option<Self> {
+        Some(Growing)
+    }
+    fn start(&mut self, ctx: ConnectorContext) {
+        *CONTEXT.lock().unwrap() = Some(ctx);
+    }
+    fn task_configs(&self, max_tasks: usize) -> Vec<TaskConfig> {
+        let units: Vec<String> = (0..UNITS.load(std::sync::atomic::Ordering::SeqCst)).map(|u| u.to_string()).collect();
+        runtime::group_partitions(&units, units.len().min(max_tasks))
+            .into_iter()
+            .map(|g| TaskConfig::from([("units".to_owned(), g.join(","))]))
+            .collect()
+    }
+    fn create_task(&self, _config: &TaskConfig) -> Result<Idle, ConfigErrors> {
+        Ok(Idle)
+    }
+}
+
+impl SourceTask for Idle {
+    type Partition = Stream;
+    type Offset = Index;
+    async fn start(&mut self, _offsets: &impl OffsetReader) -> Result<(), TaskError> {
+        Ok(())
+    }
+    async fn poll(&mut self) -> Result<Vec<SourceRecord<Stream, Index>>, TaskError> {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        Ok(Vec::new())
+    }
+}
+
+#[test]
+fn a_connector_can_ask_for_new_task_configs() {
+    let mock = MockCluster::new(1).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _entered = rt.enter();
+    let mut worker = Worker::new(worker_config(&mock.bootstrap_servers(), dir.path(), 100)).unwrap();
+    let config = raw(&[("name", "growing"), ("connector.class", "test.Growing"), ("tasks.max", "2")]);
+    prepare_source::<Growing>(&config).unwrap().start(&mut worker).unwrap();
+    let state = worker.state();
+    let handle = worker.shutdown_handle();
+    let run = rt.spawn(worker.run(false));
+    let units = |state: &runtime::worker::WorkerState| -> Vec<String> {
+        state.connector("growing").unwrap().tasks().iter().map(|t| t.config["units"].clone()).collect()
+    };
+    assert_eq!(units(&state), vec!["0"]);
+    UNITS.store(5, std::sync::atomic::Ordering::SeqCst);
+    CONTEXT.lock().unwrap().as_ref().unwrap().request_task_reconfiguration();
+    wait_for(Duration::from_secs(20), "two tasks", || units(&state).len() == 2);
+    // groupPartitions: contiguous, the first group one larger
+    assert_eq!(units(&state), vec!["0,1,2", "3,4"]);
+    handle.shutdown();
+    assert_eq!(rt.block_on(run).unwrap().unwrap(), Exit::Clean);
 }

@@ -5,13 +5,17 @@ use std::time::Duration;
 
 use crate::harness::*;
 
-fn get_text(port: u16, path: &str) -> (u16, String) {
+fn request(port: u16, method: &str, path: &str) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     let status = resp[9..12].parse().unwrap();
     (status, resp.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned())
+}
+
+fn get_text(port: u16, path: &str) -> (u16, String) {
+    request(port, "GET", path)
 }
 
 fn get(port: u16, path: &str) -> (u16, serde_json::Value) {
@@ -64,4 +68,48 @@ fn connectors_status_tasks_offsets_and_hidden_secrets() {
     assert_eq!(missing["error_code"], 404);
     assert!(sigterm(&mut child).success());
     assert!(!log_text(&dir.path("log")).contains("hunter2"), "a secret reached the log");
+}
+
+#[test]
+fn pause_resume_restart_and_stop() {
+    require_kafka();
+    let dir = Dir::new();
+    let input = dir.write("in.txt", "one\n");
+    let port = free_port();
+    let worker = dir.worker(port, "");
+    let name = unique("ctl-src");
+    let topic = unique("e2e-ctl");
+    let source = dir.write("source.properties", &source_props(&name, &input, &topic, ""));
+    let mut child = spawn(&[&worker, &source], &dir.path("log"));
+    let state = |port| get(port, &format!("/connectors/{name}/status")).1;
+    wait_until(Duration::from_secs(30), "the first line", || dir.file_position() == Some(4));
+
+    assert_eq!(request(port, "PUT", &format!("/connectors/{name}/pause")).0, 202);
+    wait_until(Duration::from_secs(10), "PAUSED", || state(port)["connector"]["state"] == "PAUSED");
+    assert_eq!(state(port)["tasks"][0]["state"], "PAUSED");
+    std::fs::OpenOptions::new().append(true).open(&input).unwrap().write_all(b"two\n").unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(dir.file_position(), Some(4), "a paused connector reads nothing");
+
+    assert_eq!(request(port, "PUT", &format!("/connectors/{name}/resume")).0, 202);
+    wait_until(Duration::from_secs(10), "the line written while paused", || dir.file_position() == Some(8));
+    assert_eq!(state(port)["tasks"][0]["state"], "RUNNING");
+
+    assert_eq!(request(port, "POST", &format!("/connectors/{name}/restart")).0, 204);
+    std::fs::OpenOptions::new().append(true).open(&input).unwrap().write_all(b"three\n").unwrap();
+    wait_until(Duration::from_secs(10), "the line after the restart", || dir.file_position() == Some(14));
+    let (code, body) = request(port, "POST", &format!("/connectors/{name}/restart?includeTasks=true"));
+    assert_eq!(code, 202, "{body}");
+    assert_eq!(request(port, "POST", &format!("/connectors/{name}/tasks/7/restart")).0, 404);
+
+    assert_eq!(request(port, "PUT", &format!("/connectors/{name}/stop")).0, 204);
+    wait_until(Duration::from_secs(10), "STOPPED", || state(port)["connector"]["state"] == "STOPPED");
+    assert!(sigterm(&mut child).success());
+    // every line exactly once: pause, resume and restarts commit and resume from offsets
+    let payloads: Vec<Vec<u8>> = consume(&topic, 4, Duration::from_secs(10)).into_iter().filter_map(|r| r.1).collect();
+    let text: Vec<String> = payloads.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+    assert_eq!(text.len(), 3, "{text:?}");
+    for (t, line) in text.iter().zip(["one", "two", "three"]) {
+        assert!(t.ends_with(&format!("\"payload\":\"{line}\"}}")), "{t}");
+    }
 }

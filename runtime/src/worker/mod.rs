@@ -7,27 +7,26 @@ mod sink;
 mod source;
 mod status;
 mod submitted;
+mod supervisor;
 
-use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
-use tracing::{error, info, info_span, warn, Instrument};
+use tracing::{error, info, warn};
 
 pub use clients::{admin_config, check_brokers, consumer_config, producer_config};
 pub use source::ConnectorOffsets;
 pub use status::{ConnectorStatus, State, TaskStatus, WorkerState};
 pub use submitted::SubmittedRecords;
+pub use supervisor::Command;
+use supervisor::{Launcher, SinkLauncher, SourceLauncher, Supervisor, Wiring};
 
-use crate::config::{
-    is_secret_key, ConfigErrors, ConfigReader, ConnectorConfig, ConnectorKind, RawConfig, UnknownKey, WorkerConfig,
-};
-use crate::connector::{SinkConnector, SourceConnector, TaskConfig};
-use crate::error::TaskError;
+use crate::config::{ConfigErrors, ConfigReader, ConnectorConfig, ConnectorKind, RawConfig, UnknownKey, WorkerConfig};
+use crate::connector::{SinkConnector, SourceConnector};
 use crate::offset::{OffsetStore, OffsetStoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -154,16 +153,15 @@ pub fn prepare_sink<C: SinkConnector>(raw: &RawConfig) -> Result<PreparedConnect
     prepare(raw, ConnectorKind::Sink, C::from_config, Box::new(|w, cc, raw, c: C| w.start_sink(cc, c, raw)))
 }
 
-type TaskOutcome = (String, usize, Result<(), TaskError>);
-
 /// The standalone worker.
 pub struct Worker {
     config: Arc<WorkerConfig>,
     offsets: Arc<OffsetStore>,
     state: Arc<WorkerState>,
     shutdown_tx: watch::Sender<bool>,
-    shutdown_started: Arc<OnceLock<Instant>>,
-    tasks: JoinSet<TaskOutcome>,
+    supervisors: JoinSet<()>,
+    failures_tx: mpsc::UnboundedSender<(String, usize)>,
+    failures: mpsc::UnboundedReceiver<(String, usize)>,
 }
 
 /// Asks a running worker to stop gracefully.
@@ -179,7 +177,7 @@ impl ShutdownHandle {
 /// How the worker ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
-    /// Stopped on a signal, or every task finished.
+    /// Stopped on a signal or a shutdown request.
     Clean,
     /// A task failed (and `exit_on_task_failure` was set), or tasks failed before shutdown.
     TaskFailed,
@@ -193,13 +191,15 @@ impl Worker {
         let offsets = Arc::new(OffsetStore::open(&config.offset_file)?);
         let worker_id = config.listener.map(|a| a.to_string()).unwrap_or_else(|| "standalone".into());
         let (shutdown_tx, _) = watch::channel(false);
+        let (failures_tx, failures) = mpsc::unbounded_channel();
         Ok(Worker {
             config: Arc::new(config),
             offsets,
             state: Arc::new(WorkerState { worker_id, connectors: Default::default() }),
             shutdown_tx,
-            shutdown_started: Arc::new(OnceLock::new()),
-            tasks: JoinSet::new(),
+            supervisors: JoinSet::new(),
+            failures_tx,
+            failures,
         })
     }
 
@@ -227,107 +227,31 @@ impl Worker {
         })
     }
 
-    fn register(
-        &mut self,
-        cc: &ConnectorConfig,
-        raw: &RawConfig,
-        configs: &[TaskConfig],
-    ) -> Result<Vec<Arc<TaskStatus>>, WorkerError> {
-        if configs.len() > cc.tasks_max && cc.tasks_max_enforce {
-            return Err(WorkerError::TooManyTasks { name: cc.name.clone(), got: configs.len(), max: cc.tasks_max });
-        }
-        let mut connectors = self.state.connectors.write().unwrap();
-        if connectors.contains_key(&cc.name) {
+    /// Registers the connector, starts it and its first tasks, and supervises them.
+    fn launch(&mut self, launcher: Box<dyn Launcher>, cc: ConnectorConfig, raw: &RawConfig) -> Result<(), WorkerError> {
+        if self.state.connector(&cc.name).is_some() {
             return Err(WorkerError::Duplicate { name: cc.name.clone() });
         }
-        let redact = |c: &TaskConfig| -> TaskConfig {
-            let shown = raw.redacted();
-            c.iter()
-                .map(|(k, v)| {
-                    let v = if is_secret_key(k) || raw.entries.get(k).is_some_and(|e| e.unresolved.is_some()) {
-                        shown.get(k).cloned().unwrap_or_else(|| crate::config::Password::HIDDEN.into())
-                    } else {
-                        v.clone()
-                    };
-                    (k.clone(), v)
-                })
-                .collect()
-        };
-        let tasks: Vec<Arc<TaskStatus>> =
-            configs.iter().enumerate().map(|(i, c)| Arc::new(TaskStatus::new(i, redact(c)))).collect();
-        connectors.insert(
-            cc.name.clone(),
-            Arc::new(ConnectorStatus {
-                name: cc.name.clone(),
-                class: cc.class.clone(),
-                kind: cc.kind,
-                config: raw.redacted(),
-                tasks: tasks.clone(),
-                state: Mutex::new(State::Running),
-            }),
-        );
-        Ok(tasks)
-    }
-
-    fn context(&self, cc: &Arc<ConnectorConfig>, task_id: usize, status: Arc<TaskStatus>) -> TaskContext {
-        TaskContext {
+        let (control, commands) = mpsc::unbounded_channel();
+        let status = Arc::new(ConnectorStatus {
+            name: cc.name.clone(),
+            class: cc.class.clone(),
+            kind: cc.kind,
+            config: raw.redacted(),
+            tasks: Default::default(),
+            state: Mutex::new(State::Unassigned),
+            control: control.clone(),
+        });
+        let name = cc.name.clone();
+        let wiring = Wiring {
             worker: self.config.clone(),
-            connector: cc.clone(),
-            task_id,
             offsets: self.offsets.clone(),
-            status,
-            shutdown: self.shutdown_tx.subscribe(),
-            shutdown_started: self.shutdown_started.clone(),
-        }
-    }
-
-    fn spawn<F>(&mut self, ctx: &TaskContext, fut: F)
-    where
-        F: std::future::Future<Output = Result<(), TaskError>> + Send + 'static,
-    {
-        let name = ctx.connector.name.clone();
-        let id = ctx.task_id;
-        let status = ctx.status.clone();
-        let span = info_span!("task", connector = %name, task = id);
-        self.tasks.spawn(
-            async move {
-                let result = fut.await;
-                match &result {
-                    Ok(()) => {
-                        status.set(State::Unassigned, None);
-                        info!("task stopped");
-                    }
-                    Err(e) => {
-                        status.set(State::Failed, Some(e.to_string()));
-                        error!(error = %e, "task failed");
-                    }
-                }
-                (name, id, result)
-            }
-            .instrument(span),
-        );
-    }
-
-    /// Registers a connector and spawns one task per task config.
-    fn launch<T, Fut>(
-        &mut self,
-        cc: ConnectorConfig,
-        raw: &RawConfig,
-        configs: Vec<TaskConfig>,
-        create: impl Fn(&TaskConfig) -> Result<T, ConfigErrors>,
-        run: impl Fn(TaskContext, T) -> Fut,
-    ) -> Result<(), WorkerError>
-    where
-        Fut: std::future::Future<Output = Result<(), TaskError>> + Send + 'static,
-    {
-        let statuses = self.register(&cc, raw, &configs)?;
-        let tasks = configs.iter().map(create).collect::<Result<Vec<_>, _>>()?;
-        let cc = Arc::new(cc);
-        info!(connector = %cc.name, class = %cc.class, kind = cc.kind.as_str(), tasks = tasks.len(), "connector started");
-        for ((id, task), status) in tasks.into_iter().enumerate().zip(statuses) {
-            let ctx = self.context(&cc, id, status);
-            self.spawn(&ctx.clone(), run(ctx, task));
-        }
+            worker_shutdown: self.shutdown_tx.subscribe(),
+            failures: self.failures_tx.clone(),
+        };
+        let supervisor = Supervisor::start(launcher, cc, raw.clone(), status.clone(), (control, commands), wiring)?;
+        self.state.connectors.write().unwrap().insert(name, status);
+        self.supervisors.spawn(supervisor.run());
         Ok(())
     }
 
@@ -338,8 +262,7 @@ impl Worker {
         connector: C,
         raw: &RawConfig,
     ) -> Result<(), WorkerError> {
-        let configs = connector.task_configs(cc.tasks_max);
-        self.launch(cc, raw, configs, |c| connector.create_task(c), source::run::<C::Task>)
+        self.launch(Box::new(SourceLauncher(connector)), cc, raw)
     }
 
     /// Starts a sink connector's tasks.
@@ -349,12 +272,12 @@ impl Worker {
         connector: C,
         raw: &RawConfig,
     ) -> Result<(), WorkerError> {
-        let configs = connector.task_configs(cc.tasks_max);
-        self.launch(cc, raw, configs, |c| connector.create_task(c), sink::run::<C::Task>)
+        self.launch(Box::new(SinkLauncher(connector)), cc, raw)
     }
 
-    /// Serves REST, runs until SIGINT/SIGTERM (or, with `exit_on_task_failure`, a failed task),
-    /// then stops every task within `task.shutdown.graceful.timeout.ms` and flushes offsets.
+    /// Serves REST, runs until SIGINT/SIGTERM or a shutdown request (or, with
+    /// `exit_on_task_failure`, a failed task), then stops every task within
+    /// `task.shutdown.graceful.timeout.ms` and flushes offsets.
     pub async fn run(mut self, exit_on_task_failure: bool) -> Result<Exit, WorkerError> {
         let _rest = match self.config.listener {
             Some(addr) => Some(
@@ -373,52 +296,42 @@ impl Worker {
                 _ = requested.wait_for(|s| *s) => { info!("shutdown requested: stopping"); break }
                 _ = term.recv() => { info!("SIGTERM: stopping"); break }
                 _ = int.recv() => { info!("SIGINT: stopping"); break }
-                joined = self.tasks.join_next() => match joined {
-                    None => { info!("no task left running"); break }
-                    Some(Ok((_, _, Err(_)))) => {
-                        failed = true;
-                        if exit_on_task_failure { warn!("a task failed: stopping the worker"); break }
+                failure = self.failures.recv() => {
+                    failed = true;
+                    if let (true, Some((connector, task))) = (exit_on_task_failure, failure) {
+                        warn!(connector = %connector, task, "a task failed: stopping the worker");
+                        break;
                     }
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => { failed = true; error!(error = %e, "task panicked"); if exit_on_task_failure { break } }
                 }
+                joined = self.supervisors.join_next() => if joined.is_none() { info!("no connector left"); break },
             }
         }
-        let _ = self.shutdown_started.set(Instant::now());
         let _ = self.shutdown_tx.send(true);
-        let budget = self.config.shutdown_timeout + Duration::from_millis(500);
+        let budget = self.config.shutdown_timeout + Duration::from_secs(1);
         let deadline = tokio::time::sleep(budget);
         tokio::pin!(deadline);
-        let mut forced = false;
         loop {
             tokio::select! {
-                joined = self.tasks.join_next() => match joined {
-                    None => break,
-                    Some(Ok((_, _, Err(_)))) | Some(Err(_)) => failed = true,
-                    Some(Ok(_)) => {}
-                },
+                joined = self.supervisors.join_next() => if joined.is_none() { break },
+                Some(_) = self.failures.recv() => failed = true,
                 _ = &mut deadline => {
-                    warn!(tasks = self.tasks.len(), "graceful shutdown timed out (task.shutdown.graceful.timeout.ms); offsets of unfinished tasks are not committed");
+                    warn!("graceful shutdown timed out (task.shutdown.graceful.timeout.ms); offsets of unfinished tasks are not committed");
                     break
                 }
-                _ = term.recv() => { forced = true; break }
-                _ = int.recv() => { forced = true; break }
+                _ = term.recv() => return Ok(self.forced()),
+                _ = int.recv() => return Ok(self.forced()),
             }
         }
-        if forced {
-            warn!(tasks = self.tasks.len(), "second signal: exiting without waiting for the remaining tasks");
-            return Ok(Exit::Forced);
-        }
-        self.tasks.abort_all();
+        self.supervisors.abort_all();
         if let Err(e) = self.offsets.flush() {
             error!(error = %e, "final offset flush failed");
         }
         info!("worker stopped");
         Ok(if failed { Exit::TaskFailed } else { Exit::Clean })
     }
-}
 
-/// Task configs shown by REST, keyed by task id.
-pub fn task_configs(status: &ConnectorStatus) -> BTreeMap<usize, TaskConfig> {
-    status.tasks.iter().map(|t| (t.id, t.config.clone())).collect()
+    fn forced(&self) -> Exit {
+        warn!(connectors = self.supervisors.len(), "second signal: exiting without waiting for the remaining tasks");
+        Exit::Forced
+    }
 }

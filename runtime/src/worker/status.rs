@@ -4,6 +4,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
+use tokio::sync::mpsc;
+
+use super::supervisor::Command;
 use crate::config::ConnectorKind;
 use crate::connector::TaskConfig;
 use crate::record::OffsetMap;
@@ -13,6 +16,7 @@ use crate::record::OffsetMap;
 pub enum State {
     Unassigned,
     Running,
+    Paused,
     Failed,
     Stopped,
 }
@@ -22,6 +26,7 @@ impl State {
         match self {
             State::Unassigned => "UNASSIGNED",
             State::Running => "RUNNING",
+            State::Paused => "PAUSED",
             State::Failed => "FAILED",
             State::Stopped => "STOPPED",
         }
@@ -101,8 +106,17 @@ pub struct ConnectorStatus {
     pub kind: ConnectorKind,
     /// Secrets redacted.
     pub config: BTreeMap<String, String>,
-    pub tasks: Vec<Arc<TaskStatus>>,
+    /// The current generation's tasks.
+    pub tasks: RwLock<Vec<Arc<TaskStatus>>>,
     pub state: Mutex<State>,
+    /// Commands to the connector's supervisor (REST restart, pause, …).
+    pub control: mpsc::UnboundedSender<Command>,
+}
+
+impl ConnectorStatus {
+    pub fn tasks(&self) -> Vec<Arc<TaskStatus>> {
+        self.tasks.read().unwrap().clone()
+    }
 }
 
 /// Every connector of this worker.
