@@ -132,9 +132,13 @@ pub struct Read {
 }
 
 pub fn read_partition(topic: &str, n: usize, timeout: Duration) -> Vec<Read> {
+    read_partition_from(&bootstrap(), topic, n, timeout)
+}
+
+pub fn read_partition_from(bootstrap: &str, topic: &str, n: usize, timeout: Duration) -> Vec<Read> {
     use rdkafka::message::Headers;
     let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
+        .set("bootstrap.servers", bootstrap)
         .set("group.id", unique("e2e-reader"))
         .set("enable.auto.commit", "false")
         .create()

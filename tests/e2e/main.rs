@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod broker_outage;
 mod config_errors;
 mod dead_letter;
 mod file_pipeline;

@@ -119,6 +119,16 @@ pub fn admin_config(worker: &WorkerConfig, cc: Option<&ConnectorConfig>) -> Clie
     cfg
 }
 
+/// librdkafka's error callback. Broker connection failures are already in librdkafka's own log
+/// lines and are retried without end, so they are only counted here at debug level.
+pub(super) fn client_error(error: &KafkaError, reason: &str) {
+    use rdkafka::types::RDKafkaErrorCode::{AllBrokersDown, BrokerTransportFailure};
+    match error.rdkafka_error_code() {
+        Some(BrokerTransportFailure | AllBrokersDown) => debug!(error = %error, reason, "kafka unreachable; retrying"),
+        _ => warn!(error = %error, reason, "kafka client error"),
+    }
+}
+
 /// Fails fast with a clear message when no broker answers within `timeout`.
 pub async fn check_brokers(worker: &WorkerConfig, timeout: Duration) -> Result<usize, KafkaError> {
     let cfg = admin_config(worker, None);

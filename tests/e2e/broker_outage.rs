@@ -1,0 +1,139 @@
+//! A broker outage mid-run: the source keeps retrying, its offsets do not move while nothing is
+//! acknowledged, and after the broker is back every line arrives. The broker is a durable Tansu
+//! (`s3://` storage on the SeaweedFS of `scripts/services`) that this test starts and stops itself.
+
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::harness::*;
+
+fn tansu_binary() -> String {
+    let path = std::env::var("TANSU")
+        .unwrap_or_else(|_| format!("{}/.cache/sluice/tools/tansu", std::env::var("HOME").unwrap()));
+    assert!(std::path::Path::new(&path).exists(), "tansu not found at {path}; run scripts/services up or set TANSU");
+    path
+}
+
+/// A Tansu broker storing into a SeaweedFS bucket; killed on drop.
+struct DurableBroker {
+    child: Child,
+    port: u16,
+    bucket: String,
+    log: std::path::PathBuf,
+}
+
+impl DurableBroker {
+    /// A new bucket: SeaweedFS buckets are folders of its filer.
+    fn create_bucket(bucket: &str) {
+        let filer = std::env::var("SEAWEED_FILER").unwrap_or_else(|_| "http://127.0.0.1:8888".into());
+        let created = Command::new("curl")
+            .args(["-sf", "-o", "/dev/null", "-X", "POST", &format!("{filer}/buckets/{bucket}/")])
+            .status()
+            .unwrap();
+        assert!(created.success(), "cannot create bucket {bucket} at {filer}; run scripts/services up");
+    }
+
+    fn start(port: u16, bucket: &str, log: std::path::PathBuf) -> DurableBroker {
+        let child = Command::new(tansu_binary())
+            .args(["broker", "--storage-engine", &format!("s3://{bucket}/")])
+            .args([
+                "--listener-url",
+                &format!("tcp://127.0.0.1:{port}"),
+                "--advertised-listener-url",
+                &format!("tcp://127.0.0.1:{port}"),
+            ])
+            .env("AWS_ACCESS_KEY_ID", "testkey")
+            .env("AWS_SECRET_ACCESS_KEY", "testsecret")
+            .env("AWS_ENDPOINT", std::env::var("S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8333".into()))
+            .env("AWS_ALLOW_HTTP", "true")
+            .env("AWS_REGION", "us-east-1")
+            .stdout(Stdio::null())
+            .stderr(std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let broker = DurableBroker { child, port, bucket: bucket.to_owned(), log };
+        wait_until(Duration::from_secs(30), "the durable broker", || {
+            Command::new(tansu_binary())
+                .args(["topic", "list", "--broker", &format!("tcp://127.0.0.1:{port}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+        broker
+    }
+
+    fn stop(mut self) -> (u16, String, std::path::PathBuf) {
+        Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
+        self.child.wait().unwrap();
+        (self.port, std::mem::take(&mut self.bucket), self.log.clone())
+    }
+}
+
+impl Drop for DurableBroker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn source_survives_a_broker_outage_without_loss() {
+    require_kafka();
+    let dir = Dir::new();
+    let port = free_port();
+    let bucket = unique("e2e-outage");
+    DurableBroker::create_bucket(&bucket);
+    let broker = DurableBroker::start(port, &bucket, dir.path("tansu.log"));
+    let topic = unique("e2e-outage");
+    let input = dir.write("in.txt", "");
+    let worker = dir.write(
+        "worker.properties",
+        &format!(
+            "bootstrap.servers=127.0.0.1:{port}\nkey.converter=org.apache.kafka.connect.storage.StringConverter\n\
+             value.converter=org.apache.kafka.connect.storage.StringConverter\noffset.storage.file.filename={}\n\
+             offset.flush.interval.ms=300\nlisteners=\n",
+            dir.path("connect.offsets").display()
+        ),
+    );
+    let source = dir.write("source.properties", &source_props(&unique("src"), &input, &topic, ""));
+    let total = 60_000;
+    let writer = {
+        let input = input.clone();
+        std::thread::spawn(move || {
+            let mut f = std::fs::OpenOptions::new().append(true).open(&input).unwrap();
+            for chunk in 0..60 {
+                let text: String = (chunk * 1000..(chunk + 1) * 1000).map(|i| format!("rec-{i:08}\n")).collect();
+                f.write_all(text.as_bytes()).unwrap();
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let mut child = spawn(&[&worker, &source], &dir.path("log"));
+    wait_until(Duration::from_secs(30), "a first offset flush", || dir.file_position().is_some_and(|p| p > 0));
+    let (port, bucket, log) = broker.stop();
+    std::thread::sleep(Duration::from_secs(1));
+    let during = dir.file_position();
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(dir.file_position(), during, "offsets moved while the broker was down");
+    assert!(child.try_wait().unwrap().is_none(), "the worker must wait for the broker, not exit");
+    let _broker = DurableBroker::start(port, &bucket, log);
+    writer.join().unwrap();
+    let size = std::fs::metadata(&input).unwrap().len();
+    wait_until(Duration::from_secs(90), "every line after the outage", || dir.file_position() == Some(size));
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
+    let records = read_partition_from(&format!("127.0.0.1:{port}"), &topic, total * 2, Duration::from_secs(20));
+    let mut next = 0usize;
+    for r in &records {
+        let line = String::from_utf8(r.value.clone().unwrap()).unwrap();
+        let i: usize = line["rec-".len()..].parse().unwrap();
+        assert!(i <= next, "rec-{next:08} was lost (got {line})");
+        if i == next {
+            next += 1;
+        }
+    }
+    assert_eq!(next, total, "lines missing: first missing rec-{next:08}");
+    let log = log_text(&dir.path("log"));
+    assert!(!log.contains("task failed"), "{log}");
+}
