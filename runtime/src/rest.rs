@@ -43,6 +43,7 @@ fn router(rest: Rest) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/connectors", get(connectors))
+        .route("/connector-plugins", get(plugins))
         .route("/connectors/{name}", get(connector))
         .route("/connectors/{name}/config", get(config))
         .route("/connectors/{name}/status", get(status))
@@ -108,6 +109,14 @@ fn task_json(t: &crate::worker::TaskStatus, worker_id: &str) -> Value {
 async fn metrics(AxumState(rest): AxumState<Rest>) -> Response {
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::metrics::render(&rest.state))
         .into_response()
+}
+
+async fn plugins(AxumState(rest): AxumState<Rest>) -> Json<Value> {
+    let plugins = rest.state.plugins.read().unwrap();
+    Json(json!(plugins
+        .iter()
+        .map(|p| json!({"class": p.class, "type": p.kind.as_str(), "version": env!("CARGO_PKG_VERSION")}))
+        .collect::<Vec<_>>()))
 }
 
 #[derive(serde::Deserialize)]

@@ -63,6 +63,9 @@ fn connectors_status_tasks_offsets_and_hidden_secrets() {
     assert!(metrics.contains(&format!("sluice_task_bytes_total{labels} ")), "{metrics}");
     assert!(metrics.contains(&format!("sluice_task_running{labels} 1\n")), "{metrics}");
     assert!(!metrics.contains(&format!("sluice_task_offset_commits_total{labels} 0\n")), "{metrics}");
+    let (_, plugins) = get(port, "/connector-plugins");
+    assert_eq!(plugins[0]["class"], "org.apache.kafka.connect.file.FileStreamSourceConnector");
+    assert_eq!(plugins[0]["type"], "source");
     let (code, missing) = get(port, "/connectors/nope");
     assert_eq!(code, 404);
     assert_eq!(missing["error_code"], 404);

@@ -20,7 +20,7 @@ use tracing::{error, info, warn};
 
 pub use clients::{admin_config, check_brokers, consumer_config, producer_config};
 pub use source::ConnectorOffsets;
-pub use status::{ConnectorStatus, State, TaskStatus, WorkerState};
+pub use status::{ConnectorStatus, PluginInfo, State, TaskStatus, WorkerState};
 pub use submitted::SubmittedRecords;
 pub use supervisor::Command;
 use supervisor::{Launcher, SinkLauncher, SourceLauncher, Supervisor, Wiring};
@@ -195,7 +195,7 @@ impl Worker {
         Ok(Worker {
             config: Arc::new(config),
             offsets,
-            state: Arc::new(WorkerState { worker_id, connectors: Default::default() }),
+            state: Arc::new(WorkerState { worker_id, connectors: Default::default(), plugins: Default::default() }),
             shutdown_tx,
             supervisors: JoinSet::new(),
             failures_tx,
@@ -205,6 +205,11 @@ impl Worker {
 
     pub fn state(&self) -> Arc<WorkerState> {
         self.state.clone()
+    }
+
+    /// The connector classes to list at `GET /connector-plugins`.
+    pub fn set_plugins(&mut self, plugins: Vec<PluginInfo>) {
+        *self.state.plugins.write().unwrap() = plugins;
     }
 
     pub fn offsets(&self) -> Arc<OffsetStore> {
