@@ -76,6 +76,18 @@ enum OffsetsCommand {
     Dump { file: PathBuf },
     /// Rebuild the offset file from its JSON sidecar (`<file>.json`); run with the worker stopped.
     Import { file: PathBuf, sidecar: PathBuf },
+    /// Set (or, with `--offset null`, reset) one offset; run with the worker stopped.
+    Set {
+        file: PathBuf,
+        #[arg(long)]
+        connector: String,
+        /// The source partition as JSON, e.g. '{"filename":"/var/log/app.log"}'.
+        #[arg(long)]
+        partition: String,
+        /// The offset as JSON, e.g. '{"position":0}', or null.
+        #[arg(long)]
+        offset: String,
+    },
 }
 
 /// The connectors this binary runs, by `connector.class` (full names and short aliases).
@@ -439,6 +451,18 @@ fn offsets(command: OffsetsCommand) -> anyhow::Result<()> {
                 .map(|e| serde_json::json!({"connector": e.connector, "partition": e.partition, "offset": e.offset}))
                 .collect();
             println!("{}", serde_json::to_string_pretty(&serde_json::json!({"entries": list}))?);
+        }
+        OffsetsCommand::Set { file, connector, partition, offset } => {
+            let partition: serde_json::Value =
+                serde_json::from_str(&partition).with_context(|| format!("--partition is not JSON: {partition}"))?;
+            let offset: serde_json::Value =
+                serde_json::from_str(&offset).with_context(|| format!("--offset is not JSON: {offset}"))?;
+            anyhow::ensure!(partition.is_object(), "--partition must be a JSON object");
+            anyhow::ensure!(offset.is_object() || offset.is_null(), "--offset must be a JSON object or null");
+            let store = runtime::offset::OffsetStore::open(&file)?;
+            store.put(&connector, [(partition, (!offset.is_null()).then_some(offset))]);
+            store.flush()?;
+            println!("offset written to {}", file.display());
         }
         OffsetsCommand::Import { file, sidecar } => {
             let n = runtime::offset::import_sidecar(&sidecar, &file)

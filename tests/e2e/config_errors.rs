@@ -84,16 +84,3 @@ fn a_broker_that_is_down_is_a_clear_error() {
     );
     assert!(started.elapsed() < Duration::from_secs(20));
 }
-
-#[test]
-fn connector_docs_are_generated_from_the_code() {
-    let out = sluice().args(["plugins", "--markdown"]).output().unwrap();
-    assert!(out.status.success());
-    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/connectors.md");
-    let written = std::fs::read_to_string(&docs).unwrap_or_default();
-    assert_eq!(
-        written,
-        String::from_utf8(out.stdout).unwrap(),
-        "docs/connectors.md is stale: regenerate it with `sluice plugins --markdown > docs/connectors.md`"
-    );
-}

@@ -186,3 +186,30 @@ fn appended_lines_are_tailed_truncation_and_rotation_restart_from_zero() {
     let expected = ["one", "two", "three", "new", "old-last", "rotated"];
     assert_eq!(payloads, expected.iter().map(|l| envelope(l)).collect::<Vec<_>>());
 }
+
+#[test]
+fn with_on_task_failure_continue_the_worker_stays_up_and_reports_the_failure() {
+    require_kafka();
+    let dir = Dir::new();
+    let unreadable = dir.path("a-directory");
+    std::fs::create_dir(&unreadable).unwrap();
+    let port = free_port();
+    let worker = dir.worker(port, "");
+    let name = unique("src");
+    let source = dir.write("source.properties", &source_props(&name, &unreadable, &unique("t"), ""));
+    let log = std::fs::File::create(dir.path("log")).unwrap();
+    let mut child = sluice()
+        .args(["standalone", "--on-task-failure", "continue"])
+        .arg(&worker)
+        .arg(&source)
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    wait_until(Duration::from_secs(30), "the task failure in the log", || {
+        log_text(&dir.path("log")).contains("task failed")
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(child.try_wait().unwrap().is_none(), "the worker must stay up");
+    let status = sigterm(&mut child);
+    assert_eq!(status.code(), Some(1), "a failed task still makes the exit status non-zero");
+}

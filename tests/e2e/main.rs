@@ -6,6 +6,7 @@
 mod harness;
 
 mod broker_outage;
+mod cli;
 mod config_errors;
 mod dead_letter;
 mod file_pipeline;

@@ -6,4 +6,4 @@ mod json_text;
 mod store;
 
 pub use json_text::{canonical, write_json};
-pub use store::{import_sidecar, read_entries, write_atomically, OffsetEntry, OffsetStore, OffsetStoreError};
+pub use store::{import_sidecar, lock, read_entries, write_atomically, OffsetEntry, OffsetStore, OffsetStoreError};

@@ -64,11 +64,7 @@ impl OffsetStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io(path))?;
         }
-        let lock_path = PathBuf::from(format!("{}.lock", path.display()));
-        let lock = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io(path))?;
-        if lock.try_lock().is_err() {
-            return Err(OffsetStoreError::Locked { path: path.to_owned() });
-        }
+        let lock = lock(path)?;
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -171,6 +167,17 @@ impl OffsetStore {
     }
 }
 
+/// Locks `<file>.lock` for as long as the returned handle lives: one writer at a time (a running
+/// worker, or an `sluice offsets` command).
+pub fn lock(path: &Path) -> Result<File, OffsetStoreError> {
+    let lock_path = PathBuf::from(format!("{}.lock", path.display()));
+    let lock = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io(path))?;
+    if lock.try_lock().is_err() {
+        return Err(OffsetStoreError::Locked { path: path.to_owned() });
+    }
+    Ok(lock)
+}
+
 /// Reads an offset file without locking it (for `sluice offsets dump`).
 pub fn read_entries(path: &Path) -> Result<Vec<OffsetEntry>, OffsetStoreError> {
     let bytes = std::fs::read(path).map_err(io(path))?;
@@ -229,6 +236,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OffsetStoreErro
 
 /// Builds a Java offset file from a sidecar (`sluice offsets import`).
 pub fn import_sidecar(sidecar: &Path, target: &Path) -> Result<usize, OffsetStoreError> {
+    let _lock = lock(target)?;
     let text = std::fs::read(sidecar).map_err(io(sidecar))?;
     let doc: Value = serde_json::from_slice(&text).map_err(|e| OffsetStoreError::Json {
         connector: "-".into(),
