@@ -72,6 +72,11 @@ impl ConsumerContext for RebalanceContext {
 
 type SinkConsumer = BaseConsumer<RebalanceContext>;
 
+/// How long consumed records may wait for their batch to fill.
+const BATCH_LINGER: Duration = Duration::from_millis(50);
+/// How often an idle task gets an empty `put`.
+const IDLE_PUT: Duration = Duration::from_millis(500);
+
 /// Polls the consumer on its own thread and hands batches to the async loop.
 fn spawn_poller(
     consumer: Arc<SinkConsumer>,
@@ -129,8 +134,12 @@ fn spawn_poller(
                 }
                 None => {}
             }
+            // full, or records waiting a little (a trickle never leaves the consumer idle), or an
+            // empty batch now and then so time-based sinks can act
+            let waited = last_send.elapsed();
             if batch.len() >= max_batch
-                || (idle && (!batch.is_empty() || last_send.elapsed() >= Duration::from_millis(500)))
+                || (!batch.is_empty() && (idle || waited >= BATCH_LINGER))
+                || (idle && waited >= IDLE_PUT)
             {
                 if tx.blocking_send(Event::Records(std::mem::take(&mut batch))).is_err() {
                     return;
