@@ -209,3 +209,76 @@ fn null_handling_and_envelope_rules() {
         ])
     );
 }
+
+mod round_trip {
+    use proptest::prelude::*;
+
+    use super::super::JsonConverter;
+    use crate::data::{Schema, Struct, Type, Value};
+
+    /// A primitive or logical schema with a matching value (or null when optional).
+    fn field() -> impl Strategy<Value = (Schema, Value)> {
+        let base = prop_oneof![
+            any::<i8>().prop_map(|v| (Type::Int8, Value::Int8(v))),
+            any::<i16>().prop_map(|v| (Type::Int16, Value::Int16(v))),
+            any::<i32>().prop_map(|v| (Type::Int32, Value::Int32(v))),
+            any::<i64>().prop_map(|v| (Type::Int64, Value::Int64(v))),
+            any::<f64>().prop_filter("finite", |v| v.is_finite()).prop_map(|v| (Type::Float64, Value::Float64(v))),
+            any::<bool>().prop_map(|v| (Type::Boolean, Value::Boolean(v))),
+            "\\PC{0,12}".prop_map(|v| (Type::String, Value::String(v))),
+            proptest::collection::vec(any::<u8>(), 0..12).prop_map(|v| (Type::Bytes, Value::Bytes(v))),
+        ]
+        .prop_map(|(ty, v)| (Schema::primitive(ty, false), v));
+        let logical = prop_oneof![
+            (any::<i64>(), 0..20i32).prop_map(|(u, s)| (Schema::decimal(s).build(), Value::Decimal(u.into(), s))),
+            any::<i32>().prop_map(|d| (Schema::date().build(), Value::Date(d))),
+            (0..86_400_000i32).prop_map(|t| (Schema::time().build(), Value::Time(t))),
+            any::<i64>().prop_map(|t| (Schema::timestamp().build(), Value::Timestamp(t))),
+        ];
+        (prop_oneof![base, logical], any::<bool>()).prop_map(|((schema, value), null)| {
+            if null {
+                let mut def = (*schema).clone();
+                def.optional = true;
+                let mut b = Schema::builder(def.ty);
+                b = b.optional();
+                if let Some(n) = def.name {
+                    b = b.name(n);
+                }
+                if let Some(v) = def.version {
+                    b = b.version(v);
+                }
+                for (k, v) in def.parameters {
+                    b = b.parameter(k, v);
+                }
+                (b.build(), Value::Null)
+            } else {
+                (schema, value)
+            }
+        })
+    }
+
+    proptest! {
+        /// A struct of random fields survives encode → decode → encode, bytes and values.
+        #[test]
+        fn structs_round_trip(fields in proptest::collection::vec(field(), 0..8)) {
+            let mut b = Schema::builder(Type::Struct).name("row");
+            for (i, (s, _)) in fields.iter().enumerate() {
+                b = b.field(format!("f{i}"), s.clone());
+            }
+            let schema = b.build();
+            let mut row = Struct::new(schema.clone());
+            for (i, (_, v)) in fields.iter().enumerate() {
+                row.values[i] = v.clone();
+            }
+            let mut c = JsonConverter::new(true);
+            let mut bytes = Vec::new();
+            c.encode(Some(&schema), &Value::Struct(row.clone()), &mut bytes).unwrap();
+            let (back_schema, back) = c.decode(Some(&bytes)).unwrap();
+            let Value::Struct(back) = back else { panic!("not a struct") };
+            prop_assert_eq!(&back.values, &row.values);
+            let mut again = Vec::new();
+            c.encode(back_schema.as_ref(), &Value::Struct(back), &mut again).unwrap();
+            prop_assert_eq!(again, bytes);
+        }
+    }
+}
