@@ -49,7 +49,7 @@ fn router(rest: Rest) -> Router {
         .route("/connectors/{name}/status", get(status))
         .route("/connectors/{name}/tasks", get(tasks))
         .route("/connectors/{name}/tasks/{task}/status", get(task_status))
-        .route("/connectors/{name}/offsets", get(offsets))
+        .route("/connectors/{name}/offsets", get(offsets).patch(alter_offsets).delete(reset_offsets))
         .route("/connectors/{name}/restart", post(restart))
         .route("/connectors/{name}/tasks/{task}/restart", post(restart_task))
         .route("/connectors/{name}/pause", put(|s, p| control(s, p, Command::Pause)))
@@ -252,4 +252,74 @@ async fn control(AxumState(rest): AxumState<Rest>, Path(name): Path<String>, com
     } else {
         StatusCode::ACCEPTED.into_response()
     }
+}
+
+#[derive(serde::Deserialize)]
+struct OffsetsBody {
+    offsets: Vec<PartitionOffset>,
+}
+
+#[derive(serde::Deserialize)]
+struct PartitionOffset {
+    partition: Value,
+    offset: Option<Value>,
+}
+
+/// KIP-875: only a `STOPPED` source connector's offsets may change (sinks: not yet).
+fn alterable(rest: &Rest, name: &str) -> Result<Arc<ConnectorStatus>, Response> {
+    let Some(c) = rest.state.connector(name) else { return Err(not_found(name)) };
+    if *c.state.lock().unwrap() != crate::worker::State::Stopped {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint".replace("{name}", name),
+        ));
+    }
+    if c.kind == ConnectorKind::Sink {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "altering sink connector offsets is not supported yet by sluice".into(),
+        ));
+    }
+    Ok(c)
+}
+
+fn flushed(rest: &Rest, message: &str) -> Response {
+    match rest.offsets.flush() {
+        Ok(()) => Json(json!({"message": message})).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn alter_offsets(
+    AxumState(rest): AxumState<Rest>,
+    Path(name): Path<String>,
+    body: Json<OffsetsBody>,
+) -> Response {
+    if let Err(response) = alterable(&rest, &name) {
+        return response;
+    }
+    if let Some(bad) = body
+        .offsets
+        .iter()
+        .find(|o| !o.partition.is_object() || o.offset.as_ref().is_some_and(|v| !v.is_object() && !v.is_null()))
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("partitions and offsets must be JSON objects (or a null offset): {}", bad.partition),
+        );
+    }
+    let entries: Vec<(Value, Option<Value>)> =
+        body.0.offsets.into_iter().map(|o| (o.partition, o.offset.filter(|v| !v.is_null()))).collect();
+    rest.offsets.put(&name, entries);
+    flushed(&rest, "The offsets for this connector have been altered successfully")
+}
+
+async fn reset_offsets(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
+    if let Err(response) = alterable(&rest, &name) {
+        return response;
+    }
+    let partitions: Vec<(Value, Option<Value>)> =
+        rest.offsets.entries().into_iter().filter(|e| e.connector == name).map(|e| (e.partition, None)).collect();
+    rest.offsets.put(&name, partitions);
+    flushed(&rest, "The offsets for this connector have been reset successfully")
 }

@@ -6,8 +6,17 @@ use std::time::Duration;
 use crate::harness::*;
 
 fn request(port: u16, method: &str, path: &str) -> (u16, String) {
+    request_with(port, method, path, "")
+}
+
+fn request_with(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     let status = resp[9..12].parse().unwrap();
@@ -105,14 +114,32 @@ fn pause_resume_restart_and_stop() {
     assert_eq!(code, 202, "{body}");
     assert_eq!(request(port, "POST", &format!("/connectors/{name}/tasks/7/restart")).0, 404);
 
+    let offsets_path = format!("/connectors/{name}/offsets");
+    let rewind = format!(
+        r#"{{"offsets":[{{"partition":{{"filename":"{}"}},"offset":{{"position":8,"position.unit":"bytes"}}}}]}}"#,
+        input.display()
+    );
+    let (code, body) = request_with(port, "PATCH", &offsets_path, &rewind);
+    assert_eq!(code, 400, "offsets change only when STOPPED: {body}");
     assert_eq!(request(port, "PUT", &format!("/connectors/{name}/stop")).0, 204);
     wait_until(Duration::from_secs(10), "STOPPED", || state(port)["connector"]["state"] == "STOPPED");
+
+    // KIP-875: reset, then rewind to after "two"; resuming re-reads "three"
+    let (code, body) = request(port, "DELETE", &offsets_path);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(get(port, &offsets_path).1["offsets"], serde_json::json!([]));
+    let (code, body) = request_with(port, "PATCH", &offsets_path, &rewind);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(get(port, &offsets_path).1["offsets"][0]["offset"]["position"], 8);
+    assert_eq!(request(port, "PUT", &format!("/connectors/{name}/resume")).0, 202);
+    wait_until(Duration::from_secs(10), "the rewound line", || dir.file_position() == Some(14));
     assert!(sigterm(&mut child).success());
-    // every line exactly once: pause, resume and restarts commit and resume from offsets
-    let payloads: Vec<Vec<u8>> = consume(&topic, 4, Duration::from_secs(10)).into_iter().filter_map(|r| r.1).collect();
+    // every line once (pause, resume and restarts resume from committed offsets), then "three"
+    // again after the rewind
+    let payloads: Vec<Vec<u8>> = consume(&topic, 5, Duration::from_secs(10)).into_iter().filter_map(|r| r.1).collect();
     let text: Vec<String> = payloads.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect();
-    assert_eq!(text.len(), 3, "{text:?}");
-    for (t, line) in text.iter().zip(["one", "two", "three"]) {
+    assert_eq!(text.len(), 4, "{text:?}");
+    for (t, line) in text.iter().zip(["one", "two", "three", "three"]) {
         assert!(t.ends_with(&format!("\"payload\":\"{line}\"}}")), "{t}");
     }
 }
