@@ -17,6 +17,12 @@ use runtime::worker::{prepare_sink, prepare_source, Exit, PluginInfo, PreparedCo
 use runtime::{ConnectorInfo, KeyDoc};
 use tracing::{error, info, warn};
 
+/// Records are allocated on the consumer thread and freed on the task's: glibc's malloc serialises
+/// that on an arena lock (measured as the top cost of the sink path: 0.77× → 1.04× raw consume);
+/// mimalloc does not. Built with `no_thp`, so an idle worker stays near 12 MB resident.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "sluice", version, about = "Kafka Connect's standalone worker and connectors, as one small binary")]
 struct Cli {
