@@ -143,3 +143,34 @@ fn pause_resume_restart_and_stop() {
         assert!(t.ends_with(&format!("\"payload\":\"{line}\"}}")), "{t}");
     }
 }
+
+#[test]
+fn a_json_connector_file_can_start_paused() {
+    require_kafka();
+    let dir = Dir::new();
+    let input = dir.write("in.txt", "a\n");
+    let port = free_port();
+    let worker = dir.worker(port, "");
+    let name = unique("paused-src");
+    let source = dir.write(
+        "source.json",
+        &serde_json::json!({
+            "name": name,
+            "config": {
+                "connector.class": "FileStreamSource", "file": input.display().to_string(), "topic": unique("e2e-paused"),
+                "topic.creation.default.partitions": 1, "topic.creation.default.replication.factor": 1
+            },
+            "initial_state": "PAUSED"
+        })
+        .to_string(),
+    );
+    let mut child = spawn(&[&worker, &source], &dir.path("log"));
+    let status = |port| get(port, &format!("/connectors/{name}/status")).1;
+    wait_until(Duration::from_secs(10), "the REST API", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    assert_eq!(status(port)["connector"]["state"], "PAUSED");
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(dir.file_position(), None, "a paused connector runs no task");
+    assert_eq!(request(port, "PUT", &format!("/connectors/{name}/resume")).0, 202);
+    wait_until(Duration::from_secs(20), "the line", || dir.file_position() == Some(2));
+    assert!(sigterm(&mut child).success());
+}

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::properties;
-use super::reader::{ConfigError, RawConfig};
+use super::reader::{ConfigError, InitialState, RawConfig};
 
 /// Warnings found while reading (duplicate keys); errors are returned as `Err`.
 pub type Loaded = (RawConfig, Vec<String>);
@@ -59,6 +59,21 @@ pub fn connector_from_json(origin: Arc<str>, text: &str) -> Result<RawConfig, Co
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| file_error(&origin, Some(e.line()), format!("invalid JSON: {e}")))?;
     let object = value.as_object().ok_or_else(|| file_error(&origin, None, "expected a JSON object"))?;
+    let initial_state = match object.get("initial_state").and_then(|v| v.as_str()) {
+        None => None,
+        Some(s) => Some(match s.to_ascii_uppercase().as_str() {
+            "RUNNING" => InitialState::Running,
+            "PAUSED" => InitialState::Paused,
+            "STOPPED" => InitialState::Stopped,
+            _ => {
+                return Err(file_error(
+                    &origin,
+                    line_of(text, "initial_state"),
+                    format!("initial_state: expected RUNNING, PAUSED or STOPPED, got {s:?}"),
+                ))
+            }
+        }),
+    };
     let (config, name) = match object.get("config") {
         Some(serde_json::Value::Object(config)) => {
             let name = object.get("name").and_then(|n| n.as_str()).map(str::to_owned);
@@ -68,6 +83,7 @@ pub fn connector_from_json(origin: Arc<str>, text: &str) -> Result<RawConfig, Co
         None => (object, None),
     };
     let mut raw = RawConfig::new(origin.clone());
+    raw.initial_state = initial_state;
     for (key, v) in config {
         let value = match v {
             serde_json::Value::String(s) => s.clone(),

@@ -10,5 +10,7 @@ pub mod worker;
 
 pub use connector::{ConnectorConfig, ConnectorKind, ErrorsConfig, TopicCreation};
 pub use provider::Providers;
-pub use reader::{is_secret_key, ConfigError, ConfigErrors, ConfigReader, Entry, Password, RawConfig, UnknownKey};
+pub use reader::{
+    is_secret_key, ConfigError, ConfigErrors, ConfigReader, Entry, InitialState, Password, RawConfig, UnknownKey,
+};
 pub use worker::WorkerConfig;

@@ -24,11 +24,22 @@ pub struct RawConfig {
     /// Where it came from: a path, or `REST`.
     pub origin: Arc<str>,
     pub entries: BTreeMap<String, Entry>,
+    /// `initial_state` of a JSON connector file: `PAUSED` or `STOPPED` start no tasks.
+    pub initial_state: Option<InitialState>,
+}
+
+/// The state a connector starts in (Kafka's `CreateConnectorRequest.initial_state`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum InitialState {
+    #[default]
+    Running,
+    Paused,
+    Stopped,
 }
 
 impl RawConfig {
     pub fn new(origin: impl Into<Arc<str>>) -> Self {
-        RawConfig { origin: origin.into(), entries: BTreeMap::new() }
+        RawConfig { origin: origin.into(), entries: BTreeMap::new(), initial_state: None }
     }
 
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>, line: Option<usize>) {
@@ -333,7 +344,7 @@ impl<'a> ConfigReader<'a> {
             .take_while(|(k, _)| k.starts_with(prefix))
             .map(|(k, e)| (k[prefix.len()..].to_owned(), e.clone()))
             .collect();
-        RawConfig { origin: self.raw.origin.clone(), entries }
+        RawConfig { origin: self.raw.origin.clone(), entries, initial_state: None }
     }
 
     /// Takes the errors of a [`ConfigReader::section`]'s reader, with their keys prefixed again.

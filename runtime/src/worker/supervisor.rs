@@ -15,7 +15,7 @@ use tracing::{error, info, info_span, warn, Instrument};
 
 use super::status::{ConnectorStatus, State, TaskStatus};
 use super::{sink, source, TaskContext, WorkerError};
-use crate::config::{is_secret_key, ConfigErrors, ConnectorConfig, Password, RawConfig, WorkerConfig};
+use crate::config::{is_secret_key, ConfigErrors, ConnectorConfig, InitialState, Password, RawConfig, WorkerConfig};
 use crate::connector::{ConnectorContext, SinkConnector, SourceConnector, TaskConfig};
 use crate::error::TaskError;
 use crate::offset::OffsetStore;
@@ -136,7 +136,11 @@ impl Supervisor {
             failures: wiring.failures,
             generation: None,
         };
-        s.generation = Some(s.start_generation()?);
+        match s.raw.initial_state.unwrap_or_default() {
+            InitialState::Running => s.generation = Some(s.start_generation()?),
+            InitialState::Paused => *s.status.state.lock().unwrap() = State::Paused,
+            InitialState::Stopped => *s.status.state.lock().unwrap() = State::Stopped,
+        }
         Ok(s)
     }
 
