@@ -213,3 +213,37 @@ fn with_on_task_failure_continue_the_worker_stays_up_and_reports_the_failure() {
     let status = sigterm(&mut child);
     assert_eq!(status.code(), Some(1), "a failed task still makes the exit status non-zero");
 }
+
+#[test]
+fn topics_regex_matches_whole_names_and_picks_up_new_topics() {
+    require_kafka();
+    let dir = Dir::new();
+    let prefix = unique("e2e-rx");
+    let value = |s: &str| format!(r#"{{"schema":{{"type":"string","optional":false}},"payload":"{s}"}}"#).into_bytes();
+    for t in ["a", "c"] {
+        create_topic(&format!("{prefix}-{t}"));
+    }
+    produce(&format!("{prefix}-a"), &[(&value("from-a"), &[])]);
+    produce(&format!("{prefix}-c"), &[(&value("from-c"), &[])]);
+    let output = dir.path("out.txt");
+    let worker = dir.worker(free_port(), "");
+    let sink = dir.write(
+        "sink.properties",
+        &format!(
+            "name={}\nconnector.class=FileStreamSink\nfile={}\ntopics.regex={prefix}-(a|b)\n",
+            unique("sink"),
+            output.display()
+        ),
+    );
+    let mut child = spawn(&[&worker, &sink], &dir.path("log"));
+    wait_until(Duration::from_secs(60), "the record of topic a", || lines_of(&output) >= 1);
+    // a matching topic created while running is picked up
+    create_topic(&format!("{prefix}-b"));
+    produce(&format!("{prefix}-b"), &[(&value("from-b"), &[])]);
+    wait_until(Duration::from_secs(60), "the record of the new topic b", || lines_of(&output) >= 2);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(sigterm(&mut child).success());
+    let mut lines: Vec<String> = std::fs::read_to_string(&output).unwrap().lines().map(str::to_owned).collect();
+    lines.sort();
+    assert_eq!(lines, vec!["from-a", "from-b"], "{}", log_text(&dir.path("log")));
+}

@@ -63,7 +63,8 @@ pub struct ConnectorConfig {
     pub transforms: Transforms,
     /// Sinks: `topics`, or `topics.regex`.
     pub topics: Vec<String>,
-    pub topics_regex: Option<String>,
+    /// `topics.regex`, anchored as Java's `matches()`.
+    pub topics_regex: Option<regex::Regex>,
     /// Sources: set when `topic.creation.default.{partitions,replication.factor}` are both present.
     pub topic_creation: Option<TopicCreation>,
     pub producer_overrides: BTreeMap<String, String>,
@@ -100,14 +101,23 @@ impl ConnectorConfig {
         match kind {
             ConnectorKind::Sink => {
                 topics = reader.list("topics");
-                topics_regex = reader.non_empty("topics.regex");
-                match (topics.is_empty(), &topics_regex) {
+                let pattern = reader.non_empty("topics.regex");
+                match (topics.is_empty(), &pattern) {
                     (true, None) => reader.missing("topics", "a comma-separated topic list, or topics.regex"),
-                    (false, Some(_)) => reader.invalid(
-                        "topics.regex",
-                        "only one of topics and topics.regex",
-                        topics_regex.clone().unwrap_or_default(),
-                    ),
+                    (false, Some(p)) => {
+                        reader.invalid("topics.regex", "only one of topics and topics.regex", p.as_str())
+                    }
+                    (true, Some(p)) => match regex::Regex::new(&format!("^(?:{p})$")) {
+                        Ok(re) => topics_regex = Some(re),
+                        Err(e) => {
+                            let why = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
+                            reader.invalid(
+                                "topics.regex",
+                                format!("a regular expression without look-around or back-references ({why})"),
+                                p.as_str(),
+                            );
+                        }
+                    },
                     _ => {}
                 }
             }

@@ -169,19 +169,13 @@ pub async fn run<T: SinkTask>(ctx: TaskContext, mut task: T) -> Result<(), TaskE
     let consumer: SinkConsumer = clients::consumer_config(&ctx.worker, &ctx.connector, ctx.task_id)
         .create_with_context(RebalanceContext::default())
         .map_err(|e| TaskError::fatal(format!("cannot create the consumer: {e}")))?;
-    match &ctx.connector.topics_regex {
-        Some(regex) => {
-            let pattern = if regex.starts_with('^') { regex.clone() } else { format!("^{regex}") };
-            consumer.subscribe(&[&pattern])
-        }
-        None => consumer.subscribe(&ctx.connector.topics.iter().map(String::as_str).collect::<Vec<_>>()),
-    }
-    .map_err(|e| TaskError::fatal(format!("cannot subscribe: {e}")))?;
+    let consumer = Arc::new(consumer);
+    let mut subscription = Subscription::new(&ctx);
+    subscription.refresh(&consumer).await?;
     let dead_letters = DeadLetterQueue::open(&ctx).await?;
     task.start().await?;
     ctx.status.set(State::Running, None);
     info!("task started");
-    let consumer = Arc::new(consumer);
     let (tx, mut rx) = mpsc::channel(4);
     let stop = Arc::new(AtomicBool::new(false));
     let max_batch = ctx.worker.consumer.get("max.poll.records").and_then(|v| v.parse().ok()).unwrap_or(500);
@@ -196,7 +190,7 @@ pub async fn run<T: SinkTask>(ctx: TaskContext, mut task: T) -> Result<(), TaskE
         dead_letters,
         transforms: ctx.connector.transforms.clone(),
     };
-    let result = l.event_loop(&mut rx).await;
+    let result = l.event_loop(&mut rx, &mut subscription).await;
     stop.store(true, Ordering::Relaxed);
     rx.close();
     let final_commit = if result.is_ok() { l.commit().await } else { Ok(()) };
@@ -208,7 +202,11 @@ pub async fn run<T: SinkTask>(ctx: TaskContext, mut task: T) -> Result<(), TaskE
 }
 
 impl<T: SinkTask> Loop<'_, T> {
-    async fn event_loop(&mut self, rx: &mut mpsc::Receiver<Event>) -> Result<(), TaskError> {
+    async fn event_loop(
+        &mut self,
+        rx: &mut mpsc::Receiver<Event>,
+        subscription: &mut Subscription,
+    ) -> Result<(), TaskError> {
         let interval = self.ctx.worker.offset_flush_interval;
         let mut next_commit = Instant::now() + interval;
         let mut progress = Progress::new();
@@ -220,6 +218,7 @@ impl<T: SinkTask> Loop<'_, T> {
                     self.commit().await?;
                     next_commit = Instant::now() + interval;
                 }
+                _ = subscription.tick() => subscription.refresh(&self.consumer).await?,
                 event = rx.recv() => match event {
                     None => return Ok(()),
                     Some(Event::Failed(e)) => return Err(TaskError::fatal(format!("consumer failed: {e}"))),
@@ -377,4 +376,77 @@ impl<T: SinkTask> Loop<'_, T> {
 
 async fn wait_shutdown(rx: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
+}
+
+/// The topics a sink reads: `topics` as given, or every topic whose whole name matches
+/// `topics.regex` (Java's `Matcher.matches()`, with Rust's regex syntax), looked up again every
+/// few seconds so new topics are picked up. Topics starting with `__` (internal) never match.
+struct Subscription {
+    fixed: Vec<String>,
+    regex: Option<regex::Regex>,
+    current: Vec<String>,
+    every: tokio::time::Interval,
+}
+
+const TOPIC_REFRESH: Duration = Duration::from_secs(5);
+
+impl Subscription {
+    fn new(ctx: &TaskContext) -> Self {
+        let mut every = tokio::time::interval(TOPIC_REFRESH);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Subscription {
+            fixed: ctx.connector.topics.clone(),
+            regex: ctx.connector.topics_regex.clone(),
+            current: Vec::new(),
+            every,
+        }
+    }
+
+    /// Resolves when a regex subscription should be looked up again (never for a fixed list).
+    async fn tick(&mut self) {
+        if self.regex.is_none() {
+            std::future::pending::<()>().await;
+        }
+        self.every.tick().await;
+    }
+
+    async fn refresh(&mut self, consumer: &Arc<SinkConsumer>) -> Result<(), TaskError> {
+        let wanted = match &self.regex {
+            None => self.fixed.clone(),
+            Some(re) => {
+                let c = consumer.clone();
+                let md = tokio::task::spawn_blocking(move || c.fetch_metadata(None, Duration::from_secs(10)))
+                    .await
+                    .map_err(|e| TaskError::fatal(e.to_string()))?;
+                let md = match md {
+                    Ok(md) => md,
+                    Err(e) => {
+                        warn!(error = %e, "cannot list topics for topics.regex; will retry");
+                        return Ok(());
+                    }
+                };
+                let mut names: Vec<String> = md
+                    .topics()
+                    .iter()
+                    .map(|t| t.name().to_owned())
+                    .filter(|n| !n.starts_with("__") && re.is_match(n))
+                    .collect();
+                names.sort();
+                names
+            }
+        };
+        if wanted == self.current {
+            return Ok(());
+        }
+        if wanted.is_empty() {
+            consumer.unsubscribe();
+        } else {
+            info!(topics = ?wanted, "subscribing");
+            consumer
+                .subscribe(&wanted.iter().map(String::as_str).collect::<Vec<_>>())
+                .map_err(|e| TaskError::fatal(format!("cannot subscribe to {wanted:?}: {e}")))?;
+        }
+        self.current = wanted;
+        Ok(())
+    }
 }
