@@ -17,6 +17,9 @@ use crate::record::{OffsetMap, SinkRecord, SourceRecord, TopicPartition};
 /// A task's configuration, as Kafka passes it (`Map<String, String>`); shown by REST `…/tasks`.
 pub type TaskConfig = BTreeMap<String, String>;
 
+/// What a source task's `poll` returns.
+pub type PollResult<P, O> = Result<Vec<SourceRecord<P, O>>, TaskError>;
+
 /// One documented key of a connector, for `sluice plugins` and the docs.
 #[derive(Debug, Clone, Copy)]
 pub struct KeyDoc {
@@ -87,9 +90,7 @@ pub trait SourceTask: Send + 'static {
     fn start(&mut self, offsets: &impl OffsetReader) -> impl Future<Output = Result<(), TaskError>> + Send;
 
     /// The next batch; empty when idle. Must return within about a second.
-    fn poll(
-        &mut self,
-    ) -> impl Future<Output = Result<Vec<SourceRecord<Self::Partition, Self::Offset>>, TaskError>> + Send;
+    fn poll(&mut self) -> impl Future<Output = PollResult<Self::Partition, Self::Offset>> + Send;
 
     /// Offsets that are now durable in the offset store (after the producer acknowledged every
     /// record up to them).

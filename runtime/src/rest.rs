@@ -266,6 +266,7 @@ struct PartitionOffset {
 }
 
 /// KIP-875: only a `STOPPED` source connector's offsets may change (sinks: not yet).
+#[allow(clippy::result_large_err)] // the error is the HTTP answer itself
 fn alterable(rest: &Rest, name: &str) -> Result<Arc<ConnectorStatus>, Response> {
     let Some(c) = rest.state.connector(name) else { return Err(not_found(name)) };
     if *c.state.lock().unwrap() != crate::worker::State::Stopped {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 use crate::config::{ConfigReader, RawConfig};
-use crate::connector::{OffsetReader, SinkConnector, SinkTask, SourceConnector, SourceTask};
+use crate::connector::{OffsetReader, SinkConnector, SinkTask, SourceConnector, SourceTask, TaskConfig};
 use crate::data::{Schema, Value};
 use crate::offset::{canonical, OffsetStoreError};
 use crate::record::{OffsetMap, SinkRecord, TopicPartition};
@@ -73,6 +73,16 @@ fn parse<C>(pairs: &[(&str, &str)], parse: impl FnOnce(&mut ConfigReader<'_>) ->
     c.expect("the connector parses its config")
 }
 
+/// At least one task config, and no more than `tasks.max`.
+fn within(configs: Vec<TaskConfig>, max_tasks: usize) -> Vec<TaskConfig> {
+    assert!(
+        !configs.is_empty() && configs.len() <= max_tasks,
+        "{} task configs for tasks.max={max_tasks}",
+        configs.len()
+    );
+    configs
+}
+
 fn json_object<T: Serialize>(what: &str, v: &T) -> Json {
     let j = serde_json::to_value(v).unwrap_or_else(|e| panic!("{what} does not serialize: {e}"));
     assert!(j.is_object(), "{what} must serialize to a JSON object (Kafka stores maps), got {j}");
@@ -84,12 +94,7 @@ fn json_object<T: Serialize>(what: &str, v: &T) -> Json {
 /// produce records whose partition and offset are JSON objects that read back as themselves.
 pub async fn assert_source_conformance<C: SourceConnector>(pairs: &[(&str, &str)], max_tasks: usize) {
     let connector = parse(pairs, C::from_config);
-    let configs = connector.task_configs(max_tasks);
-    assert!(
-        !configs.is_empty() && configs.len() <= max_tasks,
-        "{} task configs for tasks.max={max_tasks}",
-        configs.len()
-    );
+    let configs = within(connector.task_configs(max_tasks), max_tasks);
     for config in &configs {
         let mut task = connector.create_task(config).expect("each task config creates a task");
         task.start(&MemoryOffsets::default()).await.expect("start on empty offsets");
@@ -118,12 +123,7 @@ pub async fn assert_sink_conformance<C: SinkConnector>(
     records: &[SinkRecord],
 ) {
     let connector = parse(pairs, C::from_config);
-    let configs = connector.task_configs(max_tasks);
-    assert!(
-        !configs.is_empty() && configs.len() <= max_tasks,
-        "{} task configs for tasks.max={max_tasks}",
-        configs.len()
-    );
+    let configs = within(connector.task_configs(max_tasks), max_tasks);
     let mut task = connector.create_task(&configs[0]).expect("the task config creates a task");
     task.start().await.expect("start");
     let partitions: Vec<TopicPartition> = {

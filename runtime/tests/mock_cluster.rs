@@ -199,7 +199,7 @@ fn source_offsets_follow_broker_acks() {
     std::thread::sleep(Duration::from_millis(500));
     handle.shutdown();
     assert_eq!(rt.block_on(run).unwrap().unwrap(), Exit::Clean);
-    while let Some(Ok(m)) = consumer.poll(Duration::from_millis(500)) {
+    if let Some(Ok(m)) = consumer.poll(Duration::from_millis(500)) {
         panic!("record {} produced again after a clean restart", m.offset());
     }
 }

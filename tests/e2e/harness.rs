@@ -120,7 +120,10 @@ pub fn lines_of(path: &Path) -> usize {
 
 /// Reads partition 0 of `topic` from the beginning until `n` records or `timeout`
 /// (counts records: Tansu's watermarks are not reliable).
-pub fn consume(topic: &str, n: usize, timeout: Duration) -> Vec<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+/// Key and value bytes of a record.
+pub type KeyValue = (Option<Vec<u8>>, Option<Vec<u8>>);
+
+pub fn consume(topic: &str, n: usize, timeout: Duration) -> Vec<KeyValue> {
     read_partition(topic, n, timeout).into_iter().map(|r| (r.key, r.value)).collect()
 }
 
@@ -195,7 +198,10 @@ pub fn create_topic(topic: &str) {
 }
 
 /// Produces values (with optional headers) to partition 0, waiting for the acknowledgements.
-pub fn produce(topic: &str, records: &[(&[u8], &[(&str, &str)])]) {
+/// A value and its headers, to produce.
+pub type Outgoing<'a> = (&'a [u8], &'a [(&'a str, &'a str)]);
+
+pub fn produce(topic: &str, records: &[Outgoing<'_>]) {
     use rdkafka::message::{Header, OwnedHeaders};
     use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
     let producer: BaseProducer = ClientConfig::new().set("bootstrap.servers", bootstrap()).create().unwrap();

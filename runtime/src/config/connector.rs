@@ -107,17 +107,7 @@ impl ConnectorConfig {
                     (false, Some(p)) => {
                         reader.invalid("topics.regex", "only one of topics and topics.regex", p.as_str())
                     }
-                    (true, Some(p)) => match regex::Regex::new(&format!("^(?:{p})$")) {
-                        Ok(re) => topics_regex = Some(re),
-                        Err(e) => {
-                            let why = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
-                            reader.invalid(
-                                "topics.regex",
-                                format!("a regular expression without look-around or back-references ({why})"),
-                                p.as_str(),
-                            );
-                        }
-                    },
+                    (true, Some(p)) => topics_regex = reader.whole_match_regex("topics.regex", p),
                     _ => {}
                 }
             }

@@ -362,6 +362,23 @@ impl<'a> ConfigReader<'a> {
         }
     }
 
+    /// `pattern` (the value of `key`) as a regex that must match a whole string, as Java's
+    /// `Matcher.matches()`; Java-only constructs (look-around, back-references) are an error.
+    pub fn whole_match_regex(&mut self, key: &str, pattern: &str) -> Option<regex::Regex> {
+        match regex::Regex::new(&format!("^(?:{pattern})$")) {
+            Ok(re) => Some(re),
+            Err(e) => {
+                let why = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
+                self.invalid(
+                    key,
+                    format!("a regular expression without look-around or back-references ({why})"),
+                    pattern,
+                );
+                None
+            }
+        }
+    }
+
     /// Marks keys as known without reading them (accepted and ignored).
     pub fn accept(&mut self, keys: &[&str]) {
         self.known.extend(keys.iter().map(|k| (*k).to_owned()));
@@ -413,7 +430,7 @@ mod tests {
         let r = raw(&[("batch.size", "many"), ("flag", "yes"), ("db.password", "s3cret")]);
         let mut rd = ConfigReader::new(&r);
         assert_eq!(rd.int_in("batch.size", 2000, 1, i64::MAX), 2000);
-        assert!(rd.bool("flag", false) == false);
+        assert!(!rd.bool("flag", false));
         rd.required("topic", "a topic name");
         rd.invalid("db.password", "something", "s3cret");
         let (errors, _) = rd.finish();

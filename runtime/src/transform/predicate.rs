@@ -43,30 +43,18 @@ impl Predicate {
                 "a predicate class, e.g. org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
             ) {
                 None => None,
-                Some(class) => {
-                    match class.strip_prefix(PACKAGE).unwrap_or(&class) {
-                        "TopicNameMatches" => r.required("pattern", "a regular expression").and_then(|p| {
-                            match Regex::new(&format!("^(?:{p})$")) {
-                                Ok(re) => Some(Predicate::TopicNameMatches(re)),
-                                Err(e) => {
-                                    let why = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
-                                    r.invalid(
-                                        "pattern",
-                                        format!("a regular expression without look-around or back-references ({why})"),
-                                        p,
-                                    );
-                                    None
-                                }
-                            }
-                        }),
-                        "HasHeaderKey" => r.required("name", "a header name").map(Predicate::HasHeaderKey),
-                        "RecordIsTombstone" => Some(Predicate::RecordIsTombstone),
-                        _ => {
-                            r.invalid("type", "one of TopicNameMatches, HasHeaderKey, RecordIsTombstone (org.apache.kafka.connect.transforms.predicates.*)", class.as_str());
-                            None
-                        }
+                Some(class) => match class.strip_prefix(PACKAGE).unwrap_or(&class) {
+                    "TopicNameMatches" => r
+                        .required("pattern", "a regular expression")
+                        .and_then(|p| r.whole_match_regex("pattern", &p))
+                        .map(Predicate::TopicNameMatches),
+                    "HasHeaderKey" => r.required("name", "a header name").map(Predicate::HasHeaderKey),
+                    "RecordIsTombstone" => Some(Predicate::RecordIsTombstone),
+                    _ => {
+                        r.invalid("type", "one of TopicNameMatches, HasHeaderKey, RecordIsTombstone (org.apache.kafka.connect.transforms.predicates.*)", class.as_str());
+                        None
                     }
-                }
+                },
             };
             let (errors, _) = r.finish();
             ok &= errors.is_empty();

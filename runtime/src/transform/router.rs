@@ -97,18 +97,7 @@ impl RegexRouter {
     pub fn parse(r: &mut ConfigReader<'_>) -> Option<RegexRouter> {
         let pattern = r.required("regex", "a regular expression")?;
         let replacement = r.string("replacement");
-        let regex = match Regex::new(&format!("^(?:{pattern})$")) {
-            Ok(re) => re,
-            Err(e) => {
-                let why = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
-                r.invalid(
-                    "regex",
-                    format!("a regular expression without look-around or back-references ({why})"),
-                    pattern,
-                );
-                return None;
-            }
-        };
+        let regex = r.whole_match_regex("regex", &pattern)?;
         let Some(replacement) = replacement else {
             r.missing("replacement", "the replacement topic, with $1 or ${name} for groups");
             return None;

@@ -104,11 +104,14 @@ impl Progress {
     }
 }
 
+type StartResult = Result<(), WorkerError>;
+type StartFn = Box<dyn FnOnce(&mut Worker, ConnectorConfig, &RawConfig) -> StartResult + Send>;
+
 /// A connector whose config parsed; starting it needs only a worker.
 pub struct PreparedConnector {
     pub config: ConnectorConfig,
     pub warnings: Vec<UnknownKey>,
-    start: Box<dyn FnOnce(&mut Worker, ConnectorConfig, &RawConfig) -> Result<(), WorkerError> + Send>,
+    start: StartFn,
     raw: RawConfig,
 }
 
@@ -118,15 +121,11 @@ impl PreparedConnector {
     }
 }
 
-fn prepare<C, F>(
-    raw: &RawConfig,
-    kind: ConnectorKind,
-    parse: F,
-    start: Box<dyn FnOnce(&mut Worker, ConnectorConfig, &RawConfig, C) -> Result<(), WorkerError> + Send>,
-) -> Result<PreparedConnector, ConfigErrors>
+fn prepare<C, F, S>(raw: &RawConfig, kind: ConnectorKind, parse: F, start: S) -> Result<PreparedConnector, ConfigErrors>
 where
     C: Send + 'static,
     F: FnOnce(&mut ConfigReader<'_>) -> Option<C>,
+    S: FnOnce(&mut Worker, ConnectorConfig, &RawConfig, C) -> StartResult + Send + 'static,
 {
     let mut reader = ConfigReader::new(raw);
     let config = ConnectorConfig::parse(&mut reader, kind);
@@ -145,12 +144,16 @@ where
 
 /// Parses a source connector file: framework keys and the connector's own, every error at once.
 pub fn prepare_source<C: SourceConnector>(raw: &RawConfig) -> Result<PreparedConnector, ConfigErrors> {
-    prepare(raw, ConnectorKind::Source, C::from_config, Box::new(|w, cc, raw, c: C| w.start_source(cc, c, raw)))
+    prepare(raw, ConnectorKind::Source, C::from_config, |w: &mut Worker, cc, raw: &RawConfig, c: C| {
+        w.start_source(cc, c, raw)
+    })
 }
 
 /// Parses a sink connector file.
 pub fn prepare_sink<C: SinkConnector>(raw: &RawConfig) -> Result<PreparedConnector, ConfigErrors> {
-    prepare(raw, ConnectorKind::Sink, C::from_config, Box::new(|w, cc, raw, c: C| w.start_sink(cc, c, raw)))
+    prepare(raw, ConnectorKind::Sink, C::from_config, |w: &mut Worker, cc, raw: &RawConfig, c: C| {
+        w.start_sink(cc, c, raw)
+    })
 }
 
 /// The standalone worker.
