@@ -248,7 +248,11 @@ impl SourceTask for FileSourceTask {
             match split_line(&self.buf[consumed..]) {
                 Some((end, next)) => {
                     let line = &self.buf[consumed..consumed + end];
-                    let value = Value::String(String::from_utf8_lossy(line).into_owned());
+                    let text = match std::str::from_utf8(line) {
+                        Ok(s) => s.to_owned(),
+                        Err(_) => String::from_utf8_lossy(line).into_owned(),
+                    };
+                    let value = Value::String(text);
                     consumed += next;
                     let offset = self.offset(self.position + consumed as u64);
                     let mut record = SourceRecord::new(
