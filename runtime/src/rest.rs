@@ -73,8 +73,7 @@ async fn root() -> Json<Value> {
     )
 }
 
-async fn health(AxumState(rest): AxumState<Rest>) -> Json<Value> {
-    let _ = rest;
+async fn health() -> Json<Value> {
     Json(json!({"status": "healthy", "message": "Worker has completed startup and is ready to handle requests."}))
 }
 
