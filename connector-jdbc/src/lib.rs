@@ -1,7 +1,8 @@
 //! Confluent JDBC source connector (`io.confluent.connect.jdbc.JdbcSourceConnector`) for sluice —
 //! **in progress**: the pure parts are here and tested (keys and modes, JDBC URLs and dialects,
-//! the exact queries and bind order, offsets, table selection and the task split); reading from MariaDB/PostgreSQL with sqlx, type
-//! mapping and the task loop are not written yet, so the binary still refuses the class.
+//! the exact queries and bind order, offsets, table selection and the task split); reading from
+//! MariaDB/PostgreSQL with sqlx, type mapping and the task loop are not written yet, so the binary
+//! still refuses the class.
 //!
 //! **Delivery guarantee** (planned): at-least-once, as the reference.
 //!
