@@ -129,14 +129,6 @@ fn peak_rss_mb(pid: u32) -> f64 {
     status_mb(pid, "VmHWM")
 }
 
-/// User + system CPU of a live process, in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
-
 fn stop(mut child: Child) -> Result<()> {
     Command::new("kill").arg("-TERM").arg(child.id().to_string()).status()?;
     let status = child.wait()?;
@@ -394,7 +386,6 @@ impl Bench {
         }
         let seconds = started.elapsed().as_secs_f64();
         let peak = peak_rss_mb(child.id());
-        eprintln!("file-sink: sluice cpu {:.2} s", cpu_seconds(child.id()));
         stop(child)?;
         Line {
             name: "file-sink",

@@ -243,7 +243,6 @@ impl Worker {
         let (control, commands) = mpsc::unbounded_channel();
         let status = Arc::new(ConnectorStatus {
             name: cc.name.clone(),
-            class: cc.class.clone(),
             kind: cc.kind,
             config: raw.redacted(),
             tasks: Default::default(),

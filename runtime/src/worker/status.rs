@@ -102,7 +102,6 @@ impl TaskStatus {
 #[derive(Debug)]
 pub struct ConnectorStatus {
     pub name: String,
-    pub class: String,
     pub kind: ConnectorKind,
     /// Secrets redacted.
     pub config: BTreeMap<String, String>,
