@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use connector_file::{FileStreamSinkConnector, FileStreamSourceConnector};
+use connector_jdbc::JdbcSourceConnector;
 use runtime::config::{
     file, ConfigError, ConfigErrors, ConfigReader, ConnectorConfig, ConnectorKind, Providers, RawConfig, WorkerConfig,
 };
@@ -100,6 +101,7 @@ enum OffsetsCommand {
 enum Plugin {
     FileSource,
     FileSink,
+    JdbcSource,
     /// Known to Kafka Connect users, not built into this version yet.
     NotYet(&'static str),
 }
@@ -115,7 +117,7 @@ fn plugin(class: &str) -> Option<Plugin> {
         | "FileStreamSink"
         | "file-sink" => Plugin::FileSink,
         "io.confluent.connect.jdbc.JdbcSourceConnector" | "JdbcSourceConnector" | "JdbcSource" | "jdbc-source" => {
-            Plugin::NotYet("io.confluent.connect.jdbc.JdbcSourceConnector")
+            Plugin::JdbcSource
         }
         "io.debezium.connector.mysql.MySqlConnector" | "MySqlConnector" | "MySql" | "binlog-source" => {
             Plugin::NotYet("io.debezium.connector.mysql.MySqlConnector")
@@ -143,6 +145,12 @@ const SUPPORTED: &[(&str, ConnectorKind, &[&str], &[KeyDoc])] = &[
         ConnectorKind::Sink,
         &["FileStreamSinkConnector", "FileStreamSink", "file-sink"],
         FileStreamSinkConnector::KEYS,
+    ),
+    (
+        JdbcSourceConnector::CLASS,
+        ConnectorKind::Source,
+        &["JdbcSourceConnector", "JdbcSource", "jdbc-source"],
+        JdbcSourceConnector::KEYS,
     ),
 ];
 
@@ -275,6 +283,7 @@ fn load_connector(
     let prepared = match plugin(&class) {
         Some(Plugin::FileSource) => prepare_source::<FileStreamSourceConnector>(&raw),
         Some(Plugin::FileSink) => prepare_sink::<FileStreamSinkConnector>(&raw),
+        Some(Plugin::JdbcSource) => prepare_source::<JdbcSourceConnector>(&raw),
         Some(Plugin::NotYet(full)) => {
             errors.push(ConfigError::Invalid {
                 origin: raw.origin.clone(),
@@ -374,7 +383,7 @@ async fn standalone(
     );
     for c in loaded.connectors {
         let name = c.config.name.clone();
-        if let Err(e) = c.start(&mut worker) {
+        if let Err(e) = c.start(&mut worker).await {
             eprintln!("error: connector {name}: {e}");
             eprintln!("Stopping after connector error");
             return ExitCode::from(3);

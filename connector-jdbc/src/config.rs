@@ -56,6 +56,16 @@ pub const KEYS: &[KeyDoc] = &[
     },
     KeyDoc { name: "db.timezone", default: Some("UTC"), doc: "zone of zone-less time values" },
     KeyDoc { name: "quote.sql.identifiers", default: Some("always"), doc: "always or never" },
+    KeyDoc {
+        name: "query.retry.attempts",
+        default: Some("-1"),
+        doc: "retries of a query failing with a transient error (-1: forever)",
+    },
+    KeyDoc {
+        name: "unsigned.bigint.mapping",
+        default: Some("int64"),
+        doc: "sluice: BIGINT UNSIGNED as int64 (a value above 2^63-1 is a bad record), decimal or string",
+    },
 ];
 
 /// The mode with its columns resolved (the incrementing column may be discovered at start).
@@ -120,7 +130,9 @@ pub struct JdbcSourceConfig {
     pub schema_pattern: Option<String>,
     pub topic_prefix: String,
     pub numeric_mapping: &'static str,
-    pub db_timezone: String,
+    pub db_timezone: chrono_tz::Tz,
+    pub query_retry_attempts: i64,
+    pub unsigned_mapping: crate::row::UnsignedMapping,
 }
 
 fn percent_decode(s: &str) -> String {
@@ -258,7 +270,6 @@ impl JdbcSourceConfig {
         r.accept(&[
             "dialect.name",
             "query.masked",
-            "query.retry.attempts",
             "timestamp.granularity",
             "transaction.isolation.mode",
             "date.calendar.system",
@@ -283,7 +294,20 @@ impl JdbcSourceConfig {
         let catalog_pattern = r.non_empty("catalog.pattern");
         let schema_pattern = r.non_empty("schema.pattern");
         let topic_prefix = r.string_or("topic.prefix", "");
-        let db_timezone = r.string_or("db.timezone", "UTC");
+        let zone_name = r.string_or("db.timezone", "UTC");
+        let db_timezone = match zone_name.trim().parse::<chrono_tz::Tz>() {
+            Ok(z) => z,
+            Err(_) => {
+                r.invalid("db.timezone", "a time zone ID such as UTC or Europe/Paris", zone_name.as_str());
+                chrono_tz::Tz::UTC
+            }
+        };
+        let query_retry_attempts = r.int_in("query.retry.attempts", -1, -1, i32::MAX as i64);
+        let unsigned_mapping = match r.one_of("unsigned.bigint.mapping", "int64", &["int64", "decimal", "string"]) {
+            "decimal" => crate::row::UnsignedMapping::Decimal,
+            "string" => crate::row::UnsignedMapping::String,
+            _ => crate::row::UnsignedMapping::Int64,
+        };
         if r.has_errors() {
             return None;
         }
@@ -309,6 +333,8 @@ impl JdbcSourceConfig {
             topic_prefix,
             numeric_mapping,
             db_timezone,
+            query_retry_attempts,
+            unsigned_mapping,
         };
         Some(config)
     }

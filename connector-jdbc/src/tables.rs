@@ -4,6 +4,10 @@
 //! configs (`tables` quoted and comma-joined, `tables.fetched=true`, `task.id`).
 
 use runtime::{group_partitions, TaskConfig};
+use sqlx::Row;
+
+use crate::config::JdbcSourceConfig;
+use crate::connection::Pool;
 
 use crate::config::TableFilter;
 use crate::dialect::{Dialect, TableId};
@@ -79,6 +83,100 @@ pub fn task_configs(base: &TaskConfig, tables: &[TableId], max_tasks: usize, d: 
         .collect()
 }
 
+/// Splits a task's `tables` value (quoted names, comma-separated) back into table ids.
+pub fn parse_list(list: &str, d: Dialect) -> Vec<TableId> {
+    let q = match d {
+        Dialect::MySql => '`',
+        Dialect::Postgres => '"',
+    };
+    let mut out = Vec::new();
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = list.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c == q && quoted && chars.peek() == Some(&q) => {
+                cur.push(q);
+                chars.next();
+            }
+            c if c == q => quoted = !quoted,
+            '.' if !quoted => parts.push(std::mem::take(&mut cur)),
+            ',' if !quoted => {
+                parts.push(std::mem::take(&mut cur));
+                out.push(std::mem::take(&mut parts));
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() || !parts.is_empty() {
+        parts.push(cur);
+        out.push(parts);
+    }
+    out.into_iter()
+        .filter_map(|mut p| {
+            let table = p.pop()?;
+            Some(TableId { space: p.pop(), table })
+        })
+        .collect()
+}
+
+fn type_names(types: &[String]) -> String {
+    let names: Vec<&str> = types
+        .iter()
+        .filter_map(|t| match t.trim().to_ascii_uppercase().as_str() {
+            "TABLE" => Some("'BASE TABLE'"),
+            "VIEW" => Some("'VIEW'"),
+            "SYSTEM TABLE" | "SYSTEM VIEW" => Some("'SYSTEM VIEW'"),
+            "FOREIGN TABLE" => Some("'FOREIGN'"),
+            _ => None,
+        })
+        .collect();
+    if names.is_empty() {
+        "'BASE TABLE'".into()
+    } else {
+        names.join(",")
+    }
+}
+
+/// The tables the database lists, in JDBC's `getTables` order (type, catalog/schema, name).
+/// MySQL: `catalog.pattern`, else the URL's database, else every non-system database.
+/// PostgreSQL: `schema.pattern`, else every schema but the system ones.
+pub async fn discover(pool: &Pool, c: &JdbcSourceConfig) -> Result<Vec<TableId>, sqlx::Error> {
+    let types = type_names(&c.table_types);
+    let rows: Vec<(String, String)> = match pool {
+        Pool::MySql(p) => {
+            let (scope, arg) = match (&c.catalog_pattern, &c.connection.database) {
+                (Some(pattern), _) => ("TABLE_SCHEMA LIKE ?", pattern.clone()),
+                (None, Some(db)) => ("TABLE_SCHEMA = ?", db.clone()),
+                (None, None) => (
+                    "TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys', ?)",
+                    String::new(),
+                ),
+            };
+            let sql = format!(
+                "SELECT CAST(TABLE_SCHEMA AS CHAR), CAST(TABLE_NAME AS CHAR) FROM information_schema.TABLES \
+                 WHERE TABLE_TYPE IN ({types}) AND {scope} ORDER BY TABLE_TYPE, TABLE_SCHEMA, TABLE_NAME"
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(arg).fetch_all(p).await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get_unchecked::<String, _>(0)?, r.try_get_unchecked::<String, _>(1)?)))
+                .collect::<Result<_, sqlx::Error>>()?
+        }
+        Pool::Postgres(p) => {
+            let sql = format!(
+                "SELECT table_schema::text, table_name::text FROM information_schema.tables \
+                 WHERE table_type IN ({types}) AND table_schema NOT IN ('pg_catalog', 'information_schema') \
+                 AND table_schema LIKE $1 ORDER BY table_type, table_schema, table_name"
+            );
+            let pattern = c.schema_pattern.clone().unwrap_or_else(|| "%".into());
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(pattern).fetch_all(p).await?;
+            rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<_, sqlx::Error>>()?
+        }
+    };
+    Ok(rows.into_iter().map(|(space, table)| TableId { space: Some(space), table }).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,7 +213,13 @@ mod tests {
         assert_eq!(four[0]["tables.fetched"], "true");
         assert_eq!(four[0]["mode"], "incrementing");
         assert_eq!(task_configs(&base, &shop(&["t1", "t2", "t3"]), 4, Dialect::MySql).len(), 3);
+        let back = parse_list(&four[0]["tables"], Dialect::MySql);
+        assert_eq!(back, shop(&["t1", "t2"]));
+        let odd = vec![TableId::new(Some("public"), "a,\"b.c")];
+        let pg = task_configs(&base, &odd, 1, Dialect::Postgres);
+        assert_eq!(parse_list(&pg[0]["tables"], Dialect::Postgres), odd);
         let none = task_configs(&base, &[], 4, Dialect::MySql);
+        assert!(parse_list(&none[0]["tables"], Dialect::MySql).is_empty());
         assert_eq!((none.len(), none[0]["tables"].as_str()), (1, ""));
     }
 }

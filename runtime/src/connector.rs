@@ -67,9 +67,13 @@ pub trait SourceConnector: ConnectorInfo + Sized + Send + Sync + 'static {
     /// Parses and validates the connector's own keys (no I/O); problems go into `reader`.
     fn from_config(reader: &mut ConfigReader<'_>) -> Option<Self>;
 
-    /// Called once before the first `task_configs`; a connector that watches its source for new
-    /// units of work keeps `ctx` to request a reconfiguration.
-    fn start(&mut self, _ctx: ConnectorContext) {}
+    /// Called once before the first `task_configs`: a connector that must ask its source for the
+    /// units of work (the JDBC table list) does it here, and one that watches for new units keeps
+    /// `ctx` to request a reconfiguration. An error stops the worker's start-up, as Kafka's
+    /// "Stopping after connector error".
+    fn start(&mut self, _ctx: ConnectorContext) -> impl Future<Output = Result<(), TaskError>> + Send {
+        async { Ok(()) }
+    }
 
     /// The units of work split into at most `max_tasks` task configs (see
     /// [`crate::assignment::group_partitions`]).
@@ -113,7 +117,9 @@ pub trait SinkConnector: ConnectorInfo + Sized + Send + Sync + 'static {
     fn from_config(reader: &mut ConfigReader<'_>) -> Option<Self>;
 
     /// Called once before the first `task_configs`.
-    fn start(&mut self, _ctx: ConnectorContext) {}
+    fn start(&mut self, _ctx: ConnectorContext) -> impl Future<Output = Result<(), TaskError>> + Send {
+        async { Ok(()) }
+    }
 
     fn task_configs(&self, max_tasks: usize) -> Vec<TaskConfig>;
 

@@ -93,7 +93,9 @@ fn json_object<T: Serialize>(what: &str, v: &T) -> Json {
 /// task configs that each create a task, start on empty offsets, answer `poll` promptly, and
 /// produce records whose partition and offset are JSON objects that read back as themselves.
 pub async fn assert_source_conformance<C: SourceConnector>(pairs: &[(&str, &str)], max_tasks: usize) {
-    let connector = parse(pairs, C::from_config);
+    let mut connector = parse(pairs, C::from_config);
+    let (control, _commands) = tokio::sync::mpsc::unbounded_channel();
+    connector.start(crate::ConnectorContext::new(control)).await.expect("the connector starts");
     let configs = within(connector.task_configs(max_tasks), max_tasks);
     for config in &configs {
         let mut task = connector.create_task(config).expect("each task config creates a task");

@@ -214,3 +214,80 @@ pub fn produce(topic: &str, records: &[Outgoing<'_>]) {
     }
     producer.flush(Duration::from_secs(30)).unwrap();
 }
+
+/// A plain HTTP/1.1 request to the worker's REST API: status and body.
+pub fn request(port: u16, method: &str, path: &str) -> (u16, String) {
+    request_with(port, method, path, "")
+}
+
+pub fn request_with(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let status = resp[9..12].parse().unwrap();
+    (status, resp.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned())
+}
+
+pub fn get_text(port: u16, path: &str) -> (u16, String) {
+    request(port, "GET", path)
+}
+
+pub fn get(port: u16, path: &str) -> (u16, serde_json::Value) {
+    let (status, body) = get_text(port, path);
+    (status, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
+}
+
+/// Fails (never skips) when a database of `scripts/services` is not there.
+fn require_port(port: u16, what: &str) {
+    let ok = std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).is_ok();
+    assert!(ok, "{what} not reachable at 127.0.0.1:{port}; run scripts/services up");
+}
+
+/// Runs SQL on the MariaDB of `scripts/services` (127.0.0.1:3307, root) with the `mariadb`
+/// client; returns its tab-separated output without headers.
+pub fn mariadb(sql: &str) -> String {
+    require_port(3307, "MariaDB");
+    let out = Command::new("mariadb")
+        .args(["-h127.0.0.1", "-P3307", "-uroot", "--batch", "-N", "-e", sql])
+        .output()
+        .expect("the mariadb client (apt install mariadb-client)");
+    assert!(out.status.success(), "mariadb: {}\n{sql}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs SQL on the PostgreSQL of `scripts/services` (127.0.0.1:5433, postgres) with `psql`.
+pub fn psql(sql: &str) -> String {
+    require_port(5433, "PostgreSQL");
+    let out = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            "5433",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ])
+        .output()
+        .expect("the psql client (apt install postgresql-client)");
+    assert!(out.status.success(), "psql: {}\n{sql}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Every record value of partition 0 of `topic` as text, reading until `n` or `timeout`.
+pub fn values(topic: &str, n: usize, timeout: Duration) -> Vec<String> {
+    consume(topic, n, timeout).into_iter().map(|(_, v)| String::from_utf8(v.unwrap_or_default()).unwrap()).collect()
+}

@@ -10,5 +10,7 @@ mod cli;
 mod config_errors;
 mod dead_letter;
 mod file_pipeline;
+mod jdbc_mariadb;
+mod jdbc_postgres;
 mod rest_api;
 mod transforms;

@@ -1,36 +1,9 @@
 //! The REST API in Kafka Connect's shapes, with secrets hidden.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::time::Duration;
 
 use crate::harness::*;
-
-fn request(port: u16, method: &str, path: &str) -> (u16, String) {
-    request_with(port, method, path, "")
-}
-
-fn request_with(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let status = resp[9..12].parse().unwrap();
-    (status, resp.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned())
-}
-
-fn get_text(port: u16, path: &str) -> (u16, String) {
-    request(port, "GET", path)
-}
-
-fn get(port: u16, path: &str) -> (u16, serde_json::Value) {
-    let (status, body) = get_text(port, path);
-    (status, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
-}
 
 #[test]
 fn connectors_status_tasks_offsets_and_hidden_secrets() {

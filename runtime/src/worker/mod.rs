@@ -39,6 +39,8 @@ pub enum WorkerError {
     Kafka { servers: String, origin: String, message: String },
     #[error("connector {name}: returned {got} task configs, more than tasks.max={max} (tasks.max.enforce=true)")]
     TooManyTasks { name: String, got: usize, max: usize },
+    #[error("failed to start: {message}")]
+    Connector { name: String, message: String },
     #[error("connector {name} is configured twice")]
     Duplicate { name: String },
     #[error("REST API cannot listen on {addr} (listeners): {source}")]
@@ -105,7 +107,8 @@ impl Progress {
 }
 
 type StartResult = Result<(), WorkerError>;
-type StartFn = Box<dyn FnOnce(&mut Worker, ConnectorConfig, &RawConfig) -> StartResult + Send>;
+type StartFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = StartResult> + Send + 'a>>;
+type StartFn = Box<dyn for<'a> FnOnce(&'a mut Worker, ConnectorConfig, RawConfig) -> StartFuture<'a> + Send>;
 
 /// A connector whose config parsed; starting it needs only a worker.
 pub struct PreparedConnector {
@@ -116,8 +119,9 @@ pub struct PreparedConnector {
 }
 
 impl PreparedConnector {
-    pub fn start(self, worker: &mut Worker) -> Result<(), WorkerError> {
-        (self.start)(worker, self.config, &self.raw)
+    /// Starts the connector (which may ask its source for its units of work) and its tasks.
+    pub async fn start(self, worker: &mut Worker) -> Result<(), WorkerError> {
+        (self.start)(worker, self.config, self.raw).await
     }
 }
 
@@ -125,7 +129,7 @@ fn prepare<C, F, S>(raw: &RawConfig, kind: ConnectorKind, parse: F, start: S) ->
 where
     C: Send + 'static,
     F: FnOnce(&mut ConfigReader<'_>) -> Option<C>,
-    S: FnOnce(&mut Worker, ConnectorConfig, &RawConfig, C) -> StartResult + Send + 'static,
+    S: for<'a> FnOnce(&'a mut Worker, ConnectorConfig, RawConfig, C) -> StartFuture<'a> + Send + 'static,
 {
     let mut reader = ConfigReader::new(raw);
     let config = ConnectorConfig::parse(&mut reader, kind);
@@ -144,15 +148,15 @@ where
 
 /// Parses a source connector file: framework keys and the connector's own, every error at once.
 pub fn prepare_source<C: SourceConnector>(raw: &RawConfig) -> Result<PreparedConnector, ConfigErrors> {
-    prepare(raw, ConnectorKind::Source, C::from_config, |w: &mut Worker, cc, raw: &RawConfig, c: C| {
-        w.start_source(cc, c, raw)
+    prepare(raw, ConnectorKind::Source, C::from_config, |w: &mut Worker, cc, raw: RawConfig, c: C| {
+        Box::pin(async move { w.start_source(cc, c, &raw).await }) as StartFuture<'_>
     })
 }
 
 /// Parses a sink connector file.
 pub fn prepare_sink<C: SinkConnector>(raw: &RawConfig) -> Result<PreparedConnector, ConfigErrors> {
-    prepare(raw, ConnectorKind::Sink, C::from_config, |w: &mut Worker, cc, raw: &RawConfig, c: C| {
-        w.start_sink(cc, c, raw)
+    prepare(raw, ConnectorKind::Sink, C::from_config, |w: &mut Worker, cc, raw: RawConfig, c: C| {
+        Box::pin(async move { w.start_sink(cc, c, &raw).await }) as StartFuture<'_>
     })
 }
 
@@ -236,7 +240,12 @@ impl Worker {
     }
 
     /// Registers the connector, starts it and its first tasks, and supervises them.
-    fn launch(&mut self, launcher: Box<dyn Launcher>, cc: ConnectorConfig, raw: &RawConfig) -> Result<(), WorkerError> {
+    async fn launch(
+        &mut self,
+        launcher: Box<dyn Launcher>,
+        cc: ConnectorConfig,
+        raw: &RawConfig,
+    ) -> Result<(), WorkerError> {
         if self.state.connector(&cc.name).is_some() {
             return Err(WorkerError::Duplicate { name: cc.name.clone() });
         }
@@ -256,30 +265,31 @@ impl Worker {
             worker_shutdown: self.shutdown_tx.subscribe(),
             failures: self.failures_tx.clone(),
         };
-        let supervisor = Supervisor::start(launcher, cc, raw.clone(), status.clone(), (control, commands), wiring)?;
+        let supervisor =
+            Supervisor::start(launcher, cc, raw.clone(), status.clone(), (control, commands), wiring).await?;
         self.state.connectors.write().unwrap().insert(name, status);
         self.supervisors.spawn(supervisor.run());
         Ok(())
     }
 
     /// Starts a source connector's tasks.
-    pub fn start_source<C: SourceConnector>(
+    pub async fn start_source<C: SourceConnector>(
         &mut self,
         cc: ConnectorConfig,
         connector: C,
         raw: &RawConfig,
     ) -> Result<(), WorkerError> {
-        self.launch(Box::new(SourceLauncher(connector)), cc, raw)
+        self.launch(Box::new(SourceLauncher(connector)), cc, raw).await
     }
 
     /// Starts a sink connector's tasks.
-    pub fn start_sink<C: SinkConnector>(
+    pub async fn start_sink<C: SinkConnector>(
         &mut self,
         cc: ConnectorConfig,
         connector: C,
         raw: &RawConfig,
     ) -> Result<(), WorkerError> {
-        self.launch(Box::new(SinkLauncher(connector)), cc, raw)
+        self.launch(Box::new(SinkLauncher(connector)), cc, raw).await
     }
 
     /// Serves REST, runs until SIGINT/SIGTERM or a shutdown request (or, with

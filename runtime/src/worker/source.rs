@@ -242,8 +242,11 @@ impl<T: SourceTask> Loop<T> {
             return Ok(());
         }
         let started = Instant::now();
-        let json: Result<Vec<_>, serde_json::Error> =
-            committable.iter().map(|(p, o)| Ok((serde_json::to_value(p)?, Some(serde_json::to_value(o)?)))).collect();
+        // a null offset (JDBC bulk mode) is stored as Kafka does: as a reset of the partition
+        let json: Result<Vec<_>, serde_json::Error> = committable
+            .iter()
+            .map(|(p, o)| Ok((serde_json::to_value(p)?, Some(serde_json::to_value(o)?).filter(|v| !v.is_null()))))
+            .collect();
         let json = json.map_err(|e| TaskError::fatal(format!("cannot serialize offsets: {e}")))?;
         let store = self.ctx.offsets.clone();
         store.put(&self.ctx.connector.name, json);

@@ -35,10 +35,11 @@ pub enum Command {
 }
 
 type TaskFuture = Pin<Box<dyn Future<Output = Result<(), TaskError>> + Send>>;
+type StartFuture<'a> = Pin<Box<dyn Future<Output = Result<(), TaskError>> + Send + 'a>>;
 
 /// What differs between sources and sinks, for the supervisor.
 pub(super) trait Launcher: Send + Sync + 'static {
-    fn start(&mut self, ctx: ConnectorContext);
+    fn start(&mut self, ctx: ConnectorContext) -> StartFuture<'_>;
     fn task_configs(&self, max_tasks: usize) -> Vec<TaskConfig>;
     fn task(&self, config: &TaskConfig, ctx: TaskContext) -> Result<TaskFuture, ConfigErrors>;
 }
@@ -47,8 +48,8 @@ pub(super) struct SourceLauncher<C>(pub C);
 pub(super) struct SinkLauncher<C>(pub C);
 
 impl<C: SourceConnector> Launcher for SourceLauncher<C> {
-    fn start(&mut self, ctx: ConnectorContext) {
-        self.0.start(ctx);
+    fn start(&mut self, ctx: ConnectorContext) -> StartFuture<'_> {
+        Box::pin(self.0.start(ctx))
     }
     fn task_configs(&self, max_tasks: usize) -> Vec<TaskConfig> {
         self.0.task_configs(max_tasks)
@@ -60,8 +61,8 @@ impl<C: SourceConnector> Launcher for SourceLauncher<C> {
 }
 
 impl<C: SinkConnector> Launcher for SinkLauncher<C> {
-    fn start(&mut self, ctx: ConnectorContext) {
-        self.0.start(ctx);
+    fn start(&mut self, ctx: ConnectorContext) -> StartFuture<'_> {
+        Box::pin(self.0.start(ctx))
     }
     fn task_configs(&self, max_tasks: usize) -> Vec<TaskConfig> {
         self.0.task_configs(max_tasks)
@@ -115,7 +116,7 @@ pub(super) struct Wiring {
 impl Supervisor {
     /// Starts the connector and its first generation of tasks (errors here stop the worker's
     /// start-up, as Kafka's `Stopping after connector error`).
-    pub fn start(
+    pub async fn start(
         mut launcher: Box<dyn Launcher>,
         connector: ConnectorConfig,
         raw: RawConfig,
@@ -123,7 +124,10 @@ impl Supervisor {
         commands: (mpsc::UnboundedSender<Command>, mpsc::UnboundedReceiver<Command>),
         wiring: Wiring,
     ) -> Result<Supervisor, WorkerError> {
-        launcher.start(ConnectorContext::new(commands.0));
+        launcher
+            .start(ConnectorContext::new(commands.0))
+            .await
+            .map_err(|e| WorkerError::Connector { name: connector.name.clone(), message: e.chain() })?;
         let mut s = Supervisor {
             launcher,
             connector: Arc::new(connector),
