@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlSslMode};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
+use sqlx::Connection as _;
 use tracing::{info, warn};
 
 use crate::config::Connection;
@@ -84,7 +85,14 @@ impl Pool {
                     if let Some(d) = &c.database {
                         o = o.database(d);
                     }
-                    pool_options_mysql(size).connect_with(o).await.map(Pool::MySql)
+                    // one probe connection first: the pool itself would retry until its timeout
+                    match sqlx::MySqlConnection::connect_with(&o).await {
+                        Ok(conn) => {
+                            let _ = conn.close().await;
+                            Ok(Pool::MySql(pool_options_mysql(size).connect_lazy_with(o)))
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
                 Dialect::Postgres => {
                     let mut o = PgConnectOptions::new_without_pgpass()
@@ -101,7 +109,13 @@ impl Pool {
                     if let Some(d) = &c.database {
                         o = o.database(d);
                     }
-                    pool_options_pg(size).connect_with(o).await.map(Pool::Postgres)
+                    match sqlx::PgConnection::connect_with(&o).await {
+                        Ok(conn) => {
+                            let _ = conn.close().await;
+                            Ok(Pool::Postgres(pool_options_pg(size).connect_lazy_with(o)))
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
             };
             match opened {

@@ -229,9 +229,7 @@ impl Layout {
     pub fn for_postgres(spec: &LayoutSpec, row: &PgRow) -> Layout {
         let columns: Vec<(String, String)> =
             row.columns().iter().map(|c| (c.name().to_owned(), c.type_info().name().to_owned())).collect();
-        Layout::build(spec, &columns, |i| {
-            row.try_get::<Option<sqlx::types::BigDecimal>, _>(i).ok().flatten().map(|d| d.to_plain_string())
-        })
+        Layout::build(spec, &columns, |i| pg_numeric(row, i).ok())
     }
 
     pub fn decode_mysql(&self, row: &MySqlRow) -> Result<Decoded, BadValue> {
@@ -375,6 +373,56 @@ fn mysql_incrementing(row: &MySqlRow, i: usize, kind: Kind) -> Decoding<Option<i
     }
 }
 
+/// PostgreSQL's binary `numeric` as the server's own text (`3.14159`, `-0.0100`): ndigits,
+/// weight, sign, dscale, then base-10000 digits. NaN and infinities are errors.
+pub fn pg_numeric_text(b: &[u8]) -> Decoding<String> {
+    let word = |i: usize| -> Decoding<u16> {
+        b.get(i * 2..i * 2 + 2).map(|w| u16::from_be_bytes([w[0], w[1]])).ok_or_else(|| "a truncated numeric".into())
+    };
+    let (ndigits, weight, sign, dscale) = (word(0)? as usize, word(1)? as i16 as i32, word(2)?, word(3)? as usize);
+    match sign {
+        0x0000 | 0x4000 => {}
+        0xC000 => return Err("NaN cannot be a Decimal".into()),
+        _ => return Err("Infinity cannot be a Decimal".into()),
+    }
+    let digits: Vec<u16> = (0..ndigits).map(|i| word(4 + i)).collect::<Decoding<_>>()?;
+    let group = |k: i32| -> u16 {
+        if k >= 0 && (k as usize) < digits.len() {
+            digits[k as usize]
+        } else {
+            0
+        }
+    };
+    let mut out = String::new();
+    if sign == 0x4000 {
+        out.push('-');
+    }
+    if weight < 0 {
+        out.push('0');
+    } else {
+        out.push_str(&group(0).to_string());
+        for k in 1..=weight {
+            out.push_str(&format!("{:04}", group(k)));
+        }
+    }
+    if dscale > 0 {
+        out.push('.');
+        let mut frac = String::new();
+        let mut k = weight + 1;
+        while frac.len() < dscale {
+            frac.push_str(&format!("{:04}", group(k)));
+            k += 1;
+        }
+        frac.truncate(dscale);
+        out.push_str(&frac);
+    }
+    Ok(out)
+}
+
+fn pg_numeric(row: &PgRow, i: usize) -> Decoding<String> {
+    pg_numeric_text(row.try_get_raw(i).map_err(err)?.as_bytes().map_err(err)?)
+}
+
 fn pg_int(row: &PgRow, i: usize) -> Decoding<i64> {
     let raw = row.try_get_raw(i).map_err(err)?;
     match raw.type_info().name() {
@@ -382,8 +430,7 @@ fn pg_int(row: &PgRow, i: usize) -> Decoding<i64> {
         "INT4" => row.try_get::<i32, _>(i).map(i64::from).map_err(err),
         "INT8" => row.try_get::<i64, _>(i).map_err(err),
         "NUMERIC" => {
-            let d = row.try_get::<sqlx::types::BigDecimal, _>(i).map_err(err)?;
-            let (v, s) = parse_decimal(&d.to_plain_string()).ok_or("not a number")?;
+            let (v, s) = parse_decimal(&pg_numeric(row, i)?).ok_or("not a number")?;
             let v = rescale(v, s, 0).ok_or("a fraction where an integer is expected")?;
             i64::try_from(v).map_err(|_| "value exceeds Long.MAX_VALUE".into())
         }
@@ -400,23 +447,13 @@ fn pg_value(row: &PgRow, c: &Col, zone: Tz) -> Decoding<Value> {
     Ok(match c.kind {
         Kind::Int(t) | Kind::Unsigned(t) => narrow(&c.name, pg_int(row, i)? as i128, t).map_err(|b| b.message)?,
         Kind::NumericInt(t) => {
-            let d = row.try_get::<sqlx::types::BigDecimal, _>(i).map_err(err)?;
-            let text = d.with_scale(0).to_plain_string();
-            narrow(&c.name, text.parse::<i128>().map_err(err)?, t).map_err(|b| b.message)?
+            let text = pg_numeric(row, i)?;
+            let whole = text.split('.').next().unwrap_or_default();
+            narrow(&c.name, whole.parse::<i128>().map_err(err)?, t).map_err(|b| b.message)?
         }
-        Kind::NumericFloat => {
-            let d = row.try_get::<sqlx::types::BigDecimal, _>(i).map_err(err)?;
-            Value::Float64(d.to_plain_string().parse::<f64>().map_err(err)?)
-        }
-        Kind::Decimal { scale, .. } => {
-            let d =
-                row.try_get::<sqlx::types::BigDecimal, _>(i).map_err(|e| format!("{e} (NaN cannot be a Decimal)"))?;
-            decimal_value(&c.name, &d.to_plain_string(), scale).map_err(|b| b.message)?
-        }
-        Kind::NumericText => {
-            let d = row.try_get::<sqlx::types::BigDecimal, _>(i).map_err(err)?;
-            Value::String(d.to_plain_string())
-        }
+        Kind::NumericFloat => Value::Float64(pg_numeric(row, i)?.parse::<f64>().map_err(err)?),
+        Kind::Decimal { scale, .. } => decimal_value(&c.name, &pg_numeric(row, i)?, scale).map_err(|b| b.message)?,
+        Kind::NumericText => Value::String(pg_numeric(row, i)?),
         Kind::Boolean => Value::Boolean(row.try_get::<bool, _>(i).map_err(err)?),
         Kind::Float32 => Value::Float32(row.try_get::<f32, _>(i).map_err(err)?),
         Kind::Float64 => Value::Float64(row.try_get::<f64, _>(i).map_err(err)?),
@@ -480,6 +517,22 @@ mod tests {
         assert_eq!(rescale(BigInt::from(1500), 3, 1), Some(BigInt::from(15)));
         assert_eq!(rescale(BigInt::from(1501), 3, 1), None);
         assert_eq!(parse_decimal("42"), Some((BigInt::from(42), 0)));
+    }
+
+    #[test]
+    fn postgres_numeric_binary_to_text() {
+        let enc = |ndigits: u16, weight: i16, sign: u16, dscale: u16, digits: &[u16]| {
+            let mut b = Vec::new();
+            for w in [ndigits, weight as u16, sign, dscale].iter().chain(digits) {
+                b.extend_from_slice(&w.to_be_bytes());
+            }
+            b
+        };
+        assert_eq!(pg_numeric_text(&enc(3, 0, 0, 5, &[3, 1415, 9000])).unwrap(), "3.14159");
+        assert_eq!(pg_numeric_text(&enc(1, -1, 0x4000, 4, &[100])).unwrap(), "-0.0100");
+        assert_eq!(pg_numeric_text(&enc(1, 1, 0, 0, &[12])).unwrap(), "120000");
+        assert_eq!(pg_numeric_text(&enc(0, 0, 0, 2, &[])).unwrap(), "0.00");
+        assert!(pg_numeric_text(&enc(0, 0, 0xC000, 0, &[])).is_err());
     }
 
     #[test]

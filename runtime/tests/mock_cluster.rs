@@ -151,7 +151,7 @@ fn source_offsets_follow_broker_acks() {
     let mut worker = Worker::new(worker_config(&bootstrap, dir.path(), 100)).unwrap();
     let config =
         raw(&[("name", "counter"), ("connector.class", "test.CountingSource"), ("topic", "counts"), ("count", "500")]);
-    prepare_source::<CountingSource>(&config).unwrap().start(&mut worker).await.unwrap();
+    rt.block_on(prepare_source::<CountingSource>(&config).unwrap().start(&mut worker)).unwrap();
     let handle = worker.shutdown_handle();
     let offsets = worker.offsets();
     let run = rt.spawn(worker.run(false));
@@ -193,7 +193,7 @@ fn source_offsets_follow_broker_acks() {
 
     // a restart resumes after the committed offset: nothing more is produced
     let mut worker = Worker::new(worker_config(&bootstrap, dir.path(), 100)).unwrap();
-    prepare_source::<CountingSource>(&config).unwrap().start(&mut worker).await.unwrap();
+    rt.block_on(prepare_source::<CountingSource>(&config).unwrap().start(&mut worker)).unwrap();
     let handle = worker.shutdown_handle();
     let run = rt.spawn(worker.run(false));
     std::thread::sleep(Duration::from_millis(500));
@@ -264,7 +264,7 @@ fn sink_commits_only_what_pre_commit_returns() {
     let _entered = rt.enter();
     let mut worker = Worker::new(worker_config(&bootstrap, dir.path(), 200)).unwrap();
     let config = raw(&[("name", "half"), ("connector.class", "test.HalfDurableSink"), ("topics", "words")]);
-    prepare_sink::<HalfDurableSink>(&config).unwrap().start(&mut worker).await.unwrap();
+    rt.block_on(prepare_sink::<HalfDurableSink>(&config).unwrap().start(&mut worker)).unwrap();
     let handle = worker.shutdown_handle();
     let run = rt.spawn(worker.run(false));
     wait_for(Duration::from_secs(30), "100 records put", || SEEN.lock().unwrap().len() >= 100);
@@ -337,7 +337,7 @@ fn a_connector_can_ask_for_new_task_configs() {
     let _entered = rt.enter();
     let mut worker = Worker::new(worker_config(&mock.bootstrap_servers(), dir.path(), 100)).unwrap();
     let config = raw(&[("name", "growing"), ("connector.class", "test.Growing"), ("tasks.max", "2")]);
-    prepare_source::<Growing>(&config).unwrap().start(&mut worker).await.unwrap();
+    rt.block_on(prepare_source::<Growing>(&config).unwrap().start(&mut worker)).unwrap();
     let state = worker.state();
     let handle = worker.shutdown_handle();
     let run = rt.spawn(worker.run(false));

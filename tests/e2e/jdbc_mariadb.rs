@@ -67,3 +67,204 @@ fn mariadb_column_types_golden_bytes_and_offsets() {
     assert_eq!(got[1], second);
     assert_eq!(offset_of(&dir, &format!("{db}.types")), Some(serde_json::json!({"incrementing": 2})));
 }
+
+fn field<'a>(record: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    &record["payload"][name]
+}
+
+fn parsed(topic: &str, n: usize) -> Vec<serde_json::Value> {
+    parsed_within(topic, n, 30)
+}
+
+fn parsed_within(topic: &str, n: usize, seconds: u64) -> Vec<serde_json::Value> {
+    values(topic, n, Duration::from_secs(seconds)).iter().map(|v| serde_json::from_str(v).unwrap()).collect()
+}
+
+#[test]
+fn mariadb_timestamp_modes_see_inserts_and_updates_but_not_backward_moves_and_bulk_rereads() {
+    require_kafka();
+    let db = database("e2e_ts");
+    mariadb(&format!(
+        "CREATE TABLE {db}.events (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(10) NOT NULL, updated_at DATETIME(3) NOT NULL);\n\
+         INSERT INTO {db}.events (v, updated_at) VALUES ('a', '2024-01-01 00:00:01'), ('b', '2024-01-01 00:00:02'), ('c', '2024-01-01 00:00:03');"
+    ));
+    let dir = Dir::new();
+    let worker = dir.worker(free_port(), "");
+    let (ts, tsinc, bulk) = (unique("jdbc-ts-"), unique("jdbc-tsinc-"), unique("jdbc-bulk-"));
+    let a = dir.write(
+        "ts.properties",
+        &props(&unique("ts"), &db, &format!("mode=timestamp\ntimestamp.column.name=updated_at\ntopic.prefix={ts}\n")),
+    );
+    let b = dir.write(
+        "tsinc.properties",
+        &props(
+            &unique("tsinc"),
+            &db,
+            &format!("mode=timestamp+incrementing\ntimestamp.column.name=updated_at\nincrementing.column.name=id\ntopic.prefix={tsinc}\n"),
+        ),
+    );
+    let c = dir.write("bulk.properties", &props(&unique("bulk"), &db, &format!("mode=bulk\ntopic.prefix={bulk}\n")));
+    let mut child = spawn(&[&worker, &a, &b, &c], &dir.path("log"));
+    assert_eq!(parsed(&format!("{ts}events"), 3).len(), 3, "{}", log_text(&dir.path("log")));
+    mariadb(&format!(
+        "UPDATE {db}.events SET v = 'a2', updated_at = '2024-01-01 00:00:10' WHERE id = 1;\n\
+         UPDATE {db}.events SET v = 'back', updated_at = '2023-01-01 00:00:00' WHERE id = 2;\n\
+         INSERT INTO {db}.events (v, updated_at) VALUES ('d', '2024-01-01 00:00:20.5');"
+    ));
+    for prefix in [&ts, &tsinc] {
+        wait_until(Duration::from_secs(30), "the changes", || {
+            parsed_within(&format!("{prefix}events"), 5, 2).len() == 5
+        });
+        // and nothing more: the backward move is not seen (documented)
+        let got = parsed_within(&format!("{prefix}events"), 6, 3);
+        let seen: Vec<&str> = got.iter().map(|r| field(r, "v").as_str().unwrap()).collect();
+        assert_eq!(seen, ["a", "b", "c", "a2", "d"], "{prefix}: the backward move is not seen (documented)");
+        assert_eq!(field(&got[4], "updated_at"), 1704067220500i64);
+    }
+    let rounds = parsed(&format!("{bulk}events"), 8);
+    assert_eq!(rounds.len(), 8, "bulk mode re-reads the whole table every poll");
+    wait_until(Duration::from_secs(10), "offsets", || dir.offsets().len() >= 2);
+    assert!(sigterm(&mut child).success());
+    let offsets: Vec<serde_json::Value> = dir.offsets().into_iter().map(|e| e["offset"].clone()).collect();
+    assert_eq!(offsets.len(), 2, "bulk stores no offset: {offsets:?}");
+    assert!(offsets.contains(&serde_json::json!({"timestamp_nanos": 500000000, "timestamp": 1704067220500i64})));
+    assert!(offsets.contains(
+        &serde_json::json!({"timestamp_nanos": 500000000, "incrementing": 4, "timestamp": 1704067220500i64})
+    ));
+    let log = log_text(&dir.path("log"));
+    assert!(log.contains("timestamp.delay.interval.ms=0 in a timestamp mode"), "the loud warning");
+}
+
+#[test]
+fn mariadb_rows_sharing_a_timestamp_survive_kill_dash_9_mid_group() {
+    require_kafka();
+    let db = database("e2e_shared");
+    mariadb(&format!(
+        "USE {db};\nCREATE TABLE {db}.shared (id INT AUTO_INCREMENT PRIMARY KEY, updated_at DATETIME NOT NULL);\n\
+         INSERT INTO {db}.shared (updated_at) SELECT '2024-01-01 00:00:01' FROM seq_1_to_30000;\n\
+         INSERT INTO {db}.shared (updated_at) VALUES ('2024-01-01 00:00:02');"
+    ));
+    let dir = Dir::new();
+    let worker = dir.worker(free_port(), "offset.flush.interval.ms=100\n");
+    let prefix = unique("jdbc-shared-");
+    let connector = dir.write(
+        "jdbc.properties",
+        &props(
+            &unique("shared"),
+            &db,
+            &format!("mode=timestamp\ntimestamp.column.name=updated_at\nbatch.max.rows=100\ntopic.prefix={prefix}\n"),
+        ),
+    );
+    let table = format!("{db}.shared");
+    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
+    wait_until(Duration::from_secs(30), "a first offset", || offset_of(&dir, &table).is_some());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let at_kill = offset_of(&dir, &table).unwrap();
+    // inside the group the offset stays at the previous timestamp (epoch here); it reaches the
+    // group's own timestamp only with the row after the group
+    assert!(at_kill["timestamp"] == 0 || at_kill["timestamp"] == 1704067202000i64, "{at_kill}");
+    let mut child = spawn(&[&worker, &connector], &dir.path("log2"));
+    let topic = format!("{prefix}shared");
+    let mut ids = std::collections::BTreeSet::new();
+    wait_until(Duration::from_secs(60), "every row", || {
+        ids = parsed(&topic, 80_000).iter().map(|r| field(r, "id").as_i64().unwrap()).collect();
+        ids.len() == 30_001
+    });
+    wait_until(Duration::from_secs(10), "the final offset", || {
+        offset_of(&dir, &table) == Some(serde_json::json!({"timestamp_nanos": 0, "timestamp": 1704067202000i64}))
+    });
+    assert!(sigterm(&mut child).success());
+}
+
+#[test]
+fn mariadb_tables_split_over_tasks_and_a_new_table_is_picked_up() {
+    require_kafka();
+    let db = database("e2e_split");
+    let small = database("e2e_three");
+    for t in ["t1", "t2", "t3", "t4"] {
+        mariadb(&format!(
+            "CREATE TABLE {db}.{t} (id INT AUTO_INCREMENT PRIMARY KEY); INSERT INTO {db}.{t} VALUES (NULL);"
+        ));
+    }
+    for t in ["a", "b", "c"] {
+        mariadb(&format!("CREATE TABLE {small}.{t} (id INT AUTO_INCREMENT PRIMARY KEY);"));
+    }
+    let dir = Dir::new();
+    let port = free_port();
+    let worker = dir.worker(port, "");
+    let (four, three) = (unique("four"), unique("three"));
+    let prefix = unique("jdbc-split-");
+    let extra = format!("mode=incrementing\ntable.poll.interval.ms=1000\ntopic.prefix={prefix}\n");
+    let a = dir.write("four.properties", &props(&four, &db, &extra).replace("tasks.max=1", "tasks.max=2"));
+    let b = dir.write("three.properties", &props(&three, &small, &extra).replace("tasks.max=1", "tasks.max=4"));
+    let mut child = spawn(&[&worker, &a, &b], &dir.path("log"));
+    let tables = |name: &str| -> Vec<String> {
+        let (_, tasks) = get(port, &format!("/connectors/{name}/tasks"));
+        tasks
+            .as_array()
+            .map_or(vec![], |ts| ts.iter().map(|t| t["config"]["tables"].as_str().unwrap().to_owned()).collect())
+    };
+    wait_until(Duration::from_secs(30), "tasks", || tables(&four).len() == 2);
+    assert_eq!(tables(&four), [format!("`{db}`.`t1`,`{db}`.`t2`"), format!("`{db}`.`t3`,`{db}`.`t4`")]);
+    assert_eq!(tables(&three), [format!("`{small}`.`a`"), format!("`{small}`.`b`"), format!("`{small}`.`c`")]);
+    mariadb(&format!(
+        "CREATE TABLE {db}.t5 (id INT AUTO_INCREMENT PRIMARY KEY); INSERT INTO {db}.t5 VALUES (NULL), (NULL);"
+    ));
+    wait_until(Duration::from_secs(30), "reassignment", || {
+        tables(&four) == [format!("`{db}`.`t1`,`{db}`.`t2`,`{db}`.`t3`"), format!("`{db}`.`t4`,`{db}`.`t5`")]
+    });
+    assert_eq!(parsed(&format!("{prefix}t5"), 2).len(), 2, "{}", log_text(&dir.path("log")));
+    assert!(sigterm(&mut child).success());
+}
+
+#[test]
+fn mariadb_errors_name_the_cause() {
+    require_kafka();
+    let db = database("e2e_err");
+    mariadb(&format!("CREATE TABLE {db}.t (id INT AUTO_INCREMENT PRIMARY KEY, v INT);"));
+    let dir = Dir::new();
+    let worker = dir.worker(free_port(), "");
+    let bad_password = dir.write(
+        "pw.properties",
+        &props(&unique("pw"), &db, "mode=bulk\n").replace("user=root&", "user=root&password=n0t-the-Secret&"),
+    );
+    let out = run(&[&worker, &bad_password]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("access denied for user \"root\": check connection.user and connection.password"), "{err}");
+    assert!(!err.contains("n0t-the-Secret"), "the password is never printed");
+
+    let port = free_port();
+    let unreachable = dir.write(
+        "down.properties",
+        &props(&unique("down"), &db, "mode=bulk\nconnection.attempts=2\nconnection.backoff.ms=100\n")
+            .replace("127.0.0.1:3307", &format!("127.0.0.1:{port}")),
+    );
+    let out = run(&[&worker, &unreachable]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains(&format!("cannot connect to 127.0.0.1:{port}/{db}")), "{err}");
+    assert!(err.contains("retrying"), "{err}");
+
+    let missing =
+        dir.write("col.properties", &props(&unique("col"), &db, "mode=incrementing\nincrementing.column.name=nope\n"));
+    let out = run(&[&worker, &missing]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "table {db}.t: column \"nope\" (incrementing.column.name) does not exist; its columns are: id, v"
+        )),
+        "{err}"
+    );
+
+    let nullable = dir.write(
+        "null.properties",
+        &props(&unique("null"), &db, "mode=timestamp+incrementing\ntimestamp.column.name=v\n"),
+    );
+    let out = run(&[&worker, &nullable]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("timestamp column v is nullable; make it NOT NULL, or set validate.non.null=false"), "{err}");
+}

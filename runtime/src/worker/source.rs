@@ -242,10 +242,12 @@ impl<T: SourceTask> Loop<T> {
             return Ok(());
         }
         let started = Instant::now();
-        // a null offset (JDBC bulk mode) is stored as Kafka does: as a reset of the partition
+        // a null offset (JDBC bulk mode) is not stored: there is nothing to resume from
         let json: Result<Vec<_>, serde_json::Error> = committable
             .iter()
-            .map(|(p, o)| Ok((serde_json::to_value(p)?, Some(serde_json::to_value(o)?).filter(|v| !v.is_null()))))
+            .map(|(p, o)| Ok((serde_json::to_value(p)?, serde_json::to_value(o)?)))
+            .filter(|r| !matches!(r, Ok((_, serde_json::Value::Null))))
+            .map(|r| r.map(|(p, o)| (p, Some(o))))
             .collect();
         let json = json.map_err(|e| TaskError::fatal(format!("cannot serialize offsets: {e}")))?;
         let store = self.ctx.offsets.clone();
