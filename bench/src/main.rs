@@ -22,6 +22,8 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
+mod jdbc;
+
 const LINES: usize = 1_000_000;
 const LINE_BYTES: usize = 100;
 
@@ -33,7 +35,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run benchmarks (all when none is named): file-source, file-source-json, file-sink, idle-worker.
+    /// Run benchmarks (all when none is named): file-source, file-source-json, file-sink, idle-worker,
+    /// jdbc-source, jdbc-source-4.
     Run {
         names: Vec<String>,
         /// The sluice binary to measure.
@@ -52,7 +55,7 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Cmd::Peek { topic, n } => peek(&topic, n),
         Cmd::Run { names, sluice } => {
-            let all = ["file-source", "file-source-json", "file-sink", "idle-worker"];
+            let all = ["file-source", "file-source-json", "file-sink", "idle-worker", "jdbc-source", "jdbc-source-4"];
             let chosen: Vec<&str> =
                 if names.is_empty() { all.to_vec() } else { names.iter().map(String::as_str).collect() };
             let work = tempfile::Builder::new().prefix("sluice-bench").tempdir()?;
@@ -63,6 +66,8 @@ fn main() -> Result<()> {
                     "file-source-json" => b.file_source(true)?,
                     "file-sink" => b.file_sink()?,
                     "idle-worker" => b.idle_worker()?,
+                    "jdbc-source" => b.jdbc_source("jdbc-source", 1)?,
+                    "jdbc-source-4" => b.jdbc_source("jdbc-source-4", 4)?,
                     other => bail!("unknown benchmark {other}; known: {}", all.join(", ")),
                 }
             }
@@ -210,6 +215,25 @@ fn consume_count(topic: &str, n: usize, timeout: Duration) -> Result<(usize, usi
         }
     }
     Ok((count, bytes))
+}
+
+/// The first record value of partition 0 of `topic`.
+fn first_value(topic: &str) -> Result<Vec<u8>> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("first"))
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)?;
+    consumer.assign(&tpl)?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            return Ok(m.payload().unwrap_or_default().to_vec());
+        }
+    }
+    bail!("no record on {topic}")
 }
 
 fn peek(topic: &str, n: usize) -> Result<()> {

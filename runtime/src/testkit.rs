@@ -94,8 +94,7 @@ fn json_object<T: Serialize>(what: &str, v: &T) -> Json {
 /// produce records whose partition and offset are JSON objects that read back as themselves.
 pub async fn assert_source_conformance<C: SourceConnector>(pairs: &[(&str, &str)], max_tasks: usize) {
     let mut connector = parse(pairs, C::from_config);
-    let (control, _commands) = tokio::sync::mpsc::unbounded_channel();
-    connector.start(crate::ConnectorContext::new(control)).await.expect("the connector starts");
+    connector.start(connector_context()).await.expect("the connector starts");
     let configs = within(connector.task_configs(max_tasks), max_tasks);
     for config in &configs {
         let mut task = connector.create_task(config).expect("each task config creates a task");
@@ -148,4 +147,10 @@ pub async fn assert_sink_conformance<C: SinkConnector>(
     }
     task.close(&partitions).await.expect("close");
     task.stop().await;
+}
+
+/// A connector context for tests: reconfiguration requests go nowhere.
+pub fn connector_context() -> crate::ConnectorContext {
+    let (control, _) = tokio::sync::mpsc::unbounded_channel();
+    crate::ConnectorContext::new(control)
 }

@@ -268,3 +268,44 @@ fn mariadb_errors_name_the_cause() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("timestamp column v is nullable; make it NOT NULL, or set validate.non.null=false"), "{err}");
 }
+
+#[test]
+fn mariadb_query_mode_runs_one_task_with_the_suffix_and_the_query_partition() {
+    require_kafka();
+    let db = database("e2e_query");
+    mariadb(&format!(
+        "CREATE TABLE {db}.q (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(10) NOT NULL);\n\
+         INSERT INTO {db}.q (v) VALUES ('a'), ('b'), ('skip'), ('c'), ('d');"
+    ));
+    let dir = Dir::new();
+    let port = free_port();
+    let worker = dir.worker(port, "");
+    let topic = unique("jdbc-query");
+    let name = unique("query");
+    let connector = dir.write(
+        "q.properties",
+        &props(
+            &name,
+            &db,
+            &format!(
+                "query=SELECT * FROM (SELECT id, v FROM {db}.q WHERE v <> 'skip') AS q\nquery.suffix=LIMIT 2\n\
+                 mode=incrementing\nincrementing.column.name=id\ntopic.prefix={topic}\n"
+            ),
+        )
+        .replace("tasks.max=1", "tasks.max=3"),
+    );
+    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
+    let got = parsed(&topic, 4);
+    let ids: Vec<i64> = got.iter().map(|r| field(r, "id").as_i64().unwrap()).collect();
+    assert_eq!(ids, [1, 2, 4, 5], "{}", log_text(&dir.path("log")));
+    assert!(got[0]["schema"].get("name").is_none(), "query mode: the value schema has no name");
+    let (_, tasks) = get(port, &format!("/connectors/{name}/tasks"));
+    assert_eq!(tasks.as_array().map(Vec::len), Some(1), "query mode is one task whatever tasks.max");
+    wait_until(Duration::from_secs(10), "offsets", || {
+        dir.offsets().iter().any(|e| {
+            e["partition"] == serde_json::json!({"query": "query"})
+                && e["offset"] == serde_json::json!({"incrementing": 5})
+        })
+    });
+    assert!(sigterm(&mut child).success());
+}

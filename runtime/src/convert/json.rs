@@ -272,7 +272,7 @@ impl JsonConverter {
     }
 
     fn write_struct(&self, schema: &Schema, s: &Struct, out: &mut Vec<u8>) -> Result<(), ConvertError> {
-        if s.schema != *schema && s.schema.ptr() != schema.ptr() {
+        if s.schema.ptr() != schema.ptr() && s.schema != *schema {
             return Err(err("Mismatching schema."));
         }
         out.push(b'{');
