@@ -56,6 +56,22 @@ pub const KEYS: &[KeyDoc] = &[
     },
     KeyDoc { name: "db.timezone", default: Some("UTC"), doc: "zone of zone-less time values" },
     KeyDoc { name: "quote.sql.identifiers", default: Some("always"), doc: "always or never" },
+    KeyDoc { name: "query.masked", default: Some("false"), doc: "hide the query in logs" },
+    KeyDoc {
+        name: "timestamp.granularity",
+        default: Some("connect_logical"),
+        doc: "TIMESTAMP columns as connect_logical, micros_long, nanos_long, micros_string or nanos_string",
+    },
+    KeyDoc {
+        name: "dialect.name",
+        default: Some(""),
+        doc: "MySqlDatabaseDialect or PostgreSqlDatabaseDialect (checked)",
+    },
+    KeyDoc {
+        name: "numeric.precision.mapping",
+        default: Some("false"),
+        doc: "deprecated: true is numeric.mapping=precision_only",
+    },
     KeyDoc {
         name: "query.retry.attempts",
         default: Some("-1"),
@@ -67,6 +83,17 @@ pub const KEYS: &[KeyDoc] = &[
         doc: "sluice: BIGINT UNSIGNED as int64 (a value above 2^63-1 is a bad record), decimal or string",
     },
 ];
+
+/// `timestamp.granularity`: how TIMESTAMP columns are emitted (jdbc-source.md §6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Granularity {
+    /// The Timestamp logical type, milliseconds.
+    ConnectLogical,
+    MicrosLong,
+    NanosLong,
+    MicrosString,
+    NanosString,
+}
 
 /// The mode with its columns resolved (the incrementing column may be discovered at start).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +159,9 @@ pub struct JdbcSourceConfig {
     pub numeric_mapping: &'static str,
     pub db_timezone: chrono_tz::Tz,
     pub query_retry_attempts: i64,
+    pub quote_identifiers: bool,
+    pub query_masked: bool,
+    pub timestamp_granularity: Granularity,
     pub unsigned_mapping: crate::row::UnsignedMapping,
 }
 
@@ -264,21 +294,62 @@ impl JdbcSourceConfig {
             (true, true, false) => TableFilter::Regex { include, exclude },
             (true, true, true) => TableFilter::All,
         };
-        let numeric_mapping =
-            r.one_of("numeric.mapping", "none", &["none", "best_fit", "best_fit_eager_double", "precision_only"]);
-        r.one_of("quote.sql.identifiers", "always", &["always", "never"]);
-        r.accept(&[
-            "dialect.name",
-            "query.masked",
+        let precision_mapping = r.bool("numeric.precision.mapping", false);
+        let numeric_mapping = if r.raw().entries.contains_key("numeric.mapping") || !precision_mapping {
+            r.one_of("numeric.mapping", "none", &["none", "best_fit", "best_fit_eager_double", "precision_only"])
+        } else {
+            // the deprecated key's `true` is precision_only
+            "precision_only"
+        };
+        let quote_identifiers = r.one_of("quote.sql.identifiers", "always", &["always", "never"]) == "always";
+        let query_masked = r.bool("query.masked", false);
+        let timestamp_granularity = match r.one_of(
             "timestamp.granularity",
-            "transaction.isolation.mode",
+            "connect_logical",
+            &["connect_logical", "micros_long", "nanos_long", "micros_string", "nanos_string"],
+        ) {
+            "micros_long" => Granularity::MicrosLong,
+            "nanos_long" => Granularity::NanosLong,
+            "micros_string" => Granularity::MicrosString,
+            "nanos_string" => Granularity::NanosString,
+            _ => Granularity::ConnectLogical,
+        };
+        let dialect = r.string_or("dialect.name", "");
+        match (dialect.trim(), connection.as_ref().map(|c| c.dialect)) {
+            ("", _)
+            | ("MySqlDatabaseDialect", Some(Dialect::MySql))
+            | ("PostgreSqlDatabaseDialect", Some(Dialect::Postgres)) => {}
+            (other, _) => r.invalid(
+                "dialect.name",
+                "empty, or the dialect of connection.url (MySqlDatabaseDialect, PostgreSqlDatabaseDialect)",
+                other,
+            ),
+        }
+        // keys whose non-default values sluice does not implement: refused, never ignored
+        for (key, default) in [("transaction.isolation.mode", "DEFAULT")] {
+            if let Some(v) = r.non_empty(key).filter(|v| !v.trim().eq_ignore_ascii_case(default)) {
+                r.invalid(
+                    key,
+                    format!("{default} (other isolation modes are not supported by sluice yet)"),
+                    v.as_str(),
+                );
+            }
+        }
+        for key in ["timestamp.columns.mapping", "incrementing.column.mapping"] {
+            if let Some(v) = r.non_empty(key) {
+                r.invalid(
+                    key,
+                    "unset (per-table column mappings are not supported by sluice yet: use one connector per column layout)",
+                    v.as_str(),
+                );
+            }
+        }
+        // accepted as Confluent's: sluice always buffers (bounded) and reads the table list at start
+        r.accept(&[
             "date.calendar.system",
             "table.monitoring.startup.polling.limit.ms",
             "max.buffer.size",
             "poll.linger.ms",
-            "numeric.precision.mapping",
-            "timestamp.columns.mapping",
-            "incrementing.column.mapping",
         ]);
         // every key is read before anything returns, so every problem is reported
         let attempts = r.int_in("connection.attempts", 3, 1, i32::MAX as i64) as u32;
@@ -335,6 +406,9 @@ impl JdbcSourceConfig {
             db_timezone,
             query_retry_attempts,
             unsigned_mapping,
+            quote_identifiers,
+            query_masked,
+            timestamp_granularity,
         };
         Some(config)
     }
@@ -420,5 +494,38 @@ mod tests {
         assert_eq!(errors[1], "jdbc.properties: timestamp.column.name: missing required key (the timestamp column(s) of a timestamp mode)");
         assert!(errors[2].starts_with("jdbc.properties:4: table.blacklist: expected only one of"));
         assert!(errors[3].starts_with("jdbc.properties:5: batch.max.rows: expected an integer in [1,"));
+    }
+
+    #[test]
+    fn reference_keys_are_applied_or_refused_never_ignored() {
+        let base = [("connection.url", "jdbc:postgresql://h/db"), ("mode", "bulk")];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            parse(&pairs)
+        };
+        let c = with(&[
+            ("numeric.precision.mapping", "true"),
+            ("quote.sql.identifiers", "never"),
+            ("timestamp.granularity", "nanos_string"),
+            ("query.masked", "true"),
+            ("dialect.name", "PostgreSqlDatabaseDialect"),
+            ("transaction.isolation.mode", "DEFAULT"),
+        ])
+        .unwrap();
+        assert_eq!(c.numeric_mapping, "precision_only");
+        assert!(!c.quote_identifiers && c.query_masked);
+        assert_eq!(c.timestamp_granularity, Granularity::NanosString);
+        let errors = with(&[
+            ("dialect.name", "MySqlDatabaseDialect"),
+            ("transaction.isolation.mode", "SERIALIZABLE"),
+            ("timestamp.columns.mapping", "orders:updated_at"),
+            ("timestamp.granularity", "micros_iso_datetime_string"),
+        ])
+        .unwrap_err();
+        assert_eq!(errors.len(), 4, "{errors:#?}");
+        assert!(errors.iter().any(|e| e.contains("dialect.name: expected empty, or the dialect of connection.url")));
+        assert!(errors.iter().any(|e| e.contains("transaction.isolation.mode: expected DEFAULT")));
+        assert!(errors.iter().any(|e| e.contains("timestamp.columns.mapping: expected unset")));
     }
 }

@@ -24,6 +24,8 @@ pub type Sender = mpsc::Sender<Result<Record, TaskError>>;
 /// Everything a querier needs, resolved at task start.
 pub struct Querier {
     pub label: String,
+    /// `query.masked`: the statement is not logged.
+    pub masked: bool,
     pub pool: Pool,
     pub mode: Mode,
     pub statement: Statement,
@@ -114,7 +116,8 @@ impl Querier {
             None
         };
         let binds = self.binds(end);
-        debug!(table = %self.label, sql = %self.statement.sql, binds = ?binds, "query");
+        let shown = if self.masked { "<masked>" } else { self.statement.sql.as_str() };
+        debug!(table = %self.label, sql = %shown, binds = ?binds, "query");
         let mut emitter = Emitter::new(self);
         let zone = self.spec.zone;
         let local = !self.bind_instants;

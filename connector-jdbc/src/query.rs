@@ -30,15 +30,40 @@ pub struct Statement {
     pub binds: Vec<Bind>,
 }
 
-fn column(d: Dialect, source: &Source, name: &str) -> String {
+/// How identifiers are written: quoted (`quote.sql.identifiers=always`, the default) or as is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Names {
+    pub dialect: Dialect,
+    pub quote: bool,
+}
+
+impl Names {
+    fn ident(self, name: &str) -> String {
+        if self.quote {
+            self.dialect.quote(name)
+        } else {
+            name.to_owned()
+        }
+    }
+
+    fn table(self, t: &TableId) -> String {
+        if self.quote {
+            t.quoted(self.dialect)
+        } else {
+            t.to_string()
+        }
+    }
+}
+
+fn column(d: Names, source: &Source, name: &str) -> String {
     match source {
-        Source::Table(t) => format!("{}.{}", t.quoted(d), d.quote(name)),
-        Source::Query(_) => d.quote(name),
+        Source::Table(t) => format!("{}.{}", d.table(t), d.ident(name)),
+        Source::Query(_) => d.ident(name),
     }
 }
 
 /// `c` or `COALESCE(c1,c2,…)`.
-fn timestamp_expr(d: Dialect, source: &Source, columns: &[String]) -> String {
+fn timestamp_expr(d: Names, source: &Source, columns: &[String]) -> String {
     let cols: Vec<String> = columns.iter().map(|c| column(d, source, c)).collect();
     if cols.len() == 1 {
         cols.into_iter().next().unwrap_or_default()
@@ -48,28 +73,33 @@ fn timestamp_expr(d: Dialect, source: &Source, columns: &[String]) -> String {
 }
 
 /// Builds the statement of one poll.
-pub fn build(d: Dialect, source: &Source, mode: &Mode, suffix: Option<&str>) -> Statement {
+pub fn build(names: Names, source: &Source, mode: &Mode, suffix: Option<&str>) -> Statement {
+    let d = names;
     let mut sql = match source {
-        Source::Table(t) => format!("SELECT * FROM {}", t.quoted(d)),
+        Source::Table(t) => format!("SELECT * FROM {}", d.table(t)),
         Source::Query(q) => q.clone(),
     };
     let (criteria, binds) = match mode {
         Mode::Bulk => (String::new(), vec![]),
         Mode::Incrementing { column: inc } => {
             let inc = column(d, source, inc);
-            (format!(" WHERE {inc} > {} ORDER BY {inc} ASC", d.placeholder(1)), vec![Bind::LastIncrementing])
+            (format!(" WHERE {inc} > {} ORDER BY {inc} ASC", d.dialect.placeholder(1)), vec![Bind::LastIncrementing])
         }
         Mode::Timestamp { columns } => {
             let ts = timestamp_expr(d, source, columns);
             (
-                format!(" WHERE {ts} > {} AND {ts} < {} ORDER BY {ts} ASC", d.placeholder(1), d.placeholder(2)),
+                format!(
+                    " WHERE {ts} > {} AND {ts} < {} ORDER BY {ts} ASC",
+                    d.dialect.placeholder(1),
+                    d.dialect.placeholder(2)
+                ),
                 vec![Bind::LastTimestamp, Bind::EndBound],
             )
         }
         Mode::TimestampIncrementing { timestamp, incrementing } => {
             let ts = timestamp_expr(d, source, timestamp);
             let inc = column(d, source, incrementing);
-            let p = |n| d.placeholder(n);
+            let p = |n| d.dialect.placeholder(n);
             (
                 format!(
                     " WHERE {ts} < {} AND (({ts} = {} AND {inc} > {}) OR {ts} > {}) ORDER BY {ts},{inc} ASC",
@@ -94,6 +124,16 @@ pub fn build(d: Dialect, source: &Source, mode: &Mode, suffix: Option<&str>) -> 
 mod tests {
     use super::*;
 
+    const MY: Names = Names { dialect: Dialect::MySql, quote: true };
+    const PG: Names = Names { dialect: Dialect::Postgres, quote: true };
+
+    #[test]
+    fn quote_sql_identifiers_never() {
+        let never = Names { dialect: Dialect::MySql, quote: false };
+        let s = build(never, &orders("shop"), &Mode::Incrementing { column: "id".into() }, None);
+        assert_eq!(s.sql, "SELECT * FROM shop.orders WHERE shop.orders.id > ? ORDER BY shop.orders.id ASC");
+    }
+
     fn orders(space: &str) -> Source {
         Source::Table(TableId::new(Some(space), "orders"))
     }
@@ -101,21 +141,21 @@ mod tests {
     #[test]
     fn reference_examples() {
         let tsinc = Mode::TimestampIncrementing { timestamp: vec!["updated_at".into()], incrementing: "id".into() };
-        let s = build(Dialect::MySql, &orders("shop"), &tsinc, None);
+        let s = build(MY, &orders("shop"), &tsinc, None);
         assert_eq!(
             s.sql,
             "SELECT * FROM `shop`.`orders` WHERE `shop`.`orders`.`updated_at` < ? AND ((`shop`.`orders`.`updated_at` = ? AND `shop`.`orders`.`id` > ?) OR `shop`.`orders`.`updated_at` > ?) ORDER BY `shop`.`orders`.`updated_at`,`shop`.`orders`.`id` ASC"
         );
         assert_eq!(s.binds, vec![Bind::EndBound, Bind::LastTimestamp, Bind::LastIncrementing, Bind::LastTimestamp]);
 
-        let inc = build(Dialect::Postgres, &orders("public"), &Mode::Incrementing { column: "id".into() }, None);
+        let inc = build(PG, &orders("public"), &Mode::Incrementing { column: "id".into() }, None);
         assert_eq!(
             inc.sql,
             r#"SELECT * FROM "public"."orders" WHERE "public"."orders"."id" > $1 ORDER BY "public"."orders"."id" ASC"#
         );
 
         let coalesce = Mode::Timestamp { columns: vec!["updated_at".into(), "created_at".into()] };
-        let ts = build(Dialect::MySql, &orders("shop"), &coalesce, None);
+        let ts = build(MY, &orders("shop"), &coalesce, None);
         assert_eq!(
             ts.sql,
             "SELECT * FROM `shop`.`orders` WHERE COALESCE(`shop`.`orders`.`updated_at`,`shop`.`orders`.`created_at`) > ? AND COALESCE(`shop`.`orders`.`updated_at`,`shop`.`orders`.`created_at`) < ? ORDER BY COALESCE(`shop`.`orders`.`updated_at`,`shop`.`orders`.`created_at`) ASC"
@@ -125,11 +165,11 @@ mod tests {
 
     #[test]
     fn bulk_query_mode_and_suffix() {
-        let bulk = build(Dialect::MySql, &orders("shop"), &Mode::Bulk, Some("LIMIT 10"));
+        let bulk = build(MY, &orders("shop"), &Mode::Bulk, Some("LIMIT 10"));
         assert_eq!(bulk.sql, "SELECT * FROM `shop`.`orders` LIMIT 10");
         assert!(bulk.binds.is_empty());
         let q = Source::Query("SELECT * FROM (SELECT id, name FROM t) x".into());
-        let s = build(Dialect::Postgres, &q, &Mode::Incrementing { column: "id".into() }, Some("LIMIT 5"));
+        let s = build(PG, &q, &Mode::Incrementing { column: "id".into() }, Some("LIMIT 5"));
         assert_eq!(s.sql, r#"SELECT * FROM (SELECT id, name FROM t) x WHERE "id" > $1 ORDER BY "id" ASC LIMIT 5"#);
     }
 }

@@ -14,6 +14,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{Column, Row, TypeInfo, ValueRef};
 use tracing::warn;
 
+use crate::config::Granularity;
 use crate::position::Instant;
 use crate::schema::{kind_from_driver, mysql_kind, postgres_kind, ColumnMeta, Kind};
 
@@ -39,6 +40,7 @@ pub struct LayoutSpec {
     pub numeric_mapping: &'static str,
     pub unsigned_mapping: UnsignedMapping,
     pub zone: Tz,
+    pub granularity: Granularity,
     pub mysql: bool,
 }
 
@@ -58,6 +60,7 @@ pub struct Layout {
     incrementing: Option<(usize, Kind)>,
     zone: Tz,
     unsigned: UnsignedMapping,
+    granularity: Granularity,
     /// Column names, to notice a change of the result's shape.
     signature: Vec<String>,
 }
@@ -133,8 +136,17 @@ fn time_ms(t: NaiveTime) -> i32 {
     (t.num_seconds_from_midnight() * 1000 + t.nanosecond() / 1_000_000) as i32
 }
 
-fn millis(i: Instant) -> i64 {
-    i.millis()
+/// A TIMESTAMP column's value under `timestamp.granularity`.
+fn timestamp_value(t: Instant, g: Granularity) -> Value {
+    let micros = t.seconds * 1_000_000 + (t.nanos / 1000) as i64;
+    let nanos = t.seconds as i128 * 1_000_000_000 + t.nanos as i128;
+    match g {
+        Granularity::ConnectLogical => Value::Timestamp(t.millis()),
+        Granularity::MicrosLong => Value::Int64(micros),
+        Granularity::NanosLong => Value::Int64(nanos as i64),
+        Granularity::MicrosString => Value::String(micros.to_string()),
+        Granularity::NanosString => Value::String(nanos.to_string()),
+    }
 }
 
 fn narrow(col: &str, v: i128, t: Type) -> Result<Value, BadValue> {
@@ -192,6 +204,13 @@ impl Layout {
                     if optional { b.optional() } else { b }.build()
                 }
                 (Kind::Unsigned(Type::Int64), UnsignedMapping::String) => Schema::primitive(Type::String, optional),
+                (Kind::LocalTimestamp | Kind::Timestamp, _) if spec.granularity != Granularity::ConnectLogical => {
+                    let ty = match spec.granularity {
+                        Granularity::MicrosLong | Granularity::NanosLong => Type::Int64,
+                        _ => Type::String,
+                    };
+                    Schema::primitive(ty, optional)
+                }
                 _ => kind.schema(optional),
             };
             builder = builder.field(name.clone(), schema);
@@ -210,6 +229,7 @@ impl Layout {
             incrementing: spec.incrementing_column.as_deref().and_then(find),
             zone: spec.zone,
             unsigned: spec.unsigned_mapping,
+            granularity: spec.granularity,
             signature: columns.iter().map(|(n, _)| n.clone()).collect(),
             cols,
         }
@@ -235,7 +255,7 @@ impl Layout {
     pub fn decode_mysql(&self, row: &MySqlRow) -> Result<Decoded, BadValue> {
         let mut values = Vec::with_capacity(self.cols.len());
         for c in &self.cols {
-            values.push(mysql_value(row, c, self.zone, self.unsigned)?);
+            values.push(mysql_value(row, c, self.zone, self.unsigned, self.granularity)?);
         }
         let mut timestamp = None;
         for &(i, kind) in &self.timestamp {
@@ -254,7 +274,7 @@ impl Layout {
     pub fn decode_postgres(&self, row: &PgRow) -> Result<Decoded, BadValue> {
         let mut values = Vec::with_capacity(self.cols.len());
         for c in &self.cols {
-            values.push(pg_value(row, c, self.zone).map_err(|m| bad(&c.name, m))?);
+            values.push(pg_value(row, c, self.zone, self.granularity).map_err(|m| bad(&c.name, m))?);
         }
         let mut timestamp = None;
         for &(i, kind) in &self.timestamp {
@@ -293,7 +313,13 @@ fn unsigned_value(col: &str, v: u64, t: Type, mapping: UnsignedMapping) -> Resul
     }
 }
 
-fn mysql_value(row: &MySqlRow, c: &Col, zone: Tz, unsigned: UnsignedMapping) -> Result<Value, BadValue> {
+fn mysql_value(
+    row: &MySqlRow,
+    c: &Col,
+    zone: Tz,
+    unsigned: UnsignedMapping,
+    granularity: Granularity,
+) -> Result<Value, BadValue> {
     let i = c.index;
     let raw = row.try_get_raw(i).map_err(|e| bad(&c.name, e))?;
     if raw.is_null() {
@@ -335,7 +361,7 @@ fn mysql_value(row: &MySqlRow, c: &Col, zone: Tz, unsigned: UnsignedMapping) -> 
         }
         Kind::LocalTimestamp | Kind::Timestamp => {
             match mysql_instant(row, i, c.kind, zone).map_err(|e| bad(&c.name, e))? {
-                Some(t) => Value::Timestamp(millis(t)),
+                Some(t) => timestamp_value(t, granularity),
                 None => Value::Null,
             }
         }
@@ -438,7 +464,7 @@ fn pg_int(row: &PgRow, i: usize) -> Decoding<i64> {
     }
 }
 
-fn pg_value(row: &PgRow, c: &Col, zone: Tz) -> Decoding<Value> {
+fn pg_value(row: &PgRow, c: &Col, zone: Tz, granularity: Granularity) -> Decoding<Value> {
     let i = c.index;
     let raw = row.try_get_raw(i).map_err(err)?;
     if raw.is_null() {
@@ -477,7 +503,7 @@ fn pg_value(row: &PgRow, c: &Col, zone: Tz) -> Decoding<Value> {
         Kind::Date | Kind::Year => Value::Date(days(row.try_get::<NaiveDate, _>(i).map_err(err)?)),
         Kind::Time => Value::Time(time_ms(row.try_get::<NaiveTime, _>(i).map_err(err)?)),
         Kind::LocalTimestamp | Kind::Timestamp => match pg_instant(row, i, c.kind, zone)? {
-            Some(t) => Value::Timestamp(millis(t)),
+            Some(t) => timestamp_value(t, granularity),
             None => Value::Null,
         },
     })

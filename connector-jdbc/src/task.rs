@@ -17,7 +17,7 @@ use crate::dialect::TableId;
 use crate::error::JdbcError;
 use crate::position::{Instant, JdbcOffset, JdbcPartition};
 use crate::querier::{Querier, Record};
-use crate::query::{self, Source};
+use crate::query::{self, Names, Source};
 use crate::row::LayoutSpec;
 use crate::schema::{self, ColumnMeta};
 
@@ -154,7 +154,8 @@ impl JdbcSourceTask {
             };
             kind.is_some_and(|k| k.is_instant())
         });
-        let statement = query::build(dialect, &Source::Table(t.clone()), &mode, c.query_suffix.as_deref());
+        let names = Names { dialect, quote: c.quote_identifiers };
+        let statement = query::build(names, &Source::Table(t.clone()), &mode, c.query_suffix.as_deref());
         let legacy = JdbcPartition::Legacy { table: t.table.clone() };
         let (partition, offset) = if mode == Mode::Bulk {
             (legacy, JdbcOffset::default())
@@ -166,6 +167,7 @@ impl JdbcSourceTask {
         info!(table = %t, mode = ?mode, sql = %statement.sql, "querier ready");
         Ok(Querier {
             label: t.to_string(),
+            masked: false,
             pool: pool.clone(),
             spec: LayoutSpec {
                 schema_name: Some(t.table.clone()),
@@ -175,6 +177,7 @@ impl JdbcSourceTask {
                 numeric_mapping: c.numeric_mapping,
                 unsigned_mapping: c.unsigned_mapping,
                 zone: c.db_timezone,
+                granularity: c.timestamp_granularity,
                 mysql: dialect == crate::dialect::Dialect::MySql,
             },
             mode,
@@ -195,8 +198,10 @@ impl JdbcSourceTask {
         let mode = c.mode(None).ok_or_else(|| {
             TaskError::fatal("query mode with an incrementing mode needs incrementing.column.name (no table to find the auto-increment column in)")
         })?;
-        let statement =
-            query::build(c.connection.dialect, &Source::Query(sql.to_owned()), &mode, c.query_suffix.as_deref());
+        let names = Names { dialect: c.connection.dialect, quote: c.quote_identifiers };
+        let statement = query::build(names, &Source::Query(sql.to_owned()), &mode, c.query_suffix.as_deref());
+        let shown = if c.query_masked { "<masked: query.masked=true>" } else { statement.sql.as_str() };
+        info!(mode = ?mode, sql = %shown, "querier ready");
         let partition = JdbcPartition::query();
         let offset = match mode {
             Mode::Bulk => JdbcOffset::default(),
@@ -210,6 +215,7 @@ impl JdbcSourceTask {
         };
         Ok(Querier {
             label: "query".into(),
+            masked: c.query_masked,
             pool: pool.clone(),
             spec: LayoutSpec {
                 schema_name: None,
@@ -219,6 +225,7 @@ impl JdbcSourceTask {
                 numeric_mapping: c.numeric_mapping,
                 unsigned_mapping: c.unsigned_mapping,
                 zone: c.db_timezone,
+                granularity: c.timestamp_granularity,
                 mysql: c.connection.dialect == crate::dialect::Dialect::MySql,
             },
             mode,

@@ -309,3 +309,41 @@ fn mariadb_query_mode_runs_one_task_with_the_suffix_and_the_query_partition() {
     });
     assert!(sigterm(&mut child).success());
 }
+
+#[test]
+fn mariadb_unquoted_identifiers_micros_granularity_and_a_masked_query() {
+    require_kafka();
+    let db = database("e2e_opts");
+    mariadb(&format!(
+        "CREATE TABLE {db}.o (id INT AUTO_INCREMENT PRIMARY KEY, at DATETIME(6) NOT NULL);\n\
+         INSERT INTO {db}.o (at) VALUES ('2024-01-02 03:04:05.123456');"
+    ));
+    let dir = Dir::new();
+    let worker = dir.worker(free_port(), "");
+    let (prefix, topic) = (unique("jdbc-opts-"), unique("jdbc-masked"));
+    let table = dir.write(
+        "t.properties",
+        &props(
+            &unique("opts"),
+            &db,
+            &format!("mode=incrementing\nquote.sql.identifiers=never\ntimestamp.granularity=micros_long\ntopic.prefix={prefix}\n"),
+        ),
+    );
+    let query = dir.write(
+        "q.properties",
+        &props(
+            &unique("masked"),
+            &db,
+            &format!("mode=bulk\nquery=SELECT id FROM {db}.o\nquery.masked=true\ntopic.prefix={topic}\n"),
+        ),
+    );
+    let mut child = spawn(&[&worker, &table, &query], &dir.path("log"));
+    let got = parsed(&format!("{prefix}o"), 1);
+    assert_eq!(got[0]["payload"]["at"], 1704164645123456i64, "{}", log_text(&dir.path("log")));
+    assert_eq!(got[0]["schema"]["fields"][1], serde_json::json!({"type": "int64", "optional": false, "field": "at"}));
+    assert_eq!(parsed(&topic, 1).len(), 1);
+    assert!(sigterm(&mut child).success());
+    let log = log_text(&dir.path("log"));
+    assert!(log.contains(&format!("SELECT * FROM {db}.o WHERE {db}.o.id > ? ORDER BY {db}.o.id ASC")), "{log}");
+    assert!(!log.contains(&format!("SELECT id FROM {db}.o")), "query.masked hides the query");
+}
