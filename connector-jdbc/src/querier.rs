@@ -19,7 +19,7 @@ use crate::query::{Bind, Statement};
 use crate::row::{instant_to_local, Decoded, Layout, LayoutSpec};
 
 pub type Record = SourceRecord<JdbcPartition, Option<JdbcOffset>>;
-pub type Sender = mpsc::Sender<Result<Record, TaskError>>;
+pub type Sender = mpsc::Sender<Result<Vec<Record>, TaskError>>;
 
 /// Everything a querier needs, resolved at task start.
 pub struct Querier {
@@ -181,23 +181,75 @@ fn missing_table(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("1146") | Some("42P01")))
 }
 
-/// Turns decoded rows into records with the mode's offsets. In `timestamp` mode it holds one
-/// row back: a row's offset advances to its own timestamp only when the next row's is later
-/// (or there is no next row), so a restart never skips rows sharing the committed timestamp
-/// (the rule of [`crate::position::timestamp_offsets`]).
+/// Records go to the task in chunks of at most this many (one channel hand-off per chunk)…
+const CHUNK: usize = 256;
+/// …or after this long, so a slow result set still flows.
+const CHUNK_AGE: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Turns decoded rows into records with the mode's offsets, sent in chunks. In `timestamp` mode
+/// it holds one row back: a row's offset advances to its own timestamp only when the next row's
+/// is later (or there is no next row), so a restart never skips rows sharing the committed
+/// timestamp (the rule of [`crate::position::timestamp_offsets`]). The querier's own position
+/// moves only when a chunk is handed over: after an error it re-reads what was not.
 struct Emitter {
     held: Option<(Record, Instant)>,
     committable: Instant,
     rows: u64,
+    chunk: Vec<Record>,
+    chunk_started: Option<std::time::Instant>,
+    /// Where the querier stands once the chunk is handed over.
+    chunk_offset: Option<JdbcOffset>,
 }
 
 impl Emitter {
     fn new(q: &Querier) -> Emitter {
-        Emitter { held: None, committable: q.offset.timestamp_or_epoch(), rows: 0 }
+        Emitter {
+            held: None,
+            committable: q.offset.timestamp_or_epoch(),
+            rows: 0,
+            chunk: Vec::with_capacity(CHUNK),
+            chunk_started: None,
+            chunk_offset: None,
+        }
     }
 
-    async fn send(tx: &Sender, r: Record) -> Result<(), Failure> {
-        tx.send(Ok(r)).await.map_err(|_| Failure::Stop)
+    async fn push(
+        &mut self,
+        q: &mut Querier,
+        tx: &Sender,
+        r: Record,
+        resume: Option<JdbcOffset>,
+    ) -> Result<(), Failure> {
+        self.chunk.push(r);
+        if resume.is_some() {
+            self.chunk_offset = resume;
+        }
+        let started = *self.chunk_started.get_or_insert_with(std::time::Instant::now);
+        if self.chunk.len() >= CHUNK || started.elapsed() >= CHUNK_AGE {
+            self.flush(q, tx).await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self, q: &mut Querier, tx: &Sender) -> Result<(), Failure> {
+        self.chunk_started = None;
+        if self.chunk.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK));
+        tx.send(Ok(chunk)).await.map_err(|_| Failure::Stop)?;
+        if let Some(o) = self.chunk_offset.take() {
+            q.offset = o;
+        }
+        Ok(())
+    }
+
+    /// Sends what came before, then the error; the querier stops.
+    async fn fail(&mut self, q: &mut Querier, tx: &Sender, e: JdbcError) -> Failure {
+        if self.flush(q, tx).await.is_ok() {
+            let _ = tx.send(Err(TaskError::fatal(e))).await;
+        }
+        Failure::Stop
     }
 
     async fn row(
@@ -215,27 +267,28 @@ impl Emitter {
                     warn!(error = %e, "row skipped (errors.tolerance=all)");
                     return Ok(());
                 }
-                let _ = tx.send(Err(TaskError::fatal(e))).await;
-                return Err(Failure::Stop);
+                return Err(self.fail(q, tx, e).await);
             }
         };
         let runtime::data::Value::Struct(s) = &d.value else { unreachable!("rows decode to structs") };
         let schema = s.schema.clone();
         match &q.mode {
-            Mode::Bulk => Self::send(tx, q.record(d.value, schema, None)).await,
+            Mode::Bulk => {
+                let r = q.record(d.value, schema, None);
+                self.push(q, tx, r, None).await
+            }
             Mode::Incrementing { column } | Mode::TimestampIncrementing { incrementing: column, .. } => {
                 let Some(id) = d.incrementing else {
                     let e = JdbcError::NullIncrementing { table: q.label.clone(), column: column.clone() };
-                    let _ = tx.send(Err(TaskError::fatal(e))).await;
-                    return Err(Failure::Stop);
+                    return Err(self.fail(q, tx, e).await);
                 };
                 let ts = match q.mode {
                     Mode::TimestampIncrementing { .. } => d.timestamp,
                     _ => None,
                 };
                 let offset = JdbcOffset::new(ts, Some(id));
-                q.offset = offset;
-                Self::send(tx, q.record(d.value, schema, Some(offset))).await
+                let r = q.record(d.value, schema, Some(offset));
+                self.push(q, tx, r, Some(offset)).await
             }
             Mode::Timestamp { .. } => {
                 let ts = d.timestamp.unwrap_or(self.committable);
@@ -244,10 +297,11 @@ impl Emitter {
                     if ts > prev_ts {
                         self.committable = prev_ts;
                     }
-                    prev.offset = Some(JdbcOffset::new(Some(self.committable), None));
-                    Self::send(tx, prev).await?;
-                    // a retry after an error restarts here: rows after it may be sent again
-                    q.offset = JdbcOffset::new(Some(self.committable), None);
+                    let offset = JdbcOffset::new(Some(self.committable), None);
+                    prev.offset = Some(offset);
+                    // a retry after an error restarts at the committable timestamp: rows after
+                    // it may be sent again, none is skipped
+                    self.push(q, tx, prev, Some(offset)).await?;
                 }
                 self.held = Some((record, ts));
                 Ok(())
@@ -258,10 +312,12 @@ impl Emitter {
     async fn finish(mut self, q: &mut Querier, tx: &Sender) -> Result<u64, Failure> {
         if let Some((mut last, ts)) = self.held.take() {
             // the result is complete: every row with this timestamp before the end bound is read
-            last.offset = Some(JdbcOffset::new(Some(ts), None));
-            Self::send(tx, last).await?;
-            q.offset = JdbcOffset::new(Some(ts), None);
+            let offset = JdbcOffset::new(Some(ts), None);
+            last.offset = Some(offset);
+            self.chunk.push(last);
+            self.chunk_offset = Some(offset);
         }
+        self.flush(q, tx).await?;
         Ok(self.rows)
     }
 }

@@ -30,7 +30,9 @@ pub struct JdbcSourceTask {
     task_id: usize,
     tolerate_bad_rows: bool,
     pool: Option<Pool>,
-    rx: Option<mpsc::Receiver<Result<Record, TaskError>>>,
+    rx: Option<mpsc::Receiver<Result<Vec<Record>, TaskError>>>,
+    /// Records received and not yet returned by `poll` (chunks may exceed `batch.max.rows`).
+    ready: std::collections::VecDeque<Record>,
     readers: Vec<JoinHandle<()>>,
     pending_error: Option<TaskError>,
 }
@@ -68,6 +70,7 @@ impl JdbcSourceTask {
             pool: None,
             rx: None,
             readers: Vec::new(),
+            ready: Default::default(),
             pending_error: None,
         }
     }
@@ -266,7 +269,8 @@ impl SourceTask for JdbcSourceTask {
                 queriers.push(self.table_querier(&pool, t, offsets).await?);
             }
         }
-        let (tx, rx) = mpsc::channel(c.batch_max_rows.max(1024) * 2);
+        // chunks of up to 256 records: about 2,000 records in flight per task
+        let (tx, rx) = mpsc::channel(8);
         self.readers = queriers.into_iter().map(|q| tokio::spawn(q.run(tx.clone()))).collect();
         self.rx = Some(rx);
         self.pool = Some(pool);
@@ -274,32 +278,32 @@ impl SourceTask for JdbcSourceTask {
     }
 
     async fn poll(&mut self) -> PollResult<JdbcPartition, Option<JdbcOffset>> {
-        if let Some(e) = self.pending_error.take() {
-            return Err(e);
-        }
-        let Some(rx) = self.rx.as_mut() else {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            return Ok(Vec::new());
-        };
-        let first = match tokio::time::timeout(Duration::from_millis(500), rx.recv()).await {
-            Err(_) => return Ok(Vec::new()),
-            Ok(None) => return Err(TaskError::fatal("every querier stopped")),
-            Ok(Some(Err(e))) => return Err(e),
-            Ok(Some(Ok(r))) => r,
-        };
         let max = self.config.batch_max_rows;
-        let mut batch = Vec::with_capacity(max.min(4096));
-        batch.push(first);
-        while batch.len() < max {
-            match rx.try_recv() {
-                Ok(Ok(r)) => batch.push(r),
-                Ok(Err(e)) => {
-                    self.pending_error = Some(e);
-                    break;
-                }
-                Err(_) => break,
+        if self.ready.is_empty() {
+            if let Some(e) = self.pending_error.take() {
+                return Err(e);
+            }
+            let Some(rx) = self.rx.as_mut() else {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                return Ok(Vec::new());
+            };
+            match tokio::time::timeout(Duration::from_millis(500), rx.recv()).await {
+                Err(_) => return Ok(Vec::new()),
+                Ok(None) => return Err(TaskError::fatal("every querier stopped")),
+                Ok(Some(Err(e))) => return Err(e),
+                Ok(Some(Ok(chunk))) => self.ready.extend(chunk),
             }
         }
+        // top up from chunks already waiting, up to batch.max.rows
+        while self.ready.len() < max && self.pending_error.is_none() {
+            match self.rx.as_mut().map(|rx| rx.try_recv()) {
+                Some(Ok(Ok(chunk))) => self.ready.extend(chunk),
+                Some(Ok(Err(e))) => self.pending_error = Some(e),
+                _ => break,
+            }
+        }
+        let n = self.ready.len().min(max);
+        let batch: Vec<Record> = self.ready.drain(..n).collect();
         debug!(records = batch.len(), "poll");
         Ok(batch)
     }
