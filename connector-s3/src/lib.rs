@@ -1,4 +1,16 @@
-//! Confluent S3 sink connector (`io.confluent.connect.s3.S3SinkConnector`) for sluice.
+//! Confluent S3 sink connector (`io.confluent.connect.s3.S3SinkConnector`) for sluice — **in
+//! progress** (issue 5): the pure parts are here and tested against the reference's worked
+//! examples (s3-sink.md §2–§4): partitioners (Default, Field, TimeBased, Daily, Hourly) with their
+//! timestamp extractors, the Joda-Time `path.format` subset, and the exact object keys. Not yet:
+//! the keys, formats, rotation, uploads and commits; the binary still refuses the class.
 //!
-//! Not implemented yet: the binary recognises the class names and refuses them with a clear
-//! message. The specification is `shared/reference/s3-sink.md`.
+//! **Delivery guarantee** (planned): exactly-once object names with a deterministic partitioner
+//! and rotation (offsets committed only after the objects are complete).
+//!
+//! **Offset format**: Kafka consumer-group offsets of `connect-<name>`; no source offsets.
+//!
+//! **Needs from the server** (planned): PutObject and multipart uploads on the bucket.
+
+pub mod object_key;
+pub mod partitioner;
+pub mod path_format;
