@@ -1,8 +1,9 @@
 //! Confluent S3 sink connector (`io.confluent.connect.s3.S3SinkConnector`) for sluice — **in
 //! progress** (issue 5): the pure parts are here and tested against the reference's worked
-//! examples (s3-sink.md §2–§4): partitioners (Default, Field, TimeBased, Daily, Hourly) with their
-//! timestamp extractors, the Joda-Time `path.format` subset, and the exact object keys. Not yet:
-//! the keys, formats, rotation, uploads and commits; the binary still refuses the class.
+//! examples (s3-sink.md §1–§4): the keys with their defaults (every problem at once), partitioners
+//! (Default, Field, TimeBased, Daily, Hourly) with their timestamp extractors, the Joda-Time
+//! `path.format` subset, and the exact object keys and extensions. Not yet: formats, rotation,
+//! uploads and commits; the binary still refuses the class.
 //!
 //! **Delivery guarantee** (planned): exactly-once object names with a deterministic partitioner
 //! and rotation (offsets committed only after the objects are complete).
@@ -11,6 +12,7 @@
 //!
 //! **Needs from the server** (planned): PutObject and multipart uploads on the bucket.
 
+pub mod config;
 pub mod object_key;
 pub mod partitioner;
 pub mod path_format;

@@ -1,0 +1,370 @@
+//! Keys of `io.confluent.connect.s3.S3SinkConnector` (s3-sink.md §1) with the reference's
+//! defaults, parsed into types; the partitioner and the object-key layout are built here, so a
+//! bad `path.format` or zone is a config error with its line.
+
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use runtime::config::{ConfigReader, Password};
+use runtime::KeyDoc;
+
+use crate::object_key::{extension, KeyLayout};
+use crate::partitioner::{Partitioner, TimestampExtractor};
+use crate::path_format::PathFormat;
+
+pub const KEYS: &[KeyDoc] = &[
+    KeyDoc { name: "s3.bucket.name", default: None, doc: "the bucket" },
+    KeyDoc { name: "s3.region", default: Some("us-west-2"), doc: "the region" },
+    KeyDoc { name: "store.url", default: None, doc: "an S3-compatible endpoint (path-style)" },
+    KeyDoc { name: "aws.access.key.id", default: Some(""), doc: "static credentials (empty: the AWS default chain)" },
+    KeyDoc { name: "aws.secret.access.key", default: None, doc: "static credentials (never logged)" },
+    KeyDoc { name: "s3.part.size", default: Some("26214400"), doc: "multipart part size (at least 5 MiB)" },
+    KeyDoc { name: "s3.part.retries", default: Some("3"), doc: "retries of a failed part" },
+    KeyDoc { name: "s3.retry.backoff.ms", default: Some("200"), doc: "first retry backoff, doubled each time" },
+    KeyDoc { name: "s3.compression.type", default: Some("none"), doc: "none or gzip (JSON, ByteArray)" },
+    KeyDoc { name: "flush.size", default: None, doc: "records per file" },
+    KeyDoc { name: "rotate.interval.ms", default: Some("-1"), doc: "record-time rotation (time-based partitioners)" },
+    KeyDoc {
+        name: "rotate.schedule.interval.ms",
+        default: Some("-1"),
+        doc: "wall-clock rotation (breaks exactly-once)",
+    },
+    KeyDoc { name: "topics.dir", default: Some("topics"), doc: "top-level prefix (blank: none)" },
+    KeyDoc { name: "directory.delim", default: Some("/"), doc: "directory delimiter" },
+    KeyDoc { name: "file.delim", default: Some("+"), doc: "delimiter in file names" },
+    KeyDoc { name: "filename.offset.zero.pad.width", default: Some("10"), doc: "digits of the start offset" },
+    KeyDoc { name: "format.class", default: None, doc: "JsonFormat, AvroFormat, ParquetFormat or ByteArrayFormat" },
+    KeyDoc { name: "parquet.codec", default: Some("snappy"), doc: "none, snappy, gzip, zstd, lz4" },
+    KeyDoc { name: "avro.codec", default: Some("null"), doc: "null, deflate, snappy" },
+    KeyDoc { name: "format.bytearray.extension", default: Some(".bin"), doc: "ByteArrayFormat's extension" },
+    KeyDoc { name: "format.bytearray.separator", default: Some("\\n"), doc: "ByteArrayFormat's record separator" },
+    KeyDoc {
+        name: "partitioner.class",
+        default: Some("io.confluent.connect.storage.partitioner.DefaultPartitioner"),
+        doc: "Default, Field, TimeBased, Daily or Hourly partitioner",
+    },
+    KeyDoc { name: "partition.field.name", default: Some(""), doc: "FieldPartitioner's fields (nested with .)" },
+    KeyDoc { name: "path.format", default: Some(""), doc: "TimeBasedPartitioner's Joda pattern" },
+    KeyDoc { name: "partition.duration.ms", default: Some("-1"), doc: "TimeBasedPartitioner's bucket length" },
+    KeyDoc { name: "locale", default: Some(""), doc: "required by time-based partitioners" },
+    KeyDoc { name: "timezone", default: Some(""), doc: "required by time-based partitioners" },
+    KeyDoc { name: "timestamp.extractor", default: Some("Wallclock"), doc: "Wallclock, Record or RecordField" },
+    KeyDoc { name: "timestamp.field", default: Some("timestamp"), doc: "RecordField's field (nested with .)" },
+    KeyDoc { name: "behavior.on.null.values", default: Some("fail"), doc: "fail, ignore or write" },
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Avro,
+    Parquet,
+    ByteArray,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NullValues {
+    Fail,
+    Ignore,
+    Write,
+}
+
+#[derive(Debug, Clone)]
+pub struct S3SinkConfig {
+    pub bucket: String,
+    pub region: String,
+    pub endpoint: Option<String>,
+    pub access_key: Option<String>,
+    pub secret_key: Option<Password>,
+    pub part_size: usize,
+    pub part_retries: u32,
+    pub retry_backoff: Duration,
+    pub gzip: bool,
+    pub flush_size: u64,
+    pub rotate_interval_ms: Option<i64>,
+    pub rotate_schedule_interval_ms: Option<i64>,
+    pub format: Format,
+    pub parquet_codec: String,
+    pub avro_codec: String,
+    pub bytearray_separator: Vec<u8>,
+    pub extension: String,
+    pub layout: KeyLayout,
+    pub partitioner: Partitioner,
+    pub null_values: NullValues,
+}
+
+const PARTITIONERS: &str = "io.confluent.connect.storage.partitioner.";
+
+fn format_of(class: &str) -> Option<Format> {
+    let short = class.rsplit('.').next().unwrap_or(class);
+    Some(match short {
+        "JsonFormat" => Format::Json,
+        "AvroFormat" => Format::Avro,
+        "ParquetFormat" => Format::Parquet,
+        "ByteArrayFormat" => Format::ByteArray,
+        _ => return None,
+    })
+}
+
+/// Java's unescaping of `format.bytearray.separator` (`\n`, `\r`, `\t`, `\\`).
+fn unescape(s: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push(b'\n'),
+            Some('r') => out.push(b'\r'),
+            Some('t') => out.push(b'\t'),
+            Some('\\') => out.push(b'\\'),
+            Some(o) => {
+                out.push(b'\\');
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(o.encode_utf8(&mut buf).as_bytes());
+            }
+            None => out.push(b'\\'),
+        }
+    }
+    out
+}
+
+fn positive(v: i64) -> Option<i64> {
+    (v > 0).then_some(v)
+}
+
+impl S3SinkConfig {
+    pub fn parse(r: &mut ConfigReader<'_>) -> Option<S3SinkConfig> {
+        let bucket = r.required("s3.bucket.name", "the bucket to write to");
+        let region = r.string_or("s3.region", "us-west-2");
+        let endpoint = r.non_empty("store.url");
+        let access_key = r.non_empty("aws.access.key.id");
+        let secret_key = r.password("aws.secret.access.key");
+        let part_size = r.int_in("s3.part.size", 26_214_400, 5 * 1024 * 1024, i32::MAX as i64) as usize;
+        let part_retries = r.int_in("s3.part.retries", 3, 0, i32::MAX as i64) as u32;
+        let retry_backoff = r.millis("s3.retry.backoff.ms", 200);
+        let gzip = r.one_of("s3.compression.type", "none", &["none", "gzip"]) == "gzip";
+        let flush_size = r.int_in("flush.size", 1, 1, i64::MAX) as u64;
+        if !r.raw().entries.contains_key("flush.size") {
+            r.missing("flush.size", "records per file");
+        }
+        let rotate_interval_ms = positive(r.int_in("rotate.interval.ms", -1, -1, i64::MAX));
+        let rotate_schedule_interval_ms = positive(r.int_in("rotate.schedule.interval.ms", -1, -1, i64::MAX));
+        let layout = KeyLayout {
+            topics_dir: r.string_or("topics.dir", "topics"),
+            directory_delim: r.string_or("directory.delim", "/"),
+            file_delim: r.string_or("file.delim", "+"),
+            pad: r.int_in("filename.offset.zero.pad.width", 10, 0, 64) as usize,
+        };
+        let format = match r
+            .required("format.class", "io.confluent.connect.s3.format.json.JsonFormat (or Avro, Parquet, ByteArray)")
+        {
+            Some(class) => match format_of(class.trim()) {
+                Some(f) => Some(f),
+                None => {
+                    r.invalid(
+                        "format.class",
+                        "JsonFormat, AvroFormat, ParquetFormat or ByteArrayFormat",
+                        class.as_str(),
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
+        let parquet_codec =
+            r.one_of("parquet.codec", "snappy", &["none", "uncompressed", "snappy", "gzip", "zstd", "lz4"]).to_owned();
+        let avro_codec = r.one_of("avro.codec", "null", &["null", "deflate", "snappy"]).to_owned();
+        let bytearray_extension = r.string_or("format.bytearray.extension", ".bin");
+        let bytearray_separator = unescape(&r.string_or("format.bytearray.separator", "\\n"));
+        if gzip && matches!(format, Some(Format::Avro | Format::Parquet)) {
+            r.invalid("s3.compression.type", "none with Avro and Parquet (use avro.codec / parquet.codec)", "gzip");
+        }
+        let null_values = match r.one_of("behavior.on.null.values", "fail", &["fail", "ignore", "write"]) {
+            "ignore" => NullValues::Ignore,
+            "write" => NullValues::Write,
+            _ => NullValues::Fail,
+        };
+        let partitioner = Self::partitioner(r, &layout.directory_delim);
+        let ext_name = match format {
+            Some(Format::Json) => "json",
+            Some(Format::Avro) => "avro",
+            Some(Format::Parquet) => "parquet",
+            _ => "bytearray",
+        };
+        let codec = if parquet_codec == "uncompressed" { "none" } else { parquet_codec.as_str() };
+        let extension = extension(ext_name, gzip, codec, &bytearray_extension);
+        if r.has_errors() {
+            return None;
+        }
+        Some(S3SinkConfig {
+            bucket: bucket?,
+            region,
+            endpoint,
+            access_key,
+            secret_key,
+            part_size,
+            part_retries,
+            retry_backoff,
+            gzip,
+            flush_size,
+            rotate_interval_ms,
+            rotate_schedule_interval_ms,
+            format: format?,
+            parquet_codec,
+            avro_codec,
+            bytearray_separator,
+            extension,
+            layout,
+            partitioner: partitioner?,
+            null_values,
+        })
+    }
+
+    fn partitioner(r: &mut ConfigReader<'_>, delim: &str) -> Option<Partitioner> {
+        let class = r.string_or("partitioner.class", &format!("{PARTITIONERS}DefaultPartitioner"));
+        let short = class.trim().strip_prefix(PARTITIONERS).unwrap_or(class.trim()).to_owned();
+        let fields = r.list("partition.field.name");
+        let path_format = r.string_or("path.format", "");
+        let duration = r.int_in("partition.duration.ms", -1, -1, i64::MAX);
+        let locale = r.string_or("locale", "");
+        let zone_name = r.string_or("timezone", "");
+        let extractor_name = r.string_or("timestamp.extractor", "Wallclock");
+        let field = r.string_or("timestamp.field", "timestamp");
+        let time_based = matches!(&*short, "TimeBasedPartitioner" | "DailyPartitioner" | "HourlyPartitioner");
+        let mut zone = None;
+        if time_based {
+            if locale.trim().is_empty() {
+                r.missing("locale", "a locale such as en-US (time-based partitioners need one)");
+            }
+            match zone_name.trim() {
+                "" => r.missing("timezone", "a time zone such as UTC (time-based partitioners need one)"),
+                z => match z.parse::<Tz>() {
+                    Ok(tz) => zone = Some(tz),
+                    Err(_) => r.invalid("timezone", "a time zone ID such as UTC or Europe/Paris", z),
+                },
+            }
+        }
+        let extractor = match extractor_name.trim().rsplit('.').next().unwrap_or("") {
+            "Wallclock" | "WallclockTimestampExtractor" => Some(TimestampExtractor::Wallclock),
+            "Record" | "RecordTimestampExtractor" => Some(TimestampExtractor::Record),
+            "RecordField" | "RecordFieldTimestampExtractor" => {
+                Some(TimestampExtractor::RecordField(field.split('.').map(str::to_owned).collect()))
+            }
+            _ => {
+                r.invalid("timestamp.extractor", "Wallclock, Record or RecordField", extractor_name.as_str());
+                None
+            }
+        };
+        match &*short {
+            "DefaultPartitioner" => Some(Partitioner::Default),
+            "FieldPartitioner" => {
+                if fields.is_empty() {
+                    r.missing("partition.field.name", "the fields FieldPartitioner partitions by");
+                }
+                Some(Partitioner::Field { fields })
+            }
+            "DailyPartitioner" => Some(Partitioner::daily(zone?, extractor?, delim)),
+            "HourlyPartitioner" => Some(Partitioner::hourly(zone?, extractor?, delim)),
+            "TimeBasedPartitioner" => {
+                if duration <= 0 {
+                    r.invalid("partition.duration.ms", "a bucket length in milliseconds > 0", duration.to_string());
+                }
+                // a trailing directory delimiter is stripped, as the reference does
+                let pattern = path_format.trim().strip_suffix(delim).unwrap_or(path_format.trim()).to_owned();
+                if pattern.is_empty() {
+                    r.missing("path.format", "a Joda pattern such as 'year'=YYYY/'month'=MM/'day'=dd");
+                    return None;
+                }
+                let format = match PathFormat::parse(&pattern) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        r.invalid("path.format", format!("a Joda-Time pattern ({e})"), pattern.as_str());
+                        return None;
+                    }
+                };
+                Some(Partitioner::Time { format, duration_ms: duration.max(1), zone: zone?, extractor: extractor? })
+            }
+            _ => {
+                r.invalid(
+                    "partitioner.class",
+                    "DefaultPartitioner, FieldPartitioner, TimeBasedPartitioner, DailyPartitioner or HourlyPartitioner",
+                    class.as_str(),
+                );
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use runtime::config::RawConfig;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<S3SinkConfig, Vec<String>> {
+        let mut raw = RawConfig::new("s3.properties");
+        for (i, (k, v)) in pairs.iter().enumerate() {
+            raw.insert(*k, *v, Some(i + 1));
+        }
+        let mut r = ConfigReader::new(&raw);
+        let c = S3SinkConfig::parse(&mut r);
+        let (errors, _) = r.finish();
+        c.ok_or_else(|| errors.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn the_users_confluent_file_parses() {
+        let c = parse(&[
+            ("s3.bucket.name", "archive"),
+            ("s3.region", "us-east-1"),
+            ("store.url", "http://127.0.0.1:8333"),
+            ("flush.size", "3"),
+            ("partitioner.class", "io.confluent.connect.storage.partitioner.TimeBasedPartitioner"),
+            ("path.format", "'year'=YYYY/'month'=MM/'day'=dd/"),
+            ("partition.duration.ms", "3600000"),
+            ("locale", "en-US"),
+            ("timezone", "UTC"),
+            ("timestamp.extractor", "Record"),
+            ("format.class", "io.confluent.connect.s3.format.json.JsonFormat"),
+            ("s3.compression.type", "gzip"),
+        ])
+        .unwrap();
+        assert_eq!((c.flush_size, c.extension.as_str(), c.part_size), (3, ".json.gz", 26_214_400));
+        let Partitioner::Time { format, duration_ms, .. } = &c.partitioner else { panic!("time-based") };
+        assert_eq!(
+            (format.format(1_700_000_000_000, Tz::UTC), *duration_ms),
+            ("year=2023/month=11/day=14".into(), 3_600_000)
+        );
+        let parquet =
+            parse(&[("s3.bucket.name", "b"), ("flush.size", "1"), ("format.class", "ParquetFormat")]).unwrap();
+        assert_eq!((parquet.extension.as_str(), parquet.partitioner), (".snappy.parquet", Partitioner::Default));
+    }
+
+    #[test]
+    fn every_problem_at_once() {
+        let errors = parse(&[
+            ("format.class", "CsvFormat"),
+            ("partitioner.class", "io.confluent.connect.storage.partitioner.TimeBasedPartitioner"),
+            ("path.format", "YYYY/qq"),
+            ("s3.part.size", "1024"),
+        ])
+        .unwrap_err();
+        let text = errors.join("\n");
+        for expected in [
+            "s3.bucket.name: missing required key",
+            "flush.size: missing required key",
+            "s3.properties:1: format.class: expected JsonFormat",
+            "s3.properties:3: path.format: expected a Joda-Time pattern (illegal pattern component 'q' at position 5",
+            "s3.properties:4: s3.part.size: expected an integer in [5242880,",
+            "locale: missing required key",
+            "timezone: missing required key",
+            "s3.properties: partition.duration.ms: expected a bucket length in milliseconds > 0, got \"-1\"",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+        }
+        assert_eq!(unescape("\\r\\n|\\t"), b"\r\n|\t");
+    }
+}
