@@ -51,6 +51,7 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc { name: "timestamp.extractor", default: Some("Wallclock"), doc: "Wallclock, Record or RecordField" },
     KeyDoc { name: "timestamp.field", default: Some("timestamp"), doc: "RecordField's field (nested with .)" },
     KeyDoc { name: "behavior.on.null.values", default: Some("fail"), doc: "fail, ignore or write" },
+    KeyDoc { name: "json.decimal.format", default: Some("BASE64"), doc: "decimals in JSON files: BASE64 or NUMERIC" },
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +91,7 @@ pub struct S3SinkConfig {
     pub layout: KeyLayout,
     pub partitioner: Partitioner,
     pub null_values: NullValues,
+    pub json_decimal: runtime::convert::DecimalFormat,
 }
 
 const PARTITIONERS: &str = "io.confluent.connect.storage.partitioner.";
@@ -187,6 +189,10 @@ impl S3SinkConfig {
             "write" => NullValues::Write,
             _ => NullValues::Fail,
         };
+        let json_decimal = match r.one_of("json.decimal.format", "BASE64", &["BASE64", "NUMERIC"]) {
+            "NUMERIC" => runtime::convert::DecimalFormat::Numeric,
+            _ => runtime::convert::DecimalFormat::Base64,
+        };
         let partitioner = Self::partitioner(r, &layout.directory_delim);
         let ext_name = match format {
             Some(Format::Json) => "json",
@@ -220,6 +226,7 @@ impl S3SinkConfig {
             layout,
             partitioner: partitioner?,
             null_values,
+            json_decimal,
         })
     }
 

@@ -2,7 +2,7 @@
 //! progress** (issue 5): the pure parts are here and tested against the reference's worked
 //! examples (s3-sink.md §1–§4): the keys with their defaults (every problem at once), partitioners
 //! (Default, Field, TimeBased, Daily, Hourly) with their timestamp extractors, the Joda-Time
-//! `path.format` subset, and the exact object keys and extensions. Not yet: formats, rotation,
+//! `path.format` subset, the exact object keys and extensions, JSON lines. Not yet: the other formats, rotation,
 //! uploads and commits; the binary still refuses the class.
 //!
 //! **Delivery guarantee** (planned): exactly-once object names with a deterministic partitioner
@@ -13,6 +13,7 @@
 //! **Needs from the server** (planned): PutObject and multipart uploads on the bucket.
 
 pub mod config;
+pub mod format;
 pub mod object_key;
 pub mod partitioner;
 pub mod path_format;
