@@ -217,16 +217,22 @@ fn consume_count(topic: &str, n: usize, timeout: Duration) -> Result<(usize, usi
     Ok((count, bytes))
 }
 
-/// The first record value of partition 0 of `topic`.
-fn first_value(topic: &str) -> Result<Vec<u8>> {
+/// A consumer reading partition 0 of `topic` from the beginning.
+fn from_start(topic: &str, group: &str) -> Result<BaseConsumer> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
-        .set("group.id", unique("first"))
+        .set("group.id", unique(group))
         .set("enable.auto.commit", "false")
         .create()?;
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(topic, 0, Offset::Beginning)?;
     consumer.assign(&tpl)?;
+    Ok(consumer)
+}
+
+/// The first record value of partition 0 of `topic`.
+fn first_value(topic: &str) -> Result<Vec<u8>> {
+    let consumer = from_start(topic, "first")?;
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
@@ -237,14 +243,7 @@ fn first_value(topic: &str) -> Result<Vec<u8>> {
 }
 
 fn peek(topic: &str, n: usize) -> Result<()> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .set("group.id", unique("peek"))
-        .set("enable.auto.commit", "false")
-        .create()?;
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning)?;
-    consumer.assign(&tpl)?;
+    let consumer = from_start(topic, "peek")?;
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut seen = 0;
     while seen < n && Instant::now() < deadline {

@@ -4,18 +4,12 @@
 
 use chrono::{DateTime, Datelike, Offset, TimeZone, Timelike};
 use chrono_tz::Tz;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Token {
-    Literal(String),
-    /// A field letter and how many times it was repeated.
-    Field(char, usize),
-}
+use runtime::date_pattern::{tokenize, PatternToken, DAYS, MONTHS};
 
 /// A compiled `path.format`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathFormat {
-    tokens: Vec<Token>,
+    tokens: Vec<PatternToken>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,73 +27,19 @@ const TEXT: &str = "EaG";
 
 impl PathFormat {
     pub fn parse(pattern: &str) -> Result<PathFormat, PatternError> {
-        let chars: Vec<char> = pattern.chars().collect();
-        let mut tokens = Vec::new();
-        let mut literal = String::new();
-        let mut i = 0;
-        while i < chars.len() {
-            let c = chars[i];
-            if c == '\'' {
-                if chars.get(i + 1) == Some(&'\'') {
-                    literal.push('\'');
-                    i += 2;
-                    continue;
-                }
-                let start = i;
-                i += 1;
-                loop {
-                    match chars.get(i) {
-                        None => return Err(PatternError::Unterminated { position: start }),
-                        Some('\'') if chars.get(i + 1) == Some(&'\'') => {
-                            literal.push('\'');
-                            i += 2;
-                        }
-                        Some('\'') => {
-                            i += 1;
-                            break;
-                        }
-                        Some(&c) => {
-                            literal.push(c);
-                            i += 1;
-                        }
-                    }
-                }
-                continue;
+        let tokens = tokenize(pattern).map_err(|position| PatternError::Unterminated { position })?;
+        for t in &tokens {
+            let PatternToken::Field { letter: c, count: n, position } = *t else { continue };
+            let zone_hint = "use Z (+0000) or ZZ (+00:00)";
+            if c == 'z' {
+                return Err(PatternError::Unsupported { what: "a zone name (z)".into(), position, hint: zone_hint });
             }
-            if c.is_ascii_alphabetic() {
-                let mut n = 1;
-                while chars.get(i + n) == Some(&c) {
-                    n += 1;
-                }
-                if c == 'z' {
-                    return Err(PatternError::Unsupported {
-                        what: "a zone name (z)".into(),
-                        position: i,
-                        hint: "use Z (+0000) or ZZ (+00:00)",
-                    });
-                }
-                if c == 'Z' && n > 2 {
-                    return Err(PatternError::Unsupported {
-                        what: "a zone id (ZZZ)".into(),
-                        position: i,
-                        hint: "use Z (+0000) or ZZ (+00:00)",
-                    });
-                }
-                if !NUMERIC.contains(c) && !TEXT.contains(c) && c != 'Z' {
-                    return Err(PatternError::Illegal { letter: c, position: i });
-                }
-                if !literal.is_empty() {
-                    tokens.push(Token::Literal(std::mem::take(&mut literal)));
-                }
-                tokens.push(Token::Field(c, n));
-                i += n;
-                continue;
+            if c == 'Z' && n > 2 {
+                return Err(PatternError::Unsupported { what: "a zone id (ZZZ)".into(), position, hint: zone_hint });
             }
-            literal.push(c);
-            i += 1;
-        }
-        if !literal.is_empty() {
-            tokens.push(Token::Literal(literal));
+            if !NUMERIC.contains(c) && !TEXT.contains(c) && c != 'Z' {
+                return Err(PatternError::Illegal { letter: c, position });
+            }
         }
         Ok(PathFormat { tokens })
     }
@@ -112,8 +52,8 @@ impl PathFormat {
         let mut out = String::new();
         for token in &self.tokens {
             match token {
-                Token::Literal(l) => out.push_str(l),
-                Token::Field(c, n) => field(&mut out, &t, *c, *n),
+                PatternToken::Literal(l) => out.push_str(l),
+                PatternToken::Field { letter, count, .. } => field(&mut out, &t, *letter, *count),
             }
         }
         out
@@ -134,22 +74,6 @@ fn year(out: &mut String, y: i64, n: usize) {
         number(out, y, n);
     }
 }
-
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
 fn field(out: &mut String, t: &DateTime<Tz>, c: char, n: usize) {
     match c {

@@ -26,6 +26,7 @@ pub mod config;
 pub mod connector;
 pub mod convert;
 pub mod data;
+pub mod date_pattern;
 pub mod error;
 pub mod metrics;
 pub mod offset;

@@ -10,6 +10,7 @@ use regex::Regex;
 
 use crate::config::ConfigReader;
 use crate::convert::time::civil_from_days;
+use crate::date_pattern::{tokenize, PatternToken, DAYS, MONTHS};
 use crate::record::ConnectRecord;
 
 /// A Java `Matcher.replaceFirst` replacement string, parsed.
@@ -136,74 +137,17 @@ impl RegexRouter {
 
 /// A `java.text.SimpleDateFormat` pattern, formatted in UTC.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SimpleDateFormat(Vec<Token>);
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Token {
-    Text(String),
-    Field(char, usize),
-}
-
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+pub struct SimpleDateFormat(Vec<PatternToken>);
 
 /// Compiles a `SimpleDateFormat` pattern (letters y M d D E u H k K h m s S a; quoted text).
 pub fn java_date_format(pattern: &str) -> Result<SimpleDateFormat, String> {
-    let mut tokens = Vec::new();
-    let chars: Vec<char> = pattern.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '\'' {
-            let mut text = String::new();
-            i += 1;
-            if chars.get(i) == Some(&'\'') {
-                tokens.push(Token::Text("'".into()));
-                i += 1;
-                continue;
-            }
-            loop {
-                match chars.get(i) {
-                    None => return Err("unterminated quote".into()),
-                    Some('\'') if chars.get(i + 1) == Some(&'\'') => {
-                        text.push('\'');
-                        i += 2;
-                    }
-                    Some('\'') => {
-                        i += 1;
-                        break;
-                    }
-                    Some(&ch) => {
-                        text.push(ch);
-                        i += 1;
-                    }
-                }
-            }
-            tokens.push(Token::Text(text));
-        } else if c.is_ascii_alphabetic() {
-            let n = chars[i..].iter().take_while(|&&x| x == c).count();
-            if !"yMdDEuHkKhmsSa".contains(c) {
-                let hint = if c == 'Y' { " (Y is the week year; y is the year)" } else { "" };
+    let tokens = tokenize(pattern).map_err(|_| "unterminated quote".to_owned())?;
+    for t in &tokens {
+        if let PatternToken::Field { letter: c, .. } = t {
+            if !"yMdDEuHkKhmsSa".contains(*c) {
+                let hint = if *c == 'Y' { " (Y is the week year; y is the year)" } else { "" };
                 return Err(format!("pattern letter '{c}' is not supported{hint}"));
             }
-            tokens.push(Token::Field(c, n));
-            i += n;
-        } else {
-            tokens.push(Token::Text(c.to_string()));
-            i += 1;
         }
     }
     Ok(SimpleDateFormat(tokens))
@@ -222,26 +166,32 @@ impl SimpleDateFormat {
         let num = |out: &mut String, v: i64, width: usize| out.push_str(&format!("{v:0width$}"));
         for t in &self.0 {
             match t {
-                Token::Text(s) => out.push_str(s),
-                Token::Field('y', 2) => num(&mut out, year.rem_euclid(100), 2),
-                Token::Field('y', n) => num(&mut out, year, *n),
-                Token::Field('M', n) if *n >= 4 => out.push_str(MONTHS[month as usize - 1]),
-                Token::Field('M', 3) => out.push_str(&MONTHS[month as usize - 1][..3]),
-                Token::Field('M', n) => num(&mut out, month as i64, *n),
-                Token::Field('d', n) => num(&mut out, day as i64, *n),
-                Token::Field('D', n) => num(&mut out, day_of_year, *n),
-                Token::Field('E', n) if *n >= 4 => out.push_str(DAYS[weekday]),
-                Token::Field('E', _) => out.push_str(&DAYS[weekday][..3]),
-                Token::Field('u', n) => num(&mut out, weekday as i64 + 1, *n),
-                Token::Field('H', n) => num(&mut out, hour, *n),
-                Token::Field('k', n) => num(&mut out, if hour == 0 { 24 } else { hour }, *n),
-                Token::Field('K', n) => num(&mut out, hour % 12, *n),
-                Token::Field('h', n) => num(&mut out, if hour % 12 == 0 { 12 } else { hour % 12 }, *n),
-                Token::Field('m', n) => num(&mut out, minute, *n),
-                Token::Field('s', n) => num(&mut out, second, *n),
-                Token::Field('S', n) => num(&mut out, milli, *n),
-                Token::Field('a', _) => out.push_str(if hour < 12 { "AM" } else { "PM" }),
-                Token::Field(..) => {}
+                PatternToken::Literal(s) => out.push_str(s),
+                PatternToken::Field { letter: 'y', count: 2, .. } => num(&mut out, year.rem_euclid(100), 2),
+                PatternToken::Field { letter: 'y', count: n, .. } => num(&mut out, year, *n),
+                PatternToken::Field { letter: 'M', count: n, .. } if *n >= 4 => {
+                    out.push_str(MONTHS[month as usize - 1])
+                }
+                PatternToken::Field { letter: 'M', count: 3, .. } => out.push_str(&MONTHS[month as usize - 1][..3]),
+                PatternToken::Field { letter: 'M', count: n, .. } => num(&mut out, month as i64, *n),
+                PatternToken::Field { letter: 'd', count: n, .. } => num(&mut out, day as i64, *n),
+                PatternToken::Field { letter: 'D', count: n, .. } => num(&mut out, day_of_year, *n),
+                PatternToken::Field { letter: 'E', count: n, .. } if *n >= 4 => out.push_str(DAYS[weekday]),
+                PatternToken::Field { letter: 'E', count: _, .. } => out.push_str(&DAYS[weekday][..3]),
+                PatternToken::Field { letter: 'u', count: n, .. } => num(&mut out, weekday as i64 + 1, *n),
+                PatternToken::Field { letter: 'H', count: n, .. } => num(&mut out, hour, *n),
+                PatternToken::Field { letter: 'k', count: n, .. } => {
+                    num(&mut out, if hour == 0 { 24 } else { hour }, *n)
+                }
+                PatternToken::Field { letter: 'K', count: n, .. } => num(&mut out, hour % 12, *n),
+                PatternToken::Field { letter: 'h', count: n, .. } => {
+                    num(&mut out, if hour % 12 == 0 { 12 } else { hour % 12 }, *n)
+                }
+                PatternToken::Field { letter: 'm', count: n, .. } => num(&mut out, minute, *n),
+                PatternToken::Field { letter: 's', count: n, .. } => num(&mut out, second, *n),
+                PatternToken::Field { letter: 'S', count: n, .. } => num(&mut out, milli, *n),
+                PatternToken::Field { letter: 'a', count: _, .. } => out.push_str(if hour < 12 { "AM" } else { "PM" }),
+                PatternToken::Field { .. } => {}
             }
         }
         out
