@@ -46,7 +46,13 @@ impl Names {
         }
     }
 
-    fn table(self, t: &TableId) -> String {
+    /// A column of `t` as written in statements (qualified with the table).
+    pub fn column_of(self, t: &TableId, name: &str) -> String {
+        column(self, &Source::Table(t.clone()), name)
+    }
+
+    /// `t` as written in statements.
+    pub fn table(self, t: &TableId) -> String {
         if self.quote {
             t.quoted(self.dialect)
         } else {

@@ -9,7 +9,7 @@ use runtime::connector::PollResult;
 use runtime::{OffsetReader, SourceTask, TaskError};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::config::{JdbcSourceConfig, Mode, ModeKind};
 use crate::connection::{check_clock, Pool};
@@ -57,6 +57,26 @@ fn resolve(meta: &[ColumnMeta], table: &TableId, name: &str, key: &'static str) 
             column: name.to_owned(),
             candidates: many.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "),
         }),
+    }
+}
+
+/// The reference starts incrementing reads at `> -1`: rows with lower ids are never read. Said
+/// once at start when the table has some (jdbc-source.md §8.8).
+async fn warn_negative_ids(pool: &Pool, names: Names, t: &TableId, column: &str) {
+    let sql = format!("SELECT MIN({}) < -1 FROM {}", names.column_of(t, column), names.table(t));
+    let below = match pool {
+        Pool::MySql(p) => sqlx::query_scalar::<_, Option<i64>>(sqlx::AssertSqlSafe(sql))
+            .fetch_one(p)
+            .await
+            .ok()
+            .flatten()
+            .map(|v| v != 0),
+        Pool::Postgres(p) => {
+            sqlx::query_scalar::<_, Option<bool>>(sqlx::AssertSqlSafe(sql)).fetch_one(p).await.ok().flatten()
+        }
+    };
+    if below == Some(true) {
+        warn!(table = %t, column, "the incrementing column has values below -1: those rows are never read (reading starts after -1, as Confluent's connector); set an offset with `sluice offsets set` to start lower");
     }
 }
 
@@ -167,6 +187,9 @@ impl JdbcSourceTask {
             let offset = self.stored_offset(pool, &[v1.clone(), legacy], offsets).await?;
             (v1, offset)
         };
+        if let (Some(inc), None) = (&inc_name, offset.incrementing) {
+            warn_negative_ids(pool, names, t, inc).await;
+        }
         info!(table = %t, mode = ?mode, sql = %statement.sql, "querier ready");
         Ok(Querier {
             label: t.to_string(),

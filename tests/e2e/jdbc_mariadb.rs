@@ -316,6 +316,7 @@ fn mariadb_unquoted_identifiers_micros_granularity_and_a_masked_query() {
     let db = database("e2e_opts");
     mariadb(&format!(
         "CREATE TABLE {db}.o (id INT AUTO_INCREMENT PRIMARY KEY, at DATETIME(6) NOT NULL);\n\
+         INSERT INTO {db}.o (id, at) VALUES (-5, '2023-01-01 00:00:00');\n\
          INSERT INTO {db}.o (at) VALUES ('2024-01-02 03:04:05.123456');"
     ));
     let dir = Dir::new();
@@ -346,4 +347,5 @@ fn mariadb_unquoted_identifiers_micros_granularity_and_a_masked_query() {
     let log = log_text(&dir.path("log"));
     assert!(log.contains(&format!("SELECT * FROM {db}.o WHERE {db}.o.id > ? ORDER BY {db}.o.id ASC")), "{log}");
     assert!(!log.contains(&format!("SELECT id FROM {db}.o")), "query.masked hides the query");
+    assert!(log.contains("the incrementing column has values below -1"), "id -5 is never read, and said so");
 }
