@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::{create_topic, first_value, free_port, peak_rss_mb, produce_all, stop, unique, Bench, Line};
+use crate::{
+    create_topic, first_value, free_port, peak_rss_mb, produce_all, stop, unique, wait_for_offsets, Bench, Line,
+};
 
 const ROWS: usize = 1_000_000;
 const DB: &str = "sluice_bench";
@@ -86,24 +88,11 @@ impl Bench {
         let sidecar = dir.join("connect.offsets.json");
         let started = Instant::now();
         let child = self.spawn(&[&worker, &connector], &dir.join("log"))?;
-        let deadline = started + Duration::from_secs(600);
-        loop {
-            let done = std::fs::read(&sidecar)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-                .map(|v| {
-                    v["entries"].as_array().map_or(0, |es| {
-                        es.iter().filter(|e| e["offset"]["incrementing"].as_u64() == Some(ROWS as u64)).count()
-                    })
-                });
-            if done == Some(tables) {
-                break;
-            }
-            if Instant::now() > deadline {
-                bail!("{name}: offsets did not reach the last row; see {}", dir.join("log").display());
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        wait_for_offsets(&sidecar, started + Duration::from_secs(600), |v| {
+            let last = |e: &&serde_json::Value| e["offset"]["incrementing"].as_u64() == Some(ROWS as u64);
+            v["entries"].as_array().is_some_and(|es| es.iter().filter(last).count() == tables)
+        })
+        .with_context(|| format!("{name}: offsets did not reach the last row; see {}", dir.join("log").display()))?;
         let seconds = started.elapsed().as_secs_f64();
         let peak = peak_rss_mb(child.id());
         stop(child)?;

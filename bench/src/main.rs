@@ -217,6 +217,20 @@ fn consume_count(topic: &str, n: usize, timeout: Duration) -> Result<(usize, usi
     Ok((count, bytes))
 }
 
+/// Polls the offset file's JSON sidecar until `done` holds for it, or fails at `deadline`.
+fn wait_for_offsets(sidecar: &Path, deadline: Instant, done: impl Fn(&serde_json::Value) -> bool) -> Result<()> {
+    loop {
+        let doc = std::fs::read(sidecar).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+        if doc.as_ref().is_some_and(&done) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("timed out");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// A consumer reading partition 0 of `topic` from the beginning.
 fn from_start(topic: &str, group: &str) -> Result<BaseConsumer> {
     let consumer: BaseConsumer = ClientConfig::new()
@@ -333,20 +347,12 @@ impl Bench {
         let sidecar = dir.join("connect.offsets.json");
         let started = Instant::now();
         let child = self.spawn(&[&worker, &connector], &dir.join("log"))?;
-        let deadline = started + Duration::from_secs(300);
-        loop {
-            let pos = std::fs::read(&sidecar)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-                .and_then(|v| v["entries"][0]["offset"]["position"].as_u64());
-            if pos == Some(size) {
-                break;
-            }
-            if Instant::now() > deadline {
-                bail!("{name}: offsets did not reach the end of the file; see {}", dir.join("log").display());
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        wait_for_offsets(&sidecar, started + Duration::from_secs(300), |v| {
+            v["entries"][0]["offset"]["position"].as_u64() == Some(size)
+        })
+        .with_context(|| {
+            format!("{name}: offsets did not reach the end of the file; see {}", dir.join("log").display())
+        })?;
         let seconds = started.elapsed().as_secs_f64();
         let peak = peak_rss_mb(child.id());
         stop(child)?;

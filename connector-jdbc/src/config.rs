@@ -431,17 +431,9 @@ impl JdbcSourceConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use runtime::config::RawConfig;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<JdbcSourceConfig, Vec<String>> {
-        let mut raw = RawConfig::new("jdbc.properties");
-        for (i, (k, v)) in pairs.iter().enumerate() {
-            raw.insert(*k, *v, Some(i + 1));
-        }
-        let mut r = ConfigReader::new(&raw);
-        let c = JdbcSourceConfig::parse(&mut r);
-        let (errors, _) = r.finish();
-        c.ok_or_else(|| errors.iter().map(ToString::to_string).collect())
+        runtime::testkit::parse_config("jdbc.properties", pairs, JdbcSourceConfig::parse)
     }
 
     #[test]

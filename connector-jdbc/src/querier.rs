@@ -225,7 +225,8 @@ impl Emitter {
             self.chunk_offset = resume;
         }
         let started = *self.chunk_started.get_or_insert_with(std::time::Instant::now);
-        if self.chunk.len() >= CHUNK || started.elapsed() >= CHUNK_AGE {
+        // the clock is read every 16 records, not per record
+        if self.chunk.len() >= CHUNK || (self.chunk.len().is_multiple_of(16) && started.elapsed() >= CHUNK_AGE) {
             self.flush(q, tx).await?;
         }
         Ok(())

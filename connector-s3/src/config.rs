@@ -309,17 +309,9 @@ impl S3SinkConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use runtime::config::RawConfig;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<S3SinkConfig, Vec<String>> {
-        let mut raw = RawConfig::new("s3.properties");
-        for (i, (k, v)) in pairs.iter().enumerate() {
-            raw.insert(*k, *v, Some(i + 1));
-        }
-        let mut r = ConfigReader::new(&raw);
-        let c = S3SinkConfig::parse(&mut r);
-        let (errors, _) = r.finish();
-        c.ok_or_else(|| errors.iter().map(ToString::to_string).collect())
+        runtime::testkit::parse_config("s3.properties", pairs, S3SinkConfig::parse)
     }
 
     #[test]

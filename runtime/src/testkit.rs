@@ -42,11 +42,30 @@ impl OffsetReader for MemoryOffsets {
 
 /// A config from key/value pairs, as a connector file would give it.
 pub fn raw_config(pairs: &[(&str, &str)]) -> RawConfig {
-    let mut raw = RawConfig::new("testkit.properties");
+    raw_config_from("testkit.properties", pairs)
+}
+
+/// The pairs as the lines of a file named `origin` (line N = pair N).
+pub fn raw_config_from(origin: &str, pairs: &[(&str, &str)]) -> RawConfig {
+    let mut raw = RawConfig::new(origin);
     for (i, (k, v)) in pairs.iter().enumerate() {
         raw.insert(*k, *v, Some(i + 1));
     }
     raw
+}
+
+/// Parses the pairs (as the file `origin`) with a connector's config parser: the config, or
+/// every error as `file:line: key: …` text.
+pub fn parse_config<T>(
+    origin: &str,
+    pairs: &[(&str, &str)],
+    parse: impl FnOnce(&mut ConfigReader<'_>) -> Option<T>,
+) -> Result<T, Vec<String>> {
+    let raw = raw_config_from(origin, pairs);
+    let mut r = ConfigReader::new(&raw);
+    let parsed = parse(&mut r);
+    let (errors, _) = r.finish();
+    parsed.filter(|_| errors.is_empty()).ok_or_else(|| errors.iter().map(ToString::to_string).collect())
 }
 
 /// A sink record with a value (and its schema), as the sink loop hands it over.
