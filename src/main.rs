@@ -11,6 +11,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use connector_file::{FileStreamSinkConnector, FileStreamSourceConnector};
 use connector_jdbc::JdbcSourceConnector;
+use connector_s3::S3SinkConnector;
 use runtime::config::{
     file, ConfigError, ConfigErrors, ConfigReader, ConnectorConfig, ConnectorKind, Providers, RawConfig, WorkerConfig,
 };
@@ -102,6 +103,7 @@ enum Plugin {
     FileSource,
     FileSink,
     JdbcSource,
+    S3Sink,
     /// Known to Kafka Connect users, not built into this version yet.
     NotYet(&'static str),
 }
@@ -125,9 +127,7 @@ fn plugin(class: &str) -> Option<Plugin> {
         "io.debezium.connector.mariadb.MariaDbConnector" | "MariaDbConnector" | "MariaDb" => {
             Plugin::NotYet("io.debezium.connector.mariadb.MariaDbConnector")
         }
-        "io.confluent.connect.s3.S3SinkConnector" | "S3SinkConnector" | "S3Sink" | "s3-sink" => {
-            Plugin::NotYet("io.confluent.connect.s3.S3SinkConnector")
-        }
+        "io.confluent.connect.s3.S3SinkConnector" | "S3SinkConnector" | "S3Sink" | "s3-sink" => Plugin::S3Sink,
         _ => return None,
     })
 }
@@ -152,6 +152,7 @@ const SUPPORTED: &[(&str, ConnectorKind, &[&str], &[KeyDoc])] = &[
         &["JdbcSourceConnector", "JdbcSource", "jdbc-source"],
         JdbcSourceConnector::KEYS,
     ),
+    (S3SinkConnector::CLASS, ConnectorKind::Sink, &["S3SinkConnector", "S3Sink", "s3-sink"], S3SinkConnector::KEYS),
 ];
 
 fn main() -> ExitCode {
@@ -284,6 +285,7 @@ fn load_connector(
         Some(Plugin::FileSource) => prepare_source::<FileStreamSourceConnector>(&raw),
         Some(Plugin::FileSink) => prepare_sink::<FileStreamSinkConnector>(&raw),
         Some(Plugin::JdbcSource) => prepare_source::<JdbcSourceConnector>(&raw),
+        Some(Plugin::S3Sink) => prepare_sink::<S3SinkConnector>(&raw),
         Some(Plugin::NotYet(full)) => {
             errors.push(ConfigError::Invalid {
                 origin: raw.origin.clone(),

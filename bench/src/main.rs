@@ -23,6 +23,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
 mod jdbc;
+mod s3;
 
 const LINES: usize = 1_000_000;
 const LINE_BYTES: usize = 100;
@@ -36,7 +37,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run benchmarks (all when none is named): file-source, file-source-json, file-sink, idle-worker,
-    /// jdbc-source, jdbc-source-4.
+    /// jdbc-source, jdbc-source-4, s3-sink-parquet, s3-sink-json-gzip, s3-sink-200.
     Run {
         names: Vec<String>,
         /// The sluice binary to measure.
@@ -45,6 +46,10 @@ enum Cmd {
     },
     /// Print the first N records of partition 0 of a topic.
     Peek { topic: String, n: usize },
+    /// Create a bucket on the S3 server of scripts/services (S3_ENDPOINT).
+    S3Mb { bucket: String },
+    /// List a bucket's objects (key and size), or print one object's text.
+    S3Ls { bucket: String, key: Option<String> },
 }
 
 fn bootstrap() -> String {
@@ -54,8 +59,20 @@ fn bootstrap() -> String {
 fn main() -> Result<()> {
     match Cli::parse().command {
         Cmd::Peek { topic, n } => peek(&topic, n),
+        Cmd::S3Mb { bucket } => s3::make_bucket(&bucket),
+        Cmd::S3Ls { bucket, key } => s3::show(&bucket, key.as_deref()),
         Cmd::Run { names, sluice } => {
-            let all = ["file-source", "file-source-json", "file-sink", "idle-worker", "jdbc-source", "jdbc-source-4"];
+            let all = [
+                "file-source",
+                "file-source-json",
+                "file-sink",
+                "idle-worker",
+                "jdbc-source",
+                "jdbc-source-4",
+                "s3-sink-parquet",
+                "s3-sink-json-gzip",
+                "s3-sink-200",
+            ];
             let chosen: Vec<&str> =
                 if names.is_empty() { all.to_vec() } else { names.iter().map(String::as_str).collect() };
             let work = tempfile::Builder::new().prefix("sluice-bench").tempdir()?;
@@ -68,6 +85,9 @@ fn main() -> Result<()> {
                     "idle-worker" => b.idle_worker()?,
                     "jdbc-source" => b.jdbc_source("jdbc-source", 1)?,
                     "jdbc-source-4" => b.jdbc_source("jdbc-source-4", 4)?,
+                    "s3-sink-parquet" => b.s3_sink("s3-sink-parquet", "parquet")?,
+                    "s3-sink-json-gzip" => b.s3_sink("s3-sink-json-gzip", "json-gzip")?,
+                    "s3-sink-200" => b.s3_sink_200()?,
                     other => bail!("unknown benchmark {other}; known: {}", all.join(", ")),
                 }
             }

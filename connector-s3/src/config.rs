@@ -52,6 +52,70 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc { name: "timestamp.field", default: Some("timestamp"), doc: "RecordField's field (nested with .)" },
     KeyDoc { name: "behavior.on.null.values", default: Some("fail"), doc: "fail, ignore or write" },
     KeyDoc { name: "json.decimal.format", default: Some("BASE64"), doc: "decimals in JSON files: BASE64 or NUMERIC" },
+    KeyDoc { name: "s3.path.style.access.enabled", default: Some("true"), doc: "path-style addressing" },
+    KeyDoc { name: "s3.compression.level", default: Some("-1"), doc: "gzip level, -1 (default) to 9" },
+    KeyDoc {
+        name: "s3.credentials.provider.class",
+        default: Some("com.amazonaws.auth.DefaultAWSCredentialsProviderChain"),
+        doc: "the AWS default chain (environment, profile, web identity, container, instance)",
+    },
+    KeyDoc {
+        name: "rotate.file.on.partition.change",
+        default: Some("true"),
+        doc: "with rotate.interval.ms, a record for another encoded partition rotates",
+    },
+    KeyDoc { name: "partitioner.max.open.files", default: Some("-1"), doc: "a new encoded partition past this rotates" },
+    KeyDoc { name: "schema.compatibility", default: Some("NONE"), doc: "NONE: a new value schema rotates the file" },
+    KeyDoc { name: "connect.meta.data", default: Some("true"), doc: "connect.* properties in Avro schemas" },
+    KeyDoc {
+        name: "s3.memory.budget.bytes",
+        default: Some("134217728"),
+        doc: "extension: memory for all open files together; past it the largest files upload parts or rotate early",
+    },
+    KeyDoc {
+        name: "rotate.idle.ms",
+        default: Some("-1"),
+        doc: "extension: commit a partition's open files after this much wall time without records (keeps exactly-once)",
+    },
+    KeyDoc {
+        name: "parquet.row.group.size.bytes",
+        default: Some("16777216"),
+        doc: "extension: Parquet row groups are cut at about this many bytes of rows",
+    },
+];
+
+/// Keys of the reference that sluice accepts and that do not change what it writes.
+const ACCEPTED: &[&str] = &[
+    "s3.wan.mode",
+    "s3.http.send.expect.continue",
+    "s3.elastic.buffer.enable",
+    "s3.elastic.buffer.init.capacity",
+    "s3.send.digest",
+    "schema.cache.size",
+    "enhanced.avro.schema.support",
+    "retry.backoff.ms",
+    "shutdown.timeout.ms",
+    "report.null.values.to.dlq",
+    "max.write.duration.ms",
+    "enable.conditional.writes",
+    "max.files.scan.limit",
+    "s3.proxy.url",
+    "s3.proxy.user",
+    "s3.proxy.password",
+    "storage.class",
+    "format.bytearray.extension",
+];
+
+/// Keys whose non-default values would change the objects; refused rather than ignored.
+const REFUSED: &[(&str, &str)] = &[
+    ("store.kafka.keys", "false"),
+    ("store.kafka.headers", "false"),
+    ("s3.object.tagging", "false"),
+    ("s3.ssea.name", ""),
+    ("s3.sse.kms.key.id", ""),
+    ("s3.sse.customer.key", ""),
+    ("s3.acl.canned", ""),
+    ("s3.schema.partition.affix.type", "NONE"),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +156,16 @@ pub struct S3SinkConfig {
     pub partitioner: Partitioner,
     pub null_values: NullValues,
     pub json_decimal: runtime::convert::DecimalFormat,
+    pub path_style: bool,
+    pub gzip_level: i32,
+    pub rotate_on_partition_change: bool,
+    pub max_open_files: Option<usize>,
+    pub connect_meta_data: bool,
+    pub memory_budget: usize,
+    pub rotate_idle_ms: Option<i64>,
+    pub parquet_row_group_bytes: usize,
+    /// `timezone`, for `rotate.schedule.interval.ms`.
+    pub schedule_zone: Option<Tz>,
 }
 
 const PARTITIONERS: &str = "io.confluent.connect.storage.partitioner.";
@@ -138,6 +212,18 @@ fn positive(v: i64) -> Option<i64> {
 }
 
 impl S3SinkConfig {
+    /// Whether a replay from the committed offset rebuilds the same objects (s3-sink.md §7),
+    /// and if not, why.
+    pub fn exactly_once(&self) -> Result<(), &'static str> {
+        if let Partitioner::Time { extractor: TimestampExtractor::Wallclock, .. } = self.partitioner {
+            return Err("timestamp.extractor=Wallclock puts records in buckets by processing time");
+        }
+        if self.rotate_schedule_interval_ms.is_some() {
+            return Err("rotate.schedule.interval.ms cuts files by wall-clock time");
+        }
+        Ok(())
+    }
+
     pub fn parse(r: &mut ConfigReader<'_>) -> Option<S3SinkConfig> {
         let bucket = r.required("s3.bucket.name", "the bucket to write to");
         let region = r.string_or("s3.region", "us-west-2");
@@ -193,6 +279,57 @@ impl S3SinkConfig {
             "NUMERIC" => runtime::convert::DecimalFormat::Numeric,
             _ => runtime::convert::DecimalFormat::Base64,
         };
+        if null_values == NullValues::Write {
+            r.invalid(
+                "behavior.on.null.values",
+                "fail or ignore (write needs store.kafka.keys, not supported yet)",
+                "write",
+            );
+        }
+        let path_style = r.bool("s3.path.style.access.enabled", true);
+        let gzip_level = r.int_in("s3.compression.level", -1, -1, 9) as i32;
+        let rotate_on_partition_change = r.bool("rotate.file.on.partition.change", true);
+        let max_open_files = usize::try_from(r.int_in("partitioner.max.open.files", -1, -1, i32::MAX as i64)).ok();
+        let connect_meta_data = r.bool("connect.meta.data", true);
+        let memory_budget = r.int_in("s3.memory.budget.bytes", 134_217_728, 16 * 1024 * 1024, i64::MAX) as usize;
+        let rotate_idle_ms = positive(r.int_in("rotate.idle.ms", -1, -1, i64::MAX));
+        let parquet_row_group_bytes =
+            r.int_in("parquet.row.group.size.bytes", 16 * 1024 * 1024, 1024, i32::MAX as i64) as usize;
+        r.one_of("schema.compatibility", "NONE", &["NONE"]);
+        let provider = r.string_or("s3.credentials.provider.class", "com.amazonaws.auth.DefaultAWSCredentialsProviderChain");
+        let known_provider = provider.trim().is_empty()
+            || [
+                "DefaultAWSCredentialsProviderChain",
+                "DefaultCredentialsProvider",
+                "EnvironmentVariableCredentialsProvider",
+                "ProfileCredentialsProvider",
+                "InstanceProfileCredentialsProvider",
+                "ContainerCredentialsProvider",
+                "EC2ContainerCredentialsProviderWrapper",
+                "WebIdentityTokenCredentialsProvider",
+            ]
+            .contains(&provider.trim().rsplit('.').next().unwrap_or(""));
+        if !known_provider {
+            r.invalid(
+                "s3.credentials.provider.class",
+                "an AWS credentials provider of the default chain (custom Java classes cannot run here)",
+                provider.as_str(),
+            );
+        }
+        r.accept(ACCEPTED);
+        for (key, default) in REFUSED {
+            let v = r.string_or(key, default);
+            if !v.trim().eq_ignore_ascii_case(default) {
+                r.invalid(key, format!("{default:?} (other values are not supported yet)"), v.as_str());
+            }
+        }
+        let mut schedule_zone = None;
+        if rotate_schedule_interval_ms.is_some() {
+            match r.raw().get("timezone").map(str::trim).unwrap_or("") {
+                "" => r.missing("timezone", "a time zone such as UTC (rotate.schedule.interval.ms needs one)"),
+                z => schedule_zone = z.parse::<Tz>().ok(),
+            }
+        }
         let partitioner = Self::partitioner(r, &layout.directory_delim);
         let ext_name = match format {
             Some(Format::Json) => "json",
@@ -227,6 +364,15 @@ impl S3SinkConfig {
             partitioner: partitioner?,
             null_values,
             json_decimal,
+            path_style,
+            gzip_level,
+            rotate_on_partition_change,
+            max_open_files,
+            connect_meta_data,
+            memory_budget,
+            rotate_idle_ms,
+            parquet_row_group_bytes,
+            schedule_zone,
         })
     }
 

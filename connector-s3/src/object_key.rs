@@ -23,8 +23,17 @@ pub fn extension(format: &str, gzip: bool, parquet_codec: &str, bytearray_extens
     match format {
         "json" => if gzip { ".json.gz" } else { ".json" }.to_owned(),
         "avro" => ".avro".to_owned(),
-        "parquet" if parquet_codec == "none" || parquet_codec.is_empty() => ".parquet".to_owned(),
-        "parquet" => format!(".{parquet_codec}.parquet"),
+        // parquet-mr's CompressionCodecName extensions
+        "parquet" => match parquet_codec {
+            "snappy" => ".snappy.parquet",
+            "gzip" => ".gz.parquet",
+            "zstd" => ".zstd.parquet",
+            "lz4" => ".lz4hadoop.parquet",
+            "brotli" => ".br.parquet",
+            "lzo" => ".lzo.parquet",
+            _ => ".parquet",
+        }
+        .to_owned(),
         _ => format!("{bytearray_extension}{}", if gzip { ".gz" } else { "" }),
     }
 }
@@ -72,6 +81,9 @@ mod tests {
             key(&extension("parquet", false, "none", ".bin")),
             "topics/orders/partition=3/orders+3+0000001200.parquet"
         );
+        assert_eq!(extension("parquet", false, "gzip", ""), ".gz.parquet");
+        assert_eq!(extension("parquet", false, "lz4", ""), ".lz4hadoop.parquet");
+        assert_eq!(extension("parquet", false, "zstd", ""), ".zstd.parquet");
         assert_eq!(
             key(&extension("bytearray", false, "snappy", ".bin")),
             "topics/orders/partition=3/orders+3+0000001200.bin"

@@ -5,8 +5,9 @@
 //!
 //! As the reference: `flush.size` counts records over **all** open files of the Kafka partition,
 //! and a rotation commits all of them; `rotate.interval.ms` compares record times (so an idle
-//! partition's file waits for the next record). Not here yet: the schema-change and
-//! tombstone-switch rotations and `rotate.schedule.interval.ms`.
+//! partition's file waits for the next record); a new value schema for an open file rotates
+//! (`schema.compatibility=NONE`). Wall-clock rotations (`rotate.schedule.interval.ms`, the
+//! idle flush, memory pressure) are decided by the writer and applied with [`PartitionFiles::rotate_all`].
 
 /// The settings that decide file boundaries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +72,16 @@ impl PartitionFiles {
         self.open.iter().map(|f| f.start_offset).min()
     }
 
+    /// Records written to the open files.
+    pub fn record_count(&self) -> u64 {
+        self.record_count
+    }
+
+    /// Commits every open file now (a wall-clock rotation).
+    pub fn rotate_all(&mut self) -> Vec<OpenFile> {
+        self.commit_all()
+    }
+
     fn commit_all(&mut self) -> Vec<OpenFile> {
         self.record_count = 0;
         self.base_timestamp = None;
@@ -96,14 +107,16 @@ impl PartitionFiles {
             .is_some_and(|max| self.open.len() >= max && !self.open.iter().any(|f| f.encoded == encoded))
     }
 
-    /// One record: `timestamp` is the extractor's time (time-based partitioners only).
-    pub fn write(&mut self, encoded: &str, offset: i64, timestamp: Option<i64>) -> Step {
+    /// One record: `timestamp` is the extractor's time (time-based partitioners only);
+    /// `new_schema`: the record's value schema differs from that of `encoded`'s open file.
+    pub fn write(&mut self, encoded: &str, offset: i64, timestamp: Option<i64>, new_schema: bool) -> Step {
         let mut step = Step::default();
         if self.policy.time_based {
             self.current_timestamp = timestamp;
             self.base_timestamp = self.base_timestamp.or(timestamp);
         }
-        if self.rotate_on_time(encoded) || self.too_many_open(encoded) {
+        let schema_change = new_schema && self.record_count > 0;
+        if self.rotate_on_time(encoded) || schema_change || self.too_many_open(encoded) {
             step.commit_before = self.commit_all();
             // the record is examined again, as the first of the next files
             if self.policy.time_based {
@@ -171,7 +184,7 @@ mod tests {
         let mut p = PartitionFiles::new(policy(3));
         let mut committed = Vec::new();
         for offset in 0..10 {
-            let step = p.write("partition=0", offset, None);
+            let step = p.write("partition=0", offset, None, false);
             assert!(step.commit_before.is_empty());
             committed.extend(step.commit_after);
         }
@@ -186,9 +199,9 @@ mod tests {
     #[test]
     fn flush_size_counts_every_open_file_of_the_partition() {
         let mut p = PartitionFiles::new(policy(3));
-        p.write("country=DE", 10, None);
-        p.write("country=FR", 11, None);
-        let step = p.write("country=DE", 12, None);
+        p.write("country=DE", 10, None, false);
+        p.write("country=FR", 11, None, false);
+        let step = p.write("country=DE", 12, None, false);
         assert_eq!(starts(&step.commit_after), vec![("country=DE".into(), 10, 2), ("country=FR".into(), 11, 1)]);
     }
 
@@ -197,13 +210,13 @@ mod tests {
         let hour = 3_600_000;
         let mut p =
             PartitionFiles::new(RotationPolicy { rotate_interval_ms: Some(hour), time_based: true, ..policy(1000) });
-        assert_eq!(p.write("h=00", 0, Some(0)), Step::default());
-        assert_eq!(p.write("h=00", 1, Some(hour - 1)), Step::default());
+        assert_eq!(p.write("h=00", 0, Some(0), false), Step::default());
+        assert_eq!(p.write("h=00", 1, Some(hour - 1), false), Step::default());
         // a record an hour after the first: the open file is committed before it
-        let step = p.write("h=00", 2, Some(hour));
+        let step = p.write("h=00", 2, Some(hour), false);
         assert_eq!(starts(&step.commit_before), vec![("h=00".into(), 0, 2)]);
         // a record for another bucket: a partition change rotates everything
-        let step = p.write("h=01", 3, Some(hour + 5));
+        let step = p.write("h=01", 3, Some(hour + 5), false);
         assert_eq!(starts(&step.commit_before), vec![("h=00".into(), 2, 1)]);
         // nothing new arrives: the file stays open (the reference's behaviour)
         assert!(p.on_idle().is_empty());
@@ -213,17 +226,27 @@ mod tests {
     #[test]
     fn rotate_interval_is_ignored_without_a_time_based_partitioner() {
         let mut p = PartitionFiles::new(RotationPolicy { rotate_interval_ms: Some(1), ..policy(1000) });
-        p.write("partition=0", 0, Some(0));
-        assert_eq!(p.write("partition=0", 1, Some(10_000)), Step::default());
+        p.write("partition=0", 0, Some(0), false);
+        assert_eq!(p.write("partition=0", 1, Some(10_000), false), Step::default());
+    }
+
+    #[test]
+    fn a_new_schema_rotates_every_open_file() {
+        let mut p = PartitionFiles::new(policy(1000));
+        p.write("partition=0", 0, None, false);
+        let step = p.write("partition=0", 1, None, true);
+        assert_eq!(starts(&step.commit_before), vec![("partition=0".into(), 0, 1)]);
+        assert_eq!(p.record_count(), 1);
+        assert_eq!(starts(&p.rotate_all()), vec![("partition=0".into(), 1, 1)]);
     }
 
     #[test]
     fn max_open_files() {
         let mut p = PartitionFiles::new(RotationPolicy { max_open_files: Some(2), ..policy(1000) });
-        p.write("a", 0, None);
-        p.write("b", 1, None);
-        assert_eq!(p.write("a", 2, None), Step::default());
-        let step = p.write("c", 3, None);
+        p.write("a", 0, None, false);
+        p.write("b", 1, None, false);
+        assert_eq!(p.write("a", 2, None, false), Step::default());
+        let step = p.write("c", 3, None, false);
         assert_eq!(starts(&step.commit_before), vec![("a".into(), 0, 2), ("b".into(), 1, 1)]);
         assert_eq!(starts(&p.discard()), vec![("c".into(), 3, 1)]);
     }

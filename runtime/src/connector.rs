@@ -157,6 +157,15 @@ pub trait SinkTask: Send + 'static {
         }
     }
 
+    /// Asked after each `put`: `true` makes the worker commit offsets now, before the next
+    /// `put` (Kafka's `SinkTaskContext.requestCommit()`).
+    fn commit_requested(&mut self) -> bool {
+        false
+    }
+
+    /// The offsets the worker has just committed to the consumer group.
+    fn committed(&mut self, _offsets: &OffsetMap) {}
+
     fn stop(&mut self) -> impl Future<Output = ()> + Send {
         async {}
     }

@@ -13,4 +13,6 @@ mod file_pipeline;
 mod jdbc_mariadb;
 mod jdbc_postgres;
 mod rest_api;
+mod s3_sink;
+mod s3_store;
 mod transforms;

@@ -331,6 +331,9 @@ impl<T: SinkTask> Loop<'_, T> {
             }
         }
         self.ctx.status.add_records(n);
+        if self.task.commit_requested() {
+            self.commit().await?;
+        }
         Ok(())
     }
 
@@ -350,6 +353,8 @@ impl<T: SinkTask> Loop<'_, T> {
         {
             let committed = self.ctx.status.committed.lock().unwrap();
             if durable.iter().all(|(tp, o)| committed.get(tp) == Some(o)) {
+                drop(committed);
+                self.task.committed(&durable);
                 return Ok(());
             }
         }
@@ -365,6 +370,7 @@ impl<T: SinkTask> Loop<'_, T> {
         match result {
             Ok(Ok(())) => {
                 debug!(partitions = durable.len(), "offsets committed");
+                self.task.committed(&durable);
                 self.ctx.status.committed.lock().unwrap().extend(durable);
             }
             Ok(Err(e)) => warn!(error = %e, "offset commit failed; will retry at the next interval"),

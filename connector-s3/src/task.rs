@@ -1,0 +1,233 @@
+//! `S3SinkTask`: records are written to their Kafka partition's writer; `pre_commit` reports,
+//! per partition, only the offset after the last file whose upload has completed.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use runtime::{OffsetMap, SinkRecord, SinkTask, TaskError, TopicPartition};
+use tracing::{info, warn};
+
+use crate::config::{NullValues, S3SinkConfig};
+use crate::format::FormatSettings;
+use crate::storage::Storage;
+use crate::writer::{TopicPartitionWriter, MIN_PART};
+
+/// How often, in records, the memory budget is checked within a batch.
+const BUDGET_CHECK_EVERY: usize = 512;
+
+pub struct S3SinkTask {
+    config: S3SinkConfig,
+    settings: FormatSettings,
+    storage: Option<Storage>,
+    writers: BTreeMap<TopicPartition, TopicPartitionWriter>,
+}
+
+fn wall_clock_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+impl S3SinkTask {
+    pub fn new(config: S3SinkConfig) -> S3SinkTask {
+        S3SinkTask { settings: FormatSettings::of(&config), config, storage: None, writers: BTreeMap::new() }
+    }
+
+    fn storage(&self) -> &Storage {
+        self.storage.as_ref().expect("started")
+    }
+
+    fn writer(&mut self, tp: &TopicPartition) -> &mut TopicPartitionWriter {
+        if !self.writers.contains_key(tp) {
+            self.writers.insert(tp.clone(), TopicPartitionWriter::new(tp.clone(), &self.config));
+        }
+        self.writers.get_mut(tp).expect("inserted")
+    }
+
+    async fn upload_all(&mut self) -> Result<(), TaskError> {
+        let storage = self.storage.clone().expect("started");
+        for w in self.writers.values_mut() {
+            w.upload(&storage, self.config.part_size).await?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the bytes of all open files under `s3.memory.budget.bytes`: the largest file
+    /// uploads a part when it has one (≥ 5 MiB, file boundaries unchanged), else it is cut
+    /// early, synchronously (its offset is committed before that partition uploads again).
+    async fn enforce_budget(&mut self) -> Result<(), TaskError> {
+        let budget = self.config.memory_budget;
+        let mut total: usize = self.writers.values().map(TopicPartitionWriter::buffered_bytes).sum();
+        let mut rounds = 0;
+        while total > budget && rounds < 64 {
+            rounds += 1;
+            let Some((tp, (encoded, encoded_bytes, all))) = self
+                .writers
+                .iter()
+                .filter_map(|(tp, w)| w.largest_open().map(|l| (tp.clone(), l)))
+                .max_by_key(|(_, (_, _, all))| *all)
+            else {
+                break;
+            };
+            let storage = self.storage.clone().expect("started");
+            let w = self.writers.get_mut(&tp).expect("a writer");
+            if encoded_bytes >= MIN_PART {
+                w.stage_part(&encoded);
+            } else {
+                warn!(
+                    partition = %tp,
+                    bytes = all,
+                    budget,
+                    "memory budget reached: the largest open files are cut early (s3.memory.budget.bytes)"
+                );
+                w.rotate_all(true)?;
+            }
+            w.upload(&storage, self.config.part_size).await?;
+            total = self.writers.values().map(TopicPartitionWriter::buffered_bytes).sum();
+        }
+        Ok(())
+    }
+
+    async fn abort_stale_uploads(&self, partitions: &[TopicPartition]) {
+        let storage = self.storage();
+        let d = &self.config.layout.directory_delim;
+        let f = &self.config.layout.file_delim;
+        let mut topics: Vec<&str> = partitions.iter().map(|tp| &*tp.topic).collect();
+        topics.dedup();
+        for topic in topics {
+            let prefix = if self.config.layout.topics_dir.trim().is_empty() {
+                format!("{topic}{d}")
+            } else {
+                format!("{}{d}{topic}{d}", self.config.layout.topics_dir)
+            };
+            let found = match storage.unfinished(&prefix).await {
+                Ok(found) => found,
+                Err(e) => {
+                    warn!(prefix, error = %e, "cannot list unfinished multipart uploads");
+                    continue;
+                }
+            };
+            for mpu in found {
+                let name = mpu.key.rsplit(d.as_str()).next().unwrap_or("");
+                let ours = partitions.iter().any(|tp| &*tp.topic == topic && name.starts_with(&format!("{topic}{f}{}{f}", tp.partition)));
+                if ours {
+                    match storage.abort(&mpu).await {
+                        Ok(()) => info!(key = %mpu.key, "aborted a stale multipart upload"),
+                        Err(e) => warn!(key = %mpu.key, error = %e, "cannot abort a stale multipart upload"),
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl SinkTask for S3SinkTask {
+    async fn start(&mut self) -> Result<(), TaskError> {
+        let storage = Storage::connect(&self.config).await;
+        storage.check().await.map_err(|e| TaskError::fatal(format!("the bucket is not usable: {e}")))?;
+        let c = &self.config;
+        info!(
+            bucket = %c.bucket,
+            endpoint = c.endpoint.as_deref().unwrap_or("AWS"),
+            delivery = if c.exactly_once().is_ok() { "exactly-once" } else { "at-least-once" },
+            reason = c.exactly_once().err().unwrap_or("deterministic partitioner and rotation"),
+            "s3 sink started"
+        );
+        self.storage = Some(storage);
+        Ok(())
+    }
+
+    async fn open(&mut self, partitions: &[TopicPartition]) -> Result<(), TaskError> {
+        for tp in partitions {
+            self.writer(tp);
+        }
+        self.abort_stale_uploads(partitions).await;
+        Ok(())
+    }
+
+    async fn close(&mut self, partitions: &[TopicPartition]) -> Result<(), TaskError> {
+        for tp in partitions {
+            if let Some(mut w) = self.writers.remove(tp) {
+                w.discard(self.storage.as_ref()).await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn put(&mut self, records: &[SinkRecord]) -> Result<(), TaskError> {
+        // files cut before a failed upload go first (a retried put hands the same records)
+        self.upload_all().await?;
+        let now = wall_clock_ms();
+        let mut since_check = 0;
+        for record in records {
+            let tp = record.topic_partition();
+            let (config, settings) = (&self.config, &self.settings);
+            if !self.writers.contains_key(&tp) {
+                self.writers.insert(tp.clone(), TopicPartitionWriter::new(tp.clone(), config));
+            }
+            let w = self.writers.get_mut(&tp).expect("inserted");
+            if w.seen(record.kafka_offset) {
+                continue;
+            }
+            if record.value.is_null() {
+                match config.null_values {
+                    NullValues::Fail => {
+                        return Err(TaskError::fatal(format!(
+                            "record {}-{}@{} has a null value; set behavior.on.null.values=ignore to skip such records",
+                            record.topic, record.kafka_partition, record.kafka_offset
+                        )))
+                    }
+                    NullValues::Ignore | NullValues::Write => {
+                        w.skip(record.kafka_offset);
+                        continue;
+                    }
+                }
+            }
+            w.write(record, now, config, settings)?;
+            w.upload(self.storage.as_ref().expect("started"), config.part_size).await?;
+            since_check += 1;
+            if since_check >= BUDGET_CHECK_EVERY {
+                since_check = 0;
+                self.enforce_budget().await?;
+            }
+        }
+        let idle = self.config.rotate_idle_ms.map(|ms| Duration::from_millis(ms as u64));
+        for w in self.writers.values_mut() {
+            w.on_idle(now, &self.config)?;
+            if let Some(idle) = idle {
+                if w.has_open_files() && w.last_record_at.elapsed() >= idle {
+                    info!(partition = %w.tp, "idle flush (rotate.idle.ms)");
+                    w.rotate_all(true)?;
+                }
+            }
+        }
+        self.upload_all().await?;
+        self.enforce_budget().await
+    }
+
+    /// Nothing to do: "the connector is managing the offsets" (`pre_commit`).
+    async fn flush(&mut self, _offsets: &OffsetMap) -> Result<(), TaskError> {
+        Ok(())
+    }
+
+    async fn pre_commit(&mut self, _offsets: &OffsetMap) -> Result<OffsetMap, TaskError> {
+        Ok(self.writers.iter().filter_map(|(tp, w)| w.offset_to_commit().map(|o| (tp.clone(), o))).collect())
+    }
+
+    fn commit_requested(&mut self) -> bool {
+        self.writers.values().any(TopicPartitionWriter::wants_commit)
+    }
+
+    fn committed(&mut self, offsets: &OffsetMap) {
+        for (tp, offset) in offsets {
+            if let Some(w) = self.writers.get_mut(tp) {
+                w.committed(*offset);
+            }
+        }
+    }
+
+    async fn stop(&mut self) {
+        let storage = self.storage.clone();
+        for w in self.writers.values_mut() {
+            w.discard(storage.as_ref()).await;
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! One Kafka partition's files (the reference's `TopicPartitionWriter`): records go to the open
+//! file of their encoded partition; the rotation rules ([`crate::rotation`]) say when files are
+//! cut; a cut file is uploaded (one PutObject, or the last part and CompleteMultipartUpload of
+//! a file already streamed in `s3.part.size` parts) and only then does the partition's
+//! committable offset move past its records.
+//!
+//! Files cut by a rule that is not a function of the records (the idle flush, memory pressure)
+//! are *synchronous*: once uploaded, no further file of the partition is uploaded until the
+//! worker has committed the offset after them (s3-sink.md §9, "Idle flush that keeps
+//! exactly-once"). Uploads wait; records keep being written to open files meanwhile.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
+
+use aws_sdk_s3::types::CompletedPart;
+use bytes::Bytes;
+use runtime::{SinkRecord, TaskError, TopicPartition};
+use tracing::{debug, info, warn};
+
+use crate::config::S3SinkConfig;
+use crate::format::{FileEncoder, FormatSettings};
+use crate::partitioner::Partitioner;
+use crate::rotation::{OpenFile, PartitionFiles, RotationPolicy};
+use crate::storage::{Multipart, Storage, StorageError};
+
+/// S3's smallest part (all parts but the last).
+pub const MIN_PART: usize = 5 * 1024 * 1024;
+
+/// An object being written: its encoder and what of it is already uploaded.
+struct OpenObject {
+    key: String,
+    encoder: FileEncoder,
+    upload: Option<Multipart>,
+    parts: Vec<CompletedPart>,
+    /// A drained piece whose upload has not succeeded yet.
+    pending_part: Option<Bytes>,
+}
+
+/// A cut file on its way to S3.
+struct Closing {
+    key: String,
+    upload: Option<Multipart>,
+    parts: Vec<CompletedPart>,
+    pending_part: Option<Bytes>,
+    tail: Bytes,
+}
+
+/// The files of one rotation: committed together, then the offset moves to `offset_after`.
+struct Rotation {
+    files: Vec<Closing>,
+    offset_after: i64,
+    /// Cut by wall time or memory: the offset must be committed before the next upload.
+    synchronous: bool,
+}
+
+pub struct TopicPartitionWriter {
+    pub tp: TopicPartition,
+    files: PartitionFiles,
+    open: HashMap<String, OpenObject>,
+    closing: VecDeque<Rotation>,
+    /// The next offset `put` accepts (a retried `put` hands the same records again).
+    next_offset: Option<i64>,
+    last_written: Option<i64>,
+    /// After the last uploaded file: what `pre_commit` reports.
+    offset_to_commit: Option<i64>,
+    /// A synchronous rotation's offset that the worker has not committed yet.
+    awaiting_commit: Option<i64>,
+    pub last_record_at: Instant,
+    next_scheduled: Option<i64>,
+}
+
+impl TopicPartitionWriter {
+    pub fn new(tp: TopicPartition, config: &S3SinkConfig) -> TopicPartitionWriter {
+        let policy = RotationPolicy {
+            flush_size: config.flush_size,
+            rotate_interval_ms: config.rotate_interval_ms,
+            rotate_on_partition_change: config.rotate_on_partition_change,
+            time_based: config.partitioner.is_time_based(),
+            max_open_files: config.max_open_files,
+        };
+        TopicPartitionWriter {
+            tp,
+            files: PartitionFiles::new(policy),
+            open: HashMap::new(),
+            closing: VecDeque::new(),
+            next_offset: None,
+            last_written: None,
+            offset_to_commit: None,
+            awaiting_commit: None,
+            last_record_at: Instant::now(),
+            next_scheduled: None,
+        }
+    }
+
+    pub fn offset_to_commit(&self) -> Option<i64> {
+        self.offset_to_commit
+    }
+
+    pub fn has_open_files(&self) -> bool {
+        !self.open.is_empty()
+    }
+
+    /// Whether this record was handed before (a `put` retried after an error).
+    pub fn seen(&self, offset: i64) -> bool {
+        self.next_offset.is_some_and(|n| offset < n)
+    }
+
+    /// Marks a record as handled without writing it (`behavior.on.null.values=ignore`).
+    pub fn skip(&mut self, offset: i64) {
+        self.next_offset = Some(offset + 1);
+    }
+
+    /// Writes one record (no I/O); cut files are queued for [`Self::upload`].
+    pub fn write(
+        &mut self,
+        record: &SinkRecord,
+        now: i64,
+        config: &S3SinkConfig,
+        settings: &FormatSettings,
+    ) -> Result<(), TaskError> {
+        let partitioner = &config.partitioner;
+        let delim = &config.layout.directory_delim;
+        let encoded = partitioner.encode(record, now, delim).map_err(|e| {
+            TaskError::fatal(format!(
+                "cannot partition record {}-{}@{}: {e}",
+                record.topic, record.kafka_partition, record.kafka_offset
+            ))
+        })?;
+        let timestamp = partitioner.timestamp(record, now).map_err(|e| TaskError::fatal(e.to_string()))?;
+        let new_schema = self.open.get(&encoded).is_some_and(|o| !o.encoder.accepts(record.value_schema.as_ref()));
+        let step = self.files.write(&encoded, record.kafka_offset, timestamp, new_schema);
+        if !step.commit_before.is_empty() {
+            let after = self.last_written.map_or(record.kafka_offset, |o| o + 1);
+            self.cut(step.commit_before, after, false)?;
+        }
+        let object = match self.open.entry(encoded) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let dir = Partitioner::path(&record.topic, v.key(), delim);
+                let key =
+                    config.layout.key(&dir, &record.topic, record.kafka_partition, record.kafka_offset, &config.extension);
+                let encoder = FileEncoder::open(settings, record).map_err(TaskError::fatal)?;
+                v.insert(OpenObject { key, encoder, upload: None, parts: Vec::new(), pending_part: None })
+            }
+        };
+        object.encoder.write(record).map_err(TaskError::fatal)?;
+        self.last_written = Some(record.kafka_offset);
+        self.next_offset = Some(record.kafka_offset + 1);
+        self.last_record_at = Instant::now();
+        if !step.commit_after.is_empty() {
+            self.cut(step.commit_after, record.kafka_offset + 1, false)?;
+        }
+        Ok(())
+    }
+
+    /// Finishes the encoders of `files` and queues them for upload as one rotation.
+    fn cut(&mut self, files: Vec<OpenFile>, offset_after: i64, synchronous: bool) -> Result<(), TaskError> {
+        let mut closing = Vec::with_capacity(files.len());
+        for f in files {
+            let Some(o) = self.open.remove(&f.encoded) else { continue };
+            let tail = o.encoder.finish().map_err(TaskError::fatal)?;
+            debug!(key = %o.key, records = f.records, "file cut");
+            closing.push(Closing {
+                key: o.key,
+                upload: o.upload,
+                parts: o.parts,
+                pending_part: o.pending_part,
+                tail: Bytes::from(tail),
+            });
+        }
+        if !closing.is_empty() {
+            self.closing.push_back(Rotation { files: closing, offset_after, synchronous });
+        }
+        Ok(())
+    }
+
+    /// Cuts every open file now: the idle flush, memory pressure, or a scheduled rotation.
+    pub fn rotate_all(&mut self, synchronous: bool) -> Result<(), TaskError> {
+        let files = self.files.rotate_all();
+        match self.last_written {
+            Some(last) if !files.is_empty() => self.cut(files, last + 1, synchronous),
+            _ => Ok(()),
+        }
+    }
+
+    /// After a batch: the time rule with no new data, and `rotate.schedule.interval.ms`.
+    pub fn on_idle(&mut self, now: i64, config: &S3SinkConfig) -> Result<(), TaskError> {
+        let files = self.files.on_idle();
+        if let (Some(last), false) = (self.last_written, files.is_empty()) {
+            self.cut(files, last + 1, false)?;
+        }
+        if let (Some(interval), Some(zone)) = (config.rotate_schedule_interval_ms, config.schedule_zone) {
+            let next = *self.next_scheduled.get_or_insert_with(|| next_scheduled_rotation(now, interval, zone));
+            if now >= next {
+                if self.files.record_count() > 0 {
+                    info!(partition = %self.tp, "scheduled rotation (rotate.schedule.interval.ms)");
+                    self.rotate_all(false)?;
+                }
+                self.next_scheduled = Some(next_scheduled_rotation(now, interval, zone));
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes held for this partition's files.
+    pub fn buffered_bytes(&self) -> usize {
+        let open: usize = self
+            .open
+            .values()
+            .map(|o| o.encoder.buffered_bytes() + o.pending_part.as_ref().map_or(0, Bytes::len))
+            .sum();
+        let closing: usize = self
+            .closing
+            .iter()
+            .flat_map(|r| &r.files)
+            .map(|c| c.tail.len() + c.pending_part.as_ref().map_or(0, Bytes::len))
+            .sum();
+        open + closing
+    }
+
+    /// The open file holding the most encoded bytes: (encoded partition, encoded bytes, all bytes).
+    pub fn largest_open(&self) -> Option<(String, usize, usize)> {
+        self.open
+            .iter()
+            .map(|(e, o)| (e.clone(), o.encoder.encoded_bytes(), o.encoder.buffered_bytes()))
+            .max_by_key(|(_, _, all)| *all)
+    }
+
+    /// Takes the encoded bytes of an open file as its next part (uploaded by [`Self::upload`]).
+    pub fn stage_part(&mut self, encoded: &str) {
+        if let Some(o) = self.open.get_mut(encoded) {
+            if o.pending_part.is_none() {
+                o.pending_part = Some(Bytes::from(o.encoder.drain()));
+            }
+        }
+    }
+
+    /// Uploads what is due: parts of large open files, then cut files in order.
+    pub async fn upload(&mut self, storage: &Storage, part_size: usize) -> Result<(), StorageError> {
+        for o in self.open.values_mut() {
+            if o.pending_part.is_none() && o.encoder.encoded_bytes() >= part_size {
+                o.pending_part = Some(Bytes::from(o.encoder.drain()));
+            }
+            if let Some(piece) = o.pending_part.clone() {
+                if o.upload.is_none() {
+                    o.upload = Some(storage.start_multipart(&o.key).await?);
+                }
+                let mpu = o.upload.as_ref().expect("started");
+                let part = storage.upload_part(mpu, o.parts.len() as i32 + 1, piece).await?;
+                o.parts.push(part);
+                o.pending_part = None;
+            }
+        }
+        while let Some(rotation) = self.closing.front_mut() {
+            if let Some(waiting) = self.awaiting_commit {
+                debug!(partition = %self.tp, offset = waiting, "uploads wait for the offset commit");
+                return Ok(());
+            }
+            while let Some(file) = rotation.files.first_mut() {
+                finish(storage, file).await?;
+                info!(key = %file.key, "object committed");
+                rotation.files.remove(0);
+            }
+            let done = self.closing.pop_front().expect("a rotation");
+            self.offset_to_commit = Some(done.offset_after);
+            if done.synchronous {
+                self.awaiting_commit = Some(done.offset_after);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a synchronous rotation waits for the worker's offset commit.
+    pub fn wants_commit(&self) -> bool {
+        self.awaiting_commit.is_some()
+    }
+
+    /// The worker committed `offset` for this partition.
+    pub fn committed(&mut self, offset: i64) {
+        if self.awaiting_commit.is_some_and(|a| offset >= a) {
+            self.awaiting_commit = None;
+        }
+    }
+
+    /// Drops open and unfinished files (partition closed, task stopped), aborting their
+    /// multipart uploads; their records are read again from the committed offset.
+    pub async fn discard(&mut self, storage: Option<&Storage>) {
+        self.files.discard();
+        let uploads: Vec<Multipart> = self
+            .open
+            .drain()
+            .filter_map(|(_, o)| o.upload)
+            .chain(self.closing.drain(..).flat_map(|r| r.files.into_iter().filter_map(|c| c.upload)))
+            .collect();
+        if let Some(storage) = storage {
+            for mpu in uploads {
+                if let Err(e) = storage.abort(&mpu).await {
+                    warn!(key = %mpu.key, error = %e, "cannot abort a multipart upload (it is aborted at the next start)");
+                }
+            }
+        }
+    }
+}
+
+async fn finish(storage: &Storage, file: &mut Closing) -> Result<(), StorageError> {
+    match &file.upload {
+        None => storage.put(&file.key, file.tail.clone()).await,
+        Some(mpu) => {
+            if let Some(piece) = file.pending_part.clone() {
+                let part = storage.upload_part(mpu, file.parts.len() as i32 + 1, piece).await?;
+                file.parts.push(part);
+                file.pending_part = None;
+            }
+            if !file.tail.is_empty() {
+                let part = storage.upload_part(mpu, file.parts.len() as i32 + 1, file.tail.clone()).await?;
+                file.parts.push(part);
+                file.tail = Bytes::new();
+            }
+            storage.complete(mpu, &file.parts).await
+        }
+    }
+}
+
+/// `getNextTimeAdjustedByDay` (storage-common): the start of today in `zone` plus the next
+/// multiple of `interval`, capped at the start of the next day.
+pub fn next_scheduled_rotation(now: i64, interval: i64, zone: chrono_tz::Tz) -> i64 {
+    use chrono::{TimeZone, Timelike};
+    let local = zone.timestamp_millis_opt(now).single().unwrap_or_else(|| zone.timestamp_millis_opt(0).unwrap());
+    let midnight = local
+        .with_hour(0)
+        .and_then(|t| t.with_minute(0))
+        .and_then(|t| t.with_second(0))
+        .and_then(|t| t.with_nanosecond(0))
+        .map_or(now - (now.rem_euclid(86_400_000)), |t| t.timestamp_millis());
+    let next_day = midnight + 86_400_000;
+    let next = midnight + ((now - midnight) / interval + 1) * interval;
+    next.min(next_day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheduled_rotation_is_aligned_to_midnight_in_the_zone() {
+        let t = 1_700_000_000_000; // 2023-11-14T22:13:20Z
+        let hour = 3_600_000;
+        assert_eq!(next_scheduled_rotation(t, hour, chrono_tz::UTC), 1_700_002_800_000); // 23:00Z
+        // Kolkata (+05:30): local 03:43:20 → next local 04:00 = 22:30Z
+        assert_eq!(next_scheduled_rotation(t, hour, chrono_tz::Asia::Kolkata), 1_700_001_000_000);
+        // an interval longer than the rest of the day stops at the next midnight
+        assert_eq!(next_scheduled_rotation(t, 10 * hour, chrono_tz::UTC), 1_700_006_400_000);
+    }
+}
