@@ -42,6 +42,10 @@ impl ByteArrayFile {
         self.out.len()
     }
 
+    pub fn encoded_bytes(&self) -> usize {
+        self.out.encoded_len()
+    }
+
     pub fn drain(&mut self) -> Vec<u8> {
         self.out.drain()
     }

@@ -39,6 +39,10 @@ impl JsonLines {
         self.out.len()
     }
 
+    pub fn encoded_bytes(&self) -> usize {
+        self.out.encoded_len()
+    }
+
     pub fn drain(&mut self) -> Vec<u8> {
         self.out.drain()
     }

@@ -54,17 +54,21 @@ impl Write for SharedBuf {
     }
 }
 
-/// The byte stream of a line format, gzip-compressed or not (`s3.compression.type`).
+/// The byte stream of a line format, gzip-compressed or not (`s3.compression.type`). Lines
+/// for gzip are gathered into 64 KiB chunks first: the compressor's per-call cost is paid per
+/// chunk, not per line.
 pub(crate) enum ByteSink {
     Plain(Vec<u8>),
-    Gzip(GzEncoder<Vec<u8>>),
+    Gzip { staged: Vec<u8>, encoder: GzEncoder<Vec<u8>> },
 }
+
+const GZIP_CHUNK: usize = 64 * 1024;
 
 impl ByteSink {
     pub(crate) fn new(gzip: bool, level: i32) -> ByteSink {
         if gzip {
             let level = if level < 0 { flate2::Compression::default() } else { flate2::Compression::new(level as u32) };
-            ByteSink::Gzip(GzEncoder::new(Vec::new(), level))
+            ByteSink::Gzip { staged: Vec::with_capacity(GZIP_CHUNK), encoder: GzEncoder::new(Vec::new(), level) }
         } else {
             ByteSink::Plain(Vec::new())
         }
@@ -73,28 +77,45 @@ impl ByteSink {
     pub(crate) fn write(&mut self, bytes: &[u8]) {
         match self {
             ByteSink::Plain(v) => v.extend_from_slice(bytes),
-            ByteSink::Gzip(g) => g.write_all(bytes).expect("writing to memory"),
+            ByteSink::Gzip { staged, encoder } => {
+                staged.extend_from_slice(bytes);
+                if staged.len() >= GZIP_CHUNK {
+                    encoder.write_all(staged).expect("writing to memory");
+                    staged.clear();
+                }
+            }
         }
     }
 
     pub(crate) fn len(&self) -> usize {
         match self {
             ByteSink::Plain(v) => v.len(),
-            ByteSink::Gzip(g) => g.get_ref().len(),
+            ByteSink::Gzip { staged, encoder } => encoder.get_ref().len() + staged.len(),
+        }
+    }
+
+    /// Bytes that [`Self::drain`] would hand out now.
+    pub(crate) fn encoded_len(&self) -> usize {
+        match self {
+            ByteSink::Plain(v) => v.len(),
+            ByteSink::Gzip { encoder, .. } => encoder.get_ref().len(),
         }
     }
 
     pub(crate) fn drain(&mut self) -> Vec<u8> {
         match self {
             ByteSink::Plain(v) => std::mem::take(v),
-            ByteSink::Gzip(g) => std::mem::take(g.get_mut()),
+            ByteSink::Gzip { encoder, .. } => std::mem::take(encoder.get_mut()),
         }
     }
 
     pub(crate) fn finish(self) -> Vec<u8> {
         match self {
             ByteSink::Plain(v) => v,
-            ByteSink::Gzip(g) => g.finish().expect("writing to memory"),
+            ByteSink::Gzip { staged, mut encoder } => {
+                encoder.write_all(&staged).expect("writing to memory");
+                encoder.finish().expect("writing to memory")
+            }
         }
     }
 }
@@ -170,8 +191,8 @@ impl FileEncoder {
     /// Encoded bytes ready to upload (the prefix of the file not taken before).
     pub fn encoded_bytes(&self) -> usize {
         match self {
-            FileEncoder::Json(f) => f.buffered_bytes(),
-            FileEncoder::ByteArray(f) => f.buffered_bytes(),
+            FileEncoder::Json(f) => f.encoded_bytes(),
+            FileEncoder::ByteArray(f) => f.encoded_bytes(),
             FileEncoder::Avro(f) => f.encoded_bytes(),
             FileEncoder::Parquet(f) => f.encoded_bytes(),
         }

@@ -4,7 +4,8 @@
 //! `BINARY (STRING)`, bytes `BINARY`, Decimal `BINARY (DECIMAL(precision, scale))`, Date
 //! `INT32 (DATE)`, Time `INT32 (TIME(MILLIS))`, Timestamp `INT64 (TIMESTAMP(MILLIS, UTC))`.
 //! Dictionary encoding on, 64 KiB pages, `parquet.codec` compression. Row groups are cut by size
-//! (`parquet.row.group.size.bytes`, an extension) so a file's rows are never all held decoded.
+//! (`parquet.row.group.size.bytes`, an extension); until then a row group's values are held in
+//! typed column buffers, not as records.
 //! Arrays and maps are not written yet (the record is refused with a clear error).
 
 use std::sync::Arc;
@@ -121,14 +122,53 @@ fn compression(codec: &str) -> Compression {
     }
 }
 
-/// A rough size of a decoded value, to cut row groups by bytes.
-fn value_size(v: &Value) -> usize {
-    match v {
-        Value::String(s) => s.len() + 8,
-        Value::Bytes(b) => b.len() + 8,
-        Value::Decimal(..) => 24,
-        Value::Struct(s) => s.values.iter().map(value_size).sum::<usize>() + 8,
-        _ => 8,
+/// One leaf column's values of the row group being built, and their definition levels.
+enum Column {
+    Bool(Vec<bool>),
+    Int32(Vec<i32>),
+    Int64(Vec<i64>),
+    Float(Vec<f32>),
+    Double(Vec<f64>),
+    Binary(Vec<ByteArray>),
+}
+
+impl Column {
+    fn new(kind: Kind) -> Column {
+        match kind {
+            Kind::Bool => Column::Bool(Vec::new()),
+            Kind::Int32 => Column::Int32(Vec::new()),
+            Kind::Int64 => Column::Int64(Vec::new()),
+            Kind::Float => Column::Float(Vec::new()),
+            Kind::Double => Column::Double(Vec::new()),
+            Kind::Binary => Column::Binary(Vec::new()),
+        }
+    }
+
+    /// Appends a present value; returns the bytes it takes.
+    fn push(&mut self, v: &Value) -> usize {
+        match (self, v) {
+            (Column::Bool(c), Value::Boolean(b)) => c.push(*b),
+            (Column::Int32(c), Value::Int8(n)) => c.push(*n as i32),
+            (Column::Int32(c), Value::Int16(n)) => c.push(*n as i32),
+            (Column::Int32(c), Value::Int32(n) | Value::Date(n) | Value::Time(n)) => c.push(*n),
+            (Column::Int64(c), Value::Int64(n) | Value::Timestamp(n)) => c.push(*n),
+            (Column::Float(c), Value::Float32(f)) => c.push(*f),
+            (Column::Double(c), Value::Float64(f)) => c.push(*f),
+            (Column::Binary(c), Value::String(s)) => {
+                c.push(ByteArray::from(s.as_bytes().to_vec()));
+                return s.len() + 32;
+            }
+            (Column::Binary(c), Value::Bytes(b)) => {
+                c.push(ByteArray::from(b.clone()));
+                return b.len() + 32;
+            }
+            (Column::Binary(c), Value::Decimal(unscaled, _)) => {
+                c.push(ByteArray::from(unscaled.to_signed_bytes_be()));
+                return 48;
+            }
+            _ => {}
+        }
+        8
     }
 }
 
@@ -137,7 +177,8 @@ pub struct ParquetFile {
     leaves: Vec<Leaf>,
     writer: Option<SerializedFileWriter<SharedBuf>>,
     out: SharedBuf,
-    rows: Vec<Vec<Value>>,
+    columns: Vec<(Column, Vec<i16>)>,
+    rows: usize,
     rows_bytes: usize,
     row_group_bytes: usize,
 }
@@ -169,6 +210,7 @@ impl ParquetFile {
             .set_data_page_size_limit(64 * 1024)
             .set_created_by(format!("sluice version {}", env!("CARGO_PKG_VERSION")))
             .build();
+        let columns = leaves.iter().map(|l| (Column::new(l.kind), Vec::new())).collect();
         let out = SharedBuf::default();
         let writer = SerializedFileWriter::new(out.clone(), Arc::new(root), Arc::new(props)).map_err(encoder_error)?;
         Ok(ParquetFile {
@@ -176,7 +218,8 @@ impl ParquetFile {
             leaves,
             writer: Some(writer),
             out,
-            rows: Vec::new(),
+            columns,
+            rows: 0,
             rows_bytes: 0,
             row_group_bytes: settings.parquet_row_group_bytes.max(1),
         })
@@ -190,17 +233,22 @@ impl ParquetFile {
         let Value::Struct(s) = &record.value else {
             return Err(FormatError::Record { at: at(record), reason: "ParquetFormat writes struct values".into() });
         };
-        // required fields must be present (Parquet cannot hold a null there)
+        // required fields must be present (Parquet cannot hold a null there): checked first, so
+        // a refused record leaves the columns as they were
+        let mut levels = Vec::with_capacity(self.leaves.len());
         for leaf in &self.leaves {
-            if let Err(field) = leaf_value(leaf, &s.values, &self.schema) {
-                return Err(FormatError::Record {
-                    at: at(record),
-                    reason: format!("required field {field} is null"),
-                });
+            match leaf_value(leaf, &s.values, &self.schema) {
+                Ok(level) => levels.push(level),
+                Err(field) => {
+                    return Err(FormatError::Record { at: at(record), reason: format!("required field {field} is null") })
+                }
             }
         }
-        self.rows_bytes += s.values.iter().map(value_size).sum::<usize>();
-        self.rows.push(s.values.clone());
+        for ((def, value), (column, defs)) in levels.into_iter().zip(&mut self.columns) {
+            defs.push(def);
+            self.rows_bytes += 2 + value.map_or(0, |v| column.push(v));
+        }
+        self.rows += 1;
         if self.rows_bytes >= self.row_group_bytes {
             self.write_row_group()?;
         }
@@ -208,58 +256,27 @@ impl ParquetFile {
     }
 
     fn write_row_group(&mut self) -> Result<(), FormatError> {
-        if self.rows.is_empty() {
+        if self.rows == 0 {
             return Ok(());
         }
-        let rows = std::mem::take(&mut self.rows);
+        self.rows = 0;
         self.rows_bytes = 0;
         let writer = self.writer.as_mut().expect("an open writer");
         let mut rg = writer.next_row_group().map_err(encoder_error)?;
-        for leaf in &self.leaves {
+        for (leaf, (column, defs)) in self.leaves.iter().zip(&mut self.columns) {
             let mut col = rg.next_column().map_err(encoder_error)?.expect("a column per leaf");
-            let max_def = leaf.optional.iter().filter(|o| **o).count() as i16;
-            let mut defs: Vec<i16> = Vec::with_capacity(rows.len());
-            macro_rules! column {
-                ($ty:ty, $conv:expr) => {{
-                    let mut values = Vec::with_capacity(rows.len());
-                    for row in &rows {
-                        let (def, v) = leaf_value(leaf, row, &self.schema).expect("checked on write");
-                        defs.push(def);
-                        if let Some(v) = v {
-                            values.push($conv(v));
-                        }
-                    }
-                    let levels = (max_def > 0).then_some(&defs[..]);
-                    col.typed::<$ty>().write_batch(&values, levels, None).map_err(encoder_error)?;
-                }};
-            }
-            match leaf.kind {
-                Kind::Bool => column!(BoolType, |v: &Value| matches!(v, Value::Boolean(true))),
-                Kind::Int32 => column!(Int32Type, |v: &Value| match v {
-                    Value::Int8(n) => *n as i32,
-                    Value::Int16(n) => *n as i32,
-                    Value::Int32(n) | Value::Date(n) | Value::Time(n) => *n,
-                    _ => 0,
-                }),
-                Kind::Int64 => column!(Int64Type, |v: &Value| match v {
-                    Value::Int64(n) | Value::Timestamp(n) => *n,
-                    _ => 0,
-                }),
-                Kind::Float => column!(FloatType, |v: &Value| match v {
-                    Value::Float32(f) => *f,
-                    _ => 0.0,
-                }),
-                Kind::Double => column!(DoubleType, |v: &Value| match v {
-                    Value::Float64(f) => *f,
-                    _ => 0.0,
-                }),
-                Kind::Binary => column!(ByteArrayType, |v: &Value| match v {
-                    Value::String(s) => ByteArray::from(s.as_bytes().to_vec()),
-                    Value::Bytes(b) => ByteArray::from(b.clone()),
-                    Value::Decimal(unscaled, _) => ByteArray::from(unscaled.to_signed_bytes_be()),
-                    _ => ByteArray::from(Vec::new()),
-                }),
-            }
+            let optional = leaf.optional.iter().any(|o| *o);
+            let levels = optional.then_some(&defs[..]);
+            let written = match column {
+                Column::Bool(v) => col.typed::<BoolType>().write_batch(v, levels, None).map(|_| v.clear()),
+                Column::Int32(v) => col.typed::<Int32Type>().write_batch(v, levels, None).map(|_| v.clear()),
+                Column::Int64(v) => col.typed::<Int64Type>().write_batch(v, levels, None).map(|_| v.clear()),
+                Column::Float(v) => col.typed::<FloatType>().write_batch(v, levels, None).map(|_| v.clear()),
+                Column::Double(v) => col.typed::<DoubleType>().write_batch(v, levels, None).map(|_| v.clear()),
+                Column::Binary(v) => col.typed::<ByteArrayType>().write_batch(v, levels, None).map(|_| v.clear()),
+            };
+            written.map_err(encoder_error)?;
+            defs.clear();
             col.close().map_err(encoder_error)?;
         }
         rg.close().map_err(encoder_error)?;
@@ -267,7 +284,7 @@ impl ParquetFile {
     }
 
     pub fn buffered_bytes(&self) -> usize {
-        self.out.len() + self.rows_bytes * 2
+        self.out.len() + self.rows_bytes
     }
 
     pub fn encoded_bytes(&self) -> usize {

@@ -33,6 +33,9 @@ pub struct JsonConverter {
     /// The schema written last, checked before the cache: most records share one schema.
     last_schema: Option<(Schema, Vec<u8>)>,
     decode_cache: HashMap<String, Schema>,
+    /// The schema text of the envelope read last and its schema: records of a topic share one,
+    /// so the next envelope is checked against it byte for byte instead of being scanned.
+    last_decoded: Option<(Vec<u8>, Schema)>,
 }
 
 const ENVELOPE_REQUIRED: &str = "JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields and may not contain additional fields. If you are trying to deserialize plain JSON data, set schemas.enable=false in your converter configuration.";
@@ -67,6 +70,7 @@ impl JsonConverter {
             schema_cache: HashMap::new(),
             last_schema: None,
             decode_cache: HashMap::new(),
+            last_decoded: None,
         }
     }
 
@@ -336,6 +340,14 @@ impl JsonConverter {
             let json: Json = serde_json::from_slice(bytes).map_err(serialization)?;
             return Ok((None, schemaless(&json)));
         }
+        if let Some((text, schema)) = &self.last_decoded {
+            if let Some(payload) = Self::same_schema_payload(bytes, text) {
+                // anything unexpected is left to the full path below, which explains it
+                if let Ok(value) = self.decode_payload(schema, payload) {
+                    return Ok((Some(schema.clone()), value));
+                }
+            }
+        }
         let envelope: Envelope<'_> = serde_json::from_slice(bytes).map_err(|e| match e.classify() {
             serde_json::error::Category::Data => err(ENVELOPE_REQUIRED),
             _ => serialization(e),
@@ -357,19 +369,32 @@ impl JsonConverter {
                 schema
             }
         };
-        let payload = envelope.payload.get();
+        self.last_decoded = Some((schema_text.as_bytes().to_vec(), schema.clone()));
+        let value = self.decode_payload(&schema, envelope.payload.get().as_bytes())?;
+        Ok((Some(schema), value))
+    }
+
+    /// `{"schema":<text>,"payload":<P>}` with exactly `text` (as Kafka writes envelopes): `P`.
+    fn same_schema_payload<'b>(bytes: &'b [u8], text: &[u8]) -> Option<&'b [u8]> {
+        let rest = bytes.strip_prefix(b"{\"schema\":")?.strip_prefix(text)?.strip_prefix(b",\"payload\":")?;
+        rest.strip_suffix(b"}")
+    }
+
+    fn decode_payload(&self, schema: &Schema, payload: &[u8]) -> Result<Value, ConvertError> {
+        let serialization = |e: serde_json::Error| {
+            err(format!("Converting byte[] to Kafka Connect data failed due to serialization error: {e}"))
+        };
         // the common case, a string value, without building a JSON tree
         if schema.ty == Type::String && schema.default.is_none() {
-            let s: Option<String> = serde_json::from_str(payload).map_err(serialization)?;
+            let s: Option<String> = serde_json::from_slice(payload).map_err(serialization)?;
             return match s {
-                Some(s) => Ok((Some(schema), Value::String(s))),
-                None if schema.optional => Ok((Some(schema), Value::Null)),
+                Some(s) => Ok(Value::String(s)),
+                None if schema.optional => Ok(Value::Null),
                 None => Err(err("Invalid null value for required field")),
             };
         }
-        let json: Json = serde_json::from_str(payload).map_err(serialization)?;
-        let value = self.decode_value(&schema, &json)?;
-        Ok((Some(schema), value))
+        let json: Json = serde_json::from_slice(payload).map_err(serialization)?;
+        self.decode_value(schema, &json)
     }
 
     fn decode_value(&self, schema: &Schema, json: &Json) -> Result<Value, ConvertError> {

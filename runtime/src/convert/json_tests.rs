@@ -282,3 +282,24 @@ mod round_trip {
         }
     }
 }
+
+#[test]
+fn envelopes_sharing_a_schema_decode_alike_on_the_fast_path() {
+    let schema = r#"{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},{"type":"string","optional":true,"field":"s"}],"optional":false}"#;
+    let mut warm = JsonConverter::new(true);
+    let inputs = [
+        format!(r#"{{"schema":{schema},"payload":{{"id":1,"s":"a}}"}}}}"#),
+        format!(r#"{{"schema":{schema},"payload":{{"id":2,"s":null}}}}"#),
+        format!(r#"{{"schema":{schema}, "payload":{{"id":3,"s":"x"}}}}"#),
+        format!("{{\"schema\":{schema},\"payload\":{{\"id\":4,\"s\":\"y\"}}}}\n"),
+    ];
+    for input in &inputs {
+        let fresh = JsonConverter::new(true).decode(Some(input.as_bytes())).unwrap();
+        assert_eq!(warm.decode(Some(input.as_bytes())).unwrap(), fresh, "{input}");
+    }
+    // what the full path refuses is refused after a warm-up too
+    let extra = format!(r#"{{"schema":{schema},"payload":{{"id":5,"s":null}},"x":1}}"#);
+    assert!(warm.decode(Some(extra.as_bytes())).unwrap_err().to_string().contains("may not contain additional fields"));
+    let required = format!(r#"{{"schema":{schema},"payload":{{"s":"z"}}}}"#);
+    assert!(warm.decode(Some(required.as_bytes())).is_err());
+}
