@@ -393,6 +393,9 @@ impl JsonConverter {
                 None => Err(err("Invalid null value for required field")),
             };
         }
+        if let Some(value) = super::json_payload::read(schema, self.replace_null_with_default, payload) {
+            return Ok(value);
+        }
         let json: Json = serde_json::from_slice(payload).map_err(serialization)?;
         self.decode_value(schema, &json)
     }
@@ -462,7 +465,7 @@ impl JsonConverter {
     }
 }
 
-fn decode_decimal(schema: &Schema, json: &Json) -> Option<Value> {
+pub(super) fn decode_decimal(schema: &Schema, json: &Json) -> Option<Value> {
     let scale = schema.scale();
     match json {
         Json::String(s) => Some(Value::Decimal(BigInt::from_signed_bytes_be(&BASE64.decode(s).ok()?), scale)),

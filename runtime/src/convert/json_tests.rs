@@ -303,3 +303,49 @@ fn envelopes_sharing_a_schema_decode_alike_on_the_fast_path() {
     let required = format!(r#"{{"schema":{schema},"payload":{{"s":"z"}}}}"#);
     assert!(warm.decode(Some(required.as_bytes())).is_err());
 }
+
+#[test]
+fn the_schema_guided_reader_agrees_with_the_tree_reader() {
+    let schema_json = r#"{"type":"struct","optional":false,"fields":[
+        {"field":"i8","type":"int8","optional":true},
+        {"field":"i64","type":"int64","optional":true},
+        {"field":"f","type":"float","optional":true},
+        {"field":"d","type":"double","optional":true},
+        {"field":"b","type":"boolean","optional":true},
+        {"field":"s","type":"string","optional":true,"default":"dflt"},
+        {"field":"bytes","type":"bytes","optional":true},
+        {"field":"dec","type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"2"}},
+        {"field":"day","type":"int32","optional":true,"name":"org.apache.kafka.connect.data.Date","version":1},
+        {"field":"ts","type":"int64","optional":true,"name":"org.apache.kafka.connect.data.Timestamp","version":1},
+        {"field":"arr","type":"array","optional":true,"items":{"type":"int32","optional":false}},
+        {"field":"m","type":"map","optional":true,"keys":{"type":"string","optional":false},"values":{"type":"int32","optional":true}},
+        {"field":"mi","type":"map","optional":true,"keys":{"type":"int32","optional":false},"values":{"type":"string","optional":false}},
+        {"field":"req","type":"int32","optional":false,"default":7}
+    ]}"#;
+    let schema = parse_schema(&serde_json::from_str(schema_json).unwrap()).unwrap();
+    let payloads = [
+        r#"{"i8":1,"i64":-5,"f":1.5,"d":2,"b":true,"s":"x","bytes":"AQI=","dec":"MDk=","day":19000,"ts":1700000000000,"arr":[1,2],"m":{"a":1,"b":null},"mi":[[1,"one"],[2,"two"]],"req":3}"#,
+        r#"{"dec":123.45,"d":18446744073709551615,"f":1e3}"#,
+        r#"{"dec":12,"s":null,"unknown":{"deep":[1,2,3]}}"#,
+        r#"{"i8":300}"#,
+        r#"{"i64":1.0}"#,
+        r#"{"i64":18446744073709551615}"#,
+        r#"{"m":{"a":1,"a":2}}"#,
+        r#"{"s":"first","s":"second"}"#,
+        r#"{"i8":"1"}"#,
+        r#"{"bytes":"not base64!"}"#,
+        r#"{"arr":[1,null]}"#,
+        r#"{"mi":[[1,"a","extra"]]}"#,
+        r#"{"req":null}"#,
+        r#"[1,2]"#,
+        r#"null"#,
+    ];
+    let tree = JsonConverter::new(true);
+    for p in payloads {
+        let by_tree = tree.decode_value(&schema, &serde_json::from_str(p).unwrap());
+        match super::super::json_payload::read(&schema, true, p.as_bytes()) {
+            Some(v) => assert_eq!(by_tree.ok(), Some(v), "{p}"),
+            None => assert!(by_tree.is_err() || p.contains("\"a\":1,\"a\"") || p.contains("\"s\":\"first\""), "{p}: the guided reader gave up on a valid payload"),
+        }
+    }
+}

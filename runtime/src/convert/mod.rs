@@ -2,6 +2,7 @@
 //! StringConverter and ByteArrayConverter.
 
 pub mod json;
+mod json_payload;
 pub mod number;
 pub mod time;
 
