@@ -71,12 +71,12 @@ fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(e: &SdkError<
             };
             (retriable, format!("{code} (HTTP {status}) {msg}{hint}"))
         }
-        SdkError::ConstructionFailure(_) => (false, format!("{}", runtime_chain(e))),
-        _ => (true, runtime_chain(e)),
+        SdkError::ConstructionFailure(_) => (false, error_chain(e)),
+        _ => (true, error_chain(e)),
     }
 }
 
-fn runtime_chain(e: &dyn std::error::Error) -> String {
+fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {

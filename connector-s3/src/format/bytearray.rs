@@ -8,7 +8,7 @@ use super::{at, ByteSink, FormatError, FormatSettings};
 
 pub struct ByteArrayFile {
     separator: Vec<u8>,
-    out: ByteSink,
+    pub(crate) out: ByteSink,
 }
 
 impl ByteArrayFile {
@@ -37,22 +37,6 @@ impl ByteArrayFile {
         self.out.write(&self.separator);
         Ok(())
     }
-
-    pub fn buffered_bytes(&self) -> usize {
-        self.out.len()
-    }
-
-    pub fn encoded_bytes(&self) -> usize {
-        self.out.encoded_len()
-    }
-
-    pub fn drain(&mut self) -> Vec<u8> {
-        self.out.drain()
-    }
-
-    pub fn finish(self) -> Vec<u8> {
-        self.out.finish()
-    }
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -80,6 +64,6 @@ mod tests {
         f.write(&sink_record("t", 0, 0, None, Value::Bytes(vec![0, 1, 2]))).unwrap();
         f.write(&sink_record("t", 0, 1, None, Value::String("ab".into()))).unwrap();
         assert!(f.write(&sink_record("t", 0, 2, None, Value::Int32(1))).is_err());
-        assert_eq!(f.finish(), b"\x00\x01\x02|ab|");
+        assert_eq!(f.out.finish(), b"\x00\x01\x02|ab|");
     }
 }

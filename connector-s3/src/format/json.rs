@@ -10,7 +10,7 @@ use super::{at, ByteSink, FormatError, FormatSettings};
 pub struct JsonLines {
     converter: JsonConverter,
     line: Vec<u8>,
-    out: ByteSink,
+    pub(crate) out: ByteSink,
 }
 
 impl JsonLines {
@@ -33,22 +33,6 @@ impl JsonLines {
         }
         self.out.write(&self.line);
         Ok(())
-    }
-
-    pub fn buffered_bytes(&self) -> usize {
-        self.out.len()
-    }
-
-    pub fn encoded_bytes(&self) -> usize {
-        self.out.encoded_len()
-    }
-
-    pub fn drain(&mut self) -> Vec<u8> {
-        self.out.drain()
-    }
-
-    pub fn finish(self) -> Vec<u8> {
-        self.out.finish()
     }
 }
 
@@ -75,11 +59,11 @@ pub(crate) mod tests {
         let text = sink_record("t", 0, 6, None, Value::String("plain".into()));
         let mut base64 = JsonLines::new(&settings(DecimalFormat::Base64, false));
         base64.write(&r).unwrap();
-        let mut out = base64.drain();
+        let mut out = base64.out.drain();
         let mut numeric = JsonLines::new(&settings(DecimalFormat::Numeric, false));
         numeric.write(&r).unwrap();
         numeric.write(&text).unwrap();
-        out.extend(numeric.finish());
+        out.extend(numeric.out.finish());
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "{\"id\":7,\"amount\":\"MDk=\",\"note\":null}\n{\"id\":7,\"amount\":123.45,\"note\":null}\n\"plain\"\n"
@@ -108,10 +92,10 @@ pub(crate) mod tests {
         for i in 0..2000 {
             f.write(&sink_record("t", 0, i, None, Value::Int64(i))).unwrap();
             if i % 500 == 0 {
-                file.extend(f.drain());
+                file.extend(f.out.drain());
             }
         }
-        file.extend(f.finish());
+        file.extend(f.out.finish());
         let mut text = String::new();
         flate2::read::GzDecoder::new(&file[..]).read_to_string(&mut text).unwrap();
         let expected: String = (0..2000).map(|i| format!("{i}\n")).collect();

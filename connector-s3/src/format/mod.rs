@@ -59,7 +59,7 @@ impl Write for SharedBuf {
 /// chunk, not per line.
 pub(crate) enum ByteSink {
     Plain(Vec<u8>),
-    Gzip { staged: Vec<u8>, encoder: GzEncoder<Vec<u8>> },
+    Gzip { staged: Vec<u8>, encoder: Box<GzEncoder<Vec<u8>>> },
 }
 
 const GZIP_CHUNK: usize = 64 * 1024;
@@ -68,7 +68,7 @@ impl ByteSink {
     pub(crate) fn new(gzip: bool, level: i32) -> ByteSink {
         if gzip {
             let level = if level < 0 { flate2::Compression::default() } else { flate2::Compression::new(level as u32) };
-            ByteSink::Gzip { staged: Vec::with_capacity(GZIP_CHUNK), encoder: GzEncoder::new(Vec::new(), level) }
+            ByteSink::Gzip { staged: Vec::with_capacity(GZIP_CHUNK), encoder: Box::new(GzEncoder::new(Vec::new(), level)) }
         } else {
             ByteSink::Plain(Vec::new())
         }
@@ -114,7 +114,7 @@ impl ByteSink {
             ByteSink::Plain(v) => v,
             ByteSink::Gzip { staged, mut encoder } => {
                 encoder.write_all(&staged).expect("writing to memory");
-                encoder.finish().expect("writing to memory")
+                (*encoder).finish().expect("writing to memory")
             }
         }
     }
@@ -181,8 +181,8 @@ impl FileEncoder {
     /// Bytes held in memory for this file (encoded and not yet taken, plus rows not yet encoded).
     pub fn buffered_bytes(&self) -> usize {
         match self {
-            FileEncoder::Json(f) => f.buffered_bytes(),
-            FileEncoder::ByteArray(f) => f.buffered_bytes(),
+            FileEncoder::Json(f) => f.out.len(),
+            FileEncoder::ByteArray(f) => f.out.len(),
             FileEncoder::Avro(f) => f.buffered_bytes(),
             FileEncoder::Parquet(f) => f.buffered_bytes(),
         }
@@ -191,8 +191,8 @@ impl FileEncoder {
     /// Encoded bytes ready to upload (the prefix of the file not taken before).
     pub fn encoded_bytes(&self) -> usize {
         match self {
-            FileEncoder::Json(f) => f.encoded_bytes(),
-            FileEncoder::ByteArray(f) => f.encoded_bytes(),
+            FileEncoder::Json(f) => f.out.encoded_len(),
+            FileEncoder::ByteArray(f) => f.out.encoded_len(),
             FileEncoder::Avro(f) => f.encoded_bytes(),
             FileEncoder::Parquet(f) => f.encoded_bytes(),
         }
@@ -201,8 +201,8 @@ impl FileEncoder {
     /// Takes the encoded bytes so far (the next piece of the file).
     pub fn drain(&mut self) -> Vec<u8> {
         match self {
-            FileEncoder::Json(f) => f.drain(),
-            FileEncoder::ByteArray(f) => f.drain(),
+            FileEncoder::Json(f) => f.out.drain(),
+            FileEncoder::ByteArray(f) => f.out.drain(),
             FileEncoder::Avro(f) => f.drain(),
             FileEncoder::Parquet(f) => f.drain(),
         }
@@ -211,8 +211,8 @@ impl FileEncoder {
     /// Ends the file: the rest of its bytes.
     pub fn finish(self) -> Result<Vec<u8>, FormatError> {
         match self {
-            FileEncoder::Json(f) => Ok(f.finish()),
-            FileEncoder::ByteArray(f) => Ok(f.finish()),
+            FileEncoder::Json(f) => Ok(f.out.finish()),
+            FileEncoder::ByteArray(f) => Ok(f.out.finish()),
             FileEncoder::Avro(f) => f.finish(),
             FileEncoder::Parquet(f) => f.finish(),
         }
