@@ -157,6 +157,15 @@ fn put_rate(rt: &tokio::runtime::Runtime, c: &Client, bucket: &str, sizes: &[i64
     Ok(RECORDS as f64 / started.elapsed().as_secs_f64())
 }
 
+/// Deletes a bench bucket and its objects (SeaweedFS frees its volumes).
+fn remove_bucket(rt: &tokio::runtime::Runtime, c: &Client, bucket: &str) -> Result<()> {
+    for (k, _) in list(rt, c, bucket)? {
+        rt.block_on(c.delete_object().bucket(bucket).key(k).send())?;
+    }
+    rt.block_on(c.delete_bucket().bucket(bucket).send())?;
+    Ok(())
+}
+
 fn wait_log(log: &Path, needle: &str, deadline: Instant) -> Result<()> {
     while !std::fs::read_to_string(log).unwrap_or_default().contains(needle) {
         if Instant::now() > deadline {
@@ -246,7 +255,7 @@ impl Bench {
         for (reference, ref_rate) in [("rdkafka-consume", ref_consume), ("s3-put-same-bytes", ref_put)] {
             Line { name, records, seconds, bytes, peak_rss_mb: peak, reference, ref_rate }.print();
         }
-        Ok(())
+        remove_bucket(&rt, &c, &bucket)
     }
 
     /// 200 topic-partitions under the HourlyPartitioner: memory stays bounded by the budget.
@@ -291,6 +300,6 @@ impl Bench {
         stop(child).with_context(|| format!("{name}; see {}", log.display()))?;
         Line { name, records: RECORDS, seconds, bytes, peak_rss_mb: peak, reference: "rdkafka-consume", ref_rate: ref_consume }
             .print();
-        Ok(())
+        remove_bucket(&rt, &c, &bucket)
     }
 }

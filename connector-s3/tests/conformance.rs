@@ -37,6 +37,21 @@ async fn bucket() -> String {
     name
 }
 
+/// Deletes the bucket and what it holds (SeaweedFS frees its volumes).
+async fn remove(bucket: &str) {
+    let c = client();
+    for key in keys(bucket).await {
+        let _ = c.delete_object().bucket(bucket).key(key).send().await;
+    }
+    if let Ok(out) = c.list_multipart_uploads().bucket(bucket).send().await {
+        for u in out.uploads() {
+            let (k, id) = (u.key().unwrap_or_default(), u.upload_id().unwrap_or_default());
+            let _ = c.abort_multipart_upload().bucket(bucket).key(k).upload_id(id).send().await;
+        }
+    }
+    let _ = c.delete_bucket().bucket(bucket).send().await;
+}
+
 async fn keys(bucket: &str) -> Vec<String> {
     let out = client().list_objects_v2().bucket(bucket).send().await.unwrap();
     let mut keys: Vec<String> = out.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect();
@@ -80,6 +95,7 @@ async fn s3_sink_conforms() {
     let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_sink_conformance::<S3SinkConnector>(&borrowed, 2, &records("t", 0, 0..10, 0)).await;
     assert_eq!(keys(&b).await.len(), 3);
+    remove(&b).await;
 }
 
 #[tokio::test]
@@ -118,6 +134,7 @@ async fn pre_commit_reports_only_uploaded_files_and_a_retried_put_writes_nothing
     assert_eq!(&text[..], b"\"103\"\n\"104\"\n\"105\"\n");
     task.close(&[tp]).await.unwrap();
     task.stop().await;
+    remove(&b).await;
 }
 
 #[tokio::test]
@@ -144,4 +161,5 @@ async fn the_memory_budget_cuts_the_largest_files_early_and_asks_for_a_commit() 
     assert!(!task.commit_requested(), "the commit releases the partitions");
     task.close(&tps).await.unwrap();
     task.stop().await;
+    remove(&b).await;
 }

@@ -34,6 +34,19 @@ impl DurableBroker {
         assert!(created.success(), "cannot create bucket {bucket} at {filer}; run scripts/services up");
     }
 
+    /// Deletes the bucket's folder and its SeaweedFS collection (which frees its volumes).
+    fn remove_bucket(bucket: &str) {
+        let filer = std::env::var("SEAWEED_FILER").unwrap_or_else(|_| "http://127.0.0.1:8888".into());
+        let master = std::env::var("SEAWEED_MASTER").unwrap_or_else(|_| "http://127.0.0.1:9333".into());
+        for url in [
+            format!("{filer}/buckets/{bucket}?recursive=true&ignoreRecursiveError=true"),
+            format!("{master}/col/delete?collection={bucket}"),
+        ] {
+            let method = if url.starts_with(&filer) { "DELETE" } else { "GET" };
+            let _ = Command::new("curl").args(["-s", "-o", "/dev/null", "-X", method, &url]).status();
+        }
+    }
+
     fn start(port: u16, bucket: &str, log: std::path::PathBuf) -> DurableBroker {
         let child = Command::new(tansu_binary())
             .args(["broker", "--storage-engine", &format!("s3://{bucket}/")])
@@ -136,4 +149,6 @@ fn source_survives_a_broker_outage_without_loss() {
     assert_eq!(next, total, "lines missing: first missing rec-{next:08}");
     let log = log_text(&dir.path("log"));
     assert!(!log.contains("task failed"), "{log}");
+    drop(_broker);
+    DurableBroker::remove_bucket(&bucket);
 }

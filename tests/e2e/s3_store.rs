@@ -84,12 +84,39 @@ impl Bucket {
         out.uploads().iter().filter_map(|u| u.key().map(str::to_owned)).collect()
     }
 
+    /// Deletes every object, unfinished upload and the bucket (SeaweedFS frees its volumes).
+    fn delete(&self) {
+        let rt = runtime();
+        for key in self.keys("") {
+            let _ = rt.block_on(self.client.delete_object().bucket(&self.name).key(&key).send());
+        }
+        if let Ok(out) = rt.block_on(self.client.list_multipart_uploads().bucket(&self.name).send()) {
+            for u in out.uploads() {
+                let _ = rt.block_on(
+                    self.client
+                        .abort_multipart_upload()
+                        .bucket(&self.name)
+                        .key(u.key().unwrap_or_default())
+                        .upload_id(u.upload_id().unwrap_or_default())
+                        .send(),
+                );
+            }
+        }
+        let _ = rt.block_on(self.client.delete_bucket().bucket(&self.name).send());
+    }
+
     /// The connector lines that point a sink at this bucket.
     pub fn props(&self, store_url: &str) -> String {
         format!(
             "s3.bucket.name={}\ns3.region=us-east-1\nstore.url={store_url}\naws.access.key.id=testkey\naws.secret.access.key=testsecret\n",
             self.name
         )
+    }
+}
+
+impl Drop for Bucket {
+    fn drop(&mut self) {
+        self.delete();
     }
 }
 
