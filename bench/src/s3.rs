@@ -59,7 +59,9 @@ fn list(rt: &tokio::runtime::Runtime, c: &Client, bucket: &str) -> Result<Vec<(S
 }
 
 pub fn make_bucket(bucket: &str) -> Result<()> {
-    rt()?.block_on(client().create_bucket().bucket(bucket).send()).with_context(|| format!("create bucket {bucket}"))?;
+    rt()?
+        .block_on(client().create_bucket().bucket(bucket).send())
+        .with_context(|| format!("create bucket {bucket}"))?;
     Ok(())
 }
 
@@ -298,8 +300,16 @@ impl Bench {
         }
         let peak = peak_rss_mb(child.id());
         stop(child).with_context(|| format!("{name}; see {}", log.display()))?;
-        Line { name, records: RECORDS, seconds, bytes, peak_rss_mb: peak, reference: "rdkafka-consume", ref_rate: ref_consume }
-            .print();
+        Line {
+            name,
+            records: RECORDS,
+            seconds,
+            bytes,
+            peak_rss_mb: peak,
+            reference: "rdkafka-consume",
+            ref_rate: ref_consume,
+        }
+        .print();
         remove_bucket(&rt, &c, &bucket)
     }
 }

@@ -64,7 +64,11 @@ pub const KEYS: &[KeyDoc] = &[
         default: Some("true"),
         doc: "with rotate.interval.ms, a record for another encoded partition rotates",
     },
-    KeyDoc { name: "partitioner.max.open.files", default: Some("-1"), doc: "a new encoded partition past this rotates" },
+    KeyDoc {
+        name: "partitioner.max.open.files",
+        default: Some("-1"),
+        doc: "a new encoded partition past this rotates",
+    },
     KeyDoc { name: "schema.compatibility", default: Some("NONE"), doc: "NONE: a new value schema rotates the file" },
     KeyDoc { name: "connect.meta.data", default: Some("true"), doc: "connect.* properties in Avro schemas" },
     KeyDoc {
@@ -75,7 +79,8 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc {
         name: "rotate.idle.ms",
         default: Some("-1"),
-        doc: "extension: commit a partition's open files after this much wall time without records (keeps exactly-once)",
+        doc:
+            "extension: commit a partition's open files after this much wall time without records (keeps exactly-once)",
     },
     KeyDoc {
         name: "parquet.row.group.size.bytes",
@@ -296,7 +301,8 @@ impl S3SinkConfig {
         let parquet_row_group_bytes =
             r.int_in("parquet.row.group.size.bytes", 16 * 1024 * 1024, 1024, i32::MAX as i64) as usize;
         r.one_of("schema.compatibility", "NONE", &["NONE"]);
-        let provider = r.string_or("s3.credentials.provider.class", "com.amazonaws.auth.DefaultAWSCredentialsProviderChain");
+        let provider =
+            r.string_or("s3.credentials.provider.class", "com.amazonaws.auth.DefaultAWSCredentialsProviderChain");
         let known_provider = provider.trim().is_empty()
             || [
                 "DefaultAWSCredentialsProviderChain",

@@ -104,9 +104,8 @@ pub struct Storage {
 
 impl Storage {
     pub async fn connect(c: &S3SinkConfig) -> Storage {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(c.region.clone()))
-            .timeout_config(
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).region(Region::new(c.region.clone())).timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(5))
                     .operation_attempt_timeout(Duration::from_secs(120))
@@ -167,7 +166,9 @@ impl Storage {
             Err(StorageError::Fatal { operation, bucket, key, reason }) if reason.contains("(HTTP 404)") => {
                 Err(StorageError::Fatal {
                     operation,
-                    reason: format!("NoSuchBucket: bucket {bucket} does not exist (create it, or check s3.bucket.name)"),
+                    reason: format!(
+                        "NoSuchBucket: bucket {bucket} does not exist (create it, or check s3.bucket.name)"
+                    ),
                     bucket,
                     key,
                 })
@@ -234,12 +235,7 @@ impl Storage {
 
     pub async fn abort(&self, mpu: &Multipart) -> Result<(), StorageError> {
         self.retry("AbortMultipartUpload", &mpu.key, || {
-            self.client
-                .abort_multipart_upload()
-                .bucket(&self.bucket)
-                .key(&mpu.key)
-                .upload_id(&mpu.upload_id)
-                .send()
+            self.client.abort_multipart_upload().bucket(&self.bucket).key(&mpu.key).upload_id(&mpu.upload_id).send()
         })
         .await
         .map(|_| ())

@@ -107,7 +107,9 @@ impl S3SinkTask {
             };
             for mpu in found {
                 let name = mpu.key.rsplit(d.as_str()).next().unwrap_or("");
-                let ours = partitions.iter().any(|tp| &*tp.topic == topic && name.starts_with(&format!("{topic}{f}{}{f}", tp.partition)));
+                let ours = partitions
+                    .iter()
+                    .any(|tp| &*tp.topic == topic && name.starts_with(&format!("{topic}{f}{}{f}", tp.partition)));
                 if ours {
                     match storage.abort(&mpu).await {
                         Ok(()) => info!(key = %mpu.key, "aborted a stale multipart upload"),

@@ -137,8 +137,13 @@ impl TopicPartitionWriter {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
                 let dir = Partitioner::path(&record.topic, v.key(), delim);
-                let key =
-                    config.layout.key(&dir, &record.topic, record.kafka_partition, record.kafka_offset, &config.extension);
+                let key = config.layout.key(
+                    &dir,
+                    &record.topic,
+                    record.kafka_partition,
+                    record.kafka_offset,
+                    &config.extension,
+                );
                 let encoder = FileEncoder::open(settings, record).map_err(TaskError::fatal)?;
                 v.insert(OpenObject { key, encoder, upload: None, parts: Vec::new(), pending_part: None })
             }
@@ -346,7 +351,7 @@ mod tests {
         let t = 1_700_000_000_000; // 2023-11-14T22:13:20Z
         let hour = 3_600_000;
         assert_eq!(next_scheduled_rotation(t, hour, chrono_tz::UTC), 1_700_002_800_000); // 23:00Z
-        // Kolkata (+05:30): local 03:43:20 → next local 04:00 = 22:30Z
+                                                                                         // Kolkata (+05:30): local 03:43:20 → next local 04:00 = 22:30Z
         assert_eq!(next_scheduled_rotation(t, hour, chrono_tz::Asia::Kolkata), 1_700_001_000_000);
         // an interval longer than the rest of the day stops at the next midnight
         assert_eq!(next_scheduled_rotation(t, 10 * hour, chrono_tz::UTC), 1_700_006_400_000);

@@ -141,8 +141,7 @@ async fn pre_commit_reports_only_uploaded_files_and_a_retried_put_writes_nothing
 async fn the_memory_budget_cuts_the_largest_files_early_and_asks_for_a_commit() {
     let b = bucket().await;
     // 16 MiB budget, files never full by count: 20 partitions × 1 MiB of 10 KB records
-    let mut task =
-        task(&settings(&b, &[("flush.size", "1000000"), ("s3.memory.budget.bytes", "16777216")])).await;
+    let mut task = task(&settings(&b, &[("flush.size", "1000000"), ("s3.memory.budget.bytes", "16777216")])).await;
     let tps: Vec<TopicPartition> = (0..20).map(|p| TopicPartition { topic: "big".into(), partition: p }).collect();
     task.open(&tps).await.unwrap();
     for round in 0..10 {

@@ -52,7 +52,9 @@ fn produce_at(topic: &str, records: &[(String, i64)]) {
         .unwrap();
     for (value, ts) in records {
         loop {
-            match producer.send(BaseRecord::<[u8], [u8]>::to(topic).partition(0).payload(value.as_bytes()).timestamp(*ts)) {
+            match producer
+                .send(BaseRecord::<[u8], [u8]>::to(topic).partition(0).payload(value.as_bytes()).timestamp(*ts))
+            {
                 Ok(()) => break,
                 Err((e, _)) if e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) => {
                     producer.poll(Duration::from_millis(10));
@@ -283,7 +285,8 @@ fn parquet_avro_gzip_json_and_bytearray_read_back() {
     // ByteArray: the record bytes as produced, one per line
     {
         let bytes = bucket.get(&format!("bytes/{t}/partition=0/{t}+0+0000000005.bin"));
-        let expected: String = (5..10).map(|i| format!("{}\n", order_json(i, if i % 2 == 0 { "DE" } else { "FR" }, ""))).collect();
+        let expected: String =
+            (5..10).map(|i| format!("{}\n", order_json(i, if i % 2 == 0 { "DE" } else { "FR" }, ""))).collect();
         assert_eq!(String::from_utf8(bytes).unwrap(), expected);
     }
 }
@@ -297,7 +300,9 @@ fn objects(bucket: &Bucket, prefix: &str) -> BTreeMap<String, Vec<u8>> {
 fn ids(objects: &BTreeMap<String, Vec<u8>>) -> Vec<i64> {
     let mut ids: Vec<i64> = objects
         .values()
-        .flat_map(|b| String::from_utf8_lossy(b).lines().map(|l| l[6..l.find(',').unwrap()].parse().unwrap()).collect::<Vec<_>>())
+        .flat_map(|b| {
+            String::from_utf8_lossy(b).lines().map(|l| l[6..l.find(',').unwrap()].parse().unwrap()).collect::<Vec<_>>()
+        })
         .collect();
     ids.sort();
     ids
@@ -331,7 +336,8 @@ fn kill_dash_9_mid_upload_then_restart_gives_the_uninterrupted_objects() {
     let crashed = Dir::new();
     let name = unique("s3-crash");
     let worker = crashed.worker(free_port(), "offset.flush.interval.ms=60000\n");
-    let c = s3_connector(&crashed, "s3.properties", &name, &topic, &bucket, &url, &format!("{props}topics.dir=crash\n"));
+    let c =
+        s3_connector(&crashed, "s3.properties", &name, &topic, &bucket, &url, &format!("{props}topics.dir=crash\n"));
     // kill -9 as soon as an upload is seen unfinished; the upload may still complete in the
     // moment between, so try again (each restart replays from offset 0: nothing is committed)
     let mut left_unfinished = false;
@@ -388,7 +394,11 @@ fn an_s3_outage_of_20_s_stalls_the_sink_and_loses_nothing() {
     std::thread::sleep(Duration::from_secs(20));
     let during = bucket.keys("").len();
     assert!(during == 10, "objects written while S3 was down: {during}");
-    assert!(child.try_wait().unwrap().is_none(), "sluice stopped during the outage:\n{}", log_text(&dir.path("sluice.log")));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "sluice stopped during the outage:\n{}",
+        log_text(&dir.path("sluice.log"))
+    );
     proxy.restore();
     wait_until(Duration::from_secs(90), "20 objects after the outage", || bucket.keys("").len() >= 20);
     wait_until(Duration::from_secs(30), "the committed offset", || committed(&name, &topic) == Some(2000));
@@ -409,7 +419,8 @@ fn the_idle_flush_writes_a_quiet_partition_and_commits_its_offset() {
     let name = unique("s3-idle");
     let url = crate::s3_store::endpoint();
     let c = s3_connector(&dir, "s3.properties", &name, &topic, &bucket, &url, "flush.size=1000\nrotate.idle.ms=1000\n");
-    let mut child = spawn(&[&dir.worker(free_port(), "offset.flush.interval.ms=600000\n"), &c], &dir.path("sluice.log"));
+    let mut child =
+        spawn(&[&dir.worker(free_port(), "offset.flush.interval.ms=600000\n"), &c], &dir.path("sluice.log"));
     wait_until(Duration::from_secs(60), "the idle flush", || bucket.keys("").len() == 1);
     // committed right away (not at the 10-minute flush interval): a replay cuts the same file
     wait_until(Duration::from_secs(20), "the offset after the idle file", || committed(&name, &topic) == Some(4));

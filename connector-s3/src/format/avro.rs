@@ -86,10 +86,8 @@ impl SchemaConverter {
         match (schema.ty, logical) {
             (Type::Bytes, Some(DECIMAL)) => {
                 let scale: i64 = param(schema, SCALE).and_then(|s| s.parse().ok()).unwrap_or(0);
-                let precision: i64 = param(schema, "connect.decimal.precision")
-                    .unwrap_or(DEFAULT_PRECISION)
-                    .parse()
-                    .unwrap_or(64);
+                let precision: i64 =
+                    param(schema, "connect.decimal.precision").unwrap_or(DEFAULT_PRECISION).parse().unwrap_or(64);
                 o.insert("type".into(), json!("bytes"));
                 o.insert("scale".into(), json!(scale));
                 o.insert("precision".into(), json!(precision));
@@ -238,7 +236,9 @@ fn base_value(schema: &Schema, value: &Value) -> Result<Avro, String> {
             Avro::Array(items.iter().map(|v| to_avro(item_schema, v)).collect::<Result<_, _>>()?)
         }
         Value::Map(entries) => {
-            let (Some(ks), Some(vs)) = (&schema.key, &schema.value) else { return Err("a map schema without key or value".into()) };
+            let (Some(ks), Some(vs)) = (&schema.key, &schema.value) else {
+                return Err("a map schema without key or value".into());
+            };
             if ks.ty == Type::String && !ks.optional {
                 let mut m = HashMap::with_capacity(entries.len());
                 for (k, v) in entries {
@@ -262,7 +262,9 @@ fn base_value(schema: &Schema, value: &Value) -> Result<Avro, String> {
                 .fields
                 .iter()
                 .zip(&s.values)
-                .map(|(f, v)| Ok((f.name.clone(), to_avro(&f.schema, v).map_err(|e| format!("field {}: {e}", f.name))?)))
+                .map(|(f, v)| {
+                    Ok((f.name.clone(), to_avro(&f.schema, v).map_err(|e| format!("field {}: {e}", f.name))?))
+                })
                 .collect::<Result<_, String>>()?,
         ),
     })
@@ -292,8 +294,8 @@ impl AvroFile {
             });
         };
         let json = SchemaConverter::new(settings.connect_meta_data).convert(&schema);
-        let avro_schema =
-            intern(&json).map_err(|reason| FormatError::Encoder { format: "Avro", reason: format!("schema {json}: {reason}") })?;
+        let avro_schema = intern(&json)
+            .map_err(|reason| FormatError::Encoder { format: "Avro", reason: format!("schema {json}: {reason}") })?;
         let out = SharedBuf::default();
         let writer = Writer::with_codec(avro_schema, out.clone(), codec(&settings.avro_codec));
         Ok(AvroFile { connect_schema: Some(schema), avro_schema, writer, out })
@@ -307,9 +309,7 @@ impl AvroFile {
         let schema = self.connect_schema.as_ref().expect("a schema");
         let value = to_avro(schema, &record.value).map_err(|reason| FormatError::Record { at: at(record), reason })?;
         let _ = self.avro_schema;
-        self.writer
-            .append(value)
-            .map_err(|e| FormatError::Record { at: at(record), reason: e.to_string() })?;
+        self.writer.append(value).map_err(|e| FormatError::Record { at: at(record), reason: e.to_string() })?;
         Ok(())
     }
 

@@ -68,7 +68,10 @@ impl ByteSink {
     pub(crate) fn new(gzip: bool, level: i32) -> ByteSink {
         if gzip {
             let level = if level < 0 { flate2::Compression::default() } else { flate2::Compression::new(level as u32) };
-            ByteSink::Gzip { staged: Vec::with_capacity(GZIP_CHUNK), encoder: Box::new(GzEncoder::new(Vec::new(), level)) }
+            ByteSink::Gzip {
+                staged: Vec::with_capacity(GZIP_CHUNK),
+                encoder: Box::new(GzEncoder::new(Vec::new(), level)),
+            }
         } else {
             ByteSink::Plain(Vec::new())
         }

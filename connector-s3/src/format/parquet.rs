@@ -88,7 +88,9 @@ fn field_type(
                 return Ok(b);
             }
             (Type::Int32, Some(DATE)) => (Physical::INT32, Some(LogicalType::Date), Kind::Int32),
-            (Type::Int32, Some(TIME)) => (Physical::INT32, Some(LogicalType::time(true, TimeUnit::MILLIS)), Kind::Int32),
+            (Type::Int32, Some(TIME)) => {
+                (Physical::INT32, Some(LogicalType::time(true, TimeUnit::MILLIS)), Kind::Int32)
+            }
             (Type::Int64, Some(TIMESTAMP)) => {
                 (Physical::INT64, Some(LogicalType::timestamp(true, TimeUnit::MILLIS)), Kind::Int64)
             }
@@ -240,7 +242,10 @@ impl ParquetFile {
             match leaf_value(leaf, &s.values, &self.schema) {
                 Ok(level) => levels.push(level),
                 Err(field) => {
-                    return Err(FormatError::Record { at: at(record), reason: format!("required field {field} is null") })
+                    return Err(FormatError::Record {
+                        at: at(record),
+                        reason: format!("required field {field} is null"),
+                    })
                 }
             }
         }
@@ -368,7 +373,9 @@ mod tests {
             let cols: Vec<(String, Pq)> = rows[3].get_column_iter().map(|(n, f)| (n.clone(), f.clone())).collect();
             assert_eq!(cols[0], ("id".into(), Pq::Long(3)));
             assert_eq!(cols[1], ("qty".into(), Pq::Int(3)));
-            assert!(matches!(&cols[2].1, Pq::Decimal(d) if d.data() == num_bigint::BigInt::from(-12345).to_signed_bytes_be()));
+            assert!(
+                matches!(&cols[2].1, Pq::Decimal(d) if d.data() == num_bigint::BigInt::from(-12345).to_signed_bytes_be())
+            );
             assert_eq!(cols[3], ("day".into(), Pq::Date(19_675)));
             assert_eq!(cols[4], ("at".into(), Pq::TimestampMillis(1_700_000_000_000)));
             assert_eq!(cols[5], ("note".into(), Pq::Str("gift".into())));
@@ -383,7 +390,10 @@ mod tests {
             .optional()
             .field("city", Schema::primitive(Type::String, true))
             .build();
-        let schema = Schema::builder(Type::Struct).field("id", Schema::primitive(Type::Int32, false)).field("addr", inner.clone()).build();
+        let schema = Schema::builder(Type::Struct)
+            .field("id", Schema::primitive(Type::Int32, false))
+            .field("addr", inner.clone())
+            .build();
         let mut s = crate::format::json::tests::settings(runtime::convert::DecimalFormat::Base64, false);
         s.format = Format::Parquet;
         let mut a = runtime::data::Struct::new(inner.clone());
@@ -402,9 +412,7 @@ mod tests {
         let reader = SerializedFileReader::new(bytes::Bytes::from(f.finish().unwrap())).unwrap();
         let rows: Vec<String> = reader.get_row_iter(None).unwrap().map(|r| r.unwrap().to_string()).collect();
         assert_eq!(rows, vec!["{id: 1, addr: {city: \"Oslo\"}}", "{id: 2, addr: null}"]);
-        let arrays = Schema::builder(Type::Struct)
-            .field("tags", Schema::array(Schema::string()).build())
-            .build();
+        let arrays = Schema::builder(Type::Struct).field("tags", Schema::array(Schema::string()).build()).build();
         let r = sink_record("t", 0, 0, Some(arrays.clone()), Value::Struct(runtime::data::Struct::new(arrays)));
         assert!(ParquetFile::new(&s, &r).err().unwrap().to_string().contains("array values are not written"));
     }

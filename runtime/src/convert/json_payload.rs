@@ -57,7 +57,9 @@ impl<'a> Payload<'a> {
             Type::Int64 => Value::Int64(n),
             Type::Float32 => Value::Float32(n as f64 as f32),
             Type::Float64 => Value::Float64(n as f64),
-            Type::Bytes if s.is_logical(DECIMAL) => decode_decimal(s, &Json::from(n)).ok_or_else(|| Er::custom("decimal"))?,
+            Type::Bytes if s.is_logical(DECIMAL) => {
+                decode_decimal(s, &Json::from(n)).ok_or_else(|| Er::custom("decimal"))?
+            }
             _ => return no(),
         })
     }

@@ -345,7 +345,10 @@ fn the_schema_guided_reader_agrees_with_the_tree_reader() {
         let by_tree = tree.decode_value(&schema, &serde_json::from_str(p).unwrap());
         match super::super::json_payload::read(&schema, true, p.as_bytes()) {
             Some(v) => assert_eq!(by_tree.ok(), Some(v), "{p}"),
-            None => assert!(by_tree.is_err() || p.contains("\"a\":1,\"a\"") || p.contains("\"s\":\"first\""), "{p}: the guided reader gave up on a valid payload"),
+            None => assert!(
+                by_tree.is_err() || p.contains("\"a\":1,\"a\"") || p.contains("\"s\":\"first\""),
+                "{p}: the guided reader gave up on a valid payload"
+            ),
         }
     }
 }
