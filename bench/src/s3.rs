@@ -1,4 +1,4 @@
-//! S3 sink benchmarks. `s3-sink-parquet` and `s3-sink-json-gzip`: 1,000,000 records (≈ 200 bytes
+//! S3 sink benchmarks. `s3-sink-parquet` and `s3-sink-json-gzip`: 1,000,000 records (≈ 280 bytes
 //! of JsonConverter envelope each, 8 partitions) archived to SeaweedFS with `flush.size=100000`.
 //! The clock runs from the consumer group's assignment (Tansu delays a first join by seconds)
 //! until the 8 files cut by `flush.size` (800,000 records) are listed: the line's `records` is
@@ -81,7 +81,7 @@ pub fn show(bucket: &str, key: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-/// A JsonConverter envelope of about 200 bytes with an order struct.
+/// A JsonConverter envelope of about 280 bytes with an order struct.
 fn envelope(i: usize) -> Vec<u8> {
     format!(
         concat!(

@@ -108,7 +108,6 @@ const ACCEPTED: &[&str] = &[
     "s3.proxy.user",
     "s3.proxy.password",
     "storage.class",
-    "format.bytearray.extension",
 ];
 
 /// Keys whose non-default values would change the objects; refused rather than ignored.

@@ -2,13 +2,13 @@
 //! per partition, only the offset after the last file whose upload has completed.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use runtime::{OffsetMap, SinkRecord, SinkTask, TaskError, TopicPartition};
 use tracing::{info, warn};
 
 use crate::config::{NullValues, S3SinkConfig};
-use crate::format::FormatSettings;
+use crate::format::{at, FormatSettings};
 use crate::storage::Storage;
 use crate::writer::{TopicPartitionWriter, MIN_PART};
 
@@ -33,13 +33,6 @@ impl S3SinkTask {
 
     fn storage(&self) -> &Storage {
         self.storage.as_ref().expect("started")
-    }
-
-    fn writer(&mut self, tp: &TopicPartition) -> &mut TopicPartitionWriter {
-        if !self.writers.contains_key(tp) {
-            self.writers.insert(tp.clone(), TopicPartitionWriter::new(tp.clone(), &self.config));
-        }
-        self.writers.get_mut(tp).expect("inserted")
     }
 
     async fn upload_all(&mut self) -> Result<(), TaskError> {
@@ -139,7 +132,7 @@ impl SinkTask for S3SinkTask {
 
     async fn open(&mut self, partitions: &[TopicPartition]) -> Result<(), TaskError> {
         for tp in partitions {
-            self.writer(tp);
+            self.writers.entry(tp.clone()).or_insert_with(|| TopicPartitionWriter::new(tp.clone(), &self.config));
         }
         self.abort_stale_uploads(partitions).await;
         Ok(())
@@ -160,12 +153,11 @@ impl SinkTask for S3SinkTask {
         let now = wall_clock_ms();
         let mut since_check = 0;
         for record in records {
-            let tp = record.topic_partition();
             let (config, settings) = (&self.config, &self.settings);
-            if !self.writers.contains_key(&tp) {
-                self.writers.insert(tp.clone(), TopicPartitionWriter::new(tp.clone(), config));
-            }
-            let w = self.writers.get_mut(&tp).expect("inserted");
+            let w = self
+                .writers
+                .entry(record.topic_partition())
+                .or_insert_with(|| TopicPartitionWriter::new(record.topic_partition(), config));
             if w.seen(record.kafka_offset) {
                 continue;
             }
@@ -173,8 +165,8 @@ impl SinkTask for S3SinkTask {
                 match config.null_values {
                     NullValues::Fail => {
                         return Err(TaskError::fatal(format!(
-                            "record {}-{}@{} has a null value; set behavior.on.null.values=ignore to skip such records",
-                            record.topic, record.kafka_partition, record.kafka_offset
+                            "record {} has a null value; set behavior.on.null.values=ignore to skip such records",
+                            at(record)
                         )))
                     }
                     NullValues::Ignore | NullValues::Write => {
@@ -183,19 +175,19 @@ impl SinkTask for S3SinkTask {
                     }
                 }
             }
-            w.write(record, now, config, settings)?;
-            w.upload(self.storage.as_ref().expect("started"), config.part_size).await?;
+            if w.write(record, now, config, settings)? {
+                w.upload(self.storage.as_ref().expect("started"), config.part_size).await?;
+            }
             since_check += 1;
             if since_check >= BUDGET_CHECK_EVERY {
                 since_check = 0;
                 self.enforce_budget().await?;
             }
         }
-        let idle = self.config.rotate_idle_ms.map(|ms| Duration::from_millis(ms as u64));
         for w in self.writers.values_mut() {
             w.on_idle(now, &self.config)?;
-            if let Some(idle) = idle {
-                if w.has_open_files() && w.last_record_at.elapsed() >= idle {
+            if let Some(idle_ms) = self.config.rotate_idle_ms {
+                if w.has_open_files() && now - w.last_record_ms >= idle_ms {
                     info!(partition = %w.tp, "idle flush (rotate.idle.ms)");
                     w.rotate_all(true)?;
                 }

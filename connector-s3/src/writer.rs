@@ -10,7 +10,6 @@
 //! exactly-once"). Uploads wait; records keep being written to open files meanwhile.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::Instant;
 
 use aws_sdk_s3::types::CompletedPart;
 use bytes::Bytes;
@@ -18,7 +17,7 @@ use runtime::{SinkRecord, TaskError, TopicPartition};
 use tracing::{debug, info, warn};
 
 use crate::config::S3SinkConfig;
-use crate::format::{FileEncoder, FormatSettings};
+use crate::format::{at, FileEncoder, FormatSettings};
 use crate::partitioner::Partitioner;
 use crate::rotation::{OpenFile, PartitionFiles, RotationPolicy};
 use crate::storage::{Multipart, Storage, StorageError};
@@ -65,7 +64,8 @@ pub struct TopicPartitionWriter {
     offset_to_commit: Option<i64>,
     /// A synchronous rotation's offset that the worker has not committed yet.
     awaiting_commit: Option<i64>,
-    pub last_record_at: Instant,
+    /// Wall-clock time (ms) of the `put` that brought the last record, for the idle flush.
+    pub last_record_ms: i64,
     next_scheduled: Option<i64>,
 }
 
@@ -87,7 +87,7 @@ impl TopicPartitionWriter {
             last_written: None,
             offset_to_commit: None,
             awaiting_commit: None,
-            last_record_at: Instant::now(),
+            last_record_ms: 0,
             next_scheduled: None,
         }
     }
@@ -110,25 +110,25 @@ impl TopicPartitionWriter {
         self.next_offset = Some(offset + 1);
     }
 
-    /// Writes one record (no I/O); cut files are queued for [`Self::upload`].
+    /// Writes one record (no I/O); cut files are queued for [`Self::upload`]. `now` is the
+    /// wall clock of the `put`. Returns whether an upload is due (a file was cut, or this
+    /// file holds a part's worth of encoded bytes).
     pub fn write(
         &mut self,
         record: &SinkRecord,
         now: i64,
         config: &S3SinkConfig,
         settings: &FormatSettings,
-    ) -> Result<(), TaskError> {
+    ) -> Result<bool, TaskError> {
         let partitioner = &config.partitioner;
         let delim = &config.layout.directory_delim;
-        let encoded = partitioner.encode(record, now, delim).map_err(|e| {
-            TaskError::fatal(format!(
-                "cannot partition record {}-{}@{}: {e}",
-                record.topic, record.kafka_partition, record.kafka_offset
-            ))
-        })?;
+        let encoded = partitioner
+            .encode(record, now, delim)
+            .map_err(|e| TaskError::fatal(format!("cannot partition record {}: {e}", at(record))))?;
         let timestamp = partitioner.timestamp(record, now).map_err(|e| TaskError::fatal(e.to_string()))?;
         let new_schema = self.open.get(&encoded).is_some_and(|o| !o.encoder.accepts(record.value_schema.as_ref()));
         let step = self.files.write(&encoded, record.kafka_offset, timestamp, new_schema);
+        let cut = !step.commit_before.is_empty() || !step.commit_after.is_empty();
         if !step.commit_before.is_empty() {
             let after = self.last_written.map_or(record.kafka_offset, |o| o + 1);
             self.cut(step.commit_before, after, false)?;
@@ -149,13 +149,14 @@ impl TopicPartitionWriter {
             }
         };
         object.encoder.write(record).map_err(TaskError::fatal)?;
+        let part_due = object.encoder.encoded_bytes() >= config.part_size;
         self.last_written = Some(record.kafka_offset);
         self.next_offset = Some(record.kafka_offset + 1);
-        self.last_record_at = Instant::now();
+        self.last_record_ms = now;
         if !step.commit_after.is_empty() {
             self.cut(step.commit_after, record.kafka_offset + 1, false)?;
         }
-        Ok(())
+        Ok(cut || part_due)
     }
 
     /// Finishes the encoders of `files` and queues them for upload as one rotation.
@@ -350,8 +351,9 @@ mod tests {
     fn scheduled_rotation_is_aligned_to_midnight_in_the_zone() {
         let t = 1_700_000_000_000; // 2023-11-14T22:13:20Z
         let hour = 3_600_000;
-        assert_eq!(next_scheduled_rotation(t, hour, chrono_tz::UTC), 1_700_002_800_000); // 23:00Z
-                                                                                         // Kolkata (+05:30): local 03:43:20 → next local 04:00 = 22:30Z
+        // 23:00Z
+        assert_eq!(next_scheduled_rotation(t, hour, chrono_tz::UTC), 1_700_002_800_000);
+        // Kolkata (+05:30): local 03:43:20 → next local 04:00 = 22:30Z
         assert_eq!(next_scheduled_rotation(t, hour, chrono_tz::Asia::Kolkata), 1_700_001_000_000);
         // an interval longer than the rest of the day stops at the next midnight
         assert_eq!(next_scheduled_rotation(t, 10 * hour, chrono_tz::UTC), 1_700_006_400_000);

@@ -272,7 +272,6 @@ fn base_value(schema: &Schema, value: &Value) -> Result<Avro, String> {
 
 pub struct AvroFile {
     connect_schema: Option<Schema>,
-    avro_schema: &'static AvroSchema,
     writer: Writer<'static, SharedBuf>,
     out: SharedBuf,
 }
@@ -298,7 +297,7 @@ impl AvroFile {
             .map_err(|reason| FormatError::Encoder { format: "Avro", reason: format!("schema {json}: {reason}") })?;
         let out = SharedBuf::default();
         let writer = Writer::with_codec(avro_schema, out.clone(), codec(&settings.avro_codec));
-        Ok(AvroFile { connect_schema: Some(schema), avro_schema, writer, out })
+        Ok(AvroFile { connect_schema: Some(schema), writer, out })
     }
 
     pub fn accepts(&self, schema: Option<&Schema>) -> bool {
@@ -308,7 +307,6 @@ impl AvroFile {
     pub fn write(&mut self, record: &SinkRecord) -> Result<(), FormatError> {
         let schema = self.connect_schema.as_ref().expect("a schema");
         let value = to_avro(schema, &record.value).map_err(|reason| FormatError::Record { at: at(record), reason })?;
-        let _ = self.avro_schema;
         self.writer.append(value).map_err(|e| FormatError::Record { at: at(record), reason: e.to_string() })?;
         Ok(())
     }
