@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use connector_binlog::{MariaDbConnector, MySqlConnector};
 use connector_file::{FileStreamSinkConnector, FileStreamSourceConnector};
 use connector_jdbc::JdbcSourceConnector;
 use connector_s3::S3SinkConnector;
@@ -104,8 +105,8 @@ enum Plugin {
     FileSink,
     JdbcSource,
     S3Sink,
-    /// Known to Kafka Connect users, not built into this version yet.
-    NotYet(&'static str),
+    MySqlSource,
+    MariaDbSource,
 }
 
 fn plugin(class: &str) -> Option<Plugin> {
@@ -122,11 +123,9 @@ fn plugin(class: &str) -> Option<Plugin> {
             Plugin::JdbcSource
         }
         "io.debezium.connector.mysql.MySqlConnector" | "MySqlConnector" | "MySql" | "binlog-source" => {
-            Plugin::NotYet("io.debezium.connector.mysql.MySqlConnector")
+            Plugin::MySqlSource
         }
-        "io.debezium.connector.mariadb.MariaDbConnector" | "MariaDbConnector" | "MariaDb" => {
-            Plugin::NotYet("io.debezium.connector.mariadb.MariaDbConnector")
-        }
+        "io.debezium.connector.mariadb.MariaDbConnector" | "MariaDbConnector" | "MariaDb" => Plugin::MariaDbSource,
         "io.confluent.connect.s3.S3SinkConnector" | "S3SinkConnector" | "S3Sink" | "s3-sink" => Plugin::S3Sink,
         _ => return None,
     })
@@ -152,6 +151,8 @@ const SUPPORTED: &[(&str, ConnectorKind, &[&str], &[KeyDoc])] = &[
         &["JdbcSourceConnector", "JdbcSource", "jdbc-source"],
         JdbcSourceConnector::KEYS,
     ),
+    (MySqlConnector::CLASS, ConnectorKind::Source, &["MySqlConnector", "MySql", "binlog-source"], MySqlConnector::KEYS),
+    (MariaDbConnector::CLASS, ConnectorKind::Source, &["MariaDbConnector", "MariaDb"], MariaDbConnector::KEYS),
     (S3SinkConnector::CLASS, ConnectorKind::Sink, &["S3SinkConnector", "S3Sink", "s3-sink"], S3SinkConnector::KEYS),
 ];
 
@@ -286,16 +287,8 @@ fn load_connector(
         Some(Plugin::FileSink) => prepare_sink::<FileStreamSinkConnector>(&raw),
         Some(Plugin::JdbcSource) => prepare_source::<JdbcSourceConnector>(&raw),
         Some(Plugin::S3Sink) => prepare_sink::<S3SinkConnector>(&raw),
-        Some(Plugin::NotYet(full)) => {
-            errors.push(ConfigError::Invalid {
-                origin: raw.origin.clone(),
-                line: raw.line("connector.class"),
-                key: "connector.class".into(),
-                expected: format!("a connector built into this sluice version ({full} is not yet)"),
-                got: class,
-            });
-            return None;
-        }
+        Some(Plugin::MySqlSource) => prepare_source::<MySqlConnector>(&raw),
+        Some(Plugin::MariaDbSource) => prepare_source::<MariaDbConnector>(&raw),
         None => {
             let supported: Vec<&str> = SUPPORTED.iter().map(|s| s.0).collect();
             errors.push(ConfigError::Invalid {

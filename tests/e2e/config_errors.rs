@@ -18,7 +18,7 @@ fn every_connector_problem_at_once_then_exit_3() {
     for expected in [
         format!("error: {a}:4: batch.size: expected an integer in [1, 2147483647], got \"lots\""),
         format!("error: {a}: topic: missing required key (a topic name)"),
-        format!("error: {b}:2: connector.class: expected one of org.apache.kafka.connect.file.FileStreamSourceConnector, org.apache.kafka.connect.file.FileStreamSinkConnector, io.confluent.connect.jdbc.JdbcSourceConnector, io.confluent.connect.s3.S3SinkConnector, got \"com.example.NoSuchConnector\""),
+        format!("error: {b}:2: connector.class: expected one of org.apache.kafka.connect.file.FileStreamSourceConnector, org.apache.kafka.connect.file.FileStreamSinkConnector, io.confluent.connect.jdbc.JdbcSourceConnector, io.debezium.connector.mysql.MySqlConnector, io.debezium.connector.mariadb.MariaDbConnector, io.confluent.connect.s3.S3SinkConnector, got \"com.example.NoSuchConnector\""),
         format!("error: {c}:1: tasks.max: expected an integer in [1, 2147483647], got \"0\""),
         format!("error: {c}: topics: missing required key (a comma-separated topic list, or topics.regex)"),
         "Stopping after connector error".to_string(),

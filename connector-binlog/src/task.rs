@@ -1,0 +1,242 @@
+//! `BinlogSourceTask`: the one task of a binlog connector. `start` checks the server and
+//! decides between snapshot and streaming from the stored offset; a reader task then snapshots
+//! and/or streams into a bounded queue (`max.queue.size` records, in batches of
+//! `max.batch.size`) that `poll` drains. A full queue stops reading the binlog, so memory stays
+//! bounded whatever the transaction size.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use runtime::connector::PollResult;
+use runtime::{OffsetReader, SourceTask, TaskError};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::{info, warn, Instrument};
+
+use crate::column::Modes;
+use crate::config::{BinlogConfig, SnapshotMode};
+use crate::error::BinlogError;
+use crate::event::{Events, Record};
+use crate::position::{BinlogOffset, BinlogPartition, FilePos, GtidSet, ResumePoint};
+use crate::replication::Replication;
+use crate::server;
+use crate::snapshot::{self, Sink};
+
+type Batch = Result<Vec<Record>, TaskError>;
+
+/// What the reader does first.
+#[derive(Debug, Clone)]
+enum Plan {
+    Snapshot {
+        rows: bool,
+    },
+    Stream(ResumePoint),
+    /// `initial_only` after a completed snapshot.
+    Nothing,
+}
+
+pub struct BinlogSourceTask {
+    config: Arc<BinlogConfig>,
+    rx: Option<mpsc::Receiver<Batch>>,
+    reader: Option<JoinHandle<()>>,
+    ready: VecDeque<Record>,
+    pending_error: Option<TaskError>,
+}
+
+struct ChannelSink(mpsc::Sender<Batch>);
+
+impl Sink for ChannelSink {
+    async fn send(&mut self, batch: Vec<Record>) -> bool {
+        self.0.send(Ok(batch)).await.is_ok()
+    }
+}
+
+pub fn modes(c: &BinlogConfig) -> Modes {
+    Modes { decimal: c.decimal_mode, time: c.time_mode, unsigned_precise: c.unsigned_precise, binary: c.binary_mode }
+}
+
+impl BinlogSourceTask {
+    pub fn new(config: Arc<BinlogConfig>) -> Self {
+        BinlogSourceTask { config, rx: None, reader: None, ready: VecDeque::new(), pending_error: None }
+    }
+
+    /// Connects and runs the start-up checks, retrying while the server is unreachable.
+    async fn checked_connection(&self) -> Result<mysql_async::Conn, BinlogError> {
+        let c = &self.config;
+        let mut backoff = Duration::from_secs(1);
+        let mut attempt = 1;
+        let mut conn = loop {
+            match server::connect(c).await {
+                Ok(conn) => break conn,
+                Err(e) if e.is_retriable() && attempt < 5 => {
+                    warn!(error = %e, attempt, "cannot reach the database; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        server::check_settings(&mut conn, c).await?;
+        server::check_privileges(&mut conn, c).await?;
+        server::check_server_id(&mut conn, c).await?;
+        Ok(conn)
+    }
+
+    async fn plan(&self, conn: &mut mysql_async::Conn, stored: Option<BinlogOffset>) -> Result<Plan, BinlogError> {
+        let c = &self.config;
+        let mode = c.snapshot_mode;
+        let Some(offset) = stored else {
+            return Ok(match mode {
+                SnapshotMode::Never => {
+                    let first = server::binary_logs(conn).await?.into_iter().next().unwrap_or_default();
+                    info!(file = %first, "snapshot.mode=never and no offset: streaming from the oldest binlog");
+                    Plan::Stream(ResumePoint {
+                        at: FilePos { file: first, pos: 4 },
+                        gtids: GtidSet::default(),
+                        skip_events: 0,
+                        skip_rows: 0,
+                    })
+                }
+                m => Plan::Snapshot { rows: m.reads_data() },
+            });
+        };
+        if offset.snapshot_in_progress() && mode != SnapshotMode::Never {
+            info!("the stored offset is from a snapshot that did not finish: snapshotting again");
+            return Ok(Plan::Snapshot { rows: mode.reads_data() });
+        }
+        if mode == SnapshotMode::Always {
+            info!("snapshot.mode=always: snapshotting again");
+            return Ok(Plan::Snapshot { rows: true });
+        }
+        if mode == SnapshotMode::InitialOnly {
+            info!("snapshot.mode=initial_only and the snapshot is complete: nothing to do");
+            return Ok(Plan::Nothing);
+        }
+        let resume = ResumePoint::from_offset(&offset).map_err(|message| BinlogError::BadOffset { message })?;
+        match server::check_retained(conn, c, &resume).await {
+            Ok(()) => Ok(Plan::Stream(resume)),
+            Err(BinlogError::Purged { wanted, oldest }) if mode == SnapshotMode::WhenNeeded => {
+                warn!(%wanted, %oldest, "the stored position was purged from the server: snapshot.mode=when_needed takes a new snapshot");
+                Ok(Plan::Snapshot { rows: true })
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+async fn read(config: Arc<BinlogConfig>, plan: Plan, tx: mpsc::Sender<Batch>) {
+    let c = &*config;
+    let modes = modes(c);
+    let mut events = Events::new(c);
+    let mut sink = ChannelSink(tx.clone());
+    let fail = |e: BinlogError| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(Err(TaskError::fatal(e))).await;
+        }
+    };
+    let (resume, defs) = match plan {
+        Plan::Nothing => return,
+        Plan::Stream(r) => (r, Vec::new()),
+        Plan::Snapshot { rows } => {
+            let mut backoff = Duration::from_secs(1);
+            loop {
+                match snapshot::run(c, &events, &modes, rows, &mut sink).await {
+                    Ok(Some((coords, defs))) => {
+                        break (ResumePoint { at: coords.at, gtids: coords.gtids, skip_events: 0, skip_rows: 0 }, defs)
+                    }
+                    Ok(None) => return,
+                    Err(e) if e.is_retriable() => {
+                        warn!(error = %e, "the snapshot failed; starting it again");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(30));
+                    }
+                    Err(e) => return fail(e).await,
+                }
+            }
+        }
+    };
+    if c.snapshot_mode == SnapshotMode::InitialOnly {
+        info!("snapshot.mode=initial_only: the snapshot is complete; not streaming");
+        return;
+    }
+    let mut replication = Replication::new(c, &mut events, modes, resume, defs);
+    if let Err(e) = replication.run(&mut sink).await {
+        fail(e).await;
+    }
+}
+
+impl SourceTask for BinlogSourceTask {
+    type Partition = BinlogPartition;
+    type Offset = BinlogOffset;
+
+    async fn start(&mut self, offsets: &impl OffsetReader) -> Result<(), TaskError> {
+        let c = self.config.clone();
+        let partition = BinlogPartition { server: c.topic_prefix.clone() };
+        let stored: Option<BinlogOffset> = offsets.offset(&partition).map_err(TaskError::fatal)?;
+        let mut conn = self.checked_connection().await.map_err(TaskError::fatal)?;
+        let plan = self.plan(&mut conn, stored.clone()).await.map_err(TaskError::fatal)?;
+        let _ = conn.disconnect().await;
+        info!(
+            connector = c.flavor.name(),
+            server_id = c.server_id,
+            offset = %stored.as_ref().map(|o| serde_json::to_string(o).unwrap_or_default()).unwrap_or_else(|| "none".into()),
+            plan = ?plan,
+            delivery = "at-least-once",
+            "binlog source starting"
+        );
+        let depth = (c.max_queue_size / c.max_batch_size).max(1);
+        let (tx, rx) = mpsc::channel(depth);
+        let span = tracing::Span::current();
+        self.reader = Some(tokio::spawn(read(c, plan, tx).instrument(span)));
+        self.rx = Some(rx);
+        Ok(())
+    }
+
+    async fn poll(&mut self) -> PollResult<BinlogPartition, BinlogOffset> {
+        if let Some(e) = self.pending_error.take() {
+            return Err(e);
+        }
+        let max = self.config.max_batch_size;
+        let Some(rx) = self.rx.as_mut() else { return Ok(Vec::new()) };
+        if self.ready.is_empty() {
+            match tokio::time::timeout(self.config.poll_interval, rx.recv()).await {
+                Ok(Some(Ok(batch))) => self.ready.extend(batch),
+                Ok(Some(Err(e))) => return Err(e),
+                Ok(None) => {
+                    tokio::time::sleep(self.config.poll_interval).await;
+                    return Ok(Vec::new());
+                }
+                Err(_) => return Ok(Vec::new()),
+            }
+        }
+        while self.ready.len() < max {
+            match rx.try_recv() {
+                Ok(Ok(batch)) => self.ready.extend(batch),
+                Ok(Err(e)) => {
+                    self.pending_error = Some(e);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let n = self.ready.len().min(max);
+        Ok(self.ready.drain(..n).collect())
+    }
+
+    async fn stop(&mut self) {
+        if let Some(r) = self.reader.take() {
+            r.abort();
+        }
+    }
+}
+
+impl Drop for BinlogSourceTask {
+    fn drop(&mut self) {
+        if let Some(r) = self.reader.take() {
+            r.abort();
+        }
+    }
+}
