@@ -32,7 +32,8 @@ pub enum Kind {
     Text {
         latin1: bool,
     },
-    Binary,
+    /// Bytes; `pad`: BINARY(n) is padded with zero bytes to `n` (the binlog strips them).
+    Binary { pad: u32 },
     Json,
     Enum(Vec<String>),
     Set(Vec<String>),
@@ -148,7 +149,8 @@ impl Kind {
             "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" => {
                 Kind::Text { latin1: charset.is_some_and(|c| c.starts_with("latin1")) }
             }
-            "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" => Kind::Binary,
+            "binary" => Kind::Binary { pad: display_width(column_type).unwrap_or(0) },
+            "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" => Kind::Binary { pad: 0 },
             "uuid" => Kind::Uuid,
             "inet6" => Kind::Inet6,
             "inet4" => Kind::Text { latin1: false },
@@ -176,7 +178,7 @@ impl Kind {
                 DecimalMode::String => Schema::builder(Type::String),
             },
             Kind::Text { .. } | Kind::Uuid | Kind::Inet6 => Schema::builder(Type::String),
-            Kind::Binary => match modes.binary {
+            Kind::Binary { .. } => match modes.binary {
                 BinaryMode::Bytes => Schema::builder(Type::Bytes),
                 _ => Schema::builder(Type::String),
             },
@@ -250,13 +252,18 @@ impl Kind {
                     DecimalMode::String => Value::String(t.to_owned()),
                 }
             }
-            (Kind::Text { latin1 }, MyValue::Bytes(b)) => Value::String(if *latin1 {
+            // the binlog has the column's bytes; query results come in the session's utf8mb4
+            (Kind::Text { latin1 }, MyValue::Bytes(b)) => Value::String(if *latin1 && origin == Origin::Binlog {
                 b.iter().map(|&c| c as char).collect()
             } else {
                 String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
             }),
             (Kind::Json, MyValue::Bytes(b)) => Value::String(String::from_utf8_lossy(&b).into_owned()),
-            (Kind::Binary, MyValue::Bytes(b)) => match modes.binary {
+            (Kind::Binary { pad }, MyValue::Bytes(mut b)) => match modes.binary {
+                _ if b.len() < *pad as usize => {
+                    b.resize(*pad as usize, 0);
+                    return self.convert(MyValue::Bytes(b), origin, modes, nullable);
+                }
                 BinaryMode::Bytes => Value::Bytes(b),
                 BinaryMode::Base64 => Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
                 BinaryMode::Base64UrlSafe => Value::String(base64::engine::general_purpose::URL_SAFE.encode(b)),
@@ -360,6 +367,13 @@ impl Kind {
             (kind, other) => return Err(format!("unexpected value {other:?} for a {kind:?} column")),
         })
     }
+}
+
+/// `n` of `binary(n)` / `int(n)`.
+pub fn display_width(column_type: &str) -> Option<u32> {
+    let open = column_type.find('(')?;
+    let close = column_type[open..].find(')')? + open;
+    column_type[open + 1..close].split(',').next()?.trim().parse().ok()
 }
 
 fn text(b: &[u8]) -> Result<&str, String> {

@@ -40,10 +40,12 @@ impl Events {
             heartbeat_topic: c.heartbeat_topic.as_str().into(),
             heartbeat_key: Schema::builder(Type::Struct)
                 .name("io.debezium.connector.common.ServerNameKey")
+                .version(1)
                 .field("serverName", Schema::string())
                 .build(),
             heartbeat_value: Schema::builder(Type::Struct)
                 .name("io.debezium.connector.common.Heartbeat")
+                .version(1)
                 .field("ts_ms", Schema::primitive(Type::Int64, false))
                 .build(),
             header_json: JsonConverter::new(false),

@@ -537,9 +537,9 @@ fn matches(d: &TableDef, map: &TableMap) -> bool {
 
 /// Whether the catalogue's kind can read what the binlog column type holds.
 fn compatible(binlog: &Kind, catalogue: &Kind) -> bool {
-    let texty = |k: &Kind| matches!(k, Kind::Text { .. } | Kind::Binary | Kind::Json | Kind::Uuid | Kind::Inet6);
+    let texty = |k: &Kind| matches!(k, Kind::Text { .. } | Kind::Binary { .. } | Kind::Json | Kind::Uuid | Kind::Inet6);
     match (binlog, catalogue) {
-        (Kind::Text { .. } | Kind::Binary, c) => texty(c),
+        (Kind::Text { .. } | Kind::Binary { .. }, c) => texty(c),
         (Kind::Json, c) => texty(c),
         (b, c) => discriminant(b) == discriminant(c) && (b == c || matches!(b, Kind::Enum(_) | Kind::Set(_))),
     }

@@ -147,13 +147,23 @@ fn fallback_def(
             MYSQL_TYPE_ENUM => Kind::Enum(enums.next().unwrap_or_default()),
             MYSQL_TYPE_SET => Kind::Set(sets.next().unwrap_or_default()),
             MYSQL_TYPE_JSON => Kind::Json,
-            t if is_char(t) && binary[i] => Kind::Binary,
+            MYSQL_TYPE_STRING if binary[i] => Kind::Binary { pad: fixed_length(&p.meta) },
+            t if is_char(t) && binary[i] => Kind::Binary { pad: 0 },
             t if is_char(t) => Kind::Text { latin1: false },
             other => return Err(format!("column {} has type {other:?}, which sluice does not support yet", names[i])),
         };
         columns.push(ColumnDef { name: names[i].clone(), kind, optional: nullable[i], default: None, captured: true });
     }
     Ok(TableDef { db: db.into(), table: table.into(), columns, key: primary_key.to_vec() })
+}
+
+/// The declared length of a fixed `MYSQL_TYPE_STRING` column from its TABLE_MAP metadata.
+fn fixed_length(meta: &[u8]) -> u32 {
+    match meta {
+        [b0, b1, ..] if (b0 & 0x30) != 0x30 => (*b1 as u32) | ((((*b0 as u32) & 0x30) ^ 0x30) << 4),
+        [_, b1, ..] => *b1 as u32,
+        _ => 0,
+    }
 }
 
 /// One decoded row change: images hold one value per column of the definition.

@@ -255,7 +255,7 @@ fn require_port(port: u16, what: &str) {
 pub fn mariadb(sql: &str) -> String {
     require_port(3307, "MariaDB");
     let out = Command::new("mariadb")
-        .args(["-h127.0.0.1", "-P3307", "-uroot", "--batch", "-N", "-e", sql])
+        .args(["-h127.0.0.1", "-P3307", "-uroot", "--default-character-set=utf8mb4", "--batch", "-N", "-e", sql])
         .output()
         .expect("the mariadb client (apt install mariadb-client)");
     assert!(out.status.success(), "mariadb: {}\n{sql}", String::from_utf8_lossy(&out.stderr));

@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod binlog_cdc;
 mod broker_outage;
 mod cli;
 mod config_errors;
