@@ -33,7 +33,9 @@ pub enum Kind {
         latin1: bool,
     },
     /// Bytes; `pad`: BINARY(n) is padded with zero bytes to `n` (the binlog strips them).
-    Binary { pad: u32 },
+    Binary {
+        pad: u32,
+    },
     Json,
     Enum(Vec<String>),
     Set(Vec<String>),

@@ -150,8 +150,11 @@ impl<'a> Replication<'a> {
                 conn.query_drop("SET @slave_gtid_strict_mode=1").await.map_err(q("set GTID strict mode"))?;
             }
         }
-        let period =
-            if self.c.heartbeat_interval.is_zero() { Duration::from_secs(5) } else { self.c.heartbeat_interval };
+        // at most 1 s: idle positions advance, and the server notices a vanished client quickly
+        let period = match self.c.heartbeat_interval {
+            d if d.is_zero() => Duration::from_secs(1),
+            d => d.min(Duration::from_secs(1)),
+        };
         conn.query_drop(format!("SET @master_heartbeat_period={}", period.as_nanos()))
             .await
             .map_err(q("set the heartbeat period"))?;

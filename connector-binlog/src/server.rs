@@ -121,20 +121,23 @@ pub async fn check_server_id(conn: &mut Conn, c: &BinlogConfig) -> Result<(), Bi
             by: "the server itself (@@server_id)".into(),
         });
     }
-    // needs REPLICATION MASTER ADMIN on MariaDB: without it, error 4052 at the dump tells instead
-    if let Ok(rows) = conn.query::<mysql_async::Row, _>("SHOW SLAVE HOSTS").await {
-        for row in rows {
-            let id: Option<u32> = row.get(0);
-            if id == Some(c.server_id) {
-                let host: Option<String> = row.get(1);
-                return Err(BinlogError::ServerIdInUse {
-                    server_id: c.server_id,
-                    by: format!("a connected replica ({})", host.unwrap_or_default()),
-                });
-            }
+    // needs REPLICATION MASTER ADMIN on MariaDB: without it, error 4052 at the dump tells instead.
+    // A replica that just went away (this connector's previous run) stays listed until the
+    // server's next heartbeat to it fails: wait for that before calling the id taken.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let Ok(rows) = conn.query::<mysql_async::Row, _>("SHOW SLAVE HOSTS").await else { return Ok(()) };
+        let clash = rows.iter().find(|row| row.get::<u32, _>(0) == Some(c.server_id));
+        let Some(row) = clash else { return Ok(()) };
+        if std::time::Instant::now() >= deadline {
+            let host: Option<String> = row.get(1);
+            return Err(BinlogError::ServerIdInUse {
+                server_id: c.server_id,
+                by: format!("a connected replica ({})", host.unwrap_or_default()),
+            });
         }
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    Ok(())
 }
 
 /// The server's binlog files, oldest first.

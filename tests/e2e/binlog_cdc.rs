@@ -135,20 +135,41 @@ fn cdc_column_types_golden_envelopes_snapshot_and_streaming() {
         ("ti", r#"{"type":"int16","optional":true,"field":"ti"}"#),
         ("siu", r#"{"type":"int32","optional":true,"field":"siu"}"#),
         ("iu", r#"{"type":"int64","optional":true,"field":"iu"}"#),
-        ("biu", r#"{"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"0","connect.decimal.precision":"20"},"field":"biu"}"#),
+        (
+            "biu",
+            r#"{"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"0","connect.decimal.precision":"20"},"field":"biu"}"#,
+        ),
         ("f", r#"{"type":"float","optional":true,"field":"f"}"#),
-        ("dc", r#"{"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"10","connect.decimal.precision":"30"},"field":"dc"}"#),
+        (
+            "dc",
+            r#"{"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"10","connect.decimal.precision":"30"},"field":"dc"}"#,
+        ),
         ("b1", r#"{"type":"boolean","optional":true,"field":"b1"}"#),
-        ("b10", r#"{"type":"bytes","optional":true,"name":"io.debezium.data.Bits","version":1,"parameters":{"length":"10"},"field":"b10"}"#),
+        (
+            "b10",
+            r#"{"type":"bytes","optional":true,"name":"io.debezium.data.Bits","version":1,"parameters":{"length":"10"},"field":"b10"}"#,
+        ),
         ("js", r#"{"type":"string","optional":true,"name":"io.debezium.data.Json","version":1,"field":"js"}"#),
-        ("e", r#"{"type":"string","optional":true,"name":"io.debezium.data.Enum","version":1,"parameters":{"allowed":"a,b,c"},"field":"e"}"#),
-        ("s", r#"{"type":"string","optional":true,"name":"io.debezium.data.EnumSet","version":1,"parameters":{"allowed":"x,y,z"},"field":"s"}"#),
+        (
+            "e",
+            r#"{"type":"string","optional":true,"name":"io.debezium.data.Enum","version":1,"parameters":{"allowed":"a,b,c"},"field":"e"}"#,
+        ),
+        (
+            "s",
+            r#"{"type":"string","optional":true,"name":"io.debezium.data.EnumSet","version":1,"parameters":{"allowed":"x,y,z"},"field":"s"}"#,
+        ),
         ("y", r#"{"type":"int32","optional":true,"name":"io.debezium.time.Year","version":1,"field":"y"}"#),
         ("dt", r#"{"type":"int32","optional":true,"name":"io.debezium.time.Date","version":1,"field":"dt"}"#),
         ("tm", r#"{"type":"int64","optional":true,"name":"io.debezium.time.MicroTime","version":1,"field":"tm"}"#),
         ("dt0", r#"{"type":"int64","optional":true,"name":"io.debezium.time.Timestamp","version":1,"field":"dt0"}"#),
-        ("dt6", r#"{"type":"int64","optional":true,"name":"io.debezium.time.MicroTimestamp","version":1,"field":"dt6"}"#),
-        ("ts", r#"{"type":"string","optional":true,"name":"io.debezium.time.ZonedTimestamp","version":1,"field":"ts"}"#),
+        (
+            "dt6",
+            r#"{"type":"int64","optional":true,"name":"io.debezium.time.MicroTimestamp","version":1,"field":"dt6"}"#,
+        ),
+        (
+            "ts",
+            r#"{"type":"string","optional":true,"name":"io.debezium.time.ZonedTimestamp","version":1,"field":"ts"}"#,
+        ),
         ("nn", r#"{"type":"string","optional":false,"default":"dflt","field":"nn"}"#),
     ] {
         assert_eq!(schema_of(name), expected);
@@ -180,7 +201,10 @@ fn cdc_column_types_golden_envelopes_snapshot_and_streaming() {
     let src = |c: &Change| c.value["payload"]["source"].clone();
     assert_eq!((src(&all[0])["snapshot"].as_str(), src(&all[1])["snapshot"].as_str()), (Some("first"), Some("last")));
     let s = src(&all[2]);
-    assert_eq!((s["connector"].as_str(), s["db"].as_str(), s["table"].as_str()), (Some("mariadb"), Some(db.as_str()), Some("types")));
+    assert_eq!(
+        (s["connector"].as_str(), s["db"].as_str(), s["table"].as_str()),
+        (Some("mariadb"), Some(db.as_str()), Some("types"))
+    );
     assert_eq!((s["snapshot"].as_str(), s["server_id"].as_i64(), s["row"].as_i64()), (Some("false"), Some(1), Some(0)));
     assert_eq!(src(&all[3])["row"].as_i64(), Some(1), "the second row of the same rows event");
     assert!(s["file"].as_str().unwrap().starts_with("mariadb-bin."));
@@ -207,4 +231,273 @@ fn cdc_bigint_unsigned_long_mode_names_the_fix() {
     assert!(!out.status.success());
     assert!(text.contains("does not fit INT64: set bigint.unsigned.handling.mode=precise"), "{text}");
     assert!(text.contains(&format!("{db}.t.v")), "{text}");
+}
+
+/// Every record of partition 0 of `topic`, read until none arrived for `quiet` (or `max`).
+fn drain(topic: &str, quiet: Duration, max: Duration) -> Vec<Change> {
+    use rdkafka::config::ClientConfig;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Message;
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("e2e-drain"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, rdkafka::Offset::Beginning).unwrap();
+    consumer.assign(&tpl).unwrap();
+    let start = Instant::now();
+    let mut last = Instant::now();
+    let mut out = Vec::new();
+    while last.elapsed() < quiet && start.elapsed() < max {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            last = Instant::now();
+            out.push(Change {
+                key: m.key().map(|k| serde_json::from_slice(k).unwrap()).unwrap_or(Json::Null),
+                value: m.payload().map(|v| serde_json::from_slice(v).unwrap()).unwrap_or(Json::Null),
+            });
+        }
+    }
+    out
+}
+
+/// Replays a change stream per key, checking that each change applies to the state the
+/// previous ones left (so nothing was lost or applied twice); returns the final state.
+fn replay(changes: &[Change]) -> BTreeMap<i64, i64> {
+    let mut state: BTreeMap<i64, i64> = BTreeMap::new();
+    for (i, c) in changes.iter().enumerate() {
+        let id = c.id();
+        match c.op() {
+            "r" => {
+                assert!(state.insert(id, c.after()["v"].as_i64().unwrap()).is_none(), "record {i}: id {id} read twice");
+            }
+            "c" => {
+                assert!(
+                    state.insert(id, c.after()["v"].as_i64().unwrap()).is_none(),
+                    "record {i}: id {id} created twice"
+                );
+            }
+            "u" => {
+                let before = c.before()["v"].as_i64().unwrap();
+                assert_eq!(
+                    state.get(&id),
+                    Some(&before),
+                    "record {i}: update of id {id} does not follow the previous state"
+                );
+                state.insert(id, c.after()["v"].as_i64().unwrap());
+            }
+            "d" => {
+                let before = c.before()["v"].as_i64().unwrap();
+                assert_eq!(
+                    state.remove(&id),
+                    Some(before),
+                    "record {i}: delete of id {id} does not follow the previous state"
+                );
+            }
+            "tombstone" => assert!(!state.contains_key(&id), "record {i}: tombstone of a live id {id}"),
+            other => panic!("unexpected op {other}"),
+        }
+    }
+    state
+}
+
+fn table_state(db: &str) -> BTreeMap<i64, i64> {
+    mariadb(&format!("SELECT id, v FROM {db}.t"))
+        .lines()
+        .map(|l| {
+            let (a, b) = l.split_once('\t').unwrap();
+            (a.parse().unwrap(), b.parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn cdc_snapshot_seam_under_a_concurrent_writer() {
+    require_kafka();
+    let db = database("cdc_seam");
+    mariadb(&format!(
+        "CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT NOT NULL); \
+         USE {db}; INSERT INTO t SELECT seq, 0 FROM seq_1_to_50000;"
+    ));
+    // inserts of new ids, updates (v+1) and deletes of existing ones, each its own transaction
+    let mut script = String::new();
+    for k in 0..6000u32 {
+        match k % 3 {
+            0 => script.push_str(&format!("INSERT INTO {db}.t VALUES ({}, 0);\n", 100_000 + k)),
+            1 => script.push_str(&format!("UPDATE {db}.t SET v = v + 1 WHERE id = {};\n", 1 + (k * 7919) % 50_000)),
+            _ => script.push_str(&format!("DELETE FROM {db}.t WHERE id = {};\n", 1 + (k * 104_729) % 50_000)),
+        }
+    }
+    let dir = Dir::new();
+    let sql = dir.write("writer.sql", &script);
+    let worker = dir.worker(free_port(), "");
+    let prefix = unique("cdc-seam");
+    let connector =
+        dir.write("cdc.properties", &props(&unique("cdc"), &db, &prefix, "max.batch.size=500\nmax.queue.size=2000\n"));
+    let writer = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("mariadb -h127.0.0.1 -P3307 -uroot < {}", sql.display()))
+        .spawn()
+        .unwrap();
+    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
+    let status = writer.wait_with_output().unwrap().status;
+    assert!(status.success());
+    let expected = table_state(&db);
+    let topic = format!("{prefix}.{db}.t");
+    let all = drain(&topic, Duration::from_secs(5), Duration::from_secs(120));
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
+    let log = log_text(&dir.path("log"));
+    let reads = all.iter().filter(|c| c.op() == "r").count();
+    let streamed = all.len() - reads;
+    eprintln!("seam: {reads} snapshot records, {streamed} streamed records");
+    assert!(streamed > 0 && reads > 0, "{log}");
+    assert_eq!(replay(&all), expected, "{log}");
+}
+
+#[test]
+fn cdc_ddl_mid_stream_and_a_restart_after_ddl() {
+    require_kafka();
+    let db = database("cdc_ddl");
+    mariadb(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, a VARCHAR(10), c INT) DEFAULT CHARSET=utf8mb4;"));
+    let dir = Dir::new();
+    let worker = dir.worker(free_port(), "");
+    let prefix = unique("cdc-ddl");
+    let connector = dir.write("cdc.properties", &props(&unique("cdc"), &db, &prefix, ""));
+    let topic = format!("{prefix}.{db}.t");
+    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
+    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
+    mariadb(&format!(
+        "INSERT INTO {db}.t VALUES (1, 'one', 10); \
+         ALTER TABLE {db}.t ADD COLUMN b VARCHAR(10) NOT NULL DEFAULT 'z'; INSERT INTO {db}.t (id, a, c, b) VALUES (2, 'two', 20, 'bee'); \
+         ALTER TABLE {db}.t DROP COLUMN a; INSERT INTO {db}.t (id, c) VALUES (3, 30); \
+         ALTER TABLE {db}.t MODIFY c BIGINT; INSERT INTO {db}.t VALUES (4, 9000000000, 'big'); \
+         ALTER TABLE {db}.t RENAME COLUMN b TO b2; UPDATE {db}.t SET b2 = 'renamed' WHERE id = 4;"
+    ));
+    let got = changes(&topic, 5, Duration::from_secs(30));
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
+    assert_eq!(got.len(), 5, "{}", log_text(&dir.path("log")));
+    let after = |i: usize| serde_json::to_string(got[i].after()).unwrap();
+    assert_eq!(after(0), r#"{"id":1,"a":"one","c":10}"#);
+    assert_eq!(after(1), r#"{"id":2,"a":"two","c":20,"b":"bee"}"#);
+    assert_eq!(after(2), r#"{"id":3,"c":30,"b":"z"}"#);
+    assert_eq!(after(3), r#"{"id":4,"c":9000000000,"b":"big"}"#);
+    assert_eq!(after(4), r#"{"id":4,"c":9000000000,"b2":"renamed"}"#);
+    let field = |i: usize, name: &str| {
+        got[i].value["schema"]["fields"][1]["fields"].as_array().unwrap().iter().find(|f| f["field"] == name).cloned()
+    };
+    assert_eq!(field(2, "c").unwrap()["type"], "int32");
+    assert_eq!(field(3, "c").unwrap()["type"], "int64");
+    assert_eq!(field(2, "b").unwrap()["default"], "z");
+
+    // stopped: a row in the current layout, a DDL, a row in the new one; the catalogue is then
+    // ahead of the first of them, which must still decode as it was written
+    mariadb(&format!(
+        "INSERT INTO {db}.t VALUES (5, 50, 'five'); ALTER TABLE {db}.t ADD COLUMN d DATE; \
+         INSERT INTO {db}.t VALUES (6, 60, 'six', '2024-01-02');"
+    ));
+    let mut child = spawn(&[&worker, &connector], &dir.path("log2"));
+    let got = changes(&topic, 7, Duration::from_secs(30));
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log2")));
+    assert_eq!(got.len(), 7, "no duplicate after a clean restart: {}", log_text(&dir.path("log2")));
+    assert_eq!(serde_json::to_string(got[5].after()).unwrap(), r#"{"id":5,"c":50,"b2":"five"}"#);
+    assert_eq!(serde_json::to_string(got[6].after()).unwrap(), r#"{"id":6,"c":60,"b2":"six","d":19724}"#);
+}
+
+/// Starts the connector on an empty table, runs one big transaction, and stops sluice (SIGTERM
+/// or SIGKILL) once an offset inside the transaction is stored.
+fn stop_mid_transaction(kill: bool) {
+    require_kafka();
+    let db = database(if kill { "cdc_kill" } else { "cdc_term" });
+    mariadb(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT NOT NULL);"));
+    let dir = Dir::new();
+    let worker = dir.worker(free_port(), "");
+    let prefix = unique("cdc-mid");
+    let connector =
+        dir.write("cdc.properties", &props(&unique("cdc"), &db, &prefix, "max.batch.size=256\nmax.queue.size=1024\n"));
+    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
+    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
+    const ROWS: i64 = 200_000;
+    mariadb(&format!("USE {db}; INSERT INTO t SELECT seq, seq FROM seq_1_to_{ROWS};"));
+    wait_until(Duration::from_secs(60), "an offset inside the transaction", || {
+        offset(&dir).is_some_and(|o| o["event"].as_i64().unwrap_or(0) > 2)
+    });
+    let stored = offset(&dir).unwrap();
+    if kill {
+        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+        child.wait().unwrap();
+    } else {
+        assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
+    }
+    let at_stop = offset(&dir).unwrap();
+    eprintln!("stopped with offset {at_stop} (first mid-transaction offset {stored})");
+    let mut child = spawn(&[&worker, &connector], &dir.path("log2"));
+    let topic = format!("{prefix}.{db}.t");
+    let all = drain(&topic, Duration::from_secs(5), Duration::from_secs(180));
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log2")));
+    let mut seen: HashMap<i64, usize> = HashMap::new();
+    for c in &all {
+        assert_eq!(c.op(), "c");
+        assert_eq!(c.after()["v"].as_i64(), Some(c.id()));
+        *seen.entry(c.id()).or_default() += 1;
+    }
+    let missing: Vec<i64> = (1..=ROWS).filter(|i| !seen.contains_key(i)).take(5).collect();
+    assert!(missing.is_empty(), "lost ids, e.g. {missing:?}: {}", log_text(&dir.path("log2")));
+    let doubled = all.len() as i64 - ROWS;
+    eprintln!("{} records for {ROWS} rows: {doubled} delivered twice", all.len());
+    if !kill {
+        assert_eq!(doubled, 0, "a clean stop mid-transaction resumes exactly");
+    }
+    // in order: ids were inserted ascending, within and across the restart (replayed ones included)
+    let firsts: Vec<i64> = {
+        let mut s = std::collections::HashSet::new();
+        all.iter().map(Change::id).filter(|id| s.insert(*id)).collect()
+    };
+    assert!(firsts.windows(2).all(|w| w[0] < w[1]), "first deliveries out of order");
+}
+
+#[test]
+fn cdc_sigterm_mid_transaction_resumes_exactly() {
+    stop_mid_transaction(false);
+}
+
+#[test]
+fn cdc_kill_9_mid_transaction_loses_nothing() {
+    stop_mid_transaction(true);
+}
+
+/// Peak resident memory of a process, from `/proc/<pid>/status` (`VmHWM`), in MB.
+fn peak_rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+#[test]
+fn cdc_one_million_row_transaction_in_bounded_memory() {
+    require_kafka();
+    let db = database("cdc_million");
+    mariadb(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, a BIGINT, b VARCHAR(40), c DOUBLE, d DATETIME(3), e INT, f VARCHAR(20));"));
+    let dir = Dir::new();
+    // without schemas in the values: the broker holds a million records
+    let worker = dir.worker(free_port(), "value.converter.schemas.enable=false\n");
+    let prefix = unique("cdc-million");
+    let connector = dir.write("cdc.properties", &props(&unique("cdc"), &db, &prefix, ""));
+    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
+    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
+    const ROWS: usize = 1_000_000;
+    mariadb(&format!(
+        "USE {db}; INSERT INTO t SELECT seq, seq * 1000, CONCAT('name-', seq), seq / 7, '2024-01-02 03:04:05.678', seq % 1000, 'constant-text' FROM seq_1_to_{ROWS};"
+    ));
+    let topic = format!("{prefix}.{db}.t");
+    let started = Instant::now();
+    let n = consume(&topic, ROWS, Duration::from_secs(300)).len();
+    let rss = peak_rss_mb(child.id());
+    eprintln!("{n} records in {:?}; peak RSS {rss:.1} MB", started.elapsed());
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
+    assert_eq!(n, ROWS, "{}", log_text(&dir.path("log")));
+    assert!(rss > 0.0 && rss < 256.0, "peak RSS {rss:.1} MB: the queue does not bound memory");
 }
