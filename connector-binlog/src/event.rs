@@ -26,13 +26,20 @@ pub struct Events {
     heartbeat_key: Schema,
     heartbeat_value: Schema,
     header_json: JsonConverter,
+    /// With `include.schema.changes=true`.
+    pub schema_changes: Option<crate::schema_change::SchemaChanges>,
 }
 
 impl Events {
     pub fn new(c: &BinlogConfig) -> Events {
+        let source = SourceBlock::new(c.flavor, &c.topic_prefix);
+        let schema_changes = c
+            .include_schema_changes
+            .then(|| crate::schema_change::SchemaChanges::new(c.flavor, &c.topic_prefix, &source.schema));
         Events {
+            schema_changes,
             partition: BinlogPartition { server: c.topic_prefix.clone() },
-            source: SourceBlock::new(c.flavor, &c.topic_prefix),
+            source,
             tombstones: c.tombstones_on_delete,
             skip_creates: c.skip_creates,
             skip_updates: c.skip_updates,

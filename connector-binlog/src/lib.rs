@@ -32,6 +32,7 @@ pub mod position;
 pub mod replication;
 pub mod rows;
 pub mod schema;
+pub mod schema_change;
 pub mod server;
 pub mod snapshot;
 pub mod task;

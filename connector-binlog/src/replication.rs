@@ -332,12 +332,19 @@ impl<'a> Replication<'a> {
                                 return Ok(true);
                             }
                             _ => {
-                                if matches!(word.as_str(), "CREATE" | "ALTER" | "DROP" | "RENAME" | "TRUNCATE") {
+                                let ddl = matches!(word.as_str(), "CREATE" | "ALTER" | "DROP" | "RENAME" | "TRUNCATE");
+                                if ddl {
                                     debug!(schema = %q.schema(), ddl = %sql, "DDL");
                                     self.defs.clear();
                                 }
                                 if self.txn.as_ref().is_none_or(|t| t.standalone) {
+                                    let gtid = self.txn.as_ref().and_then(|t| t.gtid.map(|g| g.to_string()));
+                                    let thread = q.thread_id() as i64;
                                     self.commit(end);
+                                    if ddl {
+                                        let (schema, sql) = (q.schema().into_owned(), sql.into_owned());
+                                        self.schema_change(&schema, &sql, &h, start, gtid, thread).await?;
+                                    }
                                     return Ok(true);
                                 }
                             }
@@ -369,6 +376,62 @@ impl<'a> Replication<'a> {
             }
         }
         Ok(flush)
+    }
+
+    /// A schema change record for a DDL statement on captured tables (after its commit).
+    async fn schema_change(
+        &mut self,
+        default_db: &str,
+        ddl: &str,
+        h: &mysql_async::binlog::events::BinlogEventHeader,
+        start: u64,
+        gtid: Option<String>,
+        thread: i64,
+    ) -> Result<(), BinlogError> {
+        if self.events.schema_changes.is_none() {
+            return Ok(());
+        }
+        let tables: Vec<_> = crate::schema_change::affected_tables(ddl, default_db)
+            .into_iter()
+            .filter(|(_, db, t)| self.c.filters.table(db, t))
+            .collect();
+        let Some((_, db, first)) = tables.first().cloned() else { return Ok(()) };
+        let mut changes = Vec::with_capacity(tables.len());
+        for (kind, db, table) in tables {
+            let info = if kind == "DROP" { None } else { self.read_info(&db, &table).await? };
+            changes.push(crate::schema_change::TableChange { kind, db, table, info });
+        }
+        let ts_sec = h.timestamp() as i64;
+        let offset = self.committed_offset(ts_sec, h.server_id());
+        let info = SourceInfo {
+            ts_ms: ts_sec * 1000,
+            snapshot: None,
+            db: &db,
+            table: &first,
+            server_id: h.server_id(),
+            gtid,
+            file: &self.file,
+            pos: start,
+            row: 0,
+            thread: Some(thread),
+        };
+        let source = self.events.source.build(&info);
+        let sc = self.events.schema_changes.as_ref().expect("checked above");
+        let record = sc.record(&db, ddl, &changes, source, ts_sec * 1000, offset);
+        self.batch.push(record);
+        Ok(())
+    }
+
+    async fn read_info(
+        &mut self,
+        db: &str,
+        table: &str,
+    ) -> Result<Option<crate::schema_change::TableInfo>, BinlogError> {
+        if self.catalogue.is_none() {
+            self.catalogue = Some(crate::server::connect(self.c).await?);
+        }
+        let conn = self.catalogue.as_mut().expect("connected above");
+        crate::schema_change::read_info(conn, db, table).await
     }
 
     fn maybe_heartbeat(&mut self, ts_sec: i64, server_id: u32) -> bool {

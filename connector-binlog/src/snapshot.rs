@@ -163,6 +163,34 @@ pub async fn run(
         events.read(t, &p.row, &info, offset(done))
     };
     let mut batch = Vec::with_capacity(c.max_batch_size);
+    if let Some(sc) = &events.schema_changes {
+        // the structure of every captured table first, as `CREATE TABLE` schema changes
+        for t in &schemas {
+            let (db, table) = (&t.def.db, &t.def.table);
+            let ddl: Option<(String, String)> = conn
+                .query_first(format!("SHOW CREATE TABLE `{}`.`{}`", db.replace('`', "``"), table.replace('`', "``")))
+                .await
+                .map_err(|e| BinlogError::query(format!("read the DDL of {db}.{table}"), e))?;
+            let info = crate::schema_change::read_info(&mut conn, db, table).await?;
+            let change =
+                crate::schema_change::TableChange { kind: "CREATE", db: db.clone(), table: table.clone(), info };
+            let now = crate::schema::now().0;
+            let source = SourceInfo {
+                ts_ms: now,
+                snapshot: Some("true"),
+                db,
+                table,
+                server_id: 0,
+                gtid: None,
+                file: &coords.at.file,
+                pos: coords.at.pos,
+                row: 0,
+                thread: None,
+            };
+            let ddl = ddl.map(|(_, d)| d).unwrap_or_default();
+            batch.push(sc.record(db, &ddl, &[change], events.source.build(&source), now, offset(false)));
+        }
+    }
     let mut pending: Option<Pending> = None;
     let mut first_overall = true;
     let mut total = 0u64;

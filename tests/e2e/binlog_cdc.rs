@@ -30,9 +30,9 @@ fn props(name: &str, db: &str, prefix: &str, extra: &str) -> String {
         "name={name}\nconnector.class=io.debezium.connector.mariadb.MariaDbConnector\ntasks.max=1\n\
          database.hostname=127.0.0.1\ndatabase.port=3307\ndatabase.user=root\ndatabase.password=\n\
          database.server.id={}\ntopic.prefix={prefix}\ndatabase.include.list={db}\n\
-         include.schema.changes=false\n\
-         topic.creation.default.partitions=1\ntopic.creation.default.replication.factor=1\n{extra}",
-        server_id()
+         topic.creation.default.partitions=1\ntopic.creation.default.replication.factor=1\n{}{extra}",
+        server_id(),
+        if extra.contains("include.schema.changes") { "" } else { "include.schema.changes=false\n" }
     )
 }
 
@@ -500,4 +500,62 @@ fn cdc_one_million_row_transaction_in_bounded_memory() {
     assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
     assert_eq!(n, ROWS, "{}", log_text(&dir.path("log")));
     assert!(rss > 0.0 && rss < 256.0, "peak RSS {rss:.1} MB: the queue does not bound memory");
+}
+
+#[test]
+fn cdc_schema_change_events() {
+    require_kafka();
+    let db = database("cdc_schema");
+    mariadb(&format!(
+        "CREATE TABLE {db}.t (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(20) NOT NULL DEFAULT 'x' COMMENT 'the name', \
+         price DECIMAL(10,2), kind ENUM('a','b')) DEFAULT CHARSET=utf8mb4; INSERT INTO {db}.t (name) VALUES ('one');"
+    ));
+    let dir = Dir::new();
+    let worker = dir.worker(free_port(), "");
+    let prefix = unique("cdc-schema");
+    let connector = dir.write("cdc.properties", &props(&unique("cdc"), &db, &prefix, "include.schema.changes=true\n"));
+    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
+    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
+    mariadb(&format!("ALTER TABLE {db}.t ADD COLUMN note TEXT; INSERT INTO {db}.t (name, note) VALUES ('two', 'n');"));
+    let schema_changes = changes(&prefix, 2, Duration::from_secs(30));
+    let data = changes(&format!("{prefix}.{db}.t"), 2, Duration::from_secs(30));
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
+    assert_eq!((schema_changes.len(), data.len()), (2, 2), "{}", log_text(&dir.path("log")));
+    let key = serde_json::to_string(&schema_changes[0].key).unwrap();
+    assert_eq!(
+        key,
+        format!(
+            r#"{{"schema":{{"type":"struct","fields":[{{"type":"string","optional":false,"field":"databaseName"}}],"optional":false,"name":"io.debezium.connector.mariadb.SchemaChangeKey","version":1}},"payload":{{"databaseName":"{db}"}}}}"#
+        )
+    );
+    let snap = &schema_changes[0].value;
+    assert_eq!(snap["schema"]["name"], "io.debezium.connector.mariadb.SchemaChangeValue");
+    let p = &snap["payload"];
+    assert!(p["ddl"].as_str().unwrap().starts_with("CREATE TABLE `t`"), "{p}");
+    assert_eq!(p["source"]["snapshot"], "true");
+    assert_eq!(p["databaseName"], db.as_str());
+    let change = &p["tableChanges"][0];
+    assert_eq!(
+        (change["type"].as_str(), change["id"].as_str()),
+        (Some("CREATE"), Some(format!("\"{db}\".\"t\"").as_str()))
+    );
+    assert_eq!(change["table"]["defaultCharsetName"], "utf8mb4");
+    assert_eq!(change["table"]["primaryKeyColumnNames"], serde_json::json!(["id"]));
+    assert_eq!(
+        serde_json::to_string(&change["table"]["columns"][0]).unwrap(),
+        r#"{"name":"id","jdbcType":4,"nativeType":null,"typeName":"INT","typeExpression":"INT","charsetName":null,"length":11,"scale":null,"position":1,"optional":false,"autoIncremented":true,"generated":true,"comment":null,"defaultValueExpression":null,"enumValues":null}"#
+    );
+    assert_eq!(
+        serde_json::to_string(&change["table"]["columns"][1]).unwrap(),
+        r#"{"name":"name","jdbcType":12,"nativeType":null,"typeName":"VARCHAR","typeExpression":"VARCHAR","charsetName":"utf8mb4","length":20,"scale":null,"position":2,"optional":false,"autoIncremented":false,"generated":false,"comment":"the name","defaultValueExpression":"x","enumValues":null}"#
+    );
+    assert_eq!(change["table"]["columns"][2]["scale"], 2);
+    assert_eq!(change["table"]["columns"][3]["enumValues"], serde_json::json!(["a", "b"]));
+    let alter = &schema_changes[1].value["payload"];
+    assert_eq!(alter["ddl"].as_str(), Some(format!("ALTER TABLE {db}.t ADD COLUMN note TEXT").as_str()));
+    assert_eq!(alter["tableChanges"][0]["type"], "ALTER");
+    assert_eq!(alter["tableChanges"][0]["table"]["columns"][4]["name"], "note");
+    assert_eq!(alter["source"]["snapshot"], "false");
+    assert!(alter["source"]["gtid"].as_str().unwrap().starts_with("0-1-"));
+    assert_eq!(data[1].after()["note"], "n");
 }
