@@ -22,6 +22,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
+mod binlog;
 mod jdbc;
 mod s3;
 
@@ -37,7 +38,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run benchmarks (all when none is named): file-source, file-source-json, file-sink, idle-worker,
-    /// jdbc-source, jdbc-source-4, s3-sink-parquet, s3-sink-json-gzip, s3-sink-200.
+    /// jdbc-source, jdbc-source-4, binlog-cdc, s3-sink-parquet, s3-sink-json-gzip, s3-sink-200.
     Run {
         names: Vec<String>,
         /// The sluice binary to measure.
@@ -69,6 +70,7 @@ fn main() -> Result<()> {
                 "idle-worker",
                 "jdbc-source",
                 "jdbc-source-4",
+                "binlog-cdc",
                 "s3-sink-parquet",
                 "s3-sink-json-gzip",
                 "s3-sink-200",
@@ -85,6 +87,7 @@ fn main() -> Result<()> {
                     "idle-worker" => b.idle_worker()?,
                     "jdbc-source" => b.jdbc_source("jdbc-source", 1)?,
                     "jdbc-source-4" => b.jdbc_source("jdbc-source-4", 4)?,
+                    "binlog-cdc" => b.binlog_cdc()?,
                     "s3-sink-parquet" => b.s3_sink("s3-sink-parquet", "parquet")?,
                     "s3-sink-json-gzip" => b.s3_sink("s3-sink-json-gzip", "json-gzip")?,
                     "s3-sink-200" => b.s3_sink_200()?,

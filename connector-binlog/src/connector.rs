@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use runtime::config::{ConfigErrors, ConfigReader, RawConfig};
-use runtime::{ConnectorInfo, KeyDoc, SourceConnector, TaskConfig};
+use runtime::{ConnectorContext, ConnectorInfo, KeyDoc, SourceConnector, TaskConfig, TaskError};
 use tracing::info;
 
 use crate::config::{BinlogConfig, Flavor, KEYS};
@@ -31,6 +31,7 @@ impl Server for MariaDb {
 }
 
 pub struct BinlogConnector<S: Server> {
+    config: Arc<BinlogConfig>,
     task_config: TaskConfig,
     _server: PhantomData<S>,
 }
@@ -47,8 +48,19 @@ impl<S: Server> SourceConnector for BinlogConnector<S> {
     type Task = BinlogSourceTask;
 
     fn from_config(reader: &mut ConfigReader<'_>) -> Option<Self> {
-        BinlogConfig::parse(reader, S::FLAVOR)?;
-        Some(BinlogConnector { task_config: reader.raw().to_map(), _server: PhantomData })
+        let config = BinlogConfig::parse(reader, S::FLAVOR)?;
+        Some(BinlogConnector { config: Arc::new(config), task_config: reader.raw().to_map(), _server: PhantomData })
+    }
+
+    /// The server checks that need no offset: reachable, binlog settings, grants. A failure
+    /// stops the worker's start-up with the fix.
+    async fn start(&mut self, _ctx: ConnectorContext) -> Result<(), TaskError> {
+        let c = &self.config;
+        let mut conn = crate::task::connect_with_retries(c).await.map_err(TaskError::fatal)?;
+        crate::server::check_settings(&mut conn, c).await.map_err(TaskError::fatal)?;
+        crate::server::check_privileges(&mut conn, c).await.map_err(TaskError::fatal)?;
+        let _ = conn.disconnect().await;
+        Ok(())
     }
 
     fn task_configs(&self, max_tasks: usize) -> Vec<TaskConfig> {

@@ -61,26 +61,10 @@ impl BinlogSourceTask {
         BinlogSourceTask { config, rx: None, reader: None, ready: VecDeque::new(), pending_error: None }
     }
 
-    /// Connects and runs the start-up checks, retrying while the server is unreachable.
+    /// Connects (retrying while the server is unreachable) and checks the server id.
     async fn checked_connection(&self) -> Result<mysql_async::Conn, BinlogError> {
-        let c = &self.config;
-        let mut backoff = Duration::from_secs(1);
-        let mut attempt = 1;
-        let mut conn = loop {
-            match server::connect(c).await {
-                Ok(conn) => break conn,
-                Err(e) if e.is_retriable() && attempt < 5 => {
-                    warn!(error = %e, attempt, "cannot reach the database; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff *= 2;
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
-            }
-        };
-        server::check_settings(&mut conn, c).await?;
-        server::check_privileges(&mut conn, c).await?;
-        server::check_server_id(&mut conn, c).await?;
+        let mut conn = connect_with_retries(&self.config).await?;
+        server::check_server_id(&mut conn, &self.config).await?;
         Ok(conn)
     }
 
@@ -122,6 +106,24 @@ impl BinlogSourceTask {
                 Ok(Plan::Snapshot { rows: true })
             }
             Err(e) => Err(e),
+        }
+    }
+}
+
+/// A connection, retried with backoff (1, 2, 4, 8 s) while the server does not answer.
+pub async fn connect_with_retries(c: &BinlogConfig) -> Result<mysql_async::Conn, BinlogError> {
+    let mut backoff = Duration::from_secs(1);
+    let mut attempt = 1;
+    loop {
+        match server::connect(c).await {
+            Ok(conn) => return Ok(conn),
+            Err(e) if e.is_retriable() && attempt < 5 => {
+                warn!(error = %e, attempt, "cannot reach the database; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
         }
     }
 }

@@ -559,3 +559,46 @@ fn cdc_schema_change_events() {
     assert!(alter["source"]["gtid"].as_str().unwrap().starts_with("0-1-"));
     assert_eq!(data[1].after()["note"], "n");
 }
+
+#[test]
+fn cdc_start_up_checks_name_the_fix() {
+    require_kafka();
+    let db = database("cdc_checks");
+    mariadb(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY);"));
+    let user = format!("u{}", &db[db.len() - 8..]);
+    mariadb(&format!(
+        "CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'; GRANT SELECT ON *.* TO '{user}'@'%';"
+    ));
+    let dir = Dir::new();
+    let worker = dir.worker(free_port(), "");
+    let with = |extra: &str| {
+        let text = props(&unique("cdc"), &db, &unique("cdc-checks"), extra)
+            .replace("database.user=root\ndatabase.password=\n", "");
+        dir.write("cdc.properties", &text)
+    };
+    // only SELECT: the missing grants, and the statement that adds them
+    let out = run(&[&worker, &with(&format!("database.user={user}\ndatabase.password=pw\n"))]);
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains(&format!("user \"{user}\" lacks REPLICATION SLAVE, BINLOG MONITOR")), "{text}");
+    assert!(text.contains(&format!("run: GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO {user}")), "{text}");
+    // a wrong password: said so, and never printed
+    let out = run(&[&worker, &with(&format!("database.user={user}\ndatabase.password=wrong-secret\n"))]);
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("access denied for user") && text.contains("check database.user and database.password"), "{text}");
+    assert!(!text.contains("wrong-secret"), "{text}");
+    // the least-privilege user of the docs is enough
+    mariadb(&format!("GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO '{user}'@'%';"));
+    let prefix = unique("cdc-checks");
+    let text = props(&unique("cdc"), &db, &prefix, &format!("database.user={user}\ndatabase.password=pw\n"))
+        .replace("database.user=root\ndatabase.password=\n", "");
+    let connector = dir.write("ok.properties", &text);
+    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
+    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
+    mariadb(&format!("INSERT INTO {db}.t VALUES (7);"));
+    let got = changes(&format!("{prefix}.{db}.t"), 1, Duration::from_secs(30));
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
+    assert_eq!(got.first().map(Change::id), Some(7), "{}", log_text(&dir.path("log")));
+    mariadb(&format!("DROP USER '{user}'@'%';"));
+}
