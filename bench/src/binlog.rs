@@ -58,8 +58,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 impl Bench {
-    pub fn binlog_cdc(&self) -> Result<()> {
-        let name = "binlog-cdc";
+    /// `schemas`: JsonConverter with schemas in keys and values (Debezium's usual JSON), else
+    /// payloads only.
+    pub fn binlog_cdc(&self, name: &str, schemas: bool) -> Result<()> {
         let table = unique("cdc").replace('-', "_");
         mariadb(&format!(
             "CREATE DATABASE IF NOT EXISTS {DB}; CREATE TABLE {DB}.{table} (id BIGINT PRIMARY KEY, customer INT NOT NULL, \
@@ -82,7 +83,7 @@ impl Bench {
 
         let dir = self.work.join(name);
         std::fs::create_dir_all(&dir)?;
-        let worker = self.worker(&dir, "org.apache.kafka.connect.json.JsonConverter", true, free_port()?, 20)?;
+        let worker = self.worker(&dir, "org.apache.kafka.connect.json.JsonConverter", schemas, free_port()?, 20)?;
         let connector = dir.join("cdc.properties");
         let prefix = unique("bench-cdc");
         let connector_name = format!("{name}-{table}");
@@ -93,8 +94,9 @@ impl Bench {
                  database.hostname=127.0.0.1\ndatabase.port=3307\ndatabase.user=root\ndatabase.password=\n\
                  database.server.id={}\ntopic.prefix={prefix}\ndatabase.include.list={DB}\n\
                  table.include.list={DB}\\.{table}\ninclude.schema.changes=false\n\
-                 topic.creation.default.partitions=1\ntopic.creation.default.replication.factor=1\n",
-                200_000 + std::process::id() % 100_000
+                 topic.creation.default.partitions=1\ntopic.creation.default.replication.factor=1\n{}",
+                200_000 + std::process::id() % 100_000,
+                std::env::var("BENCH_CDC_EXTRA").unwrap_or_default().replace(';', "\n")
             ),
         )?;
         // start streaming at the range: an offset as Debezium would have stored it there
@@ -115,7 +117,9 @@ impl Bench {
         let started = Instant::now();
         let child = self.spawn(&[&worker, &connector], &dir.join("log"))?;
         wait_for_offsets(&sidecar, started + Duration::from_secs(600), |v| {
-            v["entries"].as_array().is_some_and(|es| es.iter().any(|e| e["offset"]["pos"].as_u64().is_some_and(|p| p >= end)))
+            v["entries"]
+                .as_array()
+                .is_some_and(|es| es.iter().any(|e| e["offset"]["pos"].as_u64().is_some_and(|p| p >= end)))
         })
         .with_context(|| format!("{name}: the offset did not pass the range; see {}", dir.join("log").display()))?;
         let seconds = started.elapsed().as_secs_f64();
@@ -124,7 +128,13 @@ impl Bench {
         let sample = crate::first_value(&topic)?;
 
         // latency at idle: one insert at a time, issued → consumed
-        let consumer = crate::from_start(&topic, "latency")?;
+        let consumer: rdkafka::consumer::BaseConsumer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", crate::bootstrap())
+            .set("group.id", unique("latency"))
+            .set("enable.auto.commit", "false")
+            .set("fetch.wait.max.ms", "5")
+            .set("fetch.error.backoff.ms", "5")
+            .create()?;
         let mut tpl = rdkafka::TopicPartitionList::new();
         tpl.add_partition_offset(&topic, 0, rdkafka::Offset::End)?;
         consumer.assign(&tpl)?;
@@ -151,6 +161,12 @@ impl Bench {
         }
         stop(child)?;
         mariadb(&format!("DROP TABLE {DB}.{table}"))?;
+        // the broker side of the same work: a raw producer sending as many records of the same size
+        let ref_topic = unique("bench-ref-cdc");
+        crate::create_topic(&ref_topic, 1)?;
+        let produced = Instant::now();
+        crate::produce_all(&ref_topic, (0..ROWS).map(|_| sample.clone()))?;
+        let produce_rate = ROWS as f64 / produced.elapsed().as_secs_f64();
         latencies.sort_by(f64::total_cmp);
         let line = Line {
             name,
@@ -162,8 +178,9 @@ impl Bench {
             ref_rate,
         };
         line.print();
+        Line { reference: "rdkafka-produce-same-bytes", ref_rate: produce_rate, ..line }.print();
         println!(
-            "bench binlog-cdc-latency records={} p50_ms={:.1} p99_ms={:.1} max_ms={:.1} (insert issued by a new mariadb client process -> record consumed)",
+            "bench {name}-latency records={} p50_ms={:.1} p99_ms={:.1} max_ms={:.1} (insert issued by a new mariadb client process -> record consumed)",
             latencies.len(),
             percentile(&latencies, 0.50),
             percentile(&latencies, 0.99),

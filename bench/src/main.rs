@@ -38,7 +38,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run benchmarks (all when none is named): file-source, file-source-json, file-sink, idle-worker,
-    /// jdbc-source, jdbc-source-4, binlog-cdc, s3-sink-parquet, s3-sink-json-gzip, s3-sink-200.
+    /// jdbc-source, jdbc-source-4, binlog-cdc, binlog-cdc-noschema, s3-sink-parquet, s3-sink-json-gzip, s3-sink-200.
     Run {
         names: Vec<String>,
         /// The sluice binary to measure.
@@ -71,6 +71,7 @@ fn main() -> Result<()> {
                 "jdbc-source",
                 "jdbc-source-4",
                 "binlog-cdc",
+                "binlog-cdc-noschema",
                 "s3-sink-parquet",
                 "s3-sink-json-gzip",
                 "s3-sink-200",
@@ -87,7 +88,8 @@ fn main() -> Result<()> {
                     "idle-worker" => b.idle_worker()?,
                     "jdbc-source" => b.jdbc_source("jdbc-source", 1)?,
                     "jdbc-source-4" => b.jdbc_source("jdbc-source-4", 4)?,
-                    "binlog-cdc" => b.binlog_cdc()?,
+                    "binlog-cdc" => b.binlog_cdc("binlog-cdc", true)?,
+                    "binlog-cdc-noschema" => b.binlog_cdc("binlog-cdc-noschema", false)?,
                     "s3-sink-parquet" => b.s3_sink("s3-sink-parquet", "parquet")?,
                     "s3-sink-json-gzip" => b.s3_sink("s3-sink-json-gzip", "json-gzip")?,
                     "s3-sink-200" => b.s3_sink_200()?,

@@ -49,6 +49,11 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc { name: "heartbeat.topics.prefix", default: Some("__debezium-heartbeat"), doc: "heartbeat topic prefix" },
     KeyDoc { name: "max.batch.size", default: Some("2048"), doc: "most records one poll returns" },
     KeyDoc { name: "max.queue.size", default: Some("8192"), doc: "records read ahead of the producer" },
+    KeyDoc {
+        name: "max.queue.size.in.bytes",
+        default: Some("0"),
+        doc: "bytes of records read ahead (0: sluice bounds the queue at 8 MiB)",
+    },
     KeyDoc { name: "poll.interval.ms", default: Some("500"), doc: "longest wait of an idle poll" },
     KeyDoc { name: "connect.timeout.ms", default: Some("30000"), doc: "connection timeout" },
     KeyDoc { name: "skipped.operations", default: Some("t"), doc: "operations not emitted: c, u, d, t or none" },
@@ -174,6 +179,8 @@ pub struct BinlogConfig {
     pub heartbeat_topic: String,
     pub max_batch_size: usize,
     pub max_queue_size: usize,
+    /// The queue's memory bound (`max.queue.size.in.bytes`; 0 there means 8 MiB here).
+    pub max_queue_bytes: usize,
     pub poll_interval: Duration,
     pub connect_timeout: Duration,
     pub skip_creates: bool,
@@ -314,6 +321,10 @@ impl BinlogConfig {
                 max_queue_size.to_string(),
             );
         }
+        let max_queue_bytes = match r.int_in("max.queue.size.in.bytes", 0, 0, i64::MAX) {
+            0 => 8 << 20,
+            n => n as usize,
+        };
         let poll_interval = r.millis("poll.interval.ms", 500);
         let connect_timeout = r.millis("connect.timeout.ms", 30_000);
         let skipped = r.string_or("skipped.operations", "t");
@@ -405,6 +416,7 @@ impl BinlogConfig {
             heartbeat_topic: format!("{heartbeat_prefix}.{}", topic_prefix_or_empty(r)),
             max_batch_size,
             max_queue_size,
+            max_queue_bytes,
             poll_interval,
             connect_timeout,
             skip_creates: skip.0,

@@ -185,3 +185,25 @@ impl Events {
         }
     }
 }
+
+/// About how many heap bytes a record holds (for the queue's memory bound).
+pub fn approx_size(r: &Record) -> usize {
+    fn value(v: &Value) -> usize {
+        std::mem::size_of::<Value>()
+            + match v {
+                Value::String(s) => s.capacity(),
+                Value::Bytes(b) => b.capacity(),
+                Value::Struct(s) => s.values.iter().map(value).sum(),
+                Value::Array(a) => a.iter().map(value).sum(),
+                Value::Map(m) => m.iter().map(|(k, v)| value(k) + value(v)).sum(),
+                Value::Decimal(..) => 16,
+                _ => 0,
+            }
+    }
+    std::mem::size_of::<Record>()
+        + value(&r.key)
+        + value(&r.value)
+        + r.offset.file.capacity()
+        + r.offset.gtids.as_ref().map_or(0, String::capacity)
+        + r.partition.server.capacity()
+}

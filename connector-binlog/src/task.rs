@@ -1,7 +1,7 @@
 //! `BinlogSourceTask`: the one task of a binlog connector. `start` checks the server and
 //! decides between snapshot and streaming from the stored offset; a reader task then snapshots
 //! and/or streams into a bounded queue (`max.queue.size` records, in batches of
-//! `max.batch.size`) that `poll` drains. A full queue stops reading the binlog, so memory stays
+//! `max.batch.size`, and at most `max.queue.size.in.bytes`, 8 MiB when 0) that `poll` drains. A full queue stops reading the binlog, so memory stays
 //! bounded whatever the transaction size.
 
 use std::collections::VecDeque;
@@ -10,20 +10,31 @@ use std::time::Duration;
 
 use runtime::connector::PollResult;
 use runtime::{OffsetReader, SourceTask, TaskError};
-use tokio::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 use tracing::{info, warn, Instrument};
 
 use crate::column::Modes;
 use crate::config::{BinlogConfig, SnapshotMode};
 use crate::error::BinlogError;
-use crate::event::{Events, Record};
+use crate::event::{approx_size, Events, Record};
 use crate::position::{BinlogOffset, BinlogPartition, FilePos, GtidSet, ResumePoint};
 use crate::replication::Replication;
 use crate::server;
 use crate::snapshot::{self, Sink};
 
-type Batch = Result<Vec<Record>, TaskError>;
+/// A batch of records with their approximate size.
+type Batch = Result<(Vec<Record>, usize), TaskError>;
+
+/// The queue's memory bound: the reader waits while the queued batches hold more than `limit`
+/// bytes (one batch always passes).
+struct Budget {
+    used: AtomicUsize,
+    limit: usize,
+    freed: Notify,
+}
 
 /// What the reader does first.
 #[derive(Debug, Clone)]
@@ -38,17 +49,30 @@ enum Plan {
 
 pub struct BinlogSourceTask {
     config: Arc<BinlogConfig>,
+    budget: Arc<Budget>,
     rx: Option<mpsc::Receiver<Batch>>,
     reader: Option<JoinHandle<()>>,
     ready: VecDeque<Record>,
     pending_error: Option<TaskError>,
 }
 
-struct ChannelSink(mpsc::Sender<Batch>);
+struct ChannelSink {
+    tx: mpsc::Sender<Batch>,
+    budget: Arc<Budget>,
+}
 
 impl Sink for ChannelSink {
     async fn send(&mut self, batch: Vec<Record>) -> bool {
-        self.0.send(Ok(batch)).await.is_ok()
+        let bytes: usize = batch.iter().map(approx_size).sum();
+        loop {
+            let used = self.budget.used.load(Ordering::Acquire);
+            if used == 0 || used + bytes <= self.budget.limit {
+                break;
+            }
+            self.budget.freed.notified().await;
+        }
+        self.budget.used.fetch_add(bytes, Ordering::AcqRel);
+        self.tx.send(Ok((batch, bytes))).await.is_ok()
     }
 }
 
@@ -58,7 +82,9 @@ pub fn modes(c: &BinlogConfig) -> Modes {
 
 impl BinlogSourceTask {
     pub fn new(config: Arc<BinlogConfig>) -> Self {
-        BinlogSourceTask { config, rx: None, reader: None, ready: VecDeque::new(), pending_error: None }
+        let budget =
+            Arc::new(Budget { used: AtomicUsize::new(0), limit: config.max_queue_bytes, freed: Notify::new() });
+        BinlogSourceTask { config, budget, rx: None, reader: None, ready: VecDeque::new(), pending_error: None }
     }
 
     /// Connects (retrying while the server is unreachable) and checks the server id.
@@ -110,6 +136,13 @@ impl BinlogSourceTask {
     }
 }
 
+/// Moves a received batch to the ready records and frees its share of the memory bound.
+fn take(ready: &mut VecDeque<Record>, budget: &Budget, batch: Vec<Record>, bytes: usize) {
+    ready.extend(batch);
+    budget.used.fetch_sub(bytes, Ordering::AcqRel);
+    budget.freed.notify_one();
+}
+
 /// A connection, retried with backoff (1, 2, 4, 8 s) while the server does not answer.
 pub async fn connect_with_retries(c: &BinlogConfig) -> Result<mysql_async::Conn, BinlogError> {
     let mut backoff = Duration::from_secs(1);
@@ -128,11 +161,11 @@ pub async fn connect_with_retries(c: &BinlogConfig) -> Result<mysql_async::Conn,
     }
 }
 
-async fn read(config: Arc<BinlogConfig>, plan: Plan, tx: mpsc::Sender<Batch>) {
+async fn read(config: Arc<BinlogConfig>, plan: Plan, tx: mpsc::Sender<Batch>, budget: Arc<Budget>) {
     let c = &*config;
     let modes = modes(c);
     let mut events = Events::new(c);
-    let mut sink = ChannelSink(tx.clone());
+    let mut sink = ChannelSink { tx: tx.clone(), budget };
     let fail = |e: BinlogError| {
         let tx = tx.clone();
         async move {
@@ -189,10 +222,11 @@ impl SourceTask for BinlogSourceTask {
             delivery = "at-least-once",
             "binlog source starting"
         );
-        let depth = (c.max_queue_size / c.max_batch_size).max(1);
+        // max.queue.size records in all: the queued batches, the one being polled, the one being read
+        let depth = (c.max_queue_size / c.max_batch_size).saturating_sub(2).max(1);
         let (tx, rx) = mpsc::channel(depth);
         let span = tracing::Span::current();
-        self.reader = Some(tokio::spawn(read(c, plan, tx).instrument(span)));
+        self.reader = Some(tokio::spawn(read(c, plan, tx, self.budget.clone()).instrument(span)));
         self.rx = Some(rx);
         Ok(())
     }
@@ -205,7 +239,7 @@ impl SourceTask for BinlogSourceTask {
         let Some(rx) = self.rx.as_mut() else { return Ok(Vec::new()) };
         if self.ready.is_empty() {
             match tokio::time::timeout(self.config.poll_interval, rx.recv()).await {
-                Ok(Some(Ok(batch))) => self.ready.extend(batch),
+                Ok(Some(Ok((batch, bytes)))) => take(&mut self.ready, &self.budget, batch, bytes),
                 Ok(Some(Err(e))) => return Err(e),
                 Ok(None) => {
                     tokio::time::sleep(self.config.poll_interval).await;
@@ -216,7 +250,7 @@ impl SourceTask for BinlogSourceTask {
         }
         while self.ready.len() < max {
             match rx.try_recv() {
-                Ok(Ok(batch)) => self.ready.extend(batch),
+                Ok(Ok((batch, bytes))) => take(&mut self.ready, &self.budget, batch, bytes),
                 Ok(Err(e)) => {
                     self.pending_error = Some(e);
                     break;

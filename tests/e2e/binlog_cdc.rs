@@ -566,9 +566,7 @@ fn cdc_start_up_checks_name_the_fix() {
     let db = database("cdc_checks");
     mariadb(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY);"));
     let user = format!("u{}", &db[db.len() - 8..]);
-    mariadb(&format!(
-        "CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'; GRANT SELECT ON *.* TO '{user}'@'%';"
-    ));
+    mariadb(&format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'; GRANT SELECT ON *.* TO '{user}'@'%';"));
     let dir = Dir::new();
     let worker = dir.worker(free_port(), "");
     let with = |extra: &str| {
@@ -586,7 +584,10 @@ fn cdc_start_up_checks_name_the_fix() {
     let out = run(&[&worker, &with(&format!("database.user={user}\ndatabase.password=wrong-secret\n"))]);
     let text = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{text}");
-    assert!(text.contains("access denied for user") && text.contains("check database.user and database.password"), "{text}");
+    assert!(
+        text.contains("access denied for user") && text.contains("check database.user and database.password"),
+        "{text}"
+    );
     assert!(!text.contains("wrong-secret"), "{text}");
     // the least-privilege user of the docs is enough
     mariadb(&format!("GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO '{user}'@'%';"));
