@@ -487,10 +487,10 @@ impl<'a> Replication<'a> {
             }
         }
         let fresh = self.read_catalogue(&map.db, &map.table).await?;
-        if let Some(d) = fresh {
-            if matches(&d, map) {
+        if let Some(d) = &fresh {
+            if matches(d, map) {
                 self.defs.insert(key, d.clone());
-                return Ok(d);
+                return Ok(d.clone());
             }
         }
         let mut def = map.fallback.clone().map_err(|message| BinlogError::Unsupported {
@@ -500,6 +500,12 @@ impl<'a> Replication<'a> {
         })?;
         for col in &mut def.columns {
             col.captured = self.c.filters.column(&def.db, &def.table, &col.name);
+            // a column the catalogue still has with a compatible type keeps its kind and default
+            let now = fresh.as_ref().and_then(|d| d.columns.iter().find(|c| c.name == col.name));
+            if let Some(now) = now.filter(|now| compatible(&col.kind, &now.kind)) {
+                col.kind = now.kind.clone();
+                col.default = now.default.clone();
+            }
         }
         if self.warned_fallback.insert(def.id()) {
             warn!(table = %def.id(), "the catalogue no longer matches this table's binlog events (a later DDL): using the binlog's own column types (no defaults; JSON, UUID and INET6 read as text/bytes) until it matches again");

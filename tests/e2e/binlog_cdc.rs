@@ -367,13 +367,18 @@ fn cdc_ddl_mid_stream_and_a_restart_after_ddl() {
     let topic = format!("{prefix}.{db}.t");
     let mut child = spawn(&[&worker, &connector], &dir.path("log"));
     wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
-    mariadb(&format!(
-        "INSERT INTO {db}.t VALUES (1, 'one', 10); \
-         ALTER TABLE {db}.t ADD COLUMN b VARCHAR(10) NOT NULL DEFAULT 'z'; INSERT INTO {db}.t (id, a, c, b) VALUES (2, 'two', 20, 'bee'); \
-         ALTER TABLE {db}.t DROP COLUMN a; INSERT INTO {db}.t (id, c) VALUES (3, 30); \
-         ALTER TABLE {db}.t MODIFY c BIGINT; INSERT INTO {db}.t VALUES (4, 9000000000, 'big'); \
-         ALTER TABLE {db}.t RENAME COLUMN b TO b2; UPDATE {db}.t SET b2 = 'renamed' WHERE id = 4;"
-    ));
+    // one step at a time, each change seen before the next DDL (the connector is not behind)
+    let steps = [
+        format!("INSERT INTO {db}.t VALUES (1, 'one', 10)"),
+        format!("ALTER TABLE {db}.t ADD COLUMN b VARCHAR(10) NOT NULL DEFAULT 'z'; INSERT INTO {db}.t (id, a, c, b) VALUES (2, 'two', 20, 'bee')"),
+        format!("ALTER TABLE {db}.t DROP COLUMN a; INSERT INTO {db}.t (id, c) VALUES (3, 30)"),
+        format!("ALTER TABLE {db}.t MODIFY c BIGINT; INSERT INTO {db}.t VALUES (4, 9000000000, 'big')"),
+        format!("ALTER TABLE {db}.t RENAME COLUMN b TO b2; UPDATE {db}.t SET b2 = 'renamed' WHERE id = 4"),
+    ];
+    for (i, sql) in steps.iter().enumerate() {
+        mariadb(sql);
+        assert_eq!(changes(&topic, i + 1, Duration::from_secs(30)).len(), i + 1, "{}", log_text(&dir.path("log")));
+    }
     let got = changes(&topic, 5, Duration::from_secs(30));
     assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
     assert_eq!(got.len(), 5, "{}", log_text(&dir.path("log")));
