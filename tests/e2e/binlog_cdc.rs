@@ -608,3 +608,32 @@ fn cdc_start_up_checks_name_the_fix() {
     assert_eq!(got.first().map(Change::id), Some(7), "{}", log_text(&dir.path("log")));
     mariadb(&format!("DROP USER '{user}'@'%';"));
 }
+
+#[test]
+fn cdc_heartbeats_while_idle() {
+    require_kafka();
+    let db = database("cdc_heartbeat");
+    mariadb(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY);"));
+    let dir = Dir::new();
+    let worker = dir.worker(free_port(), "");
+    let prefix = unique("cdc-hb");
+    let connector = dir.write("cdc.properties", &props(&unique("cdc"), &db, &prefix, "heartbeat.interval.ms=300\n"));
+    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
+    let beats = consume(&format!("__debezium-heartbeat.{prefix}"), 2, Duration::from_secs(30));
+    wait_until(Duration::from_secs(10), "an offset from a heartbeat", || offset(&dir).is_some());
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
+    assert_eq!(beats.len(), 2, "{}", log_text(&dir.path("log")));
+    let key = String::from_utf8(beats[0].0.clone().unwrap()).unwrap();
+    assert_eq!(
+        key,
+        format!(
+            r#"{{"schema":{{"type":"struct","fields":[{{"type":"string","optional":false,"field":"serverName"}}],"optional":false,"name":"io.debezium.connector.common.ServerNameKey","version":1}},"payload":{{"serverName":"{prefix}"}}}}"#
+        )
+    );
+    let value: Json = serde_json::from_slice(beats[0].1.as_ref().unwrap()).unwrap();
+    assert_eq!(value["schema"]["name"], "io.debezium.connector.common.Heartbeat");
+    assert!(value["payload"]["ts_ms"].as_i64().unwrap() > 1_700_000_000_000);
+    // the heartbeat's offset is a committed position: nothing to skip after it
+    let o = offset(&dir).unwrap();
+    assert!(o.get("event").is_none() && o.get("row").is_none(), "{o}");
+}
