@@ -52,7 +52,7 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc {
         name: "max.queue.size.in.bytes",
         default: Some("0"),
-        doc: "bytes of records read ahead (0: sluice bounds the queue at 8 MiB)",
+        doc: "bytes of records read ahead (0: sluice bounds the queue at 4 MiB)",
     },
     KeyDoc { name: "poll.interval.ms", default: Some("500"), doc: "longest wait of an idle poll" },
     KeyDoc { name: "connect.timeout.ms", default: Some("30000"), doc: "connection timeout" },
@@ -179,7 +179,7 @@ pub struct BinlogConfig {
     pub heartbeat_topic: String,
     pub max_batch_size: usize,
     pub max_queue_size: usize,
-    /// The queue's memory bound (`max.queue.size.in.bytes`; 0 there means 8 MiB here).
+    /// The queue's memory bound (`max.queue.size.in.bytes`; 0 there means 4 MiB here).
     pub max_queue_bytes: usize,
     pub poll_interval: Duration,
     pub connect_timeout: Duration,
@@ -322,7 +322,7 @@ impl BinlogConfig {
             );
         }
         let max_queue_bytes = match r.int_in("max.queue.size.in.bytes", 0, 0, i64::MAX) {
-            0 => 8 << 20,
+            0 => 4 << 20,
             n => n as usize,
         };
         let poll_interval = r.millis("poll.interval.ms", 500);

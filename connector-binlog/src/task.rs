@@ -1,7 +1,7 @@
 //! `BinlogSourceTask`: the one task of a binlog connector. `start` checks the server and
 //! decides between snapshot and streaming from the stored offset; a reader task then snapshots
 //! and/or streams into a bounded queue (`max.queue.size` records, in batches of
-//! `max.batch.size`, and at most `max.queue.size.in.bytes`, 8 MiB when 0) that `poll` drains. A full queue stops reading the binlog, so memory stays
+//! `max.batch.size`, and at most `max.queue.size.in.bytes`, 4 MiB when 0) that `poll` drains. A full queue stops reading the binlog, so memory stays
 //! bounded whatever the transaction size.
 
 use std::collections::VecDeque;
@@ -24,6 +24,9 @@ use crate::position::{BinlogOffset, BinlogPartition, FilePos, GtidSet, ResumePoi
 use crate::replication::Replication;
 use crate::server;
 use crate::snapshot::{self, Sink};
+
+/// Records per queued chunk: the memory bound applies at this granularity.
+const CHUNK: usize = 256;
 
 /// A batch of records with their approximate size.
 type Batch = Result<(Vec<Record>, usize), TaskError>;
@@ -62,17 +65,26 @@ struct ChannelSink {
 }
 
 impl Sink for ChannelSink {
-    async fn send(&mut self, batch: Vec<Record>) -> bool {
-        let bytes: usize = batch.iter().map(approx_size).sum();
-        loop {
-            let used = self.budget.used.load(Ordering::Acquire);
-            if used == 0 || used + bytes <= self.budget.limit {
-                break;
+    /// Queues the batch in chunks of at most [`CHUNK`] records, each waiting for room in the
+    /// memory bound (`poll` puts them back together up to `max.batch.size`).
+    async fn send(&mut self, mut batch: Vec<Record>) -> bool {
+        while !batch.is_empty() {
+            let rest = batch.split_off(batch.len().min(CHUNK));
+            let chunk = std::mem::replace(&mut batch, rest);
+            let bytes: usize = chunk.iter().map(approx_size).sum();
+            loop {
+                let used = self.budget.used.load(Ordering::Acquire);
+                if used == 0 || used + bytes <= self.budget.limit {
+                    break;
+                }
+                self.budget.freed.notified().await;
             }
-            self.budget.freed.notified().await;
+            self.budget.used.fetch_add(bytes, Ordering::AcqRel);
+            if self.tx.send(Ok((chunk, bytes))).await.is_err() {
+                return false;
+            }
         }
-        self.budget.used.fetch_add(bytes, Ordering::AcqRel);
-        self.tx.send(Ok((batch, bytes))).await.is_ok()
+        true
     }
 }
 
@@ -222,8 +234,8 @@ impl SourceTask for BinlogSourceTask {
             delivery = "at-least-once",
             "binlog source starting"
         );
-        // max.queue.size records in all: the queued batches, the one being polled, the one being read
-        let depth = (c.max_queue_size / c.max_batch_size).saturating_sub(2).max(1);
+        // max.queue.size records in all: the queued chunks, the batch being polled, the one being read
+        let depth = (c.max_queue_size.saturating_sub(2 * c.max_batch_size) / CHUNK).max(1);
         let (tx, rx) = mpsc::channel(depth);
         let span = tracing::Span::current();
         self.reader = Some(tokio::spawn(read(c, plan, tx, self.budget.clone()).instrument(span)));
