@@ -315,6 +315,7 @@ fn table_state(db: &str) -> BTreeMap<i64, i64> {
 #[test]
 fn cdc_snapshot_seam_under_a_concurrent_writer() {
     require_kafka();
+    let _heavy = heavy();
     let db = database("cdc_seam");
     mariadb(&format!(
         "CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT NOT NULL); \
@@ -413,6 +414,7 @@ fn cdc_ddl_mid_stream_and_a_restart_after_ddl() {
 /// or SIGKILL) once an offset inside the transaction is stored.
 fn stop_mid_transaction(kill: bool) {
     require_kafka();
+    let _heavy = heavy();
     let db = database(if kill { "cdc_kill" } else { "cdc_term" });
     mariadb(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT NOT NULL);"));
     let dir = Dir::new();
@@ -484,6 +486,7 @@ fn peak_rss_mb(pid: u32) -> f64 {
 #[test]
 fn cdc_one_million_row_transaction_in_bounded_memory() {
     require_kafka();
+    let _heavy = heavy();
     let db = database("cdc_million");
     mariadb(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, a BIGINT, b VARCHAR(40), c DOUBLE, d DATETIME(3), e INT, f VARCHAR(20));"));
     let dir = Dir::new();

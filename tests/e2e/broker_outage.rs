@@ -94,6 +94,7 @@ impl Drop for DurableBroker {
 #[test]
 fn source_survives_a_broker_outage_without_loss() {
     require_kafka();
+    let _heavy = heavy();
     let dir = Dir::new();
     let port = free_port();
     let bucket = unique("e2e-outage");

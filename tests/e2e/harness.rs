@@ -291,3 +291,11 @@ pub fn psql(sql: &str) -> String {
 pub fn values(topic: &str, n: usize, timeout: Duration) -> Vec<String> {
     consume(topic, n, timeout).into_iter().map(|(_, v)| String::from_utf8(v.unwrap_or_default()).unwrap()).collect()
 }
+
+/// Tests that load the machine heavily (a million-row transaction, a broker outage) take this
+/// lock, so they do not run at the same time: the outage test's timing (a durable broker on
+/// SeaweedFS stopped and restarted) does not hold up under another test's bulk load.
+pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    HEAVY.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
