@@ -11,21 +11,10 @@ use anyhow::{bail, Context, Result};
 use rdkafka::consumer::Consumer;
 use rdkafka::message::Message;
 
-use crate::{free_port, peak_rss_mb, stop, unique, wait_for_offsets, Bench, Line};
+use crate::{free_port, mariadb, peak_rss_mb, stop, unique, wait_for_offsets, Bench, Line};
 
 const ROWS: usize = 1_000_000;
 const DB: &str = "sluice_bench";
-
-fn mariadb(sql: &str) -> Result<String> {
-    let out = Command::new("mariadb")
-        .args(["-h127.0.0.1", "-P3307", "-uroot", "--batch", "-N", "-e", sql])
-        .output()
-        .context("the mariadb client")?;
-    if !out.status.success() {
-        bail!("mariadb: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    Ok(String::from_utf8(out.stdout)?)
-}
 
 /// The server's current binlog file and position.
 fn master_position() -> Result<(String, u64)> {

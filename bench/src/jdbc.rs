@@ -8,22 +8,12 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::{
-    create_topic, first_value, free_port, peak_rss_mb, produce_all, stop, unique, wait_for_offsets, Bench, Line,
+    create_topic, first_value, free_port, mariadb, peak_rss_mb, produce_all, stop, unique, wait_for_offsets, Bench,
+    Line,
 };
 
 const ROWS: usize = 1_000_000;
 const DB: &str = "sluice_bench";
-
-fn mariadb(sql: &str) -> Result<String> {
-    let out = Command::new("mariadb")
-        .args(["-h127.0.0.1", "-P3307", "-uroot", "--batch", "-N", "-e", sql])
-        .output()
-        .context("the mariadb client")?;
-    if !out.status.success() {
-        bail!("mariadb: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    Ok(String::from_utf8(out.stdout)?)
-}
 
 /// Creates `sluice_bench.<table>` with ROWS rows unless it already holds them.
 fn table(name: &str) -> Result<()> {

@@ -53,6 +53,18 @@ enum Cmd {
     S3Ls { bucket: String, key: Option<String> },
 }
 
+/// Runs SQL on the MariaDB of scripts/services; its tab-separated output without headers.
+fn mariadb(sql: &str) -> Result<String> {
+    let out = Command::new("mariadb")
+        .args(["-h127.0.0.1", "-P3307", "-uroot", "--batch", "-N", "-e", sql])
+        .output()
+        .context("the mariadb client")?;
+    if !out.status.success() {
+        bail!("mariadb: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8(out.stdout)?)
+}
+
 fn bootstrap() -> String {
     std::env::var("KAFKA_BOOTSTRAP").unwrap_or_else(|_| "127.0.0.1:9092".into())
 }

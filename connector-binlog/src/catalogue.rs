@@ -24,6 +24,17 @@ pub async fn list_tables(conn: &mut Conn, filters: &Filters) -> Result<Vec<(Stri
 type ColumnRow =
     (String, String, String, Option<u64>, Option<u64>, Option<u64>, Option<String>, String, Option<String>);
 
+/// The primary-key columns, in key order.
+pub async fn primary_key(conn: &mut Conn, db: &str, table: &str) -> Result<Vec<String>, BinlogError> {
+    conn.exec(
+        "SELECT COLUMN_NAME FROM information_schema.STATISTICS \
+         WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX",
+        (db, table),
+    )
+    .await
+    .map_err(|e| BinlogError::query(format!("read the primary key of {db}.{table}"), e))
+}
+
 /// The table as the catalogue describes it now; `None` if it does not exist.
 pub async fn read_table(
     conn: &mut Conn,
@@ -45,14 +56,7 @@ pub async fn read_table(
     if columns.is_empty() {
         return Ok(None);
     }
-    let key: Vec<String> = conn
-        .exec(
-            "SELECT COLUMN_NAME FROM information_schema.STATISTICS \
-             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX",
-            (db, table),
-        )
-        .await
-        .map_err(|e| BinlogError::query(what(), e))?;
+    let key = primary_key(conn, db, table).await?;
     // MariaDB's JSON is LONGTEXT with a json_valid(`col`) check constraint
     let checks: Vec<String> = conn
         .exec(

@@ -52,7 +52,7 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc {
         name: "max.queue.size.in.bytes",
         default: Some("0"),
-        doc: "bytes of records read ahead (0: sluice bounds the queue at 4 MiB)",
+        doc: "bytes of records read ahead (0: no byte bound)",
     },
     KeyDoc { name: "poll.interval.ms", default: Some("500"), doc: "longest wait of an idle poll" },
     KeyDoc { name: "connect.timeout.ms", default: Some("30000"), doc: "connection timeout" },
@@ -179,8 +179,8 @@ pub struct BinlogConfig {
     pub heartbeat_topic: String,
     pub max_batch_size: usize,
     pub max_queue_size: usize,
-    /// The queue's memory bound (`max.queue.size.in.bytes`; 0 there means 4 MiB here).
-    pub max_queue_bytes: usize,
+    /// The queue's memory bound (`max.queue.size.in.bytes`); `None`: records only.
+    pub max_queue_bytes: Option<usize>,
     pub poll_interval: Duration,
     pub connect_timeout: Duration,
     pub skip_creates: bool,
@@ -321,10 +321,7 @@ impl BinlogConfig {
                 max_queue_size.to_string(),
             );
         }
-        let max_queue_bytes = match r.int_in("max.queue.size.in.bytes", 0, 0, i64::MAX) {
-            0 => 4 << 20,
-            n => n as usize,
-        };
+        let max_queue_bytes = Some(r.int_in("max.queue.size.in.bytes", 0, 0, i64::MAX) as usize).filter(|n| *n > 0);
         let poll_interval = r.millis("poll.interval.ms", 500);
         let connect_timeout = r.millis("connect.timeout.ms", 30_000);
         let skipped = r.string_or("skipped.operations", "t");
@@ -395,9 +392,11 @@ impl BinlogConfig {
         if r.has_errors() {
             return None;
         }
+        let topic_prefix = topic_prefix?;
         Some(BinlogConfig {
             flavor,
-            topic_prefix: topic_prefix?,
+            heartbeat_topic: format!("{heartbeat_prefix}.{topic_prefix}"),
+            topic_prefix,
             hostname: hostname?,
             port,
             user: user?,
@@ -413,7 +412,6 @@ impl BinlogConfig {
             unsigned_precise,
             binary_mode,
             heartbeat_interval,
-            heartbeat_topic: format!("{heartbeat_prefix}.{}", topic_prefix_or_empty(r)),
             max_batch_size,
             max_queue_size,
             max_queue_bytes,
@@ -424,10 +422,6 @@ impl BinlogConfig {
             skip_deletes: skip.2,
         })
     }
-}
-
-fn topic_prefix_or_empty(r: &ConfigReader<'_>) -> String {
-    r.raw().get("topic.prefix").unwrap_or_default().trim().to_owned()
 }
 
 #[cfg(test)]

@@ -6,8 +6,6 @@ use runtime::TaskError;
 pub mod code {
     /// `ER_ACCESS_DENIED_ERROR`.
     pub const ACCESS_DENIED: u16 = 1045;
-    /// `ER_UNKNOWN_COM_ERROR`: e.g. COM_BINLOG_DUMP_GTID sent to MariaDB.
-    pub const UNKNOWN_COMMAND: u16 = 1047;
     /// `ER_MASTER_FATAL_ERROR_READING_BINLOG`: purged file or GTID, position not on an event.
     pub const FATAL_READING_BINLOG: u16 = 1236;
     /// `ER_SLAVE_SAME_ID`: another replica registered with the same server id.

@@ -88,15 +88,16 @@ impl Events {
     }
 
     /// A snapshot read (`op=r`).
-    pub fn read(&self, t: &TableSchemas, row: &[Value], info: &SourceInfo<'_>, offset: BinlogOffset) -> Record {
+    pub fn read(&self, t: &TableSchemas, row: Vec<Value>, info: &SourceInfo<'_>, offset: BinlogOffset) -> Record {
+        let key = t.key_struct(&row);
         let value = envelope(t, "r", None, Some(t.row_struct(row)), self.source.build(info));
-        self.record(t, offset, t.key_struct(row), value)
+        self.record(t, offset, key, value)
     }
 
     pub fn insert(
         &self,
         t: &TableSchemas,
-        row: &[Value],
+        row: Vec<Value>,
         info: &SourceInfo<'_>,
         offset: BinlogOffset,
         out: &mut Vec<Record>,
@@ -104,14 +105,15 @@ impl Events {
         if self.skip_creates {
             return;
         }
+        let key = t.key_struct(&row);
         let value = envelope(t, "c", None, Some(t.row_struct(row)), self.source.build(info));
-        out.push(self.record(t, offset, t.key_struct(row), value));
+        out.push(self.record(t, offset, key, value));
     }
 
     pub fn delete(
         &self,
         t: &TableSchemas,
-        row: &[Value],
+        row: Vec<Value>,
         info: &SourceInfo<'_>,
         offset: BinlogOffset,
         out: &mut Vec<Record>,
@@ -119,7 +121,7 @@ impl Events {
         if self.skip_deletes {
             return;
         }
-        let key = t.key_struct(row);
+        let key = t.key_struct(&row);
         let value = envelope(t, "d", Some(t.row_struct(row)), None, self.source.build(info));
         out.push(self.record(t, offset.clone(), key.clone(), value));
         if self.tombstones {
@@ -130,14 +132,14 @@ impl Events {
     pub fn update(
         &mut self,
         t: &TableSchemas,
-        before: &[Value],
-        after: &[Value],
+        before: Vec<Value>,
+        after: Vec<Value>,
         info: &SourceInfo<'_>,
         offset: BinlogOffset,
         out: &mut Vec<Record>,
     ) {
-        let old_key = t.key_struct(before);
-        let new_key = t.key_struct(after);
+        let old_key = t.key_struct(&before);
+        let new_key = t.key_struct(&after);
         if old_key == new_key {
             if self.skip_updates {
                 return;

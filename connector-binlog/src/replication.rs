@@ -85,14 +85,6 @@ pub struct Replication<'a> {
     warned_fallback: std::collections::HashSet<String>,
 }
 
-/// How a stream ended.
-pub enum End {
-    /// The sink is gone (the task stops).
-    Stopped,
-    /// Non-blocking mode reached the end of the binlog.
-    Finished,
-}
-
 impl<'a> Replication<'a> {
     pub fn new(
         c: &'a BinlogConfig,
@@ -122,11 +114,11 @@ impl<'a> Replication<'a> {
     }
 
     /// Streams until the sink goes away, reconnecting with backoff after transient failures.
-    pub async fn run(&mut self, sink: &mut impl Sink) -> Result<End, BinlogError> {
+    pub async fn run(&mut self, sink: &mut impl Sink) -> Result<(), BinlogError> {
         let mut backoff = Duration::from_millis(500);
         loop {
             match self.stream_once(sink).await {
-                Ok(end) => return Ok(end),
+                Ok(()) => return Ok(()),
                 Err(e) if e.is_retriable() => {
                     warn!(error = %e, backoff_ms = backoff.as_millis() as u64, resume = %self.sent.at, "the binlog stream broke; reconnecting");
                     tokio::time::sleep(backoff).await;
@@ -186,7 +178,8 @@ impl<'a> Replication<'a> {
         }
     }
 
-    async fn stream_once(&mut self, sink: &mut impl Sink) -> Result<End, BinlogError> {
+    /// One connection's stream; `Ok` when the sink is gone or the server ended the stream.
+    async fn stream_once(&mut self, sink: &mut impl Sink) -> Result<(), BinlogError> {
         let resume = self.sent.clone();
         self.batch.clear();
         self.txn = None;
@@ -202,10 +195,10 @@ impl<'a> Replication<'a> {
                 continue;
             }
             if !self.flush(sink).await {
-                return Ok(End::Stopped);
+                return Ok(());
             }
         }
-        Ok(End::Finished)
+        Ok(())
     }
 
     /// Hands the batch over; after a commit with nothing pending, the commit point is covered.
@@ -583,9 +576,9 @@ impl<'a> Replication<'a> {
                 snapshot_completed: None,
             };
             match change {
-                Change::Insert(after) => events.insert(&schemas, &after, &info, offset, batch),
-                Change::Delete(before) => events.delete(&schemas, &before, &info, offset, batch),
-                Change::Update(before, after) => events.update(&schemas, &before, &after, &info, offset, batch),
+                Change::Insert(after) => events.insert(&schemas, after, &info, offset, batch),
+                Change::Delete(before) => events.delete(&schemas, before, &info, offset, batch),
+                Change::Update(before, after) => events.update(&schemas, before, after, &info, offset, batch),
             }
             true
         });

@@ -29,8 +29,6 @@ pub struct TableMap {
     pub plans: Vec<ColumnPlan>,
     /// Column names (with `binlog_row_metadata=FULL`), else empty.
     pub names: Vec<String>,
-    pub nullable: Vec<bool>,
-    pub primary_key: Vec<usize>,
     /// The structure the TABLE_MAP alone gives (used when the catalogue does not match it).
     pub fallback: Result<TableDef, String>,
 }
@@ -89,7 +87,7 @@ impl TableMap {
         let db = tme.database_name().into_owned();
         let table = tme.table_name().into_owned();
         let fallback = fallback_def(&db, &table, &plans, &names, &nullable, &primary_key, &binary, enums, sets);
-        Ok(TableMap { db, table, plans, names, nullable, primary_key, fallback })
+        Ok(TableMap { db, table, plans, names, fallback })
     }
 }
 

@@ -31,10 +31,6 @@ pub struct TableDef {
 }
 
 impl TableDef {
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.columns.iter().map(|c| c.name.as_str())
-    }
-
     pub fn id(&self) -> String {
         format!("{}.{}", self.db, self.table)
     }
@@ -136,8 +132,13 @@ impl TableSchemas {
     }
 
     /// The `.Value` struct of a full row (one value per column of the definition).
-    pub fn row_struct(&self, values: &[Value]) -> Struct {
-        Struct { schema: self.row.clone(), values: self.row_columns.iter().map(|&i| values[i].clone()).collect() }
+    pub fn row_struct(&self, mut values: Vec<Value>) -> Struct {
+        let values = if self.row_columns.len() == values.len() {
+            values
+        } else {
+            self.row_columns.iter().map(|&i| std::mem::replace(&mut values[i], Value::Null)).collect()
+        };
+        Struct { schema: self.row.clone(), values }
     }
 
     /// The key struct, or `None` for a table without a primary key.
@@ -283,7 +284,7 @@ mod tests {
             row: 0,
             thread: None,
         };
-        let v = envelope(&t, "c", None, Some(t.row_struct(&values)), source.build(&info));
+        let v = envelope(&t, "c", None, Some(t.row_struct(values.to_vec())), source.build(&info));
         let mut out = Vec::new();
         conv.encode(Some(&t.envelope), &v, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();

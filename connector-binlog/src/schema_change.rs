@@ -107,14 +107,7 @@ pub async fn read_info(conn: &mut Conn, db: &str, table: &str) -> Result<Option<
         )
         .await
         .map_err(|e| BinlogError::query(what(), e))?;
-    let primary_key: Vec<String> = conn
-        .exec(
-            "SELECT COLUMN_NAME FROM information_schema.STATISTICS \
-             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX",
-            (db, table),
-        )
-        .await
-        .map_err(|e| BinlogError::query(what(), e))?;
+    let primary_key = crate::catalogue::primary_key(conn, db, table).await?;
     let columns = rows
         .into_iter()
         .map(|row| {

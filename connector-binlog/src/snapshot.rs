@@ -95,13 +95,33 @@ async fn coordinates(conn: &mut Conn, c: &BinlogConfig) -> Result<Coordinates, B
     }
 }
 
+/// The source block of a snapshot record: the read time and the snapshot's coordinates.
+fn snapshot_source<'a>(t: &'a TableSchemas, coords: &'a Coordinates, marker: &'static str) -> SourceInfo<'a> {
+    SourceInfo {
+        ts_ms: crate::schema::now().0,
+        snapshot: Some(marker),
+        db: &t.def.db,
+        table: &t.def.table,
+        server_id: 0,
+        gtid: None,
+        file: &coords.at.file,
+        pos: coords.at.pos,
+        row: 0,
+        thread: None,
+    }
+}
+
 fn marker(first_overall: bool, last_overall: bool, first_in_table: bool, last_in_table: bool) -> &'static str {
-    match () {
-        _ if first_overall => "first",
-        _ if last_overall => "last",
-        _ if last_in_table => "last_in_data_collection",
-        _ if first_in_table => "first_in_data_collection",
-        _ => "true",
+    if first_overall {
+        "first"
+    } else if last_overall {
+        "last"
+    } else if last_in_table {
+        "last_in_data_collection"
+    } else if first_in_table {
+        "first_in_data_collection"
+    } else {
+        "true"
     }
 }
 
@@ -146,21 +166,9 @@ pub async fn run(
         snapshot: (!done).then(|| serde_json::Value::String("INITIAL".into())),
         ..Default::default()
     };
-    let record = |p: &Pending, marker: &'static str, done: bool| -> Record {
+    let record = |p: Pending, marker: &'static str, done: bool| -> Record {
         let t = &schemas[p.table];
-        let info = SourceInfo {
-            ts_ms: crate::schema::now().0,
-            snapshot: Some(marker),
-            db: &t.def.db,
-            table: &t.def.table,
-            server_id: 0,
-            gtid: None,
-            file: &coords.at.file,
-            pos: coords.at.pos,
-            row: 0,
-            thread: None,
-        };
-        events.read(t, &p.row, &info, offset(done))
+        events.read(t, p.row, &snapshot_source(t, &coords, marker), offset(done))
     };
     let mut batch = Vec::with_capacity(c.max_batch_size);
     if let Some(sc) = &events.schema_changes {
@@ -174,21 +182,9 @@ pub async fn run(
             let info = crate::schema_change::read_info(&mut conn, db, table).await?;
             let change =
                 crate::schema_change::TableChange { kind: "CREATE", db: db.clone(), table: table.clone(), info };
-            let now = crate::schema::now().0;
-            let source = SourceInfo {
-                ts_ms: now,
-                snapshot: Some("true"),
-                db,
-                table,
-                server_id: 0,
-                gtid: None,
-                file: &coords.at.file,
-                pos: coords.at.pos,
-                row: 0,
-                thread: None,
-            };
+            let info = snapshot_source(t, &coords, "true");
             let ddl = ddl.map(|(_, d)| d).unwrap_or_default();
-            batch.push(sc.record(db, &ddl, &[change], events.source.build(&source), now, offset(false)));
+            batch.push(sc.record(db, &ddl, &[change], events.source.build(&info), info.ts_ms, offset(false)));
         }
     }
     let mut pending: Option<Pending> = None;
@@ -217,7 +213,8 @@ pub async fn run(
             }
             if let Some(p) = pending.take() {
                 let last_in_table = p.table != ti;
-                batch.push(record(&p, marker(first_overall, false, p.first_in_table, last_in_table), false));
+                let m = marker(first_overall, false, p.first_in_table, last_in_table);
+                batch.push(record(p, m, false));
                 first_overall = false;
             }
             pending = Some(Pending { row: values, table: ti, first_in_table });
@@ -231,7 +228,8 @@ pub async fn run(
         info!(table = %t.def.id(), rows, "snapshot of table done");
     }
     if let Some(p) = pending.take() {
-        batch.push(record(&p, marker(first_overall, true, p.first_in_table, true), true));
+        let m = marker(first_overall, true, p.first_in_table, true);
+        batch.push(record(p, m, true));
     }
     let _ = conn.query_drop("COMMIT").await;
     if !batch.is_empty() && !sink.send(batch).await {

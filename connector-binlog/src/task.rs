@@ -1,7 +1,7 @@
 //! `BinlogSourceTask`: the one task of a binlog connector. `start` checks the server and
 //! decides between snapshot and streaming from the stored offset; a reader task then snapshots
 //! and/or streams into a bounded queue (`max.queue.size` records, in batches of
-//! `max.batch.size`, and at most `max.queue.size.in.bytes`, 4 MiB when 0) that `poll` drains. A full queue stops reading the binlog, so memory stays
+//! `max.batch.size`, and at most `max.queue.size.in.bytes` when set) that `poll` drains. A full queue stops reading the binlog, so memory stays
 //! bounded whatever the transaction size.
 
 use std::collections::VecDeque;
@@ -31,11 +31,12 @@ const CHUNK: usize = 256;
 /// A batch of records with their approximate size.
 type Batch = Result<(Vec<Record>, usize), TaskError>;
 
-/// The queue's memory bound: the reader waits while the queued batches hold more than `limit`
-/// bytes (one batch always passes).
+/// The queue's memory bound (`max.queue.size.in.bytes`): the reader waits while the queued
+/// chunks hold more than `limit` bytes (one chunk always passes). Without a limit no record is
+/// sized.
 struct Budget {
     used: AtomicUsize,
-    limit: usize,
+    limit: Option<usize>,
     freed: Notify,
 }
 
@@ -71,15 +72,18 @@ impl Sink for ChannelSink {
         while !batch.is_empty() {
             let rest = batch.split_off(batch.len().min(CHUNK));
             let chunk = std::mem::replace(&mut batch, rest);
-            let bytes: usize = chunk.iter().map(approx_size).sum();
-            loop {
-                let used = self.budget.used.load(Ordering::Acquire);
-                if used == 0 || used + bytes <= self.budget.limit {
-                    break;
+            let mut bytes = 0;
+            if let Some(limit) = self.budget.limit {
+                bytes = chunk.iter().map(approx_size).sum();
+                loop {
+                    let used = self.budget.used.load(Ordering::Acquire);
+                    if used == 0 || used + bytes <= limit {
+                        break;
+                    }
+                    self.budget.freed.notified().await;
                 }
-                self.budget.freed.notified().await;
+                self.budget.used.fetch_add(bytes, Ordering::AcqRel);
             }
-            self.budget.used.fetch_add(bytes, Ordering::AcqRel);
             if self.tx.send(Ok((chunk, bytes))).await.is_err() {
                 return false;
             }
@@ -151,8 +155,10 @@ impl BinlogSourceTask {
 /// Moves a received batch to the ready records and frees its share of the memory bound.
 fn take(ready: &mut VecDeque<Record>, budget: &Budget, batch: Vec<Record>, bytes: usize) {
     ready.extend(batch);
-    budget.used.fetch_sub(bytes, Ordering::AcqRel);
-    budget.freed.notify_one();
+    if budget.limit.is_some() {
+        budget.used.fetch_sub(bytes, Ordering::AcqRel);
+        budget.freed.notify_one();
+    }
 }
 
 /// A connection, retried with backoff (1, 2, 4, 8 s) while the server does not answer.
