@@ -84,9 +84,10 @@ pub async fn read_table(
             message,
         })?;
         let optional = nullable == "YES";
-        let default = default_value(&kind, modes, default.as_deref(), optional);
+        let default_text = default;
+        let default = default_value(&kind, modes, default_text.as_deref(), optional);
         let captured = filters.column(db, table, &name);
-        defs.push(ColumnDef { name, kind, optional, default, captured });
+        defs.push(ColumnDef { name, kind, optional, default, default_text, captured });
     }
     let key = key.iter().filter_map(|k| defs.iter().position(|c| &c.name == k)).collect();
     Ok(Some(TableDef { db: db.to_owned(), table: table.to_owned(), columns: defs, key }))

@@ -13,7 +13,7 @@ use runtime::data::{Schema, SchemaBuilder, Type, Value};
 use crate::config::{BinaryMode, DecimalMode, TimeMode};
 
 /// How a column is represented, with what its conversion needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Kind {
     /// BIT(1).
     Bool,

@@ -370,10 +370,11 @@ impl BinlogConfig {
                 r.invalid(key, "unset (not implemented by sluice yet)", v.as_str());
             }
         }
-        // the schema history topic is not needed: every TABLE_MAP carries the columns
+        // the schema history topic is not needed: every TABLE_MAP carries the columns, and the
+        // structures used are kept in a file next to the offsets (history.rs)
         let history = r.prefixed("schema.history.internal.");
         if !history.is_empty() {
-            tracing::info!("schema.history.internal.* is not used: sluice reads the table structure from each binlog TABLE_MAP event and the catalogue");
+            tracing::info!("schema.history.internal.* is not used: sluice reads the table structure from each binlog TABLE_MAP event and the catalogue, and keeps its schema history next to the offset file");
         }
         r.accept(&[
             "connect.keep.alive",

@@ -38,6 +38,10 @@ pub enum BinlogError {
     Unsupported { table: String, column: String, message: String },
     #[error("{table}.{column} at {file}:{pos}: {message}")]
     Value { table: String, column: String, file: String, pos: u64, message: String },
+    #[error(
+        "the schema history {path}: {message} (it lives next to the offset file; the connector needs to write it)"
+    )]
+    History { path: String, message: String },
     #[error("the stored offset is not a binlog offset: {message}")]
     BadOffset { message: String },
 }

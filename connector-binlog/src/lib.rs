@@ -13,7 +13,9 @@
 //! **Offset format** (binlog-cdc.md A3): partition `{"server":"<topic.prefix>"}`; offset
 //! `{"ts_sec","file","pos","gtids","row","server_id","event"}` with `snapshot:"INITIAL"` while a
 //! snapshot runs. `gtids` is MariaDB's `domain-server-seq[,…]`; resuming uses it
-//! (`@slave_connect_state`) when present, else `file`/`pos`.
+//! (`@slave_connect_state`) when present, else `file`/`pos`. Beside the offset file, the
+//! schema history (`<offset file>.<connector>.schema-history`, `history.rs`) keeps the table
+//! structures by binlog position, so a restart behind a DDL decodes as the rows were written.
 //!
 //! **Needs from the server**: `log_bin`, `binlog_format=ROW`, `binlog_row_image=FULL`,
 //! `binlog_row_metadata=FULL`, `log_bin_compress=OFF` (MariaDB); a user with `SELECT`,
@@ -28,6 +30,7 @@ pub mod config;
 pub mod connector;
 pub mod error;
 pub mod event;
+pub mod history;
 pub mod position;
 pub mod replication;
 pub mod rows;

@@ -25,6 +25,7 @@ use crate::column::{Kind, Modes};
 use crate::config::{BinlogConfig, Flavor};
 use crate::error::{code, server_code, BinlogError};
 use crate::event::{Events, Record};
+use crate::history::SchemaHistory;
 use crate::position::{BinlogOffset, FilePos, Gtid, GtidSet, ResumePoint};
 use crate::rows::{self, Change, TableMap};
 use crate::schema::{SourceInfo, TableDef, TableSchemas};
@@ -67,8 +68,9 @@ pub struct Replication<'a> {
     events: &'a mut Events,
     modes: Modes,
     catalogue: Option<Conn>,
-    /// The catalogue's structures, dropped at every DDL.
+    /// The structures in use, dropped at every DDL.
     defs: HashMap<(String, String), TableDef>,
+    history: SchemaHistory,
     /// Schemas by structure, so that records of a table share schema objects across TABLE_MAPs.
     schemas: HashMap<(String, String), Arc<TableSchemas>>,
     maps: HashMap<u64, Mapped>,
@@ -92,6 +94,7 @@ impl<'a> Replication<'a> {
         modes: Modes,
         resume: ResumePoint,
         defs: Vec<TableDef>,
+        history: SchemaHistory,
     ) -> Self {
         Replication {
             c,
@@ -99,6 +102,7 @@ impl<'a> Replication<'a> {
             modes,
             catalogue: None,
             defs: defs.into_iter().map(|d| ((d.db.clone(), d.table.clone()), d)).collect(),
+            history,
             schemas: HashMap::new(),
             maps: HashMap::new(),
             file: resume.at.file.clone(),
@@ -470,8 +474,10 @@ impl<'a> Replication<'a> {
         Ok(())
     }
 
-    /// The catalogue's structure when it describes the same columns as the TABLE_MAP, else the
-    /// TABLE_MAP's own (the catalogue is ahead of this binlog position).
+    /// The known structure (snapshot, schema history, catalogue read since the last DDL) or
+    /// the catalogue's when it describes the same columns as the TABLE_MAP, else the TABLE_MAP's
+    /// own (the catalogue is ahead of this binlog position). A new structure goes into the
+    /// schema history, from the current transaction's start on.
     async fn resolve(&mut self, map: &TableMap) -> Result<TableDef, BinlogError> {
         let key = (map.db.clone(), map.table.clone());
         if let Some(d) = self.defs.get(&key) {
@@ -479,10 +485,17 @@ impl<'a> Replication<'a> {
                 return Ok(d.clone());
             }
         }
+        let def = self.read_structure(map).await?;
+        let at = FilePos { file: self.file.clone(), pos: self.pos };
+        self.history.record(&at, &def)?;
+        self.defs.insert(key, def.clone());
+        Ok(def)
+    }
+
+    async fn read_structure(&mut self, map: &TableMap) -> Result<TableDef, BinlogError> {
         let fresh = self.read_catalogue(&map.db, &map.table).await?;
         if let Some(d) = &fresh {
             if matches(d, map) {
-                self.defs.insert(key, d.clone());
                 return Ok(d.clone());
             }
         }

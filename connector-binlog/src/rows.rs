@@ -150,7 +150,14 @@ fn fallback_def(
             t if is_char(t) => Kind::Text { latin1: false },
             other => return Err(format!("column {} has type {other:?}, which sluice does not support yet", names[i])),
         };
-        columns.push(ColumnDef { name: names[i].clone(), kind, optional: nullable[i], default: None, captured: true });
+        columns.push(ColumnDef {
+            name: names[i].clone(),
+            kind,
+            optional: nullable[i],
+            default: None,
+            default_text: None,
+            captured: true,
+        });
     }
     Ok(TableDef { db: db.into(), table: table.into(), columns, key: primary_key.to_vec() })
 }

@@ -16,6 +16,8 @@ pub struct ColumnDef {
     pub kind: Kind,
     pub optional: bool,
     pub default: Option<Value>,
+    /// The catalogue's `COLUMN_DEFAULT`, as the schema history keeps it.
+    pub default_text: Option<String>,
     /// `false`: dropped by column.include/exclude.list (still decoded from the binlog image).
     pub captured: bool,
 }
@@ -251,12 +253,20 @@ mod tests {
             db: "inventory".into(),
             table: "customers".into(),
             columns: vec![
-                ColumnDef { name: "id".into(), kind: Kind::Int32, optional: false, default: None, captured: true },
+                ColumnDef {
+                    name: "id".into(),
+                    kind: Kind::Int32,
+                    optional: false,
+                    default: None,
+                    default_text: None,
+                    captured: true,
+                },
                 ColumnDef {
                     name: "email".into(),
                     kind: Kind::Text { latin1: false },
                     optional: false,
                     default: None,
+                    default_text: None,
                     captured: true,
                 },
             ],

@@ -5,6 +5,7 @@
 //! bounded whatever the transaction size.
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,8 +21,10 @@ use crate::column::Modes;
 use crate::config::{BinlogConfig, SnapshotMode};
 use crate::error::BinlogError;
 use crate::event::{approx_size, Events, Record};
+use crate::history::SchemaHistory;
 use crate::position::{BinlogOffset, BinlogPartition, FilePos, GtidSet, ResumePoint};
 use crate::replication::Replication;
+use crate::schema::TableDef;
 use crate::server;
 use crate::snapshot::{self, Sink};
 
@@ -179,7 +182,15 @@ pub async fn connect_with_retries(c: &BinlogConfig) -> Result<mysql_async::Conn,
     }
 }
 
-async fn read(config: Arc<BinlogConfig>, plan: Plan, tx: mpsc::Sender<Batch>, budget: Arc<Budget>) {
+/// Where the reader starts, with the schema history for it.
+struct Start {
+    plan: Plan,
+    /// Read at start for a restart; `None` when a snapshot starts a new one.
+    history: Option<SchemaHistory>,
+    history_path: Option<PathBuf>,
+}
+
+async fn read(config: Arc<BinlogConfig>, start: Start, tx: mpsc::Sender<Batch>, budget: Arc<Budget>) {
     let c = &*config;
     let modes = modes(c);
     let mut events = Events::new(c);
@@ -190,15 +201,24 @@ async fn read(config: Arc<BinlogConfig>, plan: Plan, tx: mpsc::Sender<Batch>, bu
             let _ = tx.send(Err(TaskError::fatal(e))).await;
         }
     };
-    let (resume, defs) = match plan {
-        Plan::Nothing => return,
-        Plan::Stream(r) => (r, Vec::new()),
-        Plan::Snapshot { rows } => {
+    let (resume, defs, history) = match (start.plan, start.history) {
+        (Plan::Nothing, _) => return,
+        (Plan::Stream(r), Some(history)) => {
+            let defs = history.defs(&c.filters, &modes);
+            (r, defs, history)
+        }
+        (Plan::Stream(r), None) => (r, Vec::new(), SchemaHistory::none()),
+        (Plan::Snapshot { rows }, _) => {
             let mut backoff = Duration::from_secs(1);
             loop {
                 match snapshot::run(c, &events, &modes, rows, &mut sink).await {
                     Ok(Some((coords, defs))) => {
-                        break (ResumePoint { at: coords.at, gtids: coords.gtids, skip_events: 0, skip_rows: 0 }, defs)
+                        let history = match new_history(start.history_path.clone(), &coords.at, &defs) {
+                            Ok(h) => h,
+                            Err(e) => return fail(e).await,
+                        };
+                        let resume = ResumePoint { at: coords.at, gtids: coords.gtids, skip_events: 0, skip_rows: 0 };
+                        break (resume, defs, history);
                     }
                     Ok(None) => return,
                     Err(e) if e.is_retriable() => {
@@ -215,10 +235,19 @@ async fn read(config: Arc<BinlogConfig>, plan: Plan, tx: mpsc::Sender<Batch>, bu
         info!("snapshot.mode=initial_only: the snapshot is complete; not streaming");
         return;
     }
-    let mut replication = Replication::new(c, &mut events, modes, resume, defs);
+    let mut replication = Replication::new(c, &mut events, modes, resume, defs, history);
     if let Err(e) = replication.run(&mut sink).await {
         fail(e).await;
     }
+}
+
+/// The schema history a snapshot starts: its tables' structures at its position.
+fn new_history(path: Option<PathBuf>, at: &FilePos, defs: &[TableDef]) -> Result<SchemaHistory, BinlogError> {
+    let mut history = SchemaHistory::fresh(path)?;
+    for d in defs {
+        history.record(at, d)?;
+    }
+    Ok(history)
 }
 
 impl SourceTask for BinlogSourceTask {
@@ -232,6 +261,11 @@ impl SourceTask for BinlogSourceTask {
         let mut conn = self.checked_connection().await.map_err(TaskError::fatal)?;
         let plan = self.plan(&mut conn, stored.clone()).await.map_err(TaskError::fatal)?;
         let _ = conn.disconnect().await;
+        let history_path = offsets.state_file("schema-history");
+        let history = match &plan {
+            Plan::Stream(r) => Some(SchemaHistory::open(history_path.clone(), &r.at).map_err(TaskError::fatal)?),
+            _ => None,
+        };
         info!(
             connector = c.flavor.name(),
             server_id = c.server_id,
@@ -244,7 +278,8 @@ impl SourceTask for BinlogSourceTask {
         let depth = (c.max_queue_size.saturating_sub(2 * c.max_batch_size) / CHUNK).max(1);
         let (tx, rx) = mpsc::channel(depth);
         let span = tracing::Span::current();
-        self.reader = Some(tokio::spawn(read(c, plan, tx, self.budget.clone()).instrument(span)));
+        let start = Start { plan, history, history_path };
+        self.reader = Some(tokio::spawn(read(c, start, tx, self.budget.clone()).instrument(span)));
         self.rx = Some(rx);
         Ok(())
     }

@@ -58,6 +58,13 @@ impl ConnectorContext {
 /// Reads a source task's stored offsets.
 pub trait OffsetReader: Send + Sync {
     fn offset<P: Serialize, O: DeserializeOwned>(&self, partition: &P) -> Result<Option<O>, OffsetStoreError>;
+
+    /// A file for state that must stay consistent with these offsets (the binlog connector's
+    /// schema history), next to the offset file and named after the connector and `name`;
+    /// `None` where offsets are not kept in a file.
+    fn state_file(&self, _name: &str) -> Option<std::path::PathBuf> {
+        None
+    }
 }
 
 /// `org.apache.kafka.connect.source.SourceConnector`.

@@ -1,6 +1,7 @@
 //! The binlog CDC source (Debezium's MariaDB connector) against the binlog-enabled MariaDB of
 //! `scripts/services`: golden envelopes for every column type in snapshot and streaming, the
-//! snapshot/streaming seam under a concurrent writer, DDL mid-stream and a restart after it,
+//! snapshot/streaming seam under a concurrent writer, DDL mid-stream and a restart after it (and
+//! behind it, from the schema history),
 //! `kill -9` mid-transaction, a 1,000,000-row `INSERT … SELECT` in bounded memory, and the
 //! start-up checks' errors.
 
@@ -408,6 +409,48 @@ fn cdc_ddl_mid_stream_and_a_restart_after_ddl() {
     assert_eq!(got.len(), 7, "no duplicate after a clean restart: {}", log_text(&dir.path("log2")));
     assert_eq!(serde_json::to_string(got[5].after()).unwrap(), r#"{"id":5,"c":50,"b2":"five"}"#);
     assert_eq!(serde_json::to_string(got[6].after()).unwrap(), r#"{"id":6,"c":60,"b2":"six","d":19724}"#);
+}
+
+/// A connector restarted behind a DDL that the binlog's TABLE_MAP cannot show (a changed
+/// default) or that removes what only the catalogue knows (a JSON column): the rows written
+/// before the DDL still decode with the structure they were written under, from the schema
+/// history next to the offsets.
+#[test]
+fn cdc_schema_history_decodes_rows_behind_a_ddl() {
+    require_kafka();
+    let db = database("cdc_hist");
+    mariadb(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, doc JSON, n INT NOT NULL DEFAULT 5)"));
+    let dir = Dir::new();
+    let worker = dir.worker(free_port(), "");
+    let prefix = unique("cdc-hist");
+    let name = unique("cdc");
+    let connector = dir.write("cdc.properties", &props(&name, &db, &prefix, ""));
+    let topic = format!("{prefix}.{db}.t");
+    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
+    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
+    mariadb(&format!("INSERT INTO {db}.t VALUES (1, '{{\"a\": 1}}', 1)"));
+    assert_eq!(changes(&topic, 1, Duration::from_secs(30)).len(), 1, "{}", log_text(&dir.path("log")));
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
+    let history = dir.path(&format!("connect.offsets.{name}.schema-history"));
+    assert!(std::fs::read_to_string(&history).unwrap().contains("\"db\""), "history at {}", history.display());
+
+    mariadb(&format!(
+        "INSERT INTO {db}.t VALUES (2, '{{\"b\": 2}}', 2); \
+         ALTER TABLE {db}.t DROP COLUMN doc, ALTER COLUMN n SET DEFAULT 6; INSERT INTO {db}.t VALUES (3, 3);"
+    ));
+    let mut child = spawn(&[&worker, &connector], &dir.path("log2"));
+    let got = changes(&topic, 3, Duration::from_secs(30));
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log2")));
+    assert_eq!(got.len(), 3, "{}", log_text(&dir.path("log2")));
+    let field = |i: usize, name: &str| {
+        got[i].value["schema"]["fields"][1]["fields"].as_array().unwrap().iter().find(|f| f["field"] == name).cloned()
+    };
+    assert_eq!(serde_json::to_string(got[1].after()).unwrap(), r#"{"id":2,"doc":"{\"b\": 2}","n":2}"#);
+    assert_eq!(field(1, "doc").unwrap()["name"], "io.debezium.data.Json", "{}", log_text(&dir.path("log2")));
+    assert_eq!(field(1, "n").unwrap()["default"], 5);
+    assert_eq!(serde_json::to_string(got[2].after()).unwrap(), r#"{"id":3,"n":3}"#);
+    assert_eq!(field(2, "n").unwrap()["default"], 6);
+    assert!(!log_text(&dir.path("log2")).contains("no longer matches"), "{}", log_text(&dir.path("log2")));
 }
 
 /// Starts the connector on an empty table, runs one big transaction, and stops sluice (SIGTERM

@@ -59,6 +59,15 @@ impl OffsetReader for ConnectorOffsets {
     fn offset<P: Serialize, O: DeserializeOwned>(&self, partition: &P) -> Result<Option<O>, OffsetStoreError> {
         self.store.get_typed(&self.connector, partition)
     }
+
+    fn state_file(&self, name: &str) -> Option<std::path::PathBuf> {
+        let connector: String = self
+            .connector
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+            .collect();
+        Some(std::path::PathBuf::from(format!("{}.{connector}.{name}", self.store.path().display())))
+    }
 }
 
 struct Loop<T: SourceTask> {

@@ -1,0 +1,286 @@
+//! The schema history (binlog-cdc.md A7): the table structures the connector decoded with,
+//! keyed by the binlog position from which each applies, in a file next to the offsets
+//! (`<offset file>.<connector>.schema-history`, one JSON line per structure).
+//!
+//! `information_schema` describes tables as they are *now*. A connector that restarts behind a
+//! DDL would read events written before it with the structure after it; the binlog's own
+//! TABLE_MAP still decodes them, but without what only the catalogue knows (defaults, JSON,
+//! UUID, INET6, `TINYINT(1)`). The history gives back the structure used at the offset.
+//!
+//! A line is written (and synced) before any record decoded with its structure is handed over,
+//! so a committed offset never covers a structure the history lacks. At start the lines past
+//! the resume position are dropped (they belong to records that were never committed and will
+//! be read again); a new snapshot starts the history afresh.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tracing::{info, warn};
+
+use crate::column::{default_value, Kind, Modes};
+use crate::config::Filters;
+use crate::error::BinlogError;
+use crate::position::FilePos;
+use crate::schema::{ColumnDef, TableDef};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct StoredColumn {
+    name: String,
+    kind: Kind,
+    optional: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    default: Option<String>,
+}
+
+/// One line: a table's structure from `file`/`pos` on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Entry {
+    file: String,
+    pos: u64,
+    db: String,
+    table: String,
+    columns: Vec<StoredColumn>,
+    key: Vec<usize>,
+}
+
+impl Entry {
+    fn new(at: &FilePos, def: &TableDef) -> Entry {
+        Entry {
+            file: at.file.clone(),
+            pos: at.pos,
+            db: def.db.clone(),
+            table: def.table.clone(),
+            columns: def
+                .columns
+                .iter()
+                .map(|c| StoredColumn {
+                    name: c.name.clone(),
+                    kind: c.kind.clone(),
+                    optional: c.optional,
+                    default: c.default_text.clone(),
+                })
+                .collect(),
+            key: def.key.clone(),
+        }
+    }
+
+    fn at(&self) -> FilePos {
+        FilePos { file: self.file.clone(), pos: self.pos }
+    }
+
+    /// The structure, with defaults and column filters applied as configured now.
+    fn def(&self, filters: &Filters, modes: &Modes) -> TableDef {
+        let columns = self
+            .columns
+            .iter()
+            .map(|c| ColumnDef {
+                name: c.name.clone(),
+                kind: c.kind.clone(),
+                optional: c.optional,
+                default: default_value(&c.kind, modes, c.default.as_deref(), c.optional),
+                default_text: c.default.clone(),
+                captured: filters.column(&self.db, &self.table, &c.name),
+            })
+            .collect();
+        TableDef { db: self.db.clone(), table: self.table.clone(), columns, key: self.key.clone() }
+    }
+}
+
+/// Binlog order of two positions: by the file's sequence number, then by position.
+pub fn before_or_at(a: &FilePos, b: &FilePos) -> bool {
+    let seq = |f: &str| f.rsplit_once('.').and_then(|(_, n)| n.parse::<u64>().ok());
+    let files = match (seq(&a.file), seq(&b.file)) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        _ => a.file.cmp(&b.file),
+    };
+    files.then(a.pos.cmp(&b.pos)).is_le()
+}
+
+pub struct SchemaHistory {
+    path: Option<PathBuf>,
+    file: Option<File>,
+    /// The last structure recorded for each table.
+    last: HashMap<(String, String), Entry>,
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> BinlogError {
+    BinlogError::History { path: path.display().to_string(), message: e.to_string() }
+}
+
+impl SchemaHistory {
+    /// A history that is not kept (offsets not in a file).
+    pub fn none() -> SchemaHistory {
+        SchemaHistory { path: None, file: None, last: HashMap::new() }
+    }
+
+    /// Reads the history for a restart at `resume`: keeps the lines up to it, drops the rest.
+    /// A missing file is an empty history; an unreadable line stops the reading there, with a
+    /// warning (the catalogue then fills in).
+    pub fn open(path: Option<PathBuf>, resume: &FilePos) -> Result<SchemaHistory, BinlogError> {
+        let Some(path) = path else { return Ok(SchemaHistory::none()) };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(io_error(&path, e)),
+        };
+        let mut kept = Vec::new();
+        let mut dropped = 0;
+        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            match serde_json::from_str::<Entry>(line) {
+                Ok(e) if before_or_at(&e.at(), resume) => kept.push(e),
+                Ok(_) => dropped += 1,
+                Err(e) => {
+                    warn!(path = %path.display(), line = n + 1, error = %e, "unreadable schema history line: the history is read up to it; the catalogue fills in the rest");
+                    break;
+                }
+            }
+        }
+        let mut history = SchemaHistory { path: Some(path), file: None, last: HashMap::new() };
+        if dropped > 0 || kept.len() != text.lines().filter(|l| !l.trim().is_empty()).count() {
+            info!(kept = kept.len(), dropped, resume = %resume, "schema history cut back to the resume position");
+            history.rewrite(&kept)?;
+        }
+        for e in kept {
+            history.last.insert((e.db.clone(), e.table.clone()), e);
+        }
+        Ok(history)
+    }
+
+    /// A new history (a new snapshot): the file is emptied.
+    pub fn fresh(path: Option<PathBuf>) -> Result<SchemaHistory, BinlogError> {
+        let mut history = SchemaHistory { path, file: None, last: HashMap::new() };
+        if history.path.is_some() {
+            history.rewrite(&[])?;
+        }
+        Ok(history)
+    }
+
+    fn rewrite(&mut self, entries: &[Entry]) -> Result<(), BinlogError> {
+        let path = self.path.clone().expect("only called with a path");
+        let mut text = String::new();
+        for e in entries {
+            text.push_str(&serde_json::to_string(e).expect("entries serialize"));
+            text.push('\n');
+        }
+        runtime::offset::write_atomically(&path, text.as_bytes())
+            .map_err(|e| BinlogError::History { path: path.display().to_string(), message: e.to_string() })?;
+        self.file = None;
+        Ok(())
+    }
+
+    /// The structures at the resume position, for the tables the history knows.
+    pub fn defs(&self, filters: &Filters, modes: &Modes) -> Vec<TableDef> {
+        let mut defs: Vec<_> =
+            self.last.values().filter(|e| filters.table(&e.db, &e.table)).map(|e| e.def(filters, modes)).collect();
+        defs.sort_by(|a, b| (&a.db, &a.table).cmp(&(&b.db, &b.table)));
+        defs
+    }
+
+    /// Records `def` as the structure of its table from `at` on, unless it is already the last
+    /// one recorded. Durable when it returns.
+    pub fn record(&mut self, at: &FilePos, def: &TableDef) -> Result<(), BinlogError> {
+        let Some(path) = self.path.clone() else { return Ok(()) };
+        let entry = Entry::new(at, def);
+        let key = (def.db.clone(), def.table.clone());
+        if self.last.get(&key).is_some_and(|e| e.columns == entry.columns && e.key == entry.key) {
+            return Ok(());
+        }
+        if self.file.is_none() {
+            let f = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io_error(&path, e))?;
+            self.file = Some(f);
+        }
+        let f = self.file.as_mut().expect("opened above");
+        let mut line = serde_json::to_vec(&entry).expect("entries serialize");
+        line.push(b'\n');
+        f.write_all(&line).and_then(|()| f.sync_data()).map_err(|e| io_error(&path, e))?;
+        self.last.insert(key, entry);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{BinaryMode, DecimalMode, TimeMode};
+
+    const MODES: Modes = Modes {
+        decimal: DecimalMode::Precise,
+        time: TimeMode::AdaptiveMicroseconds,
+        unsigned_precise: false,
+        binary: BinaryMode::Bytes,
+    };
+
+    fn def(columns: &[(&str, Kind, Option<&str>)]) -> TableDef {
+        TableDef {
+            db: "shop".into(),
+            table: "orders".into(),
+            columns: columns
+                .iter()
+                .map(|(name, kind, default)| ColumnDef {
+                    name: (*name).into(),
+                    kind: kind.clone(),
+                    optional: false,
+                    default: default_value(kind, &MODES, *default, false),
+                    default_text: default.map(str::to_owned),
+                    captured: true,
+                })
+                .collect(),
+            key: vec![0],
+        }
+    }
+
+    fn at(file: &str, pos: u64) -> FilePos {
+        FilePos { file: file.into(), pos }
+    }
+
+    #[test]
+    fn binlog_order() {
+        assert!(before_or_at(&at("b.000009", 900), &at("b.000010", 4)));
+        assert!(before_or_at(&at("b.000010", 4), &at("b.000010", 4)));
+        assert!(!before_or_at(&at("b.000010", 5), &at("b.000010", 4)));
+        assert!(!before_or_at(&at("b.000100", 4), &at("b.000099", 9999)));
+    }
+
+    #[test]
+    fn restart_reads_the_structure_at_the_offset_and_drops_later_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h");
+        let filters = Filters::default();
+        let v1 = def(&[("id", Kind::Int32, None), ("note", Kind::Json, None)]);
+        let v2 = def(&[("id", Kind::Int32, None), ("note", Kind::Json, None), ("n", Kind::Int32, Some("7"))]);
+        let mut h = SchemaHistory::fresh(Some(path.clone())).unwrap();
+        h.record(&at("b.000001", 100), &v1).unwrap();
+        h.record(&at("b.000001", 150), &v1).unwrap(); // unchanged: no line
+        h.record(&at("b.000002", 4), &v2).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
+
+        let back = SchemaHistory::open(Some(path.clone()), &at("b.000002", 4)).unwrap();
+        assert_eq!(back.defs(&filters, &MODES), vec![v2.clone()]);
+        assert_eq!(back.defs(&filters, &MODES)[0].columns[2].default, Some(runtime::data::Value::Int32(7)));
+
+        // behind the DDL: the structure before it, and the line after the offset is gone
+        let mut back = SchemaHistory::open(Some(path.clone()), &at("b.000001", 900)).unwrap();
+        assert_eq!(back.defs(&filters, &MODES), vec![v1.clone()]);
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
+        back.record(&at("b.000002", 4), &v2).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
+    }
+
+    #[test]
+    fn a_damaged_line_keeps_what_precedes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h");
+        let v1 = def(&[("id", Kind::Int32, None)]);
+        let mut h = SchemaHistory::fresh(Some(path.clone())).unwrap();
+        h.record(&at("b.000001", 100), &v1).unwrap();
+        drop(h);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"file\":\"b.0000").unwrap();
+        let back = SchemaHistory::open(Some(path.clone()), &at("b.000003", 4)).unwrap();
+        assert_eq!(back.defs(&Filters::default(), &MODES), vec![v1]);
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
+    }
+}
