@@ -355,7 +355,7 @@ impl<'a> Replication<'a> {
                     }
                     Some(EventData::RowsEvent(rows)) => {
                         self.rows(&rows, &h)?;
-                        flush = self.batch.len() >= self.c.max_batch_size;
+                        flush = self.batch.len() >= crate::task::CHUNK.min(self.c.max_batch_size);
                     }
                     Some(EventData::XidEvent(_)) => {
                         self.commit(end);

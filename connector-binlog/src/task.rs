@@ -28,8 +28,9 @@ use crate::schema::TableDef;
 use crate::server;
 use crate::snapshot::{self, Sink};
 
-/// Records per queued chunk: the memory bound applies at this granularity.
-const CHUNK: usize = 256;
+/// Records per queued chunk: the memory bound applies at this granularity, and the binlog
+/// reader hands over this many records at a time inside a large transaction.
+pub const CHUNK: usize = 256;
 
 /// A batch of records with their approximate size.
 type Batch = Result<(Vec<Record>, usize), TaskError>;
@@ -274,8 +275,12 @@ impl SourceTask for BinlogSourceTask {
             delivery = "at-least-once",
             "binlog source starting"
         );
-        // max.queue.size records in all: the queued chunks, the batch being polled, the one being read
-        let depth = (c.max_queue_size.saturating_sub(2 * c.max_batch_size) / CHUNK).max(1);
+        // The reader decodes an order of magnitude faster than the producer sends, so half a
+        // batch queued ahead of `poll` keeps the producer fed; every record queued beyond that
+        // is only memory. With the batch being polled and the chunk being read this stays
+        // within max.queue.size.
+        let bound = (c.max_queue_size.saturating_sub(2 * c.max_batch_size) / CHUNK).max(1);
+        let depth = (c.max_batch_size / (2 * CHUNK)).clamp(1, bound);
         let (tx, rx) = mpsc::channel(depth);
         let span = tracing::Span::current();
         let start = Start { plan, history, history_path };

@@ -117,7 +117,7 @@ fn golden_keys_for_every_partitioner_with_flush_size_3() {
     let url = crate::s3_store::endpoint();
     let time = "partitioner.class=io.confluent.connect.storage.partitioner";
     let connectors = [
-        ("default", format!("flush.size=3\ntopics.dir=default\n")),
+        ("default", "flush.size=3\ntopics.dir=default\n".to_string()),
         ("field", format!("flush.size=3\ntopics.dir=field\n{time}.FieldPartitioner\npartition.field.name=country\n")),
         (
             "daily",
@@ -216,7 +216,7 @@ fn parquet_avro_gzip_json_and_bytearray_read_back() {
     let specs = [
         ("parquet", format!("flush.size=5\ntopics.dir=parquet\n{f}.parquet.ParquetFormat\n")),
         ("avro", format!("flush.size=5\ntopics.dir=avro\n{f}.avro.AvroFormat\navro.codec=deflate\n")),
-        ("gzip", format!("flush.size=5\ntopics.dir=gzip\ns3.compression.type=gzip\njson.decimal.format=NUMERIC\n")),
+        ("gzip", "flush.size=5\ntopics.dir=gzip\ns3.compression.type=gzip\njson.decimal.format=NUMERIC\n".to_string()),
         (
             "bytes",
             format!(
