@@ -611,6 +611,53 @@ fn cdc_schema_change_events() {
     assert_eq!(data[1].after()["note"], "n");
 }
 
+/// A stored position the server no longer has, by file and by GTID: the task fails with the
+/// purge facts and the fix; `snapshot.mode=when_needed` takes a new snapshot instead.
+#[test]
+fn cdc_purged_position_fails_clearly_or_snapshots_when_needed() {
+    require_kafka();
+    let db = database("cdc_purged");
+    mariadb(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY); INSERT INTO {db}.t VALUES (1), (2);"));
+    let dir = Dir::new();
+    let worker = dir.worker(free_port(), "");
+    let prefix = unique("cdc-purged");
+    let name = unique("cdc");
+    let set_offset = |offset: &str| {
+        let out = sluice()
+            .args(["offsets", "set"])
+            .arg(dir.path("connect.offsets"))
+            .args(["--connector", &name, "--partition", &format!(r#"{{"server":"{prefix}"}}"#), "--offset", offset])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    // no PURGE BINARY LOGS here (other tests restart from their own older positions): offsets
+    // the server never had are purged positions as far as it can tell
+    for (offset, wanted) in [
+        (r#"{"file":"mariadb-bin.000000","pos":4}"#, "mariadb-bin.000000:4"),
+        (r#"{"file":"mariadb-bin.000001","pos":4,"gtids":"77-1-5"}"#, "GTID 77-1-5"),
+    ] {
+        set_offset(offset);
+        let connector = dir.write("cdc.properties", &props(&name, &db, &prefix, ""));
+        let out = run(&[&worker, &connector]);
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{text}");
+        assert!(text.contains(&format!("the stored offset points at {wanted}, which the server no longer has")), "{text}");
+        assert!(text.contains("oldest binlog: mariadb-bin.") && text.contains("snapshot.mode=when_needed"), "{text}");
+    }
+    let connector = dir.write("cdc.properties", &props(&name, &db, &prefix, "snapshot.mode=when_needed\n"));
+    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
+    let got = changes(&format!("{prefix}.{db}.t"), 2, Duration::from_secs(30));
+    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
+    let log = log_text(&dir.path("log"));
+    assert!(log.contains("snapshot.mode=when_needed takes a new snapshot"), "{log}");
+    assert_eq!(got.iter().map(|c| (c.op().to_owned(), c.id())).collect::<Vec<_>>(), [("r".into(), 1), ("r".into(), 2)]);
+    let stored = offset(&dir).unwrap();
+    assert_ne!(stored["file"], "mariadb-bin.000000", "{stored}");
+    assert!(stored.get("snapshot").is_none(), "{stored}");
+}
+
 #[test]
 fn cdc_start_up_checks_name_the_fix() {
     require_kafka();
