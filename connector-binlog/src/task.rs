@@ -1,7 +1,8 @@
 //! `BinlogSourceTask`: the one task of a binlog connector. `start` checks the server and
 //! decides between snapshot and streaming from the stored offset; a reader task then snapshots
-//! and/or streams into a bounded queue (`max.queue.size` records, in batches of
-//! `max.batch.size`, and at most `max.queue.size.in.bytes` when set) that `poll` drains. A full queue stops reading the binlog, so memory stays
+//! and/or streams into a bounded queue that `poll` drains in batches of up to `max.batch.size`:
+//! chunks of 256 records, half a batch deep (within `max.queue.size`), and at most
+//! `max.queue.size.in.bytes` when set. A full queue stops reading the binlog, so memory stays
 //! bounded whatever the transaction size.
 
 use std::collections::VecDeque;
