@@ -90,5 +90,5 @@ pub async fn read_table(
         defs.push(ColumnDef { name, kind, optional, default, default_text, captured });
     }
     let key = key.iter().filter_map(|k| defs.iter().position(|c| &c.name == k)).collect();
-    Ok(Some(TableDef { db: db.to_owned(), table: table.to_owned(), columns: defs, key }))
+    Ok(Some(TableDef { db: db.to_owned(), table: table.to_owned(), columns: defs, key }.keyed(filters)))
 }

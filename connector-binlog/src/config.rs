@@ -123,6 +123,8 @@ pub struct Filters {
     pub table_exclude: Vec<Regex>,
     pub column_include: Vec<Regex>,
     pub column_exclude: Vec<Regex>,
+    /// `message.key.columns`: `db.table` patterns and the columns that key their records.
+    pub key_columns: Vec<(Regex, Vec<String>)>,
 }
 
 /// Databases never captured (Debezium's built-in system database filter).
@@ -154,6 +156,33 @@ impl Filters {
         (self.column_include.is_empty() || self.column_include.iter().any(|r| r.is_match(&name)))
             && !self.column_exclude.iter().any(|r| r.is_match(&name))
     }
+
+    /// The `message.key.columns` of `db.table`, if an entry names it (the first that does).
+    pub fn key_columns(&self, db: &str, table: &str) -> Option<&[String]> {
+        let name = format!("{db}.{table}");
+        self.key_columns.iter().find(|(r, _)| r.is_match(&name)).map(|(_, c)| c.as_slice())
+    }
+}
+
+/// `message.key.columns`: `<db>.<table regex>:<column>[,<column>…]` entries separated by `;`.
+fn key_columns(r: &mut ConfigReader<'_>) -> Vec<(Regex, Vec<String>)> {
+    const KEY: &str = "message.key.columns";
+    let Some(text) = r.non_empty(KEY) else { return Vec::new() };
+    let mut out = Vec::new();
+    for entry in text.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+        let parsed = entry.rsplit_once(':').map(|(t, cols)| {
+            (t.trim(), cols.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect::<Vec<_>>())
+        });
+        match parsed {
+            Some((table, cols)) if !table.is_empty() && !cols.is_empty() => {
+                if let Some(re) = r.whole_match_regex(KEY, table) {
+                    out.push((re, cols));
+                }
+            }
+            _ => r.invalid(KEY, "<db>.<table>:<column>[,<column>…] entries separated by ';'", entry),
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone)]
@@ -238,6 +267,7 @@ impl BinlogConfig {
             table_exclude: regex_list(r, "table.exclude.list"),
             column_include: regex_list(r, "column.include.list"),
             column_exclude: regex_list(r, "column.exclude.list"),
+            key_columns: key_columns(r),
         };
         for (a, b) in [
             ("database.include.list", "database.exclude.list"),
@@ -365,7 +395,7 @@ impl BinlogConfig {
                 }
             }
         }
-        for key in ["message.key.columns", "column.mask.hash", "column.truncate.to", "converters"] {
+        for key in ["column.mask.hash", "column.truncate.to", "converters"] {
             if let Some(v) = r.non_empty(key) {
                 r.invalid(key, "unset (not implemented by sluice yet)", v.as_str());
             }
@@ -458,6 +488,17 @@ mod tests {
         assert!(c.filters.table("inventory", "orders") && c.filters.table("inventory", "customers"));
         assert!(!c.filters.table("inventory", "orders_old") && !c.filters.table("mysql", "user"));
         assert!(!c.snapshot_lock, "MariaDB never locks");
+    }
+
+    #[test]
+    fn message_key_columns() {
+        let c = with(&[("message.key.columns", "inventory.orders:a, b ; inv.*\\.log.*:id")]).unwrap();
+        assert_eq!(c.filters.key_columns("inventory", "orders"), Some(&["a".to_owned(), "b".to_owned()][..]));
+        assert_eq!(c.filters.key_columns("inventory", "logbook"), Some(&["id".to_owned()][..]));
+        assert_eq!(c.filters.key_columns("inventory", "orders2"), None, "anchored");
+        let errors = with(&[("message.key.columns", "inventory.orders;x.y:")]).unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert!(errors[0].contains("message.key.columns: expected <db>.<table>:<column>"), "{errors:#?}");
     }
 
     #[test]

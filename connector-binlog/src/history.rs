@@ -85,7 +85,7 @@ impl Entry {
                 captured: filters.column(&self.db, &self.table, &c.name),
             })
             .collect();
-        TableDef { db: self.db.clone(), table: self.table.clone(), columns, key: self.key.clone() }
+        TableDef { db: self.db.clone(), table: self.table.clone(), columns, key: self.key.clone() }.keyed(filters)
     }
 }
 

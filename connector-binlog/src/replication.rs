@@ -513,6 +513,7 @@ impl<'a> Replication<'a> {
                 col.default = now.default.clone();
             }
         }
+        let def = def.keyed(&self.c.filters);
         if self.warned_fallback.insert(def.id()) {
             warn!(table = %def.id(), "the catalogue no longer matches this table's binlog events (a later DDL): using the binlog's own column types (no defaults; JSON, UUID and INET6 read as text/bytes) until it matches again");
         }

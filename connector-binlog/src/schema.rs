@@ -7,7 +7,7 @@ use std::sync::Arc;
 use runtime::data::{Schema, Struct, Type, Value};
 
 use crate::column::{Kind, Modes};
-use crate::config::Flavor;
+use crate::config::{Filters, Flavor};
 
 /// One column as the connector sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +35,25 @@ pub struct TableDef {
 impl TableDef {
     pub fn id(&self) -> String {
         format!("{}.{}", self.db, self.table)
+    }
+
+    /// The key columns `message.key.columns` gives this table instead of its primary key.
+    /// Names the table lacks are left out with a warning; with none left the key stays.
+    pub fn keyed(mut self, filters: &Filters) -> TableDef {
+        let Some(names) = filters.key_columns(&self.db, &self.table) else { return self };
+        let mut key = Vec::with_capacity(names.len());
+        for n in names {
+            match self.columns.iter().position(|c| &c.name == n) {
+                Some(i) => key.push(i),
+                None => {
+                    tracing::warn!(table = %self.id(), column = %n, "message.key.columns names a column the table does not have")
+                }
+            }
+        }
+        if !key.is_empty() {
+            self.key = key;
+        }
+        self
     }
 }
 

@@ -611,6 +611,45 @@ fn cdc_schema_change_events() {
     assert_eq!(data[1].after()["note"], "n");
 }
 
+/// `message.key.columns`: a table without a primary key gets the named key, in snapshot and
+/// streaming; a table with one gets the named columns instead; an update of a key column is a
+/// delete, a tombstone and a create, as for a primary key.
+#[test]
+fn cdc_message_key_columns() {
+    require_kafka();
+    let db = database("cdc_keys");
+    mariadb(&format!(
+        "CREATE TABLE {db}.nopk (code VARCHAR(8) NOT NULL, v INT); INSERT INTO {db}.nopk VALUES ('a', 1); \
+         CREATE TABLE {db}.pk (id INT PRIMARY KEY, region CHAR(2) NOT NULL, n INT NOT NULL); \
+         INSERT INTO {db}.pk VALUES (1, 'eu', 7);"
+    ));
+    let dir = Dir::new();
+    let worker = dir.worker(free_port(), "");
+    let prefix = unique("cdc-keys");
+    let extra = format!("message.key.columns={db}.nopk:code;{db}\\.p.*:region,n\n");
+    let connector = dir.write("cdc.properties", &props(&unique("cdc"), &db, &prefix, &extra));
+    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
+    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
+    mariadb(&format!("INSERT INTO {db}.nopk VALUES ('b', 2); UPDATE {db}.pk SET n = 8 WHERE id = 1;"));
+    let nopk = changes(&format!("{prefix}.{db}.nopk"), 2, Duration::from_secs(30));
+    let pk = changes(&format!("{prefix}.{db}.pk"), 4, Duration::from_secs(30));
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
+    let keys = |cs: &[Change]| cs.iter().map(|c| serde_json::to_string(&c.key["payload"]).unwrap()).collect::<Vec<_>>();
+    assert_eq!(keys(&nopk), [r#"{"code":"a"}"#, r#"{"code":"b"}"#], "{}", log_text(&dir.path("log")));
+    assert_eq!(nopk[0].key["schema"]["name"], format!("{prefix}.{db}.nopk.Key"));
+    assert_eq!(nopk[0].key["schema"]["optional"], false);
+    assert_eq!(
+        keys(&pk),
+        [
+            r#"{"region":"eu","n":7}"#,
+            r#"{"region":"eu","n":7}"#,
+            r#"{"region":"eu","n":7}"#,
+            r#"{"region":"eu","n":8}"#
+        ]
+    );
+    assert_eq!(pk.iter().map(Change::op).collect::<Vec<_>>(), ["r", "d", "tombstone", "c"]);
+}
+
 /// A stored position the server no longer has, by file and by GTID: the task fails with the
 /// purge facts and the fix; `snapshot.mode=when_needed` takes a new snapshot instead.
 #[test]
@@ -642,7 +681,10 @@ fn cdc_purged_position_fails_clearly_or_snapshots_when_needed() {
         let out = run(&[&worker, &connector]);
         let text = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{text}");
-        assert!(text.contains(&format!("the stored offset points at {wanted}, which the server no longer has")), "{text}");
+        assert!(
+            text.contains(&format!("the stored offset points at {wanted}, which the server no longer has")),
+            "{text}"
+        );
         assert!(text.contains("oldest binlog: mariadb-bin.") && text.contains("snapshot.mode=when_needed"), "{text}");
     }
     let connector = dir.write("cdc.properties", &props(&name, &db, &prefix, "snapshot.mode=when_needed\n"));
