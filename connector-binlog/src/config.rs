@@ -213,6 +213,7 @@ pub struct BinlogConfig {
     pub poll_interval: Duration,
     pub connect_timeout: Duration,
     pub skip_creates: bool,
+    pub skip_truncates: bool,
     pub skip_updates: bool,
     pub skip_deletes: bool,
 }
@@ -366,13 +367,6 @@ impl BinlogConfig {
                 other => r.invalid("skipped.operations", "a list of c, u, d, t, or none", other),
             }
         }
-        if !skip.3 {
-            r.invalid(
-                "skipped.operations",
-                "a list that includes t (sluice does not emit truncate events yet)",
-                skipped.as_str(),
-            );
-        }
         // keys whose other values change the records in ways sluice does not implement
         for (key, default, why) in [
             (
@@ -448,6 +442,7 @@ impl BinlogConfig {
             max_queue_bytes,
             poll_interval,
             connect_timeout,
+            skip_truncates: skip.3,
             skip_creates: skip.0,
             skip_updates: skip.1,
             skip_deletes: skip.2,
@@ -542,7 +537,9 @@ mod tests {
         .unwrap();
         assert_eq!(c.snapshot_mode, SnapshotMode::NoData);
         assert_eq!((c.decimal_mode, c.binary_mode), (DecimalMode::String, BinaryMode::Hex));
-        assert!(c.unsigned_precise && c.skip_deletes && !c.skip_creates);
-        assert!(with(&[("skipped.operations", "none")]).unwrap_err()[0].contains("includes t"));
+        assert!(c.unsigned_precise && c.skip_deletes && !c.skip_creates && c.skip_truncates);
+        assert!(with(&[]).unwrap().skip_truncates, "Debezium skips truncates by default");
+        let none = with(&[("skipped.operations", "none")]).unwrap();
+        assert!(!none.skip_truncates && !none.skip_deletes);
     }
 }

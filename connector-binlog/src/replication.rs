@@ -338,6 +338,9 @@ impl<'a> Replication<'a> {
                                     let gtid = self.txn.as_ref().and_then(|t| t.gtid.map(|g| g.to_string()));
                                     let thread = q.thread_id() as i64;
                                     self.commit(end);
+                                    if word == "TRUNCATE" {
+                                        self.truncate(&q.schema(), &sql, &h, start, gtid.clone(), thread).await?;
+                                    }
                                     if ddl {
                                         let (schema, sql) = (q.schema().into_owned(), sql.into_owned());
                                         self.schema_change(&schema, &sql, &h, start, gtid, thread).await?;
@@ -373,6 +376,54 @@ impl<'a> Replication<'a> {
             }
         }
         Ok(flush)
+    }
+
+    /// A truncate record for `TRUNCATE TABLE` on a captured table (after its commit), on the
+    /// table's topic with its current envelope schema.
+    async fn truncate(
+        &mut self,
+        default_db: &str,
+        ddl: &str,
+        h: &mysql_async::binlog::events::BinlogEventHeader,
+        start: u64,
+        gtid: Option<String>,
+        thread: i64,
+    ) -> Result<(), BinlogError> {
+        if self.c.skip_truncates {
+            return Ok(());
+        }
+        let Some((db, table)) = crate::schema_change::truncated_table(ddl, default_db) else { return Ok(()) };
+        if !self.c.filters.table(&db, &table) {
+            return Ok(());
+        }
+        let key = (db.clone(), table.clone());
+        let schemas = match self.schemas.get(&key) {
+            Some(s) => s.clone(),
+            None => {
+                let Some(def) = self.read_catalogue(&db, &table).await? else { return Ok(()) };
+                let s = Arc::new(TableSchemas::new(def, &self.c.topic_prefix, &self.events.source.schema, &self.modes));
+                self.schemas.insert(key, s.clone());
+                s
+            }
+        };
+        let ts_sec = h.timestamp() as i64;
+        let offset = self.committed_offset(ts_sec, h.server_id());
+        let info = SourceInfo {
+            ts_ms: ts_sec * 1000,
+            snapshot: None,
+            db: &db,
+            table: &table,
+            server_id: h.server_id(),
+            gtid,
+            file: &self.file,
+            pos: start,
+            row: 0,
+            thread: Some(thread),
+        };
+        let mut out = std::mem::take(&mut self.batch);
+        self.events.truncate(&schemas, &info, offset, &mut out);
+        self.batch = out;
+        Ok(())
     }
 
     /// A schema change record for a DDL statement on captured tables (after its commit).

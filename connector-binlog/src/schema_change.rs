@@ -168,6 +168,21 @@ pub async fn read_info(conn: &mut Conn, db: &str, table: &str) -> Result<Option<
     Ok(Some(TableInfo { charset, primary_key, columns, comment: non_empty(comment) }))
 }
 
+/// The table of a `TRUNCATE [TABLE] [db.]name` statement.
+pub fn truncated_table(ddl: &str, default_db: &str) -> Option<(String, String)> {
+    let tokens = tokenize(ddl);
+    if !tokens.first()?.eq_ignore_ascii_case("TRUNCATE") {
+        return None;
+    }
+    let i = if tokens.get(1)?.eq_ignore_ascii_case("TABLE") { 2 } else { 1 };
+    let first = tokens.get(i)?;
+    if tokens.get(i + 1).map(String::as_str) == Some(".") {
+        Some((unquote(first), unquote(tokens.get(i + 2)?)))
+    } else {
+        Some((default_db.to_owned(), unquote(first)))
+    }
+}
+
 /// The tables a DDL statement changes: `(kind, db, table)`. Database-level statements and
 /// statements sluice does not recognise give none.
 pub fn affected_tables(ddl: &str, default_db: &str) -> Vec<(&'static str, String, String)> {
@@ -479,10 +494,13 @@ impl SchemaChanges {
 
 #[cfg(test)]
 mod tests {
-    use super::affected_tables;
+    use super::{affected_tables, truncated_table};
 
     #[test]
     fn ddl_statements_name_their_tables() {
+        assert_eq!(truncated_table("truncate table inv.`t`", "shop"), Some(("inv".into(), "t".into())));
+        assert_eq!(truncated_table("TRUNCATE orders", "shop"), Some(("shop".into(), "orders".into())));
+        assert_eq!(truncated_table("TRUNCATE", "shop"), None);
         let t = |ddl: &str| affected_tables(ddl, "shop");
         assert_eq!(t("CREATE TABLE IF NOT EXISTS `orders` (id INT)"), [("CREATE", "shop".into(), "orders".into())]);
         assert_eq!(t("alter table inv.`my``t` add column x int"), [("ALTER", "inv".into(), "my`t".into())]);

@@ -650,6 +650,43 @@ fn cdc_message_key_columns() {
     assert_eq!(pk.iter().map(Change::op).collect::<Vec<_>>(), ["r", "d", "tombstone", "c"]);
 }
 
+/// `TRUNCATE TABLE`: skipped by default, as Debezium; with `skipped.operations=none`, a record
+/// with `op=t`, a null key and neither `before` nor `after`, in order with the other changes.
+#[test]
+fn cdc_truncate_events() {
+    require_kafka();
+    let db = database("cdc_trunc");
+    mariadb(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY); CREATE TABLE {db}.u (id INT PRIMARY KEY);"));
+    let dir = Dir::new();
+    let worker = dir.worker(free_port(), "");
+    let prefix = unique("cdc-trunc");
+    let extra = format!("skipped.operations=none\ntable.include.list={db}\\.t\n");
+    let connector = dir.write("cdc.properties", &props(&unique("cdc"), &db, &prefix, &extra));
+    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
+    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
+    mariadb(&format!(
+        "INSERT INTO {db}.t VALUES (1); TRUNCATE TABLE {db}.u; USE {db}; TRUNCATE t; INSERT INTO {db}.t VALUES (2);"
+    ));
+    let got = changes(&format!("{prefix}.{db}.t"), 3, Duration::from_secs(30));
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
+    assert_eq!(got.iter().map(Change::op).collect::<Vec<_>>(), ["c", "t", "c"], "{}", log_text(&dir.path("log")));
+    let t = &got[1];
+    assert_eq!(t.key, Json::Null);
+    assert_eq!((t.before(), t.after()), (&Json::Null, &Json::Null));
+    assert_eq!(t.value["payload"]["source"]["table"], "t");
+    assert_eq!(t.value["schema"]["name"], format!("{prefix}.{db}.t.Envelope"));
+
+    // the default skips them
+    let prefix = unique("cdc-trunc");
+    let connector = dir.write("cdc2.properties", &props(&unique("cdc"), &db, &prefix, ""));
+    let mut child = spawn(&[&worker, &connector], &dir.path("log2"));
+    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log2")).contains("streaming the binlog"));
+    mariadb(&format!("TRUNCATE TABLE {db}.t; INSERT INTO {db}.t VALUES (3);"));
+    let got = changes(&format!("{prefix}.{db}.t"), 2, Duration::from_secs(30));
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log2")));
+    assert_eq!(got.iter().map(|c| (c.op().to_owned(), c.id())).collect::<Vec<_>>(), [("r".into(), 2), ("c".into(), 3)]);
+}
+
 /// A stored position the server no longer has, by file and by GTID: the task fails with the
 /// purge facts and the fix; `snapshot.mode=when_needed` takes a new snapshot instead.
 #[test]
