@@ -1,7 +1,7 @@
 //! The binlog CDC source (Debezium's MariaDB connector) against the binlog-enabled MariaDB of
 //! `scripts/services`: golden envelopes for every column type in snapshot and streaming, the
 //! snapshot/streaming seam under a concurrent writer, DDL mid-stream and a restart after it (and
-//! behind it, from the schema history),
+//! behind it, from the schema history), message.key.columns, truncate events, purged positions,
 //! `kill -9` mid-transaction, a 1,000,000-row `INSERT … SELECT` in bounded memory, and the
 //! start-up checks' errors.
 
