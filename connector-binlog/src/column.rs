@@ -55,6 +55,10 @@ pub enum Kind {
     },
     Uuid,
     Inet6,
+    /// A spatial column: `io.debezium.data.geometry.Point` for POINT, else `…Geometry`.
+    Geometry {
+        point: bool,
+    },
 }
 
 /// The modes that change representations.
@@ -75,6 +79,64 @@ pub enum Origin {
 
 fn debezium(ty: Type, name: &str) -> SchemaBuilder {
     Schema::builder(ty).name(name).version(1)
+}
+
+/// Debezium's `Point` {x, y, wkb, srid} or `Geometry` {wkb, srid} struct, built once per shape
+/// (a struct value carries its schema, which must be the field's).
+fn geometry_schema(point: bool, optional: bool) -> Schema {
+    static SCHEMAS: std::sync::OnceLock<[Schema; 4]> = std::sync::OnceLock::new();
+    let all = SCHEMAS.get_or_init(|| {
+        let build = |point: bool, optional: bool| {
+            let mut b = if point {
+                debezium(Type::Struct, "io.debezium.data.geometry.Point")
+                    .doc("Geometry (POINT)")
+                    .field("x", Schema::primitive(Type::Float64, false))
+                    .field("y", Schema::primitive(Type::Float64, false))
+                    .field("wkb", Schema::primitive(Type::Bytes, true))
+            } else {
+                debezium(Type::Struct, "io.debezium.data.geometry.Geometry")
+                    .doc("Geometry")
+                    .field("wkb", Schema::primitive(Type::Bytes, false))
+            };
+            b = b.field("srid", Schema::primitive(Type::Int32, true));
+            if optional {
+                b = b.optional();
+            }
+            b.build()
+        };
+        [build(false, false), build(false, true), build(true, false), build(true, true)]
+    });
+    all[point as usize * 2 + optional as usize].clone()
+}
+
+/// MySQL's internal geometry value (4-byte little-endian SRID, then WKB) as Debezium's struct:
+/// SRID 0 is null; a POINT's coordinates come from its 21-byte 2D WKB.
+fn geometry(point: bool, optional: bool, b: Vec<u8>) -> Result<Value, String> {
+    if b.len() < 4 {
+        return Err(format!("a geometry value of {} bytes has no SRID", b.len()));
+    }
+    let srid = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    let srid = if srid == 0 { Value::Null } else { Value::Int32(srid) };
+    let wkb = b[4..].to_vec();
+    let schema = geometry_schema(point, optional);
+    let values = if point {
+        if wkb.len() != 21 {
+            return Err(format!("a POINT's WKB has {} bytes, not 21 (2D points only)", wkb.len()));
+        }
+        let le = wkb[0] != 0;
+        let f = |at: usize| {
+            let bytes: [u8; 8] = wkb[at..at + 8].try_into().expect("21 bytes");
+            if le {
+                f64::from_le_bytes(bytes)
+            } else {
+                f64::from_be_bytes(bytes)
+            }
+        };
+        vec![Value::Float64(f(5)), Value::Float64(f(13)), Value::Bytes(wkb), srid]
+    } else {
+        vec![Value::Bytes(wkb), srid]
+    };
+    Ok(Value::Struct(runtime::data::Struct { schema, values }))
 }
 
 /// Values of `enum('a','b''c')` / `set(…)` in COLUMN_TYPE.
@@ -156,6 +218,9 @@ impl Kind {
             "uuid" => Kind::Uuid,
             "inet6" => Kind::Inet6,
             "inet4" => Kind::Text { latin1: false },
+            "point" => Kind::Geometry { point: true },
+            "geometry" | "linestring" | "polygon" | "multipoint" | "multilinestring" | "multipolygon"
+            | "geometrycollection" => Kind::Geometry { point: false },
             other => return Err(format!("column type {other} ({column_type}) is not supported by sluice yet")),
         })
     }
@@ -199,6 +264,7 @@ impl Kind {
             Kind::Bits { length } => {
                 debezium(Type::Bytes, "io.debezium.data.Bits").parameter("length", length.to_string())
             }
+            Kind::Geometry { point } => return geometry_schema(*point, optional),
         };
         if optional {
             b = b.optional();
@@ -261,6 +327,7 @@ impl Kind {
                 String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
             }),
             (Kind::Json, MyValue::Bytes(b)) => Value::String(String::from_utf8_lossy(&b).into_owned()),
+            (Kind::Geometry { point }, MyValue::Bytes(b)) => geometry(*point, nullable, b)?,
             (Kind::Binary { pad }, MyValue::Bytes(mut b)) => match modes.binary {
                 _ if b.len() < *pad as usize => {
                     b.resize(*pad as usize, 0);
@@ -467,6 +534,7 @@ pub fn default_value(kind: &Kind, modes: &Modes, text: Option<&str>, nullable: b
             }
         }
         _ if t.contains('(') => return None,
+        Kind::Geometry { .. } => return None,
         Kind::Bool | Kind::Bits { .. } => {
             let bits = literal.strip_prefix("b'").and_then(|s| s.strip_suffix('\'')).unwrap_or(&literal);
             let n = u64::from_str_radix(bits, 2).ok()?;
@@ -559,6 +627,24 @@ mod tests {
             Kind::Date.convert(MyValue::Date(0, 0, 0, 0, 0, 0, 0), Origin::Binlog, &MODES, true).unwrap(),
             Value::Null
         );
+    }
+
+    #[test]
+    fn geometry_values() {
+        // SRID 4326, then a big-endian 2D POINT(1 2)
+        let mut b = 4326i32.to_le_bytes().to_vec();
+        b.push(0);
+        b.extend(1u32.to_be_bytes());
+        b.extend(1f64.to_be_bytes());
+        b.extend(2f64.to_be_bytes());
+        let Value::Struct(s) = geometry(true, false, b.clone()).unwrap() else { panic!() };
+        assert_eq!(s.values[..2], [Value::Float64(1.0), Value::Float64(2.0)]);
+        assert_eq!(s.values[2], Value::Bytes(b[4..].to_vec()));
+        assert_eq!(s.values[3], Value::Int32(4326));
+        assert_eq!(s.schema, Kind::Geometry { point: true }.schema(&MODES, false, None));
+        let Value::Struct(g) = geometry(false, true, vec![0, 0, 0, 0, 1, 2]).unwrap() else { panic!() };
+        assert_eq!(g.values, [Value::Bytes(vec![1, 2]), Value::Null]);
+        assert!(geometry(true, false, vec![0, 0, 0, 0, 1]).unwrap_err().contains("not 21"));
     }
 
     #[test]

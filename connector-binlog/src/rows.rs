@@ -68,13 +68,19 @@ impl TableMap {
             extractor.iter_column_name().filter_map(Result::ok).map(|c| c.name().into_owned()).collect();
         let primary_key: Vec<usize> = extractor.iter_primary_key().filter_map(Result::ok).map(|i| i as usize).collect();
         let nullable: Vec<bool> = (0..n).map(|i| tme.null_bitmask().get(i).is_some_and(|b| *b)).collect();
-        let (mut enums, mut sets) = (Vec::new(), Vec::new());
+        let (mut enums, mut sets, mut geometries) = (Vec::new(), Vec::new(), Vec::new());
         for field in tme.iter_optional_meta().flatten() {
             match field {
                 OptionalMetadataField::EnumStrValue(v) => {
                     for values in v.iter_values().flatten() {
                         enums.push(values.values().iter().map(|s| s.value().into_owned()).collect::<Vec<_>>());
                     }
+                }
+                OptionalMetadataField::GeometryType(v) => {
+                    geometries.extend(
+                        v.iter_geometry_types()
+                            .map(|g| matches!(g, Ok(mysql_common::constants::GeometryType::GEOM_POINT))),
+                    );
                 }
                 OptionalMetadataField::SetStrValue(v) => {
                     for values in v.iter_values().flatten() {
@@ -86,13 +92,22 @@ impl TableMap {
         }
         let db = tme.database_name().into_owned();
         let table = tme.table_name().into_owned();
-        let fallback = fallback_def(&db, &table, &plans, &names, &nullable, &primary_key, &binary, enums, sets);
+        let extra = Extra { binary, enums, sets, geometries };
+        let fallback = fallback_def(&db, &table, &plans, &names, &nullable, &primary_key, extra);
         Ok(TableMap { db, table, plans, names, fallback })
     }
 }
 
+/// What the TABLE_MAP's optional metadata says about binary strings (one per column), ENUM,
+/// SET and spatial columns (in column order; `true`: a POINT).
+struct Extra {
+    binary: Vec<bool>,
+    enums: Vec<Vec<String>>,
+    sets: Vec<Vec<String>>,
+    geometries: Vec<bool>,
+}
+
 /// The table's structure from the TABLE_MAP alone (no defaults, no JSON/UUID/INET6 detection).
-#[allow(clippy::too_many_arguments)]
 fn fallback_def(
     db: &str,
     table: &str,
@@ -100,15 +115,15 @@ fn fallback_def(
     names: &[String],
     nullable: &[bool],
     primary_key: &[usize],
-    binary: &[bool],
-    enums: Vec<Vec<String>>,
-    sets: Vec<Vec<String>>,
+    extra: Extra,
 ) -> Result<TableDef, String> {
+    let binary = &extra.binary;
     use ColumnType::*;
     if names.len() != plans.len() {
         return Err("the TABLE_MAP event has no column names: set binlog_row_metadata=FULL".into());
     }
-    let (mut enums, mut sets) = (enums.into_iter(), sets.into_iter());
+    let (mut enums, mut sets, mut geometries) =
+        (extra.enums.into_iter(), extra.sets.into_iter(), extra.geometries.into_iter());
     let mut columns = Vec::with_capacity(plans.len());
     for (i, p) in plans.iter().enumerate() {
         let fsp = p.meta.first().copied().unwrap_or(0) as u32;
@@ -145,6 +160,7 @@ fn fallback_def(
             MYSQL_TYPE_ENUM => Kind::Enum(enums.next().unwrap_or_default()),
             MYSQL_TYPE_SET => Kind::Set(sets.next().unwrap_or_default()),
             MYSQL_TYPE_JSON => Kind::Json,
+            MYSQL_TYPE_GEOMETRY => Kind::Geometry { point: geometries.next().unwrap_or(false) },
             MYSQL_TYPE_STRING if binary[i] => Kind::Binary { pad: fixed_length(&p.meta) },
             t if is_char(t) && binary[i] => Kind::Binary { pad: 0 },
             t if is_char(t) => Kind::Text { latin1: false },

@@ -1,7 +1,7 @@
 //! The binlog CDC source (Debezium's MariaDB connector) against the binlog-enabled MariaDB of
 //! `scripts/services`: golden envelopes for every column type in snapshot and streaming, the
 //! snapshot/streaming seam under a concurrent writer, DDL mid-stream and a restart after it (and
-//! behind it, from the schema history), message.key.columns, truncate events, purged positions,
+//! behind it, `binlog_cdc_options.rs`),
 //! `kill -9` mid-transaction, a 1,000,000-row `INSERT … SELECT` in bounded memory, and the
 //! start-up checks' errors.
 
@@ -14,19 +14,19 @@ use serde_json::Value as Json;
 use crate::harness::*;
 
 /// A fresh database for one test.
-fn database(prefix: &str) -> String {
+pub(crate) fn database(prefix: &str) -> String {
     let db = unique(prefix).replace('-', "_");
     mariadb(&format!("CREATE DATABASE {db}"));
     db
 }
 
 /// A replica id no other test of this run (nor a recent run) registers with.
-fn server_id() -> u32 {
+pub(crate) fn server_id() -> u32 {
     static N: AtomicU32 = AtomicU32::new(0);
     100_000 + (std::process::id() % 5_000) * 20 + N.fetch_add(1, Ordering::Relaxed)
 }
 
-fn props(name: &str, db: &str, prefix: &str, extra: &str) -> String {
+pub(crate) fn props(name: &str, db: &str, prefix: &str, extra: &str) -> String {
     format!(
         "name={name}\nconnector.class=io.debezium.connector.mariadb.MariaDbConnector\ntasks.max=1\n\
          database.hostname=127.0.0.1\ndatabase.port=3307\ndatabase.user=root\ndatabase.password=\n\
@@ -38,27 +38,27 @@ fn props(name: &str, db: &str, prefix: &str, extra: &str) -> String {
 }
 
 /// A record as JSON: key and value parsed (value `Null` for a tombstone).
-struct Change {
-    key: Json,
-    value: Json,
+pub(crate) struct Change {
+    pub(crate) key: Json,
+    pub(crate) value: Json,
 }
 
 impl Change {
-    fn op(&self) -> &str {
+    pub(crate) fn op(&self) -> &str {
         self.value["payload"]["op"].as_str().unwrap_or("tombstone")
     }
-    fn after(&self) -> &Json {
+    pub(crate) fn after(&self) -> &Json {
         &self.value["payload"]["after"]
     }
-    fn before(&self) -> &Json {
+    pub(crate) fn before(&self) -> &Json {
         &self.value["payload"]["before"]
     }
-    fn id(&self) -> i64 {
+    pub(crate) fn id(&self) -> i64 {
         self.key["payload"]["id"].as_i64().unwrap()
     }
 }
 
-fn changes(topic: &str, n: usize, timeout: Duration) -> Vec<Change> {
+pub(crate) fn changes(topic: &str, n: usize, timeout: Duration) -> Vec<Change> {
     consume(topic, n, timeout)
         .into_iter()
         .map(|(k, v)| Change {
@@ -68,7 +68,7 @@ fn changes(topic: &str, n: usize, timeout: Duration) -> Vec<Change> {
         .collect()
 }
 
-fn offset(dir: &Dir) -> Option<Json> {
+pub(crate) fn offset(dir: &Dir) -> Option<Json> {
     dir.offsets().into_iter().next().map(|e| e["offset"].clone())
 }
 
@@ -411,48 +411,6 @@ fn cdc_ddl_mid_stream_and_a_restart_after_ddl() {
     assert_eq!(serde_json::to_string(got[6].after()).unwrap(), r#"{"id":6,"c":60,"b2":"six","d":19724}"#);
 }
 
-/// A connector restarted behind a DDL that the binlog's TABLE_MAP cannot show (a changed
-/// default) or that removes what only the catalogue knows (a JSON column): the rows written
-/// before the DDL still decode with the structure they were written under, from the schema
-/// history next to the offsets.
-#[test]
-fn cdc_schema_history_decodes_rows_behind_a_ddl() {
-    require_kafka();
-    let db = database("cdc_hist");
-    mariadb(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, doc JSON, n INT NOT NULL DEFAULT 5)"));
-    let dir = Dir::new();
-    let worker = dir.worker(free_port(), "");
-    let prefix = unique("cdc-hist");
-    let name = unique("cdc");
-    let connector = dir.write("cdc.properties", &props(&name, &db, &prefix, ""));
-    let topic = format!("{prefix}.{db}.t");
-    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
-    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
-    mariadb(&format!("INSERT INTO {db}.t VALUES (1, '{{\"a\": 1}}', 1)"));
-    assert_eq!(changes(&topic, 1, Duration::from_secs(30)).len(), 1, "{}", log_text(&dir.path("log")));
-    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
-    let history = dir.path(&format!("connect.offsets.{name}.schema-history"));
-    assert!(std::fs::read_to_string(&history).unwrap().contains("\"db\""), "history at {}", history.display());
-
-    mariadb(&format!(
-        "INSERT INTO {db}.t VALUES (2, '{{\"b\": 2}}', 2); \
-         ALTER TABLE {db}.t DROP COLUMN doc, ALTER COLUMN n SET DEFAULT 6; INSERT INTO {db}.t VALUES (3, 3);"
-    ));
-    let mut child = spawn(&[&worker, &connector], &dir.path("log2"));
-    let got = changes(&topic, 3, Duration::from_secs(30));
-    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log2")));
-    assert_eq!(got.len(), 3, "{}", log_text(&dir.path("log2")));
-    let field = |i: usize, name: &str| {
-        got[i].value["schema"]["fields"][1]["fields"].as_array().unwrap().iter().find(|f| f["field"] == name).cloned()
-    };
-    assert_eq!(serde_json::to_string(got[1].after()).unwrap(), r#"{"id":2,"doc":"{\"b\": 2}","n":2}"#);
-    assert_eq!(field(1, "doc").unwrap()["name"], "io.debezium.data.Json", "{}", log_text(&dir.path("log2")));
-    assert_eq!(field(1, "n").unwrap()["default"], 5);
-    assert_eq!(serde_json::to_string(got[2].after()).unwrap(), r#"{"id":3,"n":3}"#);
-    assert_eq!(field(2, "n").unwrap()["default"], 6);
-    assert!(!log_text(&dir.path("log2")).contains("no longer matches"), "{}", log_text(&dir.path("log2")));
-}
-
 /// Starts the connector on an empty table, runs one big transaction, and stops sluice (SIGTERM
 /// or SIGKILL) once an offset inside the transaction is stored.
 fn stop_mid_transaction(kill: bool) {
@@ -609,132 +567,6 @@ fn cdc_schema_change_events() {
     assert_eq!(alter["source"]["snapshot"], "false");
     assert!(alter["source"]["gtid"].as_str().unwrap().starts_with("0-1-"));
     assert_eq!(data[1].after()["note"], "n");
-}
-
-/// `message.key.columns`: a table without a primary key gets the named key, in snapshot and
-/// streaming; a table with one gets the named columns instead; an update of a key column is a
-/// delete, a tombstone and a create, as for a primary key.
-#[test]
-fn cdc_message_key_columns() {
-    require_kafka();
-    let db = database("cdc_keys");
-    mariadb(&format!(
-        "CREATE TABLE {db}.nopk (code VARCHAR(8) NOT NULL, v INT); INSERT INTO {db}.nopk VALUES ('a', 1); \
-         CREATE TABLE {db}.pk (id INT PRIMARY KEY, region CHAR(2) NOT NULL, n INT NOT NULL); \
-         INSERT INTO {db}.pk VALUES (1, 'eu', 7);"
-    ));
-    let dir = Dir::new();
-    let worker = dir.worker(free_port(), "");
-    let prefix = unique("cdc-keys");
-    let extra = format!("message.key.columns={db}.nopk:code;{db}\\.p.*:region,n\n");
-    let connector = dir.write("cdc.properties", &props(&unique("cdc"), &db, &prefix, &extra));
-    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
-    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
-    mariadb(&format!("INSERT INTO {db}.nopk VALUES ('b', 2); UPDATE {db}.pk SET n = 8 WHERE id = 1;"));
-    let nopk = changes(&format!("{prefix}.{db}.nopk"), 2, Duration::from_secs(30));
-    let pk = changes(&format!("{prefix}.{db}.pk"), 4, Duration::from_secs(30));
-    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
-    let keys = |cs: &[Change]| cs.iter().map(|c| serde_json::to_string(&c.key["payload"]).unwrap()).collect::<Vec<_>>();
-    assert_eq!(keys(&nopk), [r#"{"code":"a"}"#, r#"{"code":"b"}"#], "{}", log_text(&dir.path("log")));
-    assert_eq!(nopk[0].key["schema"]["name"], format!("{prefix}.{db}.nopk.Key"));
-    assert_eq!(nopk[0].key["schema"]["optional"], false);
-    assert_eq!(
-        keys(&pk),
-        [
-            r#"{"region":"eu","n":7}"#,
-            r#"{"region":"eu","n":7}"#,
-            r#"{"region":"eu","n":7}"#,
-            r#"{"region":"eu","n":8}"#
-        ]
-    );
-    assert_eq!(pk.iter().map(Change::op).collect::<Vec<_>>(), ["r", "d", "tombstone", "c"]);
-}
-
-/// `TRUNCATE TABLE`: skipped by default, as Debezium; with `skipped.operations=none`, a record
-/// with `op=t`, a null key and neither `before` nor `after`, in order with the other changes.
-#[test]
-fn cdc_truncate_events() {
-    require_kafka();
-    let db = database("cdc_trunc");
-    mariadb(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY); CREATE TABLE {db}.u (id INT PRIMARY KEY);"));
-    let dir = Dir::new();
-    let worker = dir.worker(free_port(), "");
-    let prefix = unique("cdc-trunc");
-    let extra = format!("skipped.operations=none\ntable.include.list={db}\\.t\n");
-    let connector = dir.write("cdc.properties", &props(&unique("cdc"), &db, &prefix, &extra));
-    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
-    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
-    mariadb(&format!(
-        "INSERT INTO {db}.t VALUES (1); TRUNCATE TABLE {db}.u; USE {db}; TRUNCATE t; INSERT INTO {db}.t VALUES (2);"
-    ));
-    let got = changes(&format!("{prefix}.{db}.t"), 3, Duration::from_secs(30));
-    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
-    assert_eq!(got.iter().map(Change::op).collect::<Vec<_>>(), ["c", "t", "c"], "{}", log_text(&dir.path("log")));
-    let t = &got[1];
-    assert_eq!(t.key, Json::Null);
-    assert_eq!((t.before(), t.after()), (&Json::Null, &Json::Null));
-    assert_eq!(t.value["payload"]["source"]["table"], "t");
-    assert_eq!(t.value["schema"]["name"], format!("{prefix}.{db}.t.Envelope"));
-
-    // the default skips them
-    let prefix = unique("cdc-trunc");
-    let connector = dir.write("cdc2.properties", &props(&unique("cdc"), &db, &prefix, ""));
-    let mut child = spawn(&[&worker, &connector], &dir.path("log2"));
-    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log2")).contains("streaming the binlog"));
-    mariadb(&format!("TRUNCATE TABLE {db}.t; INSERT INTO {db}.t VALUES (3);"));
-    let got = changes(&format!("{prefix}.{db}.t"), 2, Duration::from_secs(30));
-    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log2")));
-    assert_eq!(got.iter().map(|c| (c.op().to_owned(), c.id())).collect::<Vec<_>>(), [("r".into(), 2), ("c".into(), 3)]);
-}
-
-/// A stored position the server no longer has, by file and by GTID: the task fails with the
-/// purge facts and the fix; `snapshot.mode=when_needed` takes a new snapshot instead.
-#[test]
-fn cdc_purged_position_fails_clearly_or_snapshots_when_needed() {
-    require_kafka();
-    let db = database("cdc_purged");
-    mariadb(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY); INSERT INTO {db}.t VALUES (1), (2);"));
-    let dir = Dir::new();
-    let worker = dir.worker(free_port(), "");
-    let prefix = unique("cdc-purged");
-    let name = unique("cdc");
-    let set_offset = |offset: &str| {
-        let out = sluice()
-            .args(["offsets", "set"])
-            .arg(dir.path("connect.offsets"))
-            .args(["--connector", &name, "--partition", &format!(r#"{{"server":"{prefix}"}}"#), "--offset", offset])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    };
-    // no PURGE BINARY LOGS here (other tests restart from their own older positions): offsets
-    // the server never had are purged positions as far as it can tell
-    for (offset, wanted) in [
-        (r#"{"file":"mariadb-bin.000000","pos":4}"#, "mariadb-bin.000000:4"),
-        (r#"{"file":"mariadb-bin.000001","pos":4,"gtids":"77-1-5"}"#, "GTID 77-1-5"),
-    ] {
-        set_offset(offset);
-        let connector = dir.write("cdc.properties", &props(&name, &db, &prefix, ""));
-        let out = run(&[&worker, &connector]);
-        let text = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{text}");
-        assert!(
-            text.contains(&format!("the stored offset points at {wanted}, which the server no longer has")),
-            "{text}"
-        );
-        assert!(text.contains("oldest binlog: mariadb-bin.") && text.contains("snapshot.mode=when_needed"), "{text}");
-    }
-    let connector = dir.write("cdc.properties", &props(&name, &db, &prefix, "snapshot.mode=when_needed\n"));
-    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
-    let got = changes(&format!("{prefix}.{db}.t"), 2, Duration::from_secs(30));
-    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
-    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
-    let log = log_text(&dir.path("log"));
-    assert!(log.contains("snapshot.mode=when_needed takes a new snapshot"), "{log}");
-    assert_eq!(got.iter().map(|c| (c.op().to_owned(), c.id())).collect::<Vec<_>>(), [("r".into(), 1), ("r".into(), 2)]);
-    let stored = offset(&dir).unwrap();
-    assert_ne!(stored["file"], "mariadb-bin.000000", "{stored}");
-    assert!(stored.get("snapshot").is_none(), "{stored}");
 }
 
 #[test]

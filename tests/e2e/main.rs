@@ -6,6 +6,7 @@
 mod harness;
 
 mod binlog_cdc;
+mod binlog_cdc_options;
 mod broker_outage;
 mod cli;
 mod config_errors;
