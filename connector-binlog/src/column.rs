@@ -574,10 +574,10 @@ fn parse_temporal(kind: &Kind, t: &str) -> Option<MyValue> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const MODES: Modes = Modes {
+    pub(crate) const MODES: Modes = Modes {
         decimal: DecimalMode::Precise,
         time: TimeMode::AdaptiveMicroseconds,
         unsigned_precise: false,

@@ -22,7 +22,6 @@ pub struct Events {
     skip_creates: bool,
     skip_updates: bool,
     skip_deletes: bool,
-    skip_truncates: bool,
     heartbeat_topic: Arc<str>,
     heartbeat_key: Schema,
     heartbeat_value: Schema,
@@ -45,7 +44,6 @@ impl Events {
             skip_creates: c.skip_creates,
             skip_updates: c.skip_updates,
             skip_deletes: c.skip_deletes,
-            skip_truncates: c.skip_truncates,
             heartbeat_topic: c.heartbeat_topic.as_str().into(),
             heartbeat_key: Schema::builder(Type::Struct)
                 .name("io.debezium.connector.common.ServerNameKey")
@@ -89,16 +87,12 @@ impl Events {
         Header { key: name.to_owned(), value: Some(out) }
     }
 
-    /// A `TRUNCATE TABLE` (`op=t`, unless `skipped.operations` has `t`): a null key, neither
-    /// `before` nor `after`.
-    pub fn truncate(&self, t: &TableSchemas, info: &SourceInfo<'_>, offset: BinlogOffset, out: &mut Vec<Record>) {
-        if self.skip_truncates {
-            return;
-        }
-        let value = envelope(t, "t", None, None, self.source.build(info));
-        let mut r = self.record(t, offset, None, value);
+    /// A `TRUNCATE TABLE` (`op=t`; the caller honours `skipped.operations`): a null key,
+    /// neither `before` nor `after`.
+    pub fn truncate(&self, t: &TableSchemas, source: Struct, offset: BinlogOffset) -> Record {
+        let mut r = self.record(t, offset, None, envelope(t, "t", None, None, source));
         r.key_schema = None;
-        out.push(r);
+        r
     }
 
     /// A snapshot read (`op=r`).

@@ -106,7 +106,7 @@ pub struct SchemaHistory {
     last: HashMap<(String, String), Entry>,
 }
 
-fn io_error(path: &Path, e: std::io::Error) -> BinlogError {
+fn io_error(path: &Path, e: impl std::fmt::Display) -> BinlogError {
     BinlogError::History { path: path.display().to_string(), message: e.to_string() }
 }
 
@@ -126,12 +126,12 @@ impl SchemaHistory {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(io_error(&path, e)),
         };
+        let lines: Vec<(usize, &str)> = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
         let mut kept = Vec::new();
-        let mut dropped = 0;
-        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for &(n, line) in &lines {
             match serde_json::from_str::<Entry>(line) {
                 Ok(e) if before_or_at(&e.at(), resume) => kept.push(e),
-                Ok(_) => dropped += 1,
+                Ok(_) => {}
                 Err(e) => {
                     warn!(path = %path.display(), line = n + 1, error = %e, "unreadable schema history line: the history is read up to it; the catalogue fills in the rest");
                     break;
@@ -139,8 +139,8 @@ impl SchemaHistory {
             }
         }
         let mut history = SchemaHistory { path: Some(path), file: None, last: HashMap::new() };
-        if dropped > 0 || kept.len() != text.lines().filter(|l| !l.trim().is_empty()).count() {
-            info!(kept = kept.len(), dropped, resume = %resume, "schema history cut back to the resume position");
+        if kept.len() != lines.len() {
+            info!(kept = kept.len(), dropped = lines.len() - kept.len(), resume = %resume, "schema history cut back to the resume position");
             history.rewrite(&kept)?;
         }
         for e in kept {
@@ -165,18 +165,14 @@ impl SchemaHistory {
             text.push_str(&serde_json::to_string(e).expect("entries serialize"));
             text.push('\n');
         }
-        runtime::offset::write_atomically(&path, text.as_bytes())
-            .map_err(|e| BinlogError::History { path: path.display().to_string(), message: e.to_string() })?;
+        runtime::offset::write_atomically(&path, text.as_bytes()).map_err(|e| io_error(&path, e))?;
         self.file = None;
         Ok(())
     }
 
     /// The structures at the resume position, for the tables the history knows.
     pub fn defs(&self, filters: &Filters, modes: &Modes) -> Vec<TableDef> {
-        let mut defs: Vec<_> =
-            self.last.values().filter(|e| filters.table(&e.db, &e.table)).map(|e| e.def(filters, modes)).collect();
-        defs.sort_by(|a, b| (&a.db, &a.table).cmp(&(&b.db, &b.table)));
-        defs
+        self.last.values().filter(|e| filters.table(&e.db, &e.table)).map(|e| e.def(filters, modes)).collect()
     }
 
     /// Records `def` as the structure of its table from `at` on, unless it is already the last
@@ -204,14 +200,7 @@ impl SchemaHistory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{BinaryMode, DecimalMode, TimeMode};
-
-    const MODES: Modes = Modes {
-        decimal: DecimalMode::Precise,
-        time: TimeMode::AdaptiveMicroseconds,
-        unsigned_precise: false,
-        binary: BinaryMode::Bytes,
-    };
+    use crate::column::tests::MODES;
 
     fn def(columns: &[(&str, Kind, Option<&str>)]) -> TableDef {
         TableDef {

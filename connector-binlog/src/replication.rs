@@ -396,34 +396,54 @@ impl<'a> Replication<'a> {
         if !self.c.filters.table(&db, &table) {
             return Ok(());
         }
-        let key = (db.clone(), table.clone());
-        let schemas = match self.schemas.get(&key) {
+        let schemas = match self.schemas.get(&(db.clone(), table.clone())) {
             Some(s) => s.clone(),
             None => {
                 let Some(def) = self.read_catalogue(&db, &table).await? else { return Ok(()) };
-                let s = Arc::new(TableSchemas::new(def, &self.c.topic_prefix, &self.events.source.schema, &self.modes));
-                self.schemas.insert(key, s.clone());
-                s
+                self.table_schemas(def)
             }
         };
-        let ts_sec = h.timestamp() as i64;
-        let offset = self.committed_offset(ts_sec, h.server_id());
-        let info = SourceInfo {
-            ts_ms: ts_sec * 1000,
+        let offset = self.committed_offset(h.timestamp() as i64, h.server_id());
+        let source = self.statement_source(&db, &table, h, start, gtid, thread);
+        self.batch.push(self.events.truncate(&schemas, source, offset));
+        Ok(())
+    }
+
+    /// The `source` block of a statement (DDL, TRUNCATE) on `db.table`, after its commit.
+    fn statement_source(
+        &self,
+        db: &str,
+        table: &str,
+        h: &mysql_async::binlog::events::BinlogEventHeader,
+        start: u64,
+        gtid: Option<String>,
+        thread: i64,
+    ) -> runtime::data::Struct {
+        self.events.source.build(&SourceInfo {
+            ts_ms: h.timestamp() as i64 * 1000,
             snapshot: None,
-            db: &db,
-            table: &table,
+            db,
+            table,
             server_id: h.server_id(),
             gtid,
             file: &self.file,
             pos: start,
             row: 0,
             thread: Some(thread),
-        };
-        let mut out = std::mem::take(&mut self.batch);
-        self.events.truncate(&schemas, &info, offset, &mut out);
-        self.batch = out;
-        Ok(())
+        })
+    }
+
+    /// The schemas of a structure, shared with earlier records of the same structure.
+    fn table_schemas(&mut self, def: TableDef) -> Arc<TableSchemas> {
+        let key = (def.db.clone(), def.table.clone());
+        match self.schemas.get(&key) {
+            Some(s) if s.def == def => s.clone(),
+            _ => {
+                let s = Arc::new(TableSchemas::new(def, &self.c.topic_prefix, &self.events.source.schema, &self.modes));
+                self.schemas.insert(key, s.clone());
+                s
+            }
+        }
     }
 
     /// A schema change record for a DDL statement on captured tables (after its commit).
@@ -451,19 +471,7 @@ impl<'a> Replication<'a> {
         }
         let ts_sec = h.timestamp() as i64;
         let offset = self.committed_offset(ts_sec, h.server_id());
-        let info = SourceInfo {
-            ts_ms: ts_sec * 1000,
-            snapshot: None,
-            db: &db,
-            table: &first,
-            server_id: h.server_id(),
-            gtid,
-            file: &self.file,
-            pos: start,
-            row: 0,
-            thread: Some(thread),
-        };
-        let source = self.events.source.build(&info);
+        let source = self.statement_source(&db, &first, h, start, gtid, thread);
         let sc = self.events.schema_changes.as_ref().expect("checked above");
         let record = sc.record(&db, ddl, &changes, source, ts_sec * 1000, offset);
         self.batch.push(record);
@@ -512,15 +520,7 @@ impl<'a> Replication<'a> {
             }
         }
         let def = self.resolve(&map).await?;
-        let key = (def.db.clone(), def.table.clone());
-        let schemas = match self.schemas.get(&key) {
-            Some(s) if s.def == def => s.clone(),
-            _ => {
-                let s = Arc::new(TableSchemas::new(def, &self.c.topic_prefix, &self.events.source.schema, &self.modes));
-                self.schemas.insert(key, s.clone());
-                s
-            }
-        };
+        let schemas = self.table_schemas(def);
         self.maps.insert(id, Mapped { map, schemas });
         Ok(())
     }

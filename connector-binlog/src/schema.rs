@@ -256,18 +256,12 @@ pub fn envelope(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{BinaryMode, DecimalMode, TimeMode};
     use runtime::convert::JsonConverter;
 
     /// The reference's worked example (binlog-cdc.md A2), byte for byte.
     #[test]
     fn worked_example_schema_bytes() {
-        let modes = Modes {
-            decimal: DecimalMode::Precise,
-            time: TimeMode::AdaptiveMicroseconds,
-            unsigned_precise: false,
-            binary: BinaryMode::Bytes,
-        };
+        let modes = crate::column::tests::MODES;
         let def = TableDef {
             db: "inventory".into(),
             table: "customers".into(),

@@ -205,11 +205,10 @@ async fn read(config: Arc<BinlogConfig>, start: Start, tx: mpsc::Sender<Batch>, 
     };
     let (resume, defs, history) = match (start.plan, start.history) {
         (Plan::Nothing, _) => return,
-        (Plan::Stream(r), Some(history)) => {
-            let defs = history.defs(&c.filters, &modes);
-            (r, defs, history)
+        (Plan::Stream(r), history) => {
+            let history = history.unwrap_or_else(SchemaHistory::none);
+            (r, history.defs(&c.filters, &modes), history)
         }
-        (Plan::Stream(r), None) => (r, Vec::new(), SchemaHistory::none()),
         (Plan::Snapshot { rows }, _) => {
             let mut backoff = Duration::from_secs(1);
             loop {

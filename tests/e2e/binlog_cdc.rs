@@ -6,6 +6,8 @@
 //! start-up checks' errors.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::process::Child;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -56,6 +58,13 @@ impl Change {
     pub(crate) fn id(&self) -> i64 {
         self.key["payload"]["id"].as_i64().unwrap()
     }
+}
+
+/// sluice on `worker` and `connector`, once the connector streams the binlog.
+pub(crate) fn spawn_streaming(worker: &Path, connector: &Path, log: &Path) -> Child {
+    let child = spawn(&[worker, connector], log);
+    wait_until(Duration::from_secs(30), "streaming", || log_text(log).contains("streaming the binlog"));
+    child
 }
 
 pub(crate) fn changes(topic: &str, n: usize, timeout: Duration) -> Vec<Change> {
@@ -367,8 +376,7 @@ fn cdc_ddl_mid_stream_and_a_restart_after_ddl() {
     let prefix = unique("cdc-ddl");
     let connector = dir.write("cdc.properties", &props(&unique("cdc"), &db, &prefix, ""));
     let topic = format!("{prefix}.{db}.t");
-    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
-    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
+    let mut child = spawn_streaming(&worker, &connector, &dir.path("log"));
     // one step at a time, each change seen before the next DDL (the connector is not behind)
     let steps = [
         format!("INSERT INTO {db}.t VALUES (1, 'one', 10)"),
@@ -423,8 +431,7 @@ fn stop_mid_transaction(kill: bool) {
     let prefix = unique("cdc-mid");
     let connector =
         dir.write("cdc.properties", &props(&unique("cdc"), &db, &prefix, "max.batch.size=256\nmax.queue.size=1024\n"));
-    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
-    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
+    let mut child = spawn_streaming(&worker, &connector, &dir.path("log"));
     const ROWS: i64 = 200_000;
     mariadb(&format!("USE {db}; INSERT INTO t SELECT seq, seq FROM seq_1_to_{ROWS};"));
     wait_until(Duration::from_secs(60), "an offset inside the transaction", || {
@@ -495,8 +502,7 @@ fn cdc_one_million_row_transaction_in_bounded_memory() {
     let worker = dir.worker(free_port(), "value.converter.schemas.enable=false\n");
     let prefix = unique("cdc-million");
     let connector = dir.write("cdc.properties", &props(&unique("cdc"), &db, &prefix, ""));
-    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
-    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
+    let mut child = spawn_streaming(&worker, &connector, &dir.path("log"));
     const ROWS: usize = 1_000_000;
     mariadb(&format!(
         "USE {db}; INSERT INTO t SELECT seq, seq * 1000, CONCAT('name-', seq), seq / 7, '2024-01-02 03:04:05.678', seq % 1000, 'constant-text' FROM seq_1_to_{ROWS};"
@@ -523,8 +529,7 @@ fn cdc_schema_change_events() {
     let worker = dir.worker(free_port(), "");
     let prefix = unique("cdc-schema");
     let connector = dir.write("cdc.properties", &props(&unique("cdc"), &db, &prefix, "include.schema.changes=true\n"));
-    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
-    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
+    let mut child = spawn_streaming(&worker, &connector, &dir.path("log"));
     mariadb(&format!("ALTER TABLE {db}.t ADD COLUMN note TEXT; INSERT INTO {db}.t (name, note) VALUES ('two', 'n');"));
     let schema_changes = changes(&prefix, 2, Duration::from_secs(30));
     let data = changes(&format!("{prefix}.{db}.t"), 2, Duration::from_secs(30));
@@ -604,8 +609,7 @@ fn cdc_start_up_checks_name_the_fix() {
     let text = props(&unique("cdc"), &db, &prefix, &format!("database.user={user}\ndatabase.password=pw\n"))
         .replace("database.user=root\ndatabase.password=\n", "");
     let connector = dir.write("ok.properties", &text);
-    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
-    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
+    let mut child = spawn_streaming(&worker, &connector, &dir.path("log"));
     mariadb(&format!("INSERT INTO {db}.t VALUES (7);"));
     let got = changes(&format!("{prefix}.{db}.t"), 1, Duration::from_secs(30));
     assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));

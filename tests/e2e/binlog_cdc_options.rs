@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 
-use crate::binlog_cdc::{changes, database, offset, props, Change};
+use crate::binlog_cdc::{changes, database, offset, props, spawn_streaming, Change};
 use crate::harness::*;
 
 /// A connector restarted behind a DDL that the binlog's TABLE_MAP cannot show (a changed
@@ -24,8 +24,7 @@ fn cdc_schema_history_decodes_rows_behind_a_ddl() {
     let name = unique("cdc");
     let connector = dir.write("cdc.properties", &props(&name, &db, &prefix, ""));
     let topic = format!("{prefix}.{db}.t");
-    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
-    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
+    let mut child = spawn_streaming(&worker, &connector, &dir.path("log"));
     mariadb(&format!("INSERT INTO {db}.t VALUES (1, '{{\"a\": 1}}', 1)"));
     assert_eq!(changes(&topic, 1, Duration::from_secs(30)).len(), 1, "{}", log_text(&dir.path("log")));
     assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
@@ -68,8 +67,7 @@ fn cdc_message_key_columns() {
     let prefix = unique("cdc-keys");
     let extra = format!("message.key.columns={db}.nopk:code;{db}\\.p.*:region,n\n");
     let connector = dir.write("cdc.properties", &props(&unique("cdc"), &db, &prefix, &extra));
-    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
-    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
+    let mut child = spawn_streaming(&worker, &connector, &dir.path("log"));
     mariadb(&format!("INSERT INTO {db}.nopk VALUES ('b', 2); UPDATE {db}.pk SET n = 8 WHERE id = 1;"));
     let nopk = changes(&format!("{prefix}.{db}.nopk"), 2, Duration::from_secs(30));
     let pk = changes(&format!("{prefix}.{db}.pk"), 4, Duration::from_secs(30));
@@ -102,8 +100,7 @@ fn cdc_truncate_events() {
     let prefix = unique("cdc-trunc");
     let extra = format!("skipped.operations=none\ntable.include.list={db}\\.t\n");
     let connector = dir.write("cdc.properties", &props(&unique("cdc"), &db, &prefix, &extra));
-    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
-    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
+    let mut child = spawn_streaming(&worker, &connector, &dir.path("log"));
     mariadb(&format!(
         "INSERT INTO {db}.t VALUES (1); TRUNCATE TABLE {db}.u; USE {db}; TRUNCATE t; INSERT INTO {db}.t VALUES (2);"
     ));
@@ -119,8 +116,7 @@ fn cdc_truncate_events() {
     // the default skips them
     let prefix = unique("cdc-trunc");
     let connector = dir.write("cdc2.properties", &props(&unique("cdc"), &db, &prefix, ""));
-    let mut child = spawn(&[&worker, &connector], &dir.path("log2"));
-    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log2")).contains("streaming the binlog"));
+    let mut child = spawn_streaming(&worker, &connector, &dir.path("log2"));
     mariadb(&format!("TRUNCATE TABLE {db}.t; INSERT INTO {db}.t VALUES (3);"));
     let got = changes(&format!("{prefix}.{db}.t"), 2, Duration::from_secs(30));
     assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log2")));
@@ -142,8 +138,7 @@ fn cdc_spatial_columns() {
     let worker = dir.worker(free_port(), "");
     let prefix = unique("cdc-geo");
     let connector = dir.write("cdc.properties", &props(&unique("cdc"), &db, &prefix, ""));
-    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
-    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
+    let mut child = spawn_streaming(&worker, &connector, &dir.path("log"));
     mariadb(&format!("INSERT INTO {db}.t VALUES (2, {values});"));
     let got = changes(&format!("{prefix}.{db}.t"), 2, Duration::from_secs(30));
     assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
@@ -212,9 +207,8 @@ fn cdc_purged_position_fails_clearly_or_snapshots_when_needed() {
         assert!(text.contains("oldest binlog: mariadb-bin.") && text.contains("snapshot.mode=when_needed"), "{text}");
     }
     let connector = dir.write("cdc.properties", &props(&name, &db, &prefix, "snapshot.mode=when_needed\n"));
-    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
+    let mut child = spawn_streaming(&worker, &connector, &dir.path("log"));
     let got = changes(&format!("{prefix}.{db}.t"), 2, Duration::from_secs(30));
-    wait_until(Duration::from_secs(30), "streaming", || log_text(&dir.path("log")).contains("streaming the binlog"));
     assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
     let log = log_text(&dir.path("log"));
     assert!(log.contains("snapshot.mode=when_needed takes a new snapshot"), "{log}");
