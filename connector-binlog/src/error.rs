@@ -28,8 +28,8 @@ pub enum BinlogError {
     Privileges { user: String, missing: String, grants: String },
     #[error("database.server.id={server_id} is already used by {by}: give each binlog client its own id")]
     ServerIdInUse { server_id: u32, by: String },
-    #[error("the stored offset points at {wanted}, which the server no longer has (oldest binlog: {oldest}): the changes in between are lost to CDC. Take a new snapshot: set snapshot.mode=when_needed, or delete the offset (`sluice offsets reset`)")]
-    Purged { wanted: String, oldest: String },
+    #[error("the stored offset points at {wanted}, which the server no longer has (oldest binlog: {oldest}): the changes in between are lost to CDC. Take a new snapshot: set snapshot.mode=when_needed, or delete the stored offset: `DELETE /connectors/<name>/offsets` while the connector is STOPPED, or with the worker stopped `sluice offsets set <offset file> --connector <name> --partition '{{\"server\":\"{server}\"}}' --offset null`")]
+    Purged { wanted: String, oldest: String, server: String },
     #[error("the binlog stream failed: {source}")]
     Stream { source: mysql_async::Error },
     #[error("cannot decode a {event} event at {file}:{pos}: {message}")]

@@ -18,6 +18,7 @@ use futures_util::StreamExt;
 use mysql_async::binlog::events::{Event, EventData};
 use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStream, BinlogStreamRequest, Conn};
+use runtime::retry::Backoff;
 use tracing::{debug, info, warn};
 
 use crate::catalogue;
@@ -42,6 +43,14 @@ const MARIADB_COMPRESSED_FIRST: u8 = 0xa5;
 const MARIADB_COMPRESSED_LAST: u8 = 0xab;
 /// `LOG_EVENT_ARTIFICIAL_F`: made up by the server for this stream, not in the file.
 const ARTIFICIAL: u16 = 0x20;
+
+/// Why a stream ended without an error.
+enum Ended {
+    /// The task is stopping.
+    SinkGone,
+    /// The server closed the stream: a clean shutdown or restart, or a server-side KILL.
+    ByServer,
+}
 
 /// The open transaction.
 #[derive(Debug, Clone)]
@@ -117,19 +126,29 @@ impl<'a> Replication<'a> {
         }
     }
 
-    /// Streams until the sink goes away, reconnecting with backoff after transient failures.
+    /// Streams until the sink goes away, reconnecting with backoff after transient failures and
+    /// whenever the server ends the stream (a clean shutdown closes it without an error).
     pub async fn run(&mut self, sink: &mut impl Sink) -> Result<(), BinlogError> {
-        let mut backoff = Duration::from_millis(500);
+        let mut backoff = Backoff::reconnect();
         loop {
-            match self.stream_once(sink).await {
-                Ok(()) => return Ok(()),
-                Err(e) if e.is_retriable() => {
-                    warn!(error = %e, backoff_ms = backoff.as_millis() as u64, resume = %self.sent.at, "the binlog stream broke; reconnecting");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
-                }
+            let cause = match self.stream_once(sink, &mut backoff).await {
+                Ok(Ended::SinkGone) => return Ok(()),
+                Ok(Ended::ByServer) => "the server ended the binlog stream (shut down or restarting?)".to_string(),
+                Err(e) if e.is_retriable() => e.to_string(),
                 Err(e) => return Err(e),
+            };
+            let wait = backoff.fail();
+            if backoff.should_log() {
+                warn!(
+                    error = %cause,
+                    attempt = backoff.attempts(),
+                    failing_for_s = backoff.failing_for().as_secs(),
+                    retry_in_ms = wait.as_millis() as u64,
+                    resume = %self.sent.at,
+                    "waiting for the database to stream the binlog again"
+                );
             }
+            tokio::time::sleep(wait).await;
         }
     }
 
@@ -172,6 +191,7 @@ impl<'a> Replication<'a> {
                     format!("GTID {}", self.sent.gtids)
                 },
                 oldest: format!("the server said: {e}"),
+                server: self.c.topic_prefix.clone(),
             },
             Some(code::ACCESS_DENIED | code::SPECIFIC_ACCESS_DENIED) => BinlogError::Privileges {
                 user: self.c.user.clone(),
@@ -182,8 +202,8 @@ impl<'a> Replication<'a> {
         }
     }
 
-    /// One connection's stream; `Ok` when the sink is gone or the server ended the stream.
-    async fn stream_once(&mut self, sink: &mut impl Sink) -> Result<(), BinlogError> {
+    /// One connection's stream, until the sink goes away or the server ends it.
+    async fn stream_once(&mut self, sink: &mut impl Sink, backoff: &mut Backoff) -> Result<Ended, BinlogError> {
         let resume = self.sent.clone();
         self.batch.clear();
         self.txn = None;
@@ -193,16 +213,19 @@ impl<'a> Replication<'a> {
         self.gtids = resume.gtids.clone();
         self.skip = (resume.skip_events > 0 || resume.skip_rows > 0).then_some((resume.skip_events, resume.skip_rows));
         let mut stream = self.open(&resume).await?;
+        if let Some((attempts, down)) = backoff.succeed() {
+            info!(attempts, after_s = down.as_secs(), resume = %resume.at, "streaming the binlog again");
+        }
         while let Some(ev) = stream.next().await {
             let ev = ev.map_err(|e| self.classify(e))?;
             if !self.handle(&ev).await? {
                 continue;
             }
             if !self.flush(sink).await {
-                return Ok(());
+                return Ok(Ended::SinkGone);
             }
         }
-        Ok(())
+        Ok(Ended::ByServer)
     }
 
     /// Hands the batch over; after a commit with nothing pending, the commit point is covered.

@@ -21,7 +21,7 @@ pub async fn connect(c: &BinlogConfig) -> Result<Conn, BinlogError> {
         .ip_or_hostname(c.hostname.clone())
         .tcp_port(c.port)
         .user(Some(c.user.clone()))
-        .pass(c.password.as_ref().map(|p| p.expose().to_owned()))
+        .pass(c.password.as_ref().map(|p| p.expose().to_owned()).filter(|p| !p.is_empty()))
         .prefer_socket(false)
         .wait_timeout(Some(28_800))
         .init(vec!["SET time_zone = '+00:00'"]);
@@ -168,13 +168,17 @@ pub async fn check_retained(conn: &mut Conn, c: &BinlogConfig, resume: &ResumePo
             let known = state.domains().any(|s| s.domain == g.domain);
             let purged = at_oldest.domains().any(|o| o.domain == g.domain && o.seq > g.seq);
             if !known || purged {
-                return Err(BinlogError::Purged { wanted: format!("GTID {g}"), oldest });
+                return Err(BinlogError::Purged {
+                    wanted: format!("GTID {g}"),
+                    oldest,
+                    server: c.topic_prefix.clone(),
+                });
             }
         }
         return Ok(());
     }
     if !logs.contains(&resume.at.file) {
-        return Err(BinlogError::Purged { wanted: resume.at.to_string(), oldest });
+        return Err(BinlogError::Purged { wanted: resume.at.to_string(), oldest, server: c.topic_prefix.clone() });
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ use runtime::connector::PollResult;
 use runtime::{OffsetReader, SourceTask, TaskError};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use runtime::retry::Backoff;
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 use tracing::{info, warn, Instrument};
@@ -148,7 +149,7 @@ impl BinlogSourceTask {
         let resume = ResumePoint::from_offset(&offset).map_err(|message| BinlogError::BadOffset { message })?;
         match server::check_retained(conn, c, &resume).await {
             Ok(()) => Ok(Plan::Stream(resume)),
-            Err(BinlogError::Purged { wanted, oldest }) if mode == SnapshotMode::WhenNeeded => {
+            Err(BinlogError::Purged { wanted, oldest, .. }) if mode == SnapshotMode::WhenNeeded => {
                 warn!(%wanted, %oldest, "the stored position was purged from the server: snapshot.mode=when_needed takes a new snapshot");
                 Ok(Plan::Snapshot { rows: true })
             }
@@ -166,18 +167,16 @@ fn take(ready: &mut VecDeque<Record>, budget: &Budget, batch: Vec<Record>, bytes
     }
 }
 
-/// A connection, retried with backoff (1, 2, 4, 8 s) while the server does not answer.
+/// A connection, retried with backoff (about 15 s in all) while the server does not answer.
 pub async fn connect_with_retries(c: &BinlogConfig) -> Result<mysql_async::Conn, BinlogError> {
-    let mut backoff = Duration::from_secs(1);
-    let mut attempt = 1;
+    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(8));
     loop {
         match server::connect(c).await {
             Ok(conn) => return Ok(conn),
-            Err(e) if e.is_retriable() && attempt < 5 => {
-                warn!(error = %e, attempt, "cannot reach the database; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff *= 2;
-                attempt += 1;
+            Err(e) if e.is_retriable() && backoff.attempts() < 4 => {
+                let wait = backoff.fail();
+                warn!(error = %e, attempt = backoff.attempts(), retry_in_ms = wait.as_millis() as u64, "cannot reach the database; retrying");
+                tokio::time::sleep(wait).await;
             }
             Err(e) => return Err(e),
         }
@@ -210,7 +209,7 @@ async fn read(config: Arc<BinlogConfig>, start: Start, tx: mpsc::Sender<Batch>, 
             (r, history.defs(&c.filters, &modes), history)
         }
         (Plan::Snapshot { rows }, _) => {
-            let mut backoff = Duration::from_secs(1);
+            let mut backoff = Backoff::reconnect();
             loop {
                 match snapshot::run(c, &events, &modes, rows, &mut sink).await {
                     Ok(Some((coords, defs))) => {
@@ -223,9 +222,11 @@ async fn read(config: Arc<BinlogConfig>, start: Start, tx: mpsc::Sender<Batch>, 
                     }
                     Ok(None) => return,
                     Err(e) if e.is_retriable() => {
-                        warn!(error = %e, "the snapshot failed; starting it again");
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(30));
+                        let wait = backoff.fail();
+                        if backoff.should_log() {
+                            warn!(error = %e, attempt = backoff.attempts(), retry_in_ms = wait.as_millis() as u64, "the snapshot failed; starting it again");
+                        }
+                        tokio::time::sleep(wait).await;
                     }
                     Err(e) => return fail(e).await,
                 }

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
+use runtime::retry::Backoff;
 use runtime::{SourceRecord, TaskError};
 use tokio::sync::mpsc;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::Mode;
 use crate::connection::{is_transient, Pool};
@@ -77,12 +78,14 @@ impl Querier {
     /// One execution with its retries; `Err(Stop)` when the task must stop (fatal error sent,
     /// or the task is gone).
     async fn query_once(&mut self, tx: &Sender) -> Result<(), Stop> {
-        let mut attempt = 0i64;
-        let mut backoff = Duration::from_millis(500);
+        let mut backoff = Backoff::reconnect();
         loop {
             match self.execute(tx).await {
                 Ok(rows) => {
                     debug!(table = %self.label, rows, "query done");
+                    if let Some((attempts, down)) = backoff.succeed() {
+                        info!(table = %self.label, attempts, after_s = down.as_secs(), "the query runs again");
+                    }
                     return Ok(());
                 }
                 Err(Failure::Stop) => return Err(Stop),
@@ -91,12 +94,14 @@ impl Querier {
                     return Ok(());
                 }
                 Err(Failure::Sql(e))
-                    if is_transient(&e) && (self.retry_attempts < 0 || attempt < self.retry_attempts) =>
+                    if is_transient(&e)
+                        && (self.retry_attempts < 0 || i64::from(backoff.attempts()) < self.retry_attempts) =>
                 {
-                    attempt += 1;
-                    warn!(table = %self.label, attempt, backoff_ms = backoff.as_millis() as u64, error = %e, "query failed; retrying from the last row sent");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    let wait = backoff.fail();
+                    if backoff.should_log() {
+                        warn!(table = %self.label, attempt = backoff.attempts(), failing_for_s = backoff.failing_for().as_secs(), retry_in_ms = wait.as_millis() as u64, error = %e, "waiting for the database; the query resumes from the last row sent");
+                    }
+                    tokio::time::sleep(wait).await;
                 }
                 Err(Failure::Sql(e)) => {
                     let error = JdbcError::Query { table: self.label.clone(), source: e };

@@ -12,6 +12,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use aws_sdk_s3::Client;
+use runtime::retry::Backoff;
 use runtime::TaskError;
 use tracing::{debug, warn};
 
@@ -104,8 +105,11 @@ pub struct Storage {
 
 impl Storage {
     pub async fn connect(c: &S3SinkConfig) -> Storage {
-        let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).region(Region::new(c.region.clone())).timeout_config(
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(c.region.clone()))
+            // one retry layer: `retry` below, with s3.part.retries and s3.retry.backoff.ms
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(5))
                     .operation_attempt_timeout(Duration::from_secs(120))
@@ -134,14 +138,13 @@ impl Storage {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, SdkError<E>>>,
     {
-        let mut backoff = self.backoff;
-        let mut attempt = 0;
+        let mut backoff = Backoff::new(self.backoff, Duration::from_secs(30));
         loop {
             match op().await {
                 Ok(v) => return Ok(v),
                 Err(e) => {
                     let (retriable, reason) = describe(&e);
-                    if !retriable || attempt >= self.retries {
+                    if !retriable || backoff.attempts() >= self.retries {
                         let (bucket, key) = (self.bucket.clone(), key.to_owned());
                         return Err(if retriable {
                             StorageError::Retriable { operation, bucket, key, reason }
@@ -149,10 +152,9 @@ impl Storage {
                             StorageError::Fatal { operation, bucket, key, reason }
                         });
                     }
-                    warn!(operation, key, attempt, backoff_ms = backoff.as_millis() as u64, error = %reason, "s3 call failed; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
-                    attempt += 1;
+                    let wait = backoff.fail();
+                    warn!(operation, key, attempt = backoff.attempts(), retry_in_ms = wait.as_millis() as u64, error = %reason, "s3 call failed; retrying");
+                    tokio::time::sleep(wait).await;
                 }
             }
         }

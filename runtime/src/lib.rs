@@ -32,6 +32,7 @@ pub mod metrics;
 pub mod offset;
 pub mod record;
 pub mod rest;
+pub mod retry;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod transform;
