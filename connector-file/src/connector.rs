@@ -47,6 +47,23 @@ impl SourceConnector for FileStreamSourceConnector {
         debug_assert_eq!(parsed, self.config);
         Ok(FileSourceTask::new(parsed))
     }
+
+    /// As Kafka's `FileStreamSourceConnector::alterOffsets`: a partition names its `filename`,
+    /// an offset has a non-negative integer `position` (bytes here, see `position.rs`).
+    fn alter_offsets(partition: &serde_json::Value, offset: Option<&serde_json::Value>) -> Result<(), String> {
+        if partition.get("filename").is_none() {
+            return Err(format!("partition {partition}: partition objects should contain the key 'filename'"));
+        }
+        let Some(offset) = offset else { return Ok(()) };
+        match offset.get("position") {
+            Some(p) if p.is_u64() => Ok(()),
+            Some(p) if p.is_i64() => {
+                Err(format!("offset {offset}: 'position' should be a non-negative value, got {p}"))
+            }
+            Some(p) => Err(format!("offset {offset}: 'position' is expected to be a whole number, got {p}")),
+            None => Err(format!("offset {offset}: offset objects should either be null or contain the key 'position'")),
+        }
+    }
 }
 
 /// `org.apache.kafka.connect.file.FileStreamSinkConnector`.

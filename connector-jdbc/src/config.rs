@@ -223,7 +223,7 @@ pub fn parse_url(url: &str) -> Result<Connection, String> {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         match k {
             "user" => user = Some(percent_decode(v)),
-            "password" => password = Some(Password::new(percent_decode(v))),
+            "password" => password = Some(Password::new(percent_decode(v))).filter(|p| !p.expose().is_empty()),
             _ => params.push((k.to_owned(), percent_decode(v))),
         }
     }
@@ -243,8 +243,9 @@ impl JdbcSourceConfig {
         if let (Some(c), Some(user)) = (connection.as_mut(), r.non_empty("connection.user")) {
             c.user = Some(user);
         }
+        // an empty password is none, as Connector/J and pgJDBC treat it (no password is sent)
         if let (Some(c), Some(pw)) = (connection.as_mut(), r.password("connection.password")) {
-            c.password = Some(pw);
+            c.password = Some(pw).filter(|p| !p.expose().is_empty());
         }
         let mode = match r.string("mode").as_deref().map(str::trim) {
             Some("bulk") => Some(ModeKind::Bulk),
@@ -365,6 +366,11 @@ impl JdbcSourceConfig {
         let catalog_pattern = r.non_empty("catalog.pattern");
         let schema_pattern = r.non_empty("schema.pattern");
         let topic_prefix = r.string_or("topic.prefix", "");
+        if let Some(problem) =
+            (!topic_prefix.is_empty()).then(|| runtime::record::topic_name_problem(&topic_prefix)).flatten()
+        {
+            r.invalid("topic.prefix", format!("the start of legal topic names ({problem})"), topic_prefix.as_str());
+        }
         let zone_name = r.string_or("db.timezone", "UTC");
         let db_timezone = match zone_name.trim().parse::<chrono_tz::Tz>() {
             Ok(z) => z,
@@ -452,6 +458,19 @@ mod tests {
         assert_eq!((sqlx.user.as_deref(), sqlx.port), (Some("root"), 3307));
         assert!(parse_url("jdbc:oracle:thin:@h:1521:x").is_err());
         assert!(format!("{:?}", sqlx.password).contains("[hidden]"));
+    }
+
+    #[test]
+    fn an_empty_password_is_no_password() {
+        let c = parse(&[
+            ("connection.url", "jdbc:mysql://host:3306/kafka?user=kafka"),
+            ("connection.password", ""),
+            ("table.whitelist", "t"),
+            ("mode", "bulk"),
+        ])
+        .unwrap();
+        assert!(c.connection.password.is_none(), "Connector/J sends no password for an empty one");
+        assert!(parse_url("jdbc:mysql://h/db?user=u&password=").unwrap().password.is_none());
     }
 
     #[test]

@@ -88,6 +88,28 @@ pub trait SourceConnector: ConnectorInfo + Sized + Send + Sync + 'static {
 
     /// A task for one of the configs returned by [`SourceConnector::task_configs`].
     fn create_task(&self, config: &TaskConfig) -> Result<Self::Task, ConfigErrors>;
+
+    /// Kafka's `SourceConnector::alterOffsets`: refuses an offset a user writes over REST
+    /// (KIP-875) that the tasks could not resume from, saying why. The runtime has already
+    /// checked that the partition and offset read as the task's types; a `None` offset is a
+    /// reset, always allowed.
+    fn alter_offsets(_partition: &serde_json::Value, _offset: Option<&serde_json::Value>) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Whether `partition` and `offset` (JSON from a user) read as `C`'s types and `C` accepts them.
+pub fn check_offset<C: SourceConnector>(
+    partition: &serde_json::Value,
+    offset: Option<&serde_json::Value>,
+) -> Result<(), String> {
+    type P<C> = <<C as SourceConnector>::Task as SourceTask>::Partition;
+    type O<C> = <<C as SourceConnector>::Task as SourceTask>::Offset;
+    serde_json::from_value::<P<C>>(partition.clone()).map_err(|e| format!("partition {partition}: {e}"))?;
+    if let Some(o) = offset {
+        serde_json::from_value::<O<C>>(o.clone()).map_err(|e| format!("offset {o}: {e}"))?;
+    }
+    C::alter_offsets(partition, offset)
 }
 
 /// `org.apache.kafka.connect.source.SourceTask`.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State as AxumState};
+use axum::extract::{Path, RawQuery, State as AxumState};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -56,7 +56,79 @@ fn router(rest: Rest) -> Router {
         .route("/connectors/{name}/resume", put(|s, p| control(s, p, Command::Resume)))
         .route("/connectors/{name}/stop", put(|s, p| control(s, p, Command::Stop)))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "HTTP 404 Not Found".into()) })
+        .layer(axum::middleware::from_fn(json_errors))
         .with_state(rest)
+}
+
+/// Every error answer in Kafka's shape, `{"error_code","message"}`: axum's own answers (a body
+/// that is not JSON, a path that does not parse, a method the route lacks) are plain text or
+/// empty, so they are rewrapped here, in one place.
+async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 64 * 1024).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&body).trim().to_owned();
+    let mut message = format!("HTTP {} {}", status.as_u16(), status.canonical_reason().unwrap_or(""));
+    if !text.is_empty() {
+        message = format!("{message}: {text}");
+    }
+    if status == StatusCode::METHOD_NOT_ALLOWED && path.starts_with("/connectors") && method != axum::http::Method::GET
+    {
+        message.push_str(&format!(
+            " ({method} {path}: creating, updating and deleting connectors over REST is not in sluice yet; \
+             change the connector file and restart the worker)"
+        ));
+    }
+    error(status, message)
+}
+
+/// The values of `key` in a query string, repeated keys included (`?expand=status&expand=info`,
+/// as Kafka accepts), percent-decoding `+` and `%XX`.
+fn query_values(query: Option<&str>, key: &str) -> Vec<String> {
+    let decode = |s: &str| {
+        let s = s.replace('+', " ");
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match (
+                bytes[i],
+                bytes.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()),
+            ) {
+                (b'%', Some(b)) => {
+                    out.push(b);
+                    i += 3;
+                }
+                (b, _) => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+        .filter(|(k, _)| decode(k) == key)
+        .map(|(_, v)| decode(v))
+        .collect()
+}
+
+/// A boolean query parameter as Java's `Boolean.parseBoolean` reads it: `true` in any case,
+/// anything else false; absent is `None`.
+fn query_bool(query: Option<&str>, key: &str) -> Option<bool> {
+    query_values(query, key).first().map(|v| v.eq_ignore_ascii_case("true"))
 }
 
 fn error(code: StatusCode, message: String) -> Response {
@@ -88,9 +160,13 @@ fn info_json(c: &ConnectorStatus) -> Value {
 
 fn status_json(c: &ConnectorStatus, worker_id: &str) -> Value {
     let tasks: Vec<Value> = c.tasks().iter().map(|t| task_json(t, worker_id)).collect();
+    let mut connector = json!({"state": c.state.lock().unwrap().as_str(), "worker_id": worker_id});
+    if let Some(trace) = c.trace.lock().unwrap().clone() {
+        connector["trace"] = Value::String(trace);
+    }
     json!({
         "name": c.name,
-        "connector": {"state": c.state.lock().unwrap().as_str(), "worker_id": worker_id},
+        "connector": connector,
         "tasks": tasks,
         "type": c.kind.as_str(),
     })
@@ -118,30 +194,25 @@ async fn plugins(AxumState(rest): AxumState<Rest>) -> Json<Value> {
         .collect::<Vec<_>>()))
 }
 
-#[derive(serde::Deserialize)]
-struct Expand {
-    expand: Option<String>,
-}
-
-async fn connectors(AxumState(rest): AxumState<Rest>, Query(q): Query<Expand>) -> Json<Value> {
+async fn connectors(AxumState(rest): AxumState<Rest>, RawQuery(query): RawQuery) -> Json<Value> {
     let all = rest.state.connectors.read().unwrap();
-    match q.expand.as_deref() {
-        None => Json(json!(all.keys().collect::<Vec<_>>())),
-        Some(expand) => {
-            let mut out = serde_json::Map::new();
-            for (name, c) in all.iter() {
-                let mut entry = serde_json::Map::new();
-                if expand.split(',').any(|e| e == "status") {
-                    entry.insert("status".into(), status_json(c, &rest.state.worker_id));
-                }
-                if expand.split(',').any(|e| e == "info") {
-                    entry.insert("info".into(), info_json(c));
-                }
-                out.insert(name.clone(), Value::Object(entry));
-            }
-            Json(Value::Object(out))
-        }
+    let expand: Vec<String> =
+        query_values(query.as_deref(), "expand").iter().flat_map(|v| v.split(',').map(str::to_owned)).collect();
+    if expand.is_empty() {
+        return Json(json!(all.keys().collect::<Vec<_>>()));
     }
+    let mut out = serde_json::Map::new();
+    for (name, c) in all.iter() {
+        let mut entry = serde_json::Map::new();
+        if expand.iter().any(|e| e == "status") {
+            entry.insert("status".into(), status_json(c, &rest.state.worker_id));
+        }
+        if expand.iter().any(|e| e == "info") {
+            entry.insert("info".into(), info_json(c));
+        }
+        out.insert(name.clone(), Value::Object(entry));
+    }
+    Json(Value::Object(out))
 }
 
 async fn connector(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
@@ -210,23 +281,13 @@ async fn offsets(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> 
     Json(json!({"offsets": list})).into_response()
 }
 
-#[derive(serde::Deserialize)]
-struct RestartQuery {
-    #[serde(rename = "includeTasks")]
-    include_tasks: Option<bool>,
-    #[serde(rename = "onlyFailed")]
-    only_failed: Option<bool>,
-}
-
 /// Restarts the connector and its tasks (sluice always restarts every task of the connector).
-async fn restart(
-    AxumState(rest): AxumState<Rest>,
-    Path(name): Path<String>,
-    Query(q): Query<RestartQuery>,
-) -> Response {
+async fn restart(AxumState(rest): AxumState<Rest>, Path(name): Path<String>, RawQuery(query): RawQuery) -> Response {
     let Some(c) = rest.state.connector(&name) else { return not_found(&name) };
     let _ = c.control.send(Command::Restart);
-    if q.include_tasks.is_some() || q.only_failed.is_some() {
+    let include_tasks = query_bool(query.as_deref(), "includeTasks");
+    let only_failed = query_bool(query.as_deref(), "onlyFailed");
+    if include_tasks.is_some() || only_failed.is_some() {
         (StatusCode::ACCEPTED, Json(status_json(&c, &rest.state.worker_id))).into_response()
     } else {
         StatusCode::NO_CONTENT.into_response()
@@ -295,9 +356,10 @@ async fn alter_offsets(
     Path(name): Path<String>,
     body: Json<OffsetsBody>,
 ) -> Response {
-    if let Err(response) = alterable(&rest, &name) {
-        return response;
-    }
+    let connector = match alterable(&rest, &name) {
+        Ok(c) => c,
+        Err(response) => return response,
+    };
     if let Some(bad) = body
         .offsets
         .iter()
@@ -310,6 +372,14 @@ async fn alter_offsets(
     }
     let entries: Vec<(Value, Option<Value>)> =
         body.0.offsets.into_iter().map(|o| (o.partition, o.offset.filter(|v| !v.is_null()))).collect();
+    if let Some(check) = &connector.offset_check {
+        if let Some(reason) = entries.iter().find_map(|(p, o)| (check.0)(p, o.as_ref()).err()) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("Failed to alter offsets for source connector {name}: {reason}; nothing was changed"),
+            );
+        }
+    }
     rest.offsets.put(&name, entries);
     flushed(&rest, "The offsets for this connector have been altered successfully")
 }
@@ -322,4 +392,21 @@ async fn reset_offsets(AxumState(rest): AxumState<Rest>, Path(name): Path<String
         rest.offsets.entries().into_iter().filter(|e| e.connector == name).map(|e| (e.partition, None)).collect();
     rest.offsets.put(&name, partitions);
     flushed(&rest, "The offsets for this connector have been reset successfully")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_repeat_and_decode() {
+        let q = Some("expand=status&expand=info%2Cx&a+b=c+d&flag");
+        assert_eq!(query_values(q, "expand"), ["status", "info,x"]);
+        assert_eq!(query_values(q, "a b"), ["c d"]);
+        assert_eq!(query_values(q, "flag"), [""]);
+        assert!(query_values(None, "expand").is_empty());
+        assert_eq!(query_bool(Some("includeTasks=False&onlyFailed=TRUE"), "includeTasks"), Some(false));
+        assert_eq!(query_bool(Some("includeTasks=False&onlyFailed=TRUE"), "onlyFailed"), Some(true));
+        assert_eq!(query_bool(Some(""), "onlyFailed"), None);
+    }
 }

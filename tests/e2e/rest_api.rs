@@ -17,7 +17,13 @@ fn connectors_status_tasks_offsets_and_hidden_secrets() {
     let topic = unique("e2e-rest");
     let source = dir.write(
         "source.properties",
-        &source_props(&name, &input, &topic, "db.password=${env:SLUICE_E2E_SECRET}\nother.password=plain\n"),
+        &source_props(
+            &name,
+            &input,
+            &topic,
+            "db.password=${env:SLUICE_E2E_SECRET}\nother.password=plain\n\
+             connection.url=jdbc:mysql://u:pw1@h/db?user=u&password=pw2\n",
+        ),
     );
     let mut child = spawn(&[&worker, &source], &dir.path("log"));
     wait_until(Duration::from_secs(30), "offsets", || dir.file_position() == Some(4));
@@ -32,8 +38,16 @@ fn connectors_status_tasks_offsets_and_hidden_secrets() {
     assert_eq!(tasks[0]["config"]["topic"], topic.as_str());
     assert_eq!(tasks[0]["config"]["db.password"], "${env:SLUICE_E2E_SECRET}");
     assert_eq!(tasks[0]["config"]["other.password"], "[hidden]");
+    let hidden_url = "jdbc:mysql://u:[hidden]@h/db?user=u&password=[hidden]";
+    assert_eq!(tasks[0]["config"]["connection.url"], hidden_url);
     let (_, info) = get(port, &format!("/connectors/{name}"));
     assert_eq!(info["config"]["db.password"], "${env:SLUICE_E2E_SECRET}");
+    assert_eq!(info["config"]["connection.url"], hidden_url);
+    let (_, config) = get(port, &format!("/connectors/{name}/config"));
+    assert_eq!(config["connection.url"], hidden_url);
+    let (_, expanded) = get(port, "/connectors?expand=info&expand=status");
+    assert_eq!(expanded[&name]["info"]["config"]["connection.url"], hidden_url, "{expanded}");
+    assert_eq!(expanded[&name]["status"]["connector"]["state"], "RUNNING", "repeated expand, as Kafka: {expanded}");
     assert_eq!(info["tasks"], serde_json::json!([{"connector": name, "task": 0}]));
     let (_, offsets) = get(port, &format!("/connectors/{name}/offsets"));
     assert_eq!(offsets["offsets"][0]["partition"], serde_json::json!({"filename": input.display().to_string()}));
@@ -51,6 +65,23 @@ fn connectors_status_tasks_offsets_and_hidden_secrets() {
     let (code, missing) = get(port, "/connectors/nope");
     assert_eq!(code, 404);
     assert_eq!(missing["error_code"], 404);
+    // every error in Kafka's JSON shape, axum's own answers included
+    for (method, path, body, want) in [
+        ("POST", "/connectors".to_string(), "{}", 405),
+        ("DELETE", format!("/connectors/{name}"), "", 405),
+        ("GET", format!("/connectors/{name}/tasks/abc/status"), "", 400),
+        ("PATCH", format!("/connectors/{name}/offsets"), "{not json", 400),
+    ] {
+        let (code, answer) = request_with(port, method, &path, body);
+        assert_eq!(code, want, "{method} {path}: {answer}");
+        let answer: serde_json::Value =
+            serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {answer}"));
+        assert_eq!(answer["error_code"], want, "{answer}");
+        assert!(answer["message"].as_str().is_some_and(|m| !m.is_empty()), "{answer}");
+    }
+    let (code, answer) =
+        request(port, "POST", &format!("/connectors/{name}/restart?includeTasks=False&onlyFailed=False"));
+    assert_eq!(code, 202, "Java's Boolean.parseBoolean: {answer}");
     assert!(sigterm(&mut child).success());
     assert!(!log_text(&dir.path("log")).contains("hunter2"), "a secret reached the log");
 }
@@ -101,6 +132,22 @@ fn pause_resume_restart_and_stop() {
     let (code, body) = request(port, "DELETE", &offsets_path);
     assert_eq!(code, 200, "{body}");
     assert_eq!(get(port, &offsets_path).1["offsets"], serde_json::json!([]));
+    // offsets the task could not resume from are refused, as Kafka's file connector does
+    let file = input.display().to_string();
+    for (partition, offset) in [
+        (serde_json::json!({"filename": file}), serde_json::json!({"position": -5})),
+        (serde_json::json!({"filename": file}), serde_json::json!({"position": "8"})),
+        (serde_json::json!({"filename": file}), serde_json::json!({"pos": 8})),
+        (serde_json::json!({"file": file}), serde_json::json!({"position": 8})),
+    ] {
+        let body = serde_json::json!({"offsets": [{"partition": partition, "offset": offset}]}).to_string();
+        let (code, answer) = request_with(port, "PATCH", &offsets_path, &body);
+        assert_eq!(code, 400, "{body}: {answer}");
+        let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(answer["error_code"], 400);
+        assert!(answer["message"].as_str().unwrap().contains("Failed to alter offsets"), "{answer}");
+        assert_eq!(get(port, &offsets_path).1["offsets"], serde_json::json!([]), "nothing stored for {body}");
+    }
     let (code, body) = request_with(port, "PATCH", &offsets_path, &rewind);
     assert_eq!(code, 200, "{body}");
     assert_eq!(get(port, &offsets_path).1["offsets"][0]["offset"]["position"], 8);

@@ -11,6 +11,7 @@ pub mod worker;
 pub use connector::{ConnectorConfig, ConnectorKind, ErrorsConfig, TopicCreation};
 pub use provider::Providers;
 pub use reader::{
-    is_secret_key, ConfigError, ConfigErrors, ConfigReader, Entry, InitialState, Password, RawConfig, UnknownKey,
+    is_secret_key, redact_value, ConfigError, ConfigErrors, ConfigReader, Entry, InitialState, Password, RawConfig,
+    UnknownKey,
 };
 pub use worker::WorkerConfig;

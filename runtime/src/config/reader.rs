@@ -59,10 +59,9 @@ impl RawConfig {
         self.entries
             .iter()
             .map(|(k, e)| {
-                let shown = match (&e.unresolved, is_secret_key(k)) {
-                    (Some(reference), _) => reference.clone(),
-                    (None, true) => Password::HIDDEN.to_owned(),
-                    (None, false) => e.value.clone(),
+                let shown = match &e.unresolved {
+                    Some(reference) => reference.clone(),
+                    None => redact_value(k, &e.value).into_owned(),
                 };
                 (k.clone(), shown)
             })
@@ -92,6 +91,33 @@ pub fn is_secret_key(key: &str) -> bool {
         || k.ends_with("sasl.jaas.config")
         || k.ends_with("session.token")
         || k.ends_with("api.key")
+}
+
+/// A value as a user may see it: `[hidden]` for a secret key; in any other value, the password
+/// of a URL's user info (`mysql://u:pw@h`) and of `password=`-like URL parameters
+/// (`?user=u&password=pw`, `;password=pw`, `sslpassword=`, `trustCertificateKeyStorePassword=`).
+pub fn redact_value<'v>(key: &str, value: &'v str) -> std::borrow::Cow<'v, str> {
+    use std::sync::OnceLock;
+    if is_secret_key(key) {
+        return Password::HIDDEN.into();
+    }
+    if !value.contains('@') && !value.to_ascii_lowercase().contains("password=") && !value.contains("secret=") {
+        return value.into();
+    }
+    static PARAM: OnceLock<regex::Regex> = OnceLock::new();
+    let param = PARAM.get_or_init(|| regex::Regex::new(r"(?i)([?&;:][^=&;?/]*(?:password|secret)=)[^&;]*").unwrap());
+    let mut out = param.replace_all(value, format!("${{1}}{}", Password::HIDDEN)).into_owned();
+    // user info: between "://" and the authority's end, the part after the first ':' up to the last '@'
+    if let Some(start) = out.find("://").map(|i| i + 3) {
+        let end = out[start..].find(['/', '?', '#']).map_or(out.len(), |i| start + i);
+        let authority = &out[start..end];
+        if let (Some(at), Some(colon)) = (authority.rfind('@'), authority.find(':')) {
+            if colon < at {
+                out.replace_range(start + colon + 1..start + at, Password::HIDDEN);
+            }
+        }
+    }
+    out.into()
 }
 
 /// A secret value: shown as `[hidden]` by `Debug` and `Display`.
@@ -204,7 +230,8 @@ impl<'a> ConfigReader<'a> {
 
     /// Records an error about `key` with the key's line.
     pub fn invalid(&mut self, key: &str, expected: impl Into<String>, got: impl Into<String>) {
-        let got = if is_secret_key(key) { Password::HIDDEN.to_owned() } else { got.into() };
+        let got: String = got.into();
+        let got = redact_value(key, &got).into_owned();
         self.errors.push(ConfigError::Invalid {
             origin: self.raw.origin.clone(),
             line: self.raw.line(key),
@@ -456,6 +483,38 @@ mod tests {
         assert_eq!(unknown.len(), 2);
         assert_eq!(unknown[0].to_string(), "c.properties:1: topik: unknown key, ignored (did you mean 'topic'?)");
         assert_eq!(unknown[1].suggestion, None);
+    }
+
+    #[test]
+    fn passwords_inside_urls_are_redacted() {
+        let cases = [
+            (
+                "jdbc:mysql://h:3306/db?user=u&password=s3cr%26t&useSSL=false",
+                "jdbc:mysql://h:3306/db?user=u&password=[hidden]&useSSL=false",
+            ),
+            ("jdbc:mysql://u:pa:ss@h:3306/db", "jdbc:mysql://u:[hidden]@h:3306/db"),
+            ("jdbc:postgresql://h/db?PASSWORD=x", "jdbc:postgresql://h/db?PASSWORD=[hidden]"),
+            ("jdbc:sqlserver://h;user=u;password=x;db=d", "jdbc:sqlserver://h;user=u;password=[hidden];db=d"),
+            (
+                "jdbc:mysql://h/db?trustCertificateKeyStorePassword=x&a=b",
+                "jdbc:mysql://h/db?trustCertificateKeyStorePassword=[hidden]&a=b",
+            ),
+            ("mysql://u@h/db", "mysql://u@h/db"),
+            ("a@b.c", "a@b.c"),
+            ("jdbc:mysql://h/db?user=u", "jdbc:mysql://h/db?user=u"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(redact_value("connection.url", url), shown, "{url}");
+        }
+        assert_eq!(redact_value("database.password", "x"), "[hidden]");
+        let mut raw = RawConfig::new("c.properties");
+        raw.insert("connection.url", "jdbc:mysql://h:3306/db?user=u&password=pw", Some(1));
+        raw.insert("tasks.max", "x", Some(2));
+        assert_eq!(raw.redacted()["connection.url"], "jdbc:mysql://h:3306/db?user=u&password=[hidden]");
+        let mut r = ConfigReader::new(&raw);
+        r.invalid("connection.url", "a URL", "jdbc:mysql://u:pw@h/db");
+        let e = r.finish().0[0].to_string();
+        assert!(e.contains("jdbc:mysql://u:[hidden]@h/db") && !e.contains("pw"), "{e}");
     }
 
     #[test]

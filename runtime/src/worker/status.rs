@@ -108,11 +108,34 @@ pub struct ConnectorStatus {
     /// The current generation's tasks.
     pub tasks: RwLock<Vec<Arc<TaskStatus>>>,
     pub state: Mutex<State>,
+    /// Why the connector itself is `FAILED` (its `start` failed).
+    pub trace: Mutex<Option<String>>,
     /// Commands to the connector's supervisor (REST restart, pause, …).
     pub control: mpsc::UnboundedSender<Command>,
+    /// Sources: checks an offset written over REST (see [`crate::connector::check_offset`]).
+    pub offset_check: Option<OffsetCheck>,
+}
+
+/// The signature of [`crate::connector::check_offset`]: partition, offset (`None`: a reset).
+pub type OffsetCheckFn = dyn Fn(&serde_json::Value, Option<&serde_json::Value>) -> Result<(), String> + Send + Sync;
+
+/// A source connector's offset check, with its types erased.
+#[derive(Clone)]
+pub struct OffsetCheck(pub Arc<OffsetCheckFn>);
+
+impl std::fmt::Debug for OffsetCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OffsetCheck")
+    }
 }
 
 impl ConnectorStatus {
+    /// The connector itself failed: `FAILED` with `trace`.
+    pub fn fail(&self, trace: String) {
+        *self.state.lock().unwrap() = State::Failed;
+        *self.trace.lock().unwrap() = Some(trace);
+    }
+
     pub fn tasks(&self) -> Vec<Arc<TaskStatus>> {
         self.tasks.read().unwrap().clone()
     }

@@ -15,7 +15,7 @@ use tracing::{error, info, info_span, warn, Instrument};
 
 use super::status::{ConnectorStatus, State, TaskStatus};
 use super::{sink, source, TaskContext, WorkerError};
-use crate::config::{is_secret_key, ConfigErrors, ConnectorConfig, InitialState, Password, RawConfig, WorkerConfig};
+use crate::config::{redact_value, ConfigErrors, ConnectorConfig, InitialState, Password, RawConfig, WorkerConfig};
 use crate::connector::{ConnectorContext, SinkConnector, SourceConnector, TaskConfig};
 use crate::error::TaskError;
 use crate::offset::OffsetStore;
@@ -91,6 +91,8 @@ pub(super) struct Supervisor {
     worker_shutdown: watch::Receiver<bool>,
     failures: mpsc::UnboundedSender<(String, usize)>,
     generation: Option<Generation>,
+    /// Whether the connector's own `start` succeeded (a restart tries it again when not).
+    started: bool,
 }
 
 /// Task configs as REST shows them: secrets hidden, provider references kept.
@@ -99,8 +101,10 @@ fn redact(raw: &RawConfig, config: &TaskConfig) -> TaskConfig {
     config
         .iter()
         .map(|(k, v)| {
-            let hidden = is_secret_key(k) || raw.entries.get(k).is_some_and(|e| e.unresolved.is_some());
-            let v = if hidden { shown.get(k).cloned().unwrap_or_else(|| Password::HIDDEN.into()) } else { v.clone() };
+            let v = match raw.entries.get(k).is_some_and(|e| e.unresolved.is_some()) {
+                true => shown.get(k).cloned().unwrap_or_else(|| Password::HIDDEN.into()),
+                false => redact_value(k, v).into_owned(),
+            };
             (k.clone(), v)
         })
         .collect()
@@ -111,11 +115,15 @@ pub(super) struct Wiring {
     pub offsets: Arc<OffsetStore>,
     pub worker_shutdown: watch::Receiver<bool>,
     pub failures: mpsc::UnboundedSender<(String, usize)>,
+    /// Keep a connector whose start fails, `FAILED`, instead of stopping the worker.
+    pub keep_failed: bool,
 }
 
 impl Supervisor {
-    /// Starts the connector and its first generation of tasks (errors here stop the worker's
-    /// start-up, as Kafka's `Stopping after connector error`).
+    /// Starts the connector and its first generation of tasks. A failing connector start stops
+    /// the worker's start-up, as Kafka's `Stopping after connector error`, unless
+    /// `wiring.keep_failed` is set: then the connector stays `FAILED` (its error as the trace)
+    /// for a REST restart to try again, and the others run.
     pub async fn start(
         mut launcher: Box<dyn Launcher>,
         connector: ConnectorConfig,
@@ -124,10 +132,15 @@ impl Supervisor {
         commands: (mpsc::UnboundedSender<Command>, mpsc::UnboundedReceiver<Command>),
         wiring: Wiring,
     ) -> Result<Supervisor, WorkerError> {
-        launcher
-            .start(ConnectorContext::new(commands.0))
-            .await
-            .map_err(|e| WorkerError::Connector { name: connector.name.clone(), message: e.chain() })?;
+        let started = match launcher.start(ConnectorContext::new(commands.0)).await {
+            Ok(()) => true,
+            Err(e) if wiring.keep_failed => {
+                error!(connector = %connector.name, error = %e.chain(), "connector failed to start; it stays FAILED until restarted over REST (--on-task-failure continue)");
+                status.fail(e.chain());
+                false
+            }
+            Err(e) => return Err(WorkerError::Connector { name: connector.name.clone(), message: e.chain() }),
+        };
         let mut s = Supervisor {
             launcher,
             connector: Arc::new(connector),
@@ -139,7 +152,11 @@ impl Supervisor {
             worker_shutdown: wiring.worker_shutdown,
             failures: wiring.failures,
             generation: None,
+            started,
         };
+        if !started {
+            return Ok(s);
+        }
         match s.raw.initial_state.unwrap_or_default() {
             InitialState::Running => s.generation = Some(s.start_generation()?),
             InitialState::Paused => *s.status.state.lock().unwrap() = State::Paused,
@@ -222,7 +239,18 @@ impl Supervisor {
         *self.status.state.lock().unwrap() = then;
     }
 
-    fn restart(&mut self) {
+    async fn restart(&mut self) {
+        if !self.started {
+            match self.launcher.start(ConnectorContext::new(self.status.control.clone())).await {
+                Ok(()) => self.started = true,
+                Err(e) => {
+                    error!(connector = %self.connector.name, error = %e.chain(), "connector failed to start again");
+                    self.status.fail(e.chain());
+                    return;
+                }
+            }
+        }
+        *self.status.trace.lock().unwrap() = None;
         match self.start_generation() {
             Ok(g) => self.generation = Some(g),
             Err(e) => {
@@ -248,11 +276,11 @@ impl Supervisor {
                         match c {
                             Command::Restart | Command::Reconfigure => {
                                 self.stop_generation(State::Running).await;
-                                self.restart();
+                                self.restart().await;
                             }
                             Command::Pause => self.stop_generation(State::Paused).await,
                             Command::Stop => self.stop_generation(State::Stopped).await,
-                            Command::Resume if self.generation.is_none() => self.restart(),
+                            Command::Resume if self.generation.is_none() => self.restart().await,
                             Command::Resume => {}
                         }
                     }
