@@ -215,7 +215,14 @@ fn main() -> ExitCode {
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    // colour only for a person at a terminal (NO_COLOR honoured): log files stay plain text
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(colour)
+        .init();
 }
 
 /// Files read and checked: the worker, and every connector ready to start.
@@ -394,6 +401,11 @@ async fn standalone(
     worker.set_plugins(
         SUPPORTED.iter().map(|(class, kind, ..)| PluginInfo { class: (*class).to_owned(), kind: *kind }).collect(),
     );
+    worker.keep_failed_connectors(on_failure == OnTaskFailure::Continue);
+    if let Err(e) = worker.listen().await {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     for c in loaded.connectors {
         let name = c.config.name.clone();
         if let Err(e) = c.start(&mut worker).await {

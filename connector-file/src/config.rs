@@ -33,6 +33,8 @@ impl SourceConfig {
         if let Some(t) = &topic {
             if t.contains(',') {
                 reader.invalid("topic", "a single topic (FileStreamSource writes to one topic)", t.as_str());
+            } else if let Some(problem) = runtime::record::topic_name_problem(t) {
+                reader.invalid("topic", format!("a legal topic name ({problem})"), t.as_str());
             }
         }
         let batch_size = reader.int_in("batch.size", 2000, 1, i32::MAX as i64) as usize;

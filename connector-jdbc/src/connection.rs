@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlSslMode};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
-use sqlx::Connection as _;
+use sqlx::{ConnectOptions as _, Connection as _};
 use tracing::{info, warn};
 
 use crate::config::Connection;
@@ -77,7 +77,11 @@ impl Pool {
         loop {
             let opened = match c.dialect {
                 Dialect::MySql => {
-                    let mut o = MySqlConnectOptions::new().host(&c.host).port(c.port).ssl_mode(MySqlSslMode::Disabled);
+                    let mut o = MySqlConnectOptions::new()
+                        .host(&c.host)
+                        .port(c.port)
+                        .ssl_mode(MySqlSslMode::Disabled)
+                        .log_slow_statements(SLOW_STATEMENT_LEVEL, SLOW_STATEMENT);
                     o = o.username(&user);
                     if let Some(p) = &c.password {
                         o = o.password(p.expose());
@@ -99,7 +103,8 @@ impl Pool {
                         .host(&c.host)
                         .port(c.port)
                         .ssl_mode(PgSslMode::Disable)
-                        .options([("TimeZone", "UTC")]);
+                        .options([("TimeZone", "UTC")])
+                        .log_slow_statements(SLOW_STATEMENT_LEVEL, SLOW_STATEMENT);
                     if !user.is_empty() {
                         o = o.username(&user);
                     }
@@ -176,12 +181,21 @@ fn is_known_param(k: &str) -> bool {
     )
 }
 
+/// sqlx warns about every statement over a second, which every large initial load is: that is
+/// expected here, so it is a debug line.
+const SLOW_STATEMENT_LEVEL: log::LevelFilter = log::LevelFilter::Debug;
+const SLOW_STATEMENT: Duration = Duration::from_secs(1);
+
+/// How long a query waits for a connection before it counts as failed (and is retried with
+/// backoff, logged): short, so that a database outage is reported within seconds.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 fn pool_options_mysql(size: u32) -> MySqlPoolOptions {
-    MySqlPoolOptions::new().max_connections(size.max(1)).min_connections(0).acquire_timeout(Duration::from_secs(30))
+    MySqlPoolOptions::new().max_connections(size.max(1)).min_connections(0).acquire_timeout(ACQUIRE_TIMEOUT)
 }
 
 fn pool_options_pg(size: u32) -> PgPoolOptions {
-    PgPoolOptions::new().max_connections(size.max(1)).min_connections(0).acquire_timeout(Duration::from_secs(30))
+    PgPoolOptions::new().max_connections(size.max(1)).min_connections(0).acquire_timeout(ACQUIRE_TIMEOUT)
 }
 
 /// Compares the database's clock with the host's and warns past a second of skew: time-window

@@ -9,7 +9,7 @@ use runtime::connector::PollResult;
 use runtime::{OffsetReader, SourceTask, TaskError};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tracing::{debug, info, warn};
+use tracing::{debug, info, warn, Instrument};
 
 use crate::config::{JdbcSourceConfig, Mode, ModeKind};
 use crate::connection::{check_clock, Pool};
@@ -294,7 +294,10 @@ impl SourceTask for JdbcSourceTask {
         }
         // chunks of up to 256 records: about 2,000 records in flight per task
         let (tx, rx) = mpsc::channel(8);
-        self.readers = queriers.into_iter().map(|q| tokio::spawn(q.run(tx.clone()))).collect();
+        self.readers = queriers
+            .into_iter()
+            .map(|q| tokio::spawn(q.run(tx.clone()).instrument(tracing::Span::current())))
+            .collect();
         self.rx = Some(rx);
         self.pool = Some(pool);
         Ok(())

@@ -60,3 +60,35 @@ impl fmt::Display for TaskError {
 }
 
 impl std::error::Error for TaskError {}
+
+/// Bytes from outside (a record key, a file's content) as one short, printable line: control and
+/// non-UTF-8 bytes escaped, cut at `max` characters with the total size said.
+pub fn excerpt(bytes: &[u8], max: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::new();
+    for (n, c) in text.chars().enumerate() {
+        if n == max {
+            out.push_str(&format!("… ({} bytes)", bytes.len()));
+            break;
+        }
+        match c {
+            '\u{FFFD}' => out.push_str("\\ufffd"),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpt_escapes_and_cuts() {
+        assert_eq!(excerpt(b"ab\x00\x1b[31m\n", 100), "ab\\u{0}\\u{1b}[31m\\n");
+        assert_eq!(excerpt(&[b'x'; 5_000_000], 3), "xxx… (5000000 bytes)");
+        assert_eq!(excerpt(&[0xff, b'a'], 10), "\\ufffda");
+        assert_eq!(excerpt("é€".as_bytes(), 10), "é€");
+    }
+}

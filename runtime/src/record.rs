@@ -153,3 +153,37 @@ impl ConnectRecord for SinkRecord {
         &self.headers
     }
 }
+
+/// Kafka's topic name rules (`org.apache.kafka.common.internals.Topic.validate`): what is wrong
+/// with `name`, or `None` when a broker will accept it.
+pub fn topic_name_problem(name: &str) -> Option<String> {
+    const MAX: usize = 249;
+    if name.is_empty() {
+        return Some("a topic name cannot be empty".into());
+    }
+    if name == "." || name == ".." {
+        return Some("a topic name cannot be \".\" or \"..\"".into());
+    }
+    if name.len() > MAX {
+        return Some(format!("a topic name is at most {MAX} characters, this one has {}", name.len()));
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
+        return Some(format!("{c:?} is not allowed in a topic name (ASCII letters, digits, '.', '_' and '-' only)"));
+    }
+    None
+}
+
+#[cfg(test)]
+mod topic_name_tests {
+    use super::topic_name_problem;
+
+    #[test]
+    fn kafka_topic_rules() {
+        for ok in ["a", "shop.orders", "A_b-9", &"x".repeat(249)] {
+            assert_eq!(topic_name_problem(ok), None, "{ok}");
+        }
+        for bad in ["", ".", "..", "a b", "a/b", "é", &"x".repeat(250)] {
+            assert!(topic_name_problem(bad).is_some(), "{bad:?}");
+        }
+    }
+}

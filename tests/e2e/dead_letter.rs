@@ -35,6 +35,8 @@ fn tolerated_poison_record_goes_to_the_dead_letter_queue() {
     assert_eq!(std::fs::read_to_string(&output).unwrap(), "first\nsecond\n");
     let log = log_text(&dir.path("log"));
     assert!(log.contains("replication.factor is larger than the cluster"), "{log}");
+    // errors.log.include.messages=false (the default): the record's bytes stay out of the log
+    assert!(log.contains("record skipped") && !log.contains("not json"), "{log}");
     let dead = read_partition(&dlq, 1, Duration::from_secs(20));
     assert_eq!(dead.len(), 1, "{log}");
     let (value, headers) = (&dead[0].value, &dead[0].headers);

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::reader::ConfigReader;
 use crate::convert::Converter;
+use crate::record::topic_name_problem;
 use crate::transform::Transforms;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +102,10 @@ impl ConnectorConfig {
         match kind {
             ConnectorKind::Sink => {
                 topics = reader.list("topics");
+                if let Some(problem) = topics.iter().find_map(|t| topic_name_problem(t).map(|p| format!("{t:?}: {p}")))
+                {
+                    reader.invalid("topics", "legal topic names", problem);
+                }
                 let pattern = reader.non_empty("topics.regex");
                 match (topics.is_empty(), &pattern) {
                     (true, None) => reader.missing("topics", "a comma-separated topic list, or topics.regex"),
@@ -142,6 +147,10 @@ impl ConnectorConfig {
 fn parse_errors(reader: &mut ConfigReader<'_>, kind: ConnectorKind) -> ErrorsConfig {
     let retry = reader.int_in("errors.retry.timeout", 0, -1, i64::MAX);
     let dlq_topic = reader.non_empty("errors.deadletterqueue.topic.name");
+    if let Some(problem) = dlq_topic.as_deref().and_then(topic_name_problem) {
+        let shown = dlq_topic.clone().unwrap_or_default();
+        reader.invalid("errors.deadletterqueue.topic.name", format!("a legal topic name ({problem})"), shown);
+    }
     if kind == ConnectorKind::Source {
         if let Some(t) = &dlq_topic {
             reader.invalid(

@@ -23,9 +23,11 @@ pub enum OffsetStoreError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("offset file {path} is corrupt ({source}); the readable copy {path}.json (if present) can rebuild it with `sluice offsets import {path} {path}.json`, or move the file away to start from no offsets")]
     Corrupt { path: PathBuf, source: CodecError },
+    #[error("offset file {path}: entry {entry} is not valid JSON ({message}); the offsets were not loaded, so nothing is read twice. The readable copy {path}.json (if present) can rebuild the file with `sluice offsets import {path} {path}.json`, or `sluice offsets set` can replace the entry")]
+    Damaged { path: PathBuf, entry: String, message: String },
     #[error("offset file {path} is in use by another process (lock {path}.lock)")]
     Locked { path: PathBuf },
-    #[error("offset of {connector} is not valid JSON for its connector: {message}")]
+    #[error("the stored offset of {connector} does not suit the connector: {message}; correct it with `PATCH /connectors/{connector}/offsets` while the connector is STOPPED, or with the worker stopped `sluice offsets set <offset file> --connector {connector} --partition … --offset …` (`sluice offsets dump` shows it)")]
     Json { connector: String, message: String },
 }
 
@@ -74,9 +76,16 @@ impl OffsetStore {
             java::decode(&bytes).map_err(|source| OffsetStoreError::Corrupt { path: path.to_owned(), source })?;
         let mut inner = Inner { raw: BTreeMap::new(), index: HashMap::new(), dirty: false };
         for (key, value) in entries {
-            if let Some(id) = parse_key(&key) {
-                inner.index.insert(id, key.clone());
+            let damaged = |what: &[u8], message: String| OffsetStoreError::Damaged {
+                path: path.to_owned(),
+                entry: crate::error::excerpt(what, 120),
+                message,
+            };
+            let id = parse_key(&key).map_err(|m| damaged(&key, m))?;
+            if let Some(v) = &value {
+                serde_json::from_slice::<Value>(v).map_err(|e| damaged(v, format!("offset of {}: {e}", id.0)))?;
             }
+            inner.index.insert(id, key.clone());
             inner.raw.insert(key, value);
         }
         Ok(OffsetStore {
@@ -185,10 +194,13 @@ pub fn read_entries(path: &Path) -> Result<Vec<OffsetEntry>, OffsetStoreError> {
     Ok(entries.iter().filter_map(|(k, v)| parse_entry(k, v.as_deref())).collect())
 }
 
-fn parse_key(key: &[u8]) -> Option<(String, String)> {
-    let v: Value = serde_json::from_slice(key).ok()?;
-    let arr = v.as_array()?;
-    Some((arr.first()?.as_str()?.to_owned(), canonical(arr.get(1)?)))
+/// `["<connector>",{partition}]` → (connector, canonical partition).
+fn parse_key(key: &[u8]) -> Result<(String, String), String> {
+    let v: Value = serde_json::from_slice(key).map_err(|e| format!("key: {e}"))?;
+    match v.as_array().map(Vec::as_slice) {
+        Some([Value::String(connector), partition]) => Ok((connector.clone(), canonical(partition))),
+        _ => Err("key: expected [\"<connector>\", {partition}]".into()),
+    }
 }
 
 fn parse_entry(key: &[u8], value: Option<&[u8]>) -> Option<OffsetEntry> {
@@ -295,6 +307,37 @@ mod tests {
         let rebuilt = dir.path().join("rebuilt.offsets");
         assert_eq!(import_sidecar(&dir.path().join("connect.offsets.json"), &rebuilt).unwrap(), 2);
         assert_eq!(std::fs::read(&rebuilt).unwrap(), std::fs::read(&path).unwrap());
+    }
+
+    #[test]
+    fn damaged_json_inside_the_file_stops_the_load_and_keeps_the_sidecar() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("o");
+        {
+            let store = OffsetStore::open(&path).unwrap();
+            store.put("f", [(json!({"filename":"/a"}), Some(json!({"position":1234})))]);
+            store.flush().unwrap();
+        }
+        let sidecar = std::fs::read(dir.path().join("o.json")).unwrap();
+        // same length, so the Java framing stays valid: only the JSON inside is damaged
+        let bytes = std::fs::read(&path).unwrap();
+        let at = bytes.windows(11).position(|w| w == br#"{"position""#).unwrap();
+        let mut damaged = bytes.clone();
+        damaged[at] = b'[';
+        std::fs::write(&path, &damaged).unwrap();
+        let e = OffsetStore::open(&path).err().expect("damaged JSON must not load as no offset").to_string();
+        assert!(
+            e.contains("not valid JSON") && e.contains("sluice offsets import") && e.contains("offset of f"),
+            "{e}"
+        );
+        assert_eq!(std::fs::read(dir.path().join("o.json")).unwrap(), sidecar, "the readable copy is untouched");
+        // a damaged key too
+        let at = bytes.windows(4).position(|w| w == br#"["f""#).unwrap();
+        let mut damaged = bytes;
+        damaged[at] = b'{';
+        std::fs::write(&path, &damaged).unwrap();
+        let e = OffsetStore::open(&path).err().unwrap().to_string();
+        assert!(e.contains("key:"), "{e}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! and the connector's `*.override.*`, in that order.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -11,7 +12,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{BaseProducer, Producer};
 use rdkafka::types::RDKafkaErrorCode;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::config::{ConnectorConfig, TopicCreation, WorkerConfig};
 
@@ -129,13 +130,42 @@ pub fn admin_config(worker: &WorkerConfig, cc: Option<&ConnectorConfig>) -> Clie
     cfg
 }
 
-/// librdkafka's error callback. Broker connection failures are already in librdkafka's own log
-/// lines and are retried without end, so they are only counted here at debug level.
-pub(super) fn client_error(error: &KafkaError, reason: &str) {
-    use rdkafka::types::RDKafkaErrorCode::{AllBrokersDown, BrokerTransportFailure};
-    match error.rdkafka_error_code() {
-        Some(BrokerTransportFailure | AllBrokersDown) => debug!(error = %error, reason, "kafka unreachable; retrying"),
-        _ => warn!(error = %error, reason, "kafka client error"),
+/// Which task a Kafka client works for: librdkafka logs from its own threads, outside the task's
+/// span, so its lines carry these fields themselves.
+#[derive(Debug, Clone)]
+pub(super) struct ClientOwner {
+    pub connector: Arc<str>,
+    pub task: usize,
+}
+
+impl ClientOwner {
+    pub fn of(ctx: &super::TaskContext) -> ClientOwner {
+        ClientOwner { connector: ctx.connector.name.as_str().into(), task: ctx.task_id }
+    }
+
+    /// librdkafka's error callback. Broker connection failures are already in librdkafka's own
+    /// log lines and are retried without end, so they are only counted here at debug level.
+    pub fn error(&self, error: &KafkaError, reason: &str) {
+        use rdkafka::types::RDKafkaErrorCode::{AllBrokersDown, BrokerTransportFailure};
+        let (connector, task) = (&*self.connector, self.task);
+        match error.rdkafka_error_code() {
+            Some(BrokerTransportFailure | AllBrokersDown) => {
+                debug!(connector, task, error = %error, reason, "kafka unreachable; retrying")
+            }
+            _ => warn!(connector, task, error = %error, reason, "kafka client error"),
+        }
+    }
+
+    /// librdkafka's log callback, with the task named.
+    pub fn log(&self, level: rdkafka::config::RDKafkaLogLevel, facility: &str, message: &str) {
+        use rdkafka::config::RDKafkaLogLevel as L;
+        let (connector, task) = (&*self.connector, self.task);
+        match level {
+            L::Emerg | L::Alert | L::Critical | L::Error => error!(connector, task, facility, "librdkafka: {message}"),
+            L::Warning => warn!(connector, task, facility, "librdkafka: {message}"),
+            L::Notice | L::Info => info!(connector, task, facility, "librdkafka: {message}"),
+            L::Debug => debug!(connector, task, facility, "librdkafka: {message}"),
+        }
     }
 }
 

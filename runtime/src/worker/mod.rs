@@ -20,7 +20,7 @@ use tracing::{error, info, warn};
 
 pub use clients::{admin_config, check_brokers, consumer_config, producer_config};
 pub use source::ConnectorOffsets;
-pub use status::{ConnectorStatus, PluginInfo, State, TaskStatus, WorkerState};
+pub use status::{ConnectorStatus, OffsetCheck, PluginInfo, State, TaskStatus, WorkerState};
 pub use submitted::SubmittedRecords;
 pub use supervisor::Command;
 use supervisor::{Launcher, SinkLauncher, SourceLauncher, Supervisor, Wiring};
@@ -28,6 +28,8 @@ use supervisor::{Launcher, SinkLauncher, SourceLauncher, Supervisor, Wiring};
 use crate::config::{ConfigErrors, ConfigReader, ConnectorConfig, ConnectorKind, RawConfig, UnknownKey, WorkerConfig};
 use crate::connector::{SinkConnector, SourceConnector};
 use crate::offset::{OffsetStore, OffsetStoreError};
+use crate::retry::Backoff;
+use crate::TaskError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -68,6 +70,37 @@ impl TaskContext {
     pub async fn sleep(&self, d: Duration) {
         let mut rx = self.shutdown.clone();
         let _ = tokio::time::timeout(d, rx.wait_for(|s| *s)).await;
+    }
+
+    /// After a retriable failure of `what` (a poll, a put): waits with `backoff` (capped by
+    /// `errors.retry.delay.max.ms`), logging the 1st, 2nd, 4th, … attempt once each, or fails the
+    /// task once `errors.retry.timeout` (when above 0) has passed. Kafka retries a retriable poll or
+    /// put for ever, which is what 0 (the default) and -1 keep.
+    pub async fn retry(&self, backoff: &mut Backoff, what: &str, e: TaskError) -> Result<(), TaskError> {
+        let errors = &self.connector.errors;
+        if let Some(limit) = errors.retry_timeout.filter(|t| !t.is_zero()) {
+            if backoff.failing_for() >= limit {
+                return Err(TaskError::fatal(format!(
+                    "{what} kept failing for {} s, past errors.retry.timeout={}: {}",
+                    backoff.failing_for().as_secs(),
+                    limit.as_millis(),
+                    e.chain()
+                )));
+            }
+        }
+        let wait = backoff.fail().min(errors.retry_delay_max.max(Duration::from_millis(100)));
+        if backoff.should_log() {
+            warn!(error = %e, attempt = backoff.attempts(), failing_for_s = backoff.failing_for().as_secs(), retry_in_ms = wait.as_millis() as u64, "{what} failed; retrying");
+        }
+        self.sleep(wait).await;
+        Ok(())
+    }
+
+    /// Notes a success after retries (one line saying how long it took).
+    pub fn recovered(&self, backoff: &mut Backoff, what: &str) {
+        if let Some((attempts, down)) = backoff.succeed() {
+            info!(attempts, after_s = down.as_secs(), "{what} works again");
+        }
     }
 
     /// What is left of `task.shutdown.graceful.timeout.ms` (the whole budget before shutdown).
@@ -169,7 +202,38 @@ pub struct Worker {
     supervisors: JoinSet<()>,
     failures_tx: mpsc::UnboundedSender<(String, usize)>,
     failures: mpsc::UnboundedReceiver<(String, usize)>,
+    /// `--on-task-failure continue`: a connector failing at start stays `FAILED`.
+    keep_failed: bool,
+    rest: Option<tokio::task::JoinHandle<()>>,
+    signals: Option<Signals>,
 }
+
+/// SIGTERM and SIGINT, taken over before any connector starts (so a signal during start-up is a
+/// graceful stop, not the default kill).
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Signals {
+        Signals {
+            term: signal(SignalKind::terminate()).expect("signal handler"),
+            int: signal(SignalKind::interrupt()).expect("signal handler"),
+        }
+    }
+
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
+}
+
+/// A second signal this soon after the first is the same request sent twice (a shell and a
+/// process manager both forwarding it), not a demand to cut the shutdown short.
+const SECOND_SIGNAL_GRACE: Duration = Duration::from_secs(1);
 
 /// Asks a running worker to stop gracefully.
 #[derive(Clone)]
@@ -207,7 +271,31 @@ impl Worker {
             supervisors: JoinSet::new(),
             failures_tx,
             failures,
+            keep_failed: false,
+            rest: None,
+            signals: None,
         })
+    }
+
+    /// `--on-task-failure continue`: a connector whose start fails stays `FAILED` (restartable
+    /// over REST) instead of stopping the worker.
+    pub fn keep_failed_connectors(&mut self, keep: bool) {
+        self.keep_failed = keep;
+    }
+
+    /// Takes over SIGTERM/SIGINT and binds the REST listener, before any connector starts: a
+    /// port already in use fails the start-up before any task has run.
+    pub async fn listen(&mut self) -> Result<(), WorkerError> {
+        if self.signals.is_none() {
+            self.signals = Some(Signals::new());
+        }
+        if let (Some(addr), None) = (self.config.listener, &self.rest) {
+            let handle = crate::rest::serve(addr, self.state.clone(), self.offsets.clone())
+                .await
+                .map_err(|source| WorkerError::Rest { addr, source })?;
+            self.rest = Some(handle);
+        }
+        Ok(())
     }
 
     pub fn state(&self) -> Arc<WorkerState> {
@@ -243,6 +331,7 @@ impl Worker {
     async fn launch(
         &mut self,
         launcher: Box<dyn Launcher>,
+        offset_check: Option<OffsetCheck>,
         cc: ConnectorConfig,
         raw: &RawConfig,
     ) -> Result<(), WorkerError> {
@@ -256,7 +345,9 @@ impl Worker {
             config: raw.redacted(),
             tasks: Default::default(),
             state: Mutex::new(State::Unassigned),
+            trace: Mutex::new(None),
             control: control.clone(),
+            offset_check,
         });
         let name = cc.name.clone();
         let wiring = Wiring {
@@ -264,6 +355,7 @@ impl Worker {
             offsets: self.offsets.clone(),
             worker_shutdown: self.shutdown_tx.subscribe(),
             failures: self.failures_tx.clone(),
+            keep_failed: self.keep_failed,
         };
         let supervisor =
             Supervisor::start(launcher, cc, raw.clone(), status.clone(), (control, commands), wiring).await?;
@@ -279,7 +371,8 @@ impl Worker {
         connector: C,
         raw: &RawConfig,
     ) -> Result<(), WorkerError> {
-        self.launch(Box::new(SourceLauncher(connector)), cc, raw).await
+        let check = OffsetCheck(Arc::new(crate::connector::check_offset::<C>));
+        self.launch(Box::new(SourceLauncher(connector)), Some(check), cc, raw).await
     }
 
     /// Starts a sink connector's tasks.
@@ -289,30 +382,21 @@ impl Worker {
         connector: C,
         raw: &RawConfig,
     ) -> Result<(), WorkerError> {
-        self.launch(Box::new(SinkLauncher(connector)), cc, raw).await
+        self.launch(Box::new(SinkLauncher(connector)), None, cc, raw).await
     }
 
     /// Serves REST, runs until SIGINT/SIGTERM or a shutdown request (or, with
     /// `exit_on_task_failure`, a failed task), then stops every task within
     /// `task.shutdown.graceful.timeout.ms` and flushes offsets.
     pub async fn run(mut self, exit_on_task_failure: bool) -> Result<Exit, WorkerError> {
-        let _rest = match self.config.listener {
-            Some(addr) => Some(
-                crate::rest::serve(addr, self.state.clone(), self.offsets.clone())
-                    .await
-                    .map_err(|source| WorkerError::Rest { addr, source })?,
-            ),
-            None => None,
-        };
-        let mut term = signal(SignalKind::terminate()).expect("signal handler");
-        let mut int = signal(SignalKind::interrupt()).expect("signal handler");
+        self.listen().await?;
+        let mut signals = self.signals.take().expect("listen() sets the signals");
         let mut failed = false;
         let mut requested = self.shutdown_tx.subscribe();
         loop {
             tokio::select! {
                 _ = requested.wait_for(|s| *s) => { info!("shutdown requested: stopping"); break }
-                _ = term.recv() => { info!("SIGTERM: stopping"); break }
-                _ = int.recv() => { info!("SIGINT: stopping"); break }
+                name = signals.recv() => { info!("{name}: stopping"); break }
                 failure = self.failures.recv() => {
                     failed = true;
                     if let (true, Some((connector, task))) = (exit_on_task_failure, failure) {
@@ -323,10 +407,12 @@ impl Worker {
                 joined = self.supervisors.join_next() => if joined.is_none() { info!("no connector left"); break },
             }
         }
+        let stopping = Instant::now();
         let _ = self.shutdown_tx.send(true);
         let budget = self.config.shutdown_timeout + Duration::from_secs(1);
         let deadline = tokio::time::sleep(budget);
         tokio::pin!(deadline);
+        let mut forced = false;
         loop {
             tokio::select! {
                 joined = self.supervisors.join_next() => if joined.is_none() { break },
@@ -335,20 +421,28 @@ impl Worker {
                     warn!("graceful shutdown timed out (task.shutdown.graceful.timeout.ms); offsets of unfinished tasks are not committed");
                     break
                 }
-                _ = term.recv() => return Ok(self.forced()),
-                _ = int.recv() => return Ok(self.forced()),
+                name = signals.recv() => {
+                    if stopping.elapsed() < SECOND_SIGNAL_GRACE {
+                        info!("{name} again: already stopping");
+                        continue;
+                    }
+                    forced = true;
+                    warn!(connectors = self.supervisors.len(), "second signal: exiting without waiting for the remaining tasks");
+                    break
+                }
             }
         }
         self.supervisors.abort_all();
+        // what the tasks committed is saved even when a second signal cut their shutdown short
         if let Err(e) = self.offsets.flush() {
             error!(error = %e, "final offset flush failed");
+            failed = true;
         }
         info!("worker stopped");
-        Ok(if failed { Exit::TaskFailed } else { Exit::Clean })
-    }
-
-    fn forced(&self) -> Exit {
-        warn!(connectors = self.supervisors.len(), "second signal: exiting without waiting for the remaining tasks");
-        Exit::Forced
+        Ok(match (forced, failed) {
+            (true, _) => Exit::Forced,
+            (false, true) => Exit::TaskFailed,
+            (false, false) => Exit::Clean,
+        })
     }
 }

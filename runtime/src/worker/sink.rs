@@ -20,6 +20,7 @@ use crate::connector::SinkTask;
 use crate::convert::Converter;
 use crate::error::{ErrorKind, TaskError};
 use crate::record::{Header, OffsetMap, SinkRecord, TopicPartition};
+use crate::retry::{Backoff, RECONNECT_MAX};
 use crate::transform::Transforms;
 
 /// A consumed message, owned.
@@ -40,9 +41,9 @@ enum Event {
     Failed(String),
 }
 
-#[derive(Default)]
 struct RebalanceContext {
     events: Mutex<Vec<Event>>,
+    owner: clients::ClientOwner,
 }
 
 fn partitions(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
@@ -51,7 +52,10 @@ fn partitions(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
 
 impl ClientContext for RebalanceContext {
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
-        clients::client_error(&error, reason);
+        self.owner.error(&error, reason);
+    }
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, facility: &str, message: &str) {
+        self.owner.log(level, facility, message);
     }
 }
 
@@ -167,7 +171,7 @@ struct Loop<'a, T: SinkTask> {
 /// Runs one sink task until shutdown or failure.
 pub async fn run<T: SinkTask>(ctx: TaskContext, mut task: T) -> Result<(), TaskError> {
     let consumer: SinkConsumer = clients::consumer_config(&ctx.worker, &ctx.connector, ctx.task_id)
-        .create_with_context(RebalanceContext::default())
+        .create_with_context(RebalanceContext { events: Mutex::default(), owner: clients::ClientOwner::of(&ctx) })
         .map_err(|e| TaskError::fatal(format!("cannot create the consumer: {e}")))?;
     let consumer = Arc::new(consumer);
     let mut subscription = Subscription::new(&ctx);
@@ -296,7 +300,10 @@ impl<T: SinkTask> Loop<'_, T> {
                 stage.as_str()
             )));
         }
-        if errors.log_enable {
+        if errors.log_enable && errors.log_include_messages {
+            let shown = |b: &Option<Vec<u8>>| b.as_deref().map(|b| crate::error::excerpt(b, 200)).unwrap_or_default();
+            warn!(record = %at, stage = stage.as_str(), error = %message, key = %shown(&m.key), value = %shown(&m.value), "record skipped (errors.tolerance=all)");
+        } else if errors.log_enable {
             warn!(record = %at, stage = stage.as_str(), error = %message, "record skipped (errors.tolerance=all)");
         }
         self.ctx.status.record_skipped();
@@ -317,19 +324,17 @@ impl<T: SinkTask> Loop<'_, T> {
 
     async fn put(&mut self, records: Vec<SinkRecord>) -> Result<(), TaskError> {
         let n = records.len() as u64;
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::new(Duration::from_millis(100), RECONNECT_MAX);
         loop {
             match self.task.put(&records).await {
                 Ok(()) => break,
                 Err(e) if e.kind == ErrorKind::Retriable && !self.ctx.stopping() => {
-                    warn!(error = %e, backoff_ms = backoff.as_millis() as u64, "put failed; retrying the same records");
-                    self.ctx.sleep(backoff).await;
-                    backoff =
-                        (backoff * 2).min(self.ctx.connector.errors.retry_delay_max.max(Duration::from_millis(100)));
+                    self.ctx.retry(&mut backoff, "put (the same records again)", e).await?
                 }
                 Err(e) => return Err(e),
             }
         }
+        self.ctx.recovered(&mut backoff, "put");
         self.ctx.status.add_records(n);
         if self.task.commit_requested() {
             self.commit().await?;

@@ -25,7 +25,8 @@ use crate::connector::{OffsetReader, SourceTask};
 use crate::convert::Converter;
 use crate::error::{ErrorKind, TaskError};
 use crate::offset::{OffsetStore, OffsetStoreError};
-use crate::record::SourceRecord;
+use crate::record::{topic_name_problem, SourceRecord};
+use crate::retry::{Backoff, RECONNECT_MAX};
 use crate::transform::Transforms;
 
 /// Delivery reports: (sequence, error text).
@@ -33,11 +34,15 @@ type Ack = (u64, Option<String>);
 
 struct AckContext {
     tx: mpsc::UnboundedSender<Ack>,
+    owner: clients::ClientOwner,
 }
 
 impl ClientContext for AckContext {
     fn error(&self, error: KafkaError, reason: &str) {
-        clients::client_error(&error, reason);
+        self.owner.error(&error, reason);
+    }
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, facility: &str, message: &str) {
+        self.owner.log(level, facility, message);
     }
 }
 
@@ -82,13 +87,17 @@ struct Loop<T: SourceTask> {
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
     transforms: Transforms,
+    /// Offsets put in the store whose flush has not succeeded yet (told to the task once it has).
+    unflushed: Vec<(T::Partition, T::Offset)>,
+    /// Failed flushes in a row, for the log.
+    flush_failures: Backoff,
 }
 
 /// Runs one source task until shutdown or failure.
 pub async fn run<T: SourceTask>(ctx: TaskContext, mut task: T) -> Result<(), TaskError> {
     let (tx, acks) = mpsc::unbounded_channel();
     let producer: ThreadedProducer<AckContext> = clients::producer_config(&ctx.worker, &ctx.connector, ctx.task_id)
-        .create_with_context(AckContext { tx })
+        .create_with_context(AckContext { tx, owner: clients::ClientOwner::of(&ctx) })
         .map_err(|e| TaskError::fatal(format!("cannot create the producer: {e}")))?;
     let admin = match (&ctx.connector.topic_creation, ctx.worker.topic_creation_enable) {
         (Some(_), true) => Some(
@@ -113,6 +122,8 @@ pub async fn run<T: SourceTask>(ctx: TaskContext, mut task: T) -> Result<(), Tas
         key_buf: Vec::new(),
         value_buf: Vec::new(),
         transforms: ctx.connector.transforms.clone(),
+        unflushed: Vec::new(),
+        flush_failures: Backoff::new(Duration::from_secs(1), Duration::from_secs(1)),
         ctx,
     };
     let result = l.poll_loop(&mut task).await;
@@ -126,27 +137,22 @@ impl<T: SourceTask> Loop<T> {
         let interval = self.ctx.worker.offset_flush_interval;
         let mut next_flush = Instant::now() + interval;
         let mut progress = Progress::new();
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::new(Duration::from_millis(100), RECONNECT_MAX);
         while !self.ctx.stopping() {
             match task.poll().await {
                 Ok(batch) => {
-                    backoff = Duration::from_millis(100);
+                    self.ctx.recovered(&mut backoff, "poll");
                     self.ctx.status.add_records(batch.len() as u64);
                     for record in batch {
                         self.send(record).await?;
                     }
                 }
-                Err(e) if e.kind == ErrorKind::Retriable => {
-                    warn!(error = %e, backoff_ms = backoff.as_millis() as u64, "poll failed; retrying");
-                    self.ctx.sleep(backoff).await;
-                    backoff =
-                        (backoff * 2).min(self.ctx.connector.errors.retry_delay_max.max(Duration::from_millis(100)));
-                }
+                Err(e) if e.kind == ErrorKind::Retriable => self.ctx.retry(&mut backoff, "poll", e).await?,
                 Err(e) => return Err(e),
             }
             self.take_acks()?;
             if Instant::now() >= next_flush {
-                self.commit(task).await?;
+                self.commit(task, false).await?;
                 next_flush = Instant::now() + interval;
             }
             progress.tick(&self.ctx.status);
@@ -165,14 +171,17 @@ impl<T: SourceTask> Loop<T> {
             }
             Err(e) => return self.skip(record, format!("{e}")),
         }
-        if let Some(admin) = &self.admin {
-            if !self.topics_ready.contains(&record.topic) {
+        if !self.topics_ready.contains(&record.topic) {
+            if let Some(problem) = topic_name_problem(&record.topic) {
+                return Err(TaskError::fatal(format!("cannot produce to topic {:?}: {problem}", record.topic)));
+            }
+            if let Some(admin) = &self.admin {
                 let tc = self.ctx.connector.topic_creation.as_ref().expect("admin exists only with topic creation");
                 clients::ensure_topic(admin, &record.topic, tc)
                     .await
                     .map_err(|e| TaskError::fatal(format!("cannot create topic {}: {e}", record.topic)))?;
-                self.topics_ready.insert(record.topic.clone());
             }
+            self.topics_ready.insert(record.topic.clone());
         }
         self.key_buf.clear();
         self.value_buf.clear();
@@ -231,7 +240,10 @@ impl<T: SourceTask> Loop<T> {
         if !errors.tolerate_all {
             return Err(TaskError::record(format!("{message} (errors.tolerance=all skips such records)")));
         }
-        if errors.log_enable {
+        if errors.log_enable && errors.log_include_messages {
+            let shown = |v: &dyn std::fmt::Debug| crate::error::excerpt(format!("{v:?}").as_bytes(), 200);
+            warn!(topic = %record.topic, error = %message, key = %shown(&record.key), value = %shown(&record.value), "record skipped (errors.tolerance=all)");
+        } else if errors.log_enable {
             warn!(topic = %record.topic, error = %message, "record skipped (errors.tolerance=all)");
         }
         self.ctx.status.record_skipped();
@@ -244,10 +256,13 @@ impl<T: SourceTask> Loop<T> {
         drain_acks(&mut self.acks, &mut self.submitted)
     }
 
-    /// Writes the committable offsets to the offset file, then tells the task.
-    async fn commit(&mut self, task: &mut T) -> Result<(), TaskError> {
+    /// Writes the committable offsets to the offset file, then tells the task. A failed write is
+    /// tried again at the next interval even when nothing new was acknowledged (an idle source);
+    /// `last` (at stop) makes a failure the task's error, so the worker does not exit 0 with
+    /// offsets unsaved.
+    async fn commit(&mut self, task: &mut T, last: bool) -> Result<(), TaskError> {
         let committable = self.submitted.take_committable();
-        if committable.is_empty() {
+        if committable.is_empty() && self.unflushed.is_empty() {
             return Ok(());
         }
         let started = Instant::now();
@@ -261,28 +276,39 @@ impl<T: SourceTask> Loop<T> {
         let json = json.map_err(|e| TaskError::fatal(format!("cannot serialize offsets: {e}")))?;
         let store = self.ctx.offsets.clone();
         store.put(&self.ctx.connector.name, json);
+        self.unflushed.extend(committable);
         let flush = tokio::task::spawn_blocking(move || store.flush());
-        match tokio::time::timeout(self.ctx.worker.offset_flush_timeout, flush).await {
+        let error = match tokio::time::timeout(self.ctx.worker.offset_flush_timeout, flush).await {
             Ok(Ok(Ok(()))) => {
                 self.ctx.status.record_commit(Some(started.elapsed()));
                 debug!(
-                    partitions = committable.len(),
+                    partitions = self.unflushed.len(),
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "offsets committed"
                 );
-                task.commit(&committable).await
+                if let Some((attempts, _)) = self.flush_failures.succeed() {
+                    info!(failed_attempts = attempts, "offsets saved again");
+                }
+                let done = std::mem::take(&mut self.unflushed);
+                return task.commit(&done).await;
             }
-            Ok(Ok(Err(e))) => {
-                self.ctx.status.record_commit(None);
-                error!(error = %e, "offset flush failed; will retry at the next interval");
-                Ok(())
+            Ok(Ok(Err(e))) => e.to_string(),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => {
+                format!("no answer within offset.flush.timeout.ms={}", self.ctx.worker.offset_flush_timeout.as_millis())
             }
-            _ => {
-                self.ctx.status.record_commit(None);
-                warn!("offset flush timed out; will retry at the next interval");
-                Ok(())
-            }
+        };
+        self.ctx.status.record_commit(None);
+        self.flush_failures.fail();
+        if last {
+            return Err(TaskError::fatal(format!(
+                "the last offset save failed: {error}; records since the previous save will be sent again after a restart"
+            )));
         }
+        if self.flush_failures.should_log() {
+            error!(error = %error, attempt = self.flush_failures.attempts(), "cannot save the offsets; retrying every offset.flush.interval.ms");
+        }
+        Ok(())
     }
 
     /// Stop: wait for in-flight records within the shutdown budget, then a last commit.
@@ -297,7 +323,7 @@ impl<T: SourceTask> Loop<T> {
                 "records still in flight at shutdown; they will be re-sent after restart"
             );
         }
-        self.commit(task).await
+        self.commit(task, true).await
     }
 }
 
