@@ -19,5 +19,6 @@ mod rest_api;
 mod s3_sink;
 mod s3_store;
 mod server_restarts;
+mod sink_resume;
 mod transforms;
 mod worker_faults;
