@@ -14,6 +14,7 @@ mod dead_letter;
 mod file_pipeline;
 mod jdbc_mariadb;
 mod jdbc_postgres;
+mod large_records;
 mod private_mariadb;
 mod rest_api;
 mod s3_sink;

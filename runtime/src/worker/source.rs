@@ -224,9 +224,27 @@ impl<T: SourceTask> Loop<T> {
                     self.ctx.status.add_bytes(bytes);
                     return Ok(());
                 }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge), _)) => {
+                    let message = format!(
+                        "a record of {bytes} bytes for topic {} is over the producer's size limit: raise \
+                         producer.max.request.size in the worker file (or producer.override.max.request.size) \
+                         and the topic's max.message.bytes",
+                        record.topic
+                    );
+                    return self.tolerate_produce(seq, message);
+                }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     base = back;
                     drain_acks(&mut self.acks, &mut self.submitted)?;
+                    // nothing left to make room: this record is larger than the whole buffer
+                    if self.producer.in_flight_count() == 0 {
+                        let message = format!(
+                            "a record of {bytes} bytes for topic {} does not fit in the producer's buffer: \
+                             raise producer.buffer.memory (8 MB by default for source tasks)",
+                            record.topic
+                        );
+                        return self.tolerate_produce(seq, message);
+                    }
                     tokio::time::sleep(Duration::from_millis(2)).await;
                 }
                 Err((e, _)) => return Err(TaskError::fatal(format!("cannot produce to {}: {e}", record.topic))),
@@ -248,6 +266,21 @@ impl<T: SourceTask> Loop<T> {
         }
         self.ctx.status.record_skipped();
         let seq = self.submitted.submit(record.partition, record.offset);
+        self.submitted.ack(seq);
+        Ok(())
+    }
+
+    /// A record the producer refused (Kafka's `KAFKA_PRODUCE` stage): with `errors.tolerance=all`
+    /// it is skipped and its offset counts as done, as Kafka ≥ 3.2 does (KIP-779).
+    fn tolerate_produce(&mut self, seq: u64, message: String) -> Result<(), TaskError> {
+        let errors = &self.ctx.connector.errors;
+        if !errors.tolerate_all {
+            return Err(TaskError::record(format!("{message} (errors.tolerance=all skips such records)")));
+        }
+        if errors.log_enable {
+            warn!(error = %message, "record skipped (errors.tolerance=all)");
+        }
+        self.ctx.status.record_skipped();
         self.submitted.ack(seq);
         Ok(())
     }
