@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+mod logging;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use connector_binlog::{MariaDbConnector, MySqlConnector};
@@ -46,6 +48,9 @@ fn tune_allocator() {
 #[derive(Parser)]
 #[command(name = "sluice", version, about = "Kafka Connect's standalone worker and connectors, as one small binary")]
 struct Cli {
+    /// Log line shape: `connect` is Kafka Connect's log4j pattern (also `SLUICE_LOG_FORMAT`).
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<logging::LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -178,7 +183,10 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().filter(|a| a != "-daemon").collect();
     let daemon = args.len() != std::env::args().count();
     let cli = Cli::parse_from(args);
-    init_logging();
+    let format = cli.log_format.or_else(|| {
+        std::env::var("SLUICE_LOG_FORMAT").ok().and_then(|f| <logging::LogFormat as ValueEnum>::from_str(&f, true).ok())
+    });
+    logging::init(format.unwrap_or_default());
     if daemon {
         warn!("-daemon is not supported: running in the foreground");
     }
@@ -210,19 +218,6 @@ fn main() -> ExitCode {
             }
         },
     }
-}
-
-fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    // colour only for a person at a terminal (NO_COLOR honoured): log files stay plain text
-    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(colour)
-        .init();
 }
 
 /// Files read and checked: the worker, and every connector ready to start.
@@ -291,7 +286,7 @@ fn load_connector(
     let (mut raw, dups) = match file::load_connector(path) {
         Ok(l) => l,
         Err(e) => {
-            errors.push(e);
+            errors.extend(e.0);
             return None;
         }
     };

@@ -35,13 +35,17 @@ impl TaskError {
         Self::new(ErrorKind::Fatal, source)
     }
 
-    /// The message with its chain of causes, `: `-separated.
+    /// The message with its chain of causes, `: `-separated; a cause whose text the message
+    /// already holds (an error that shows its `{source}` and also returns it) is said once.
     pub fn chain(&self) -> String {
         let mut text = self.source.to_string();
         let mut cause = self.source.source();
         while let Some(c) = cause {
-            text.push_str(": ");
-            text.push_str(&c.to_string());
+            let said = c.to_string();
+            if !text.contains(&said) {
+                text.push_str(": ");
+                text.push_str(&said);
+            }
             cause = c.source();
         }
         text
@@ -80,9 +84,43 @@ pub fn excerpt(bytes: &[u8], max: usize) -> String {
     out
 }
 
+/// `text` cut at `max` characters with the total size said (for values shown with `{:?}`,
+/// which escapes them).
+pub fn cut(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => text.into(),
+        Some((at, _)) => format!("{}… ({} bytes)", &text[..at], text.len()).into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    enum Inner {
+        #[error("connection refused")]
+        Refused,
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    enum Outer {
+        #[error("cannot connect to db:3306: {source} (database.hostname)")]
+        Connect { source: Inner },
+        #[error("the stream broke")]
+        Stream {
+            #[source]
+            source: Inner,
+        },
+    }
+
+    #[test]
+    fn a_cause_is_said_once() {
+        let e = TaskError::retriable(Outer::Connect { source: Inner::Refused });
+        assert_eq!(e.chain(), "cannot connect to db:3306: connection refused (database.hostname)");
+        let e = TaskError::retriable(Outer::Stream { source: Inner::Refused });
+        assert_eq!(e.chain(), "the stream broke: connection refused");
+    }
 
     #[test]
     fn excerpt_escapes_and_cuts() {
@@ -90,5 +128,7 @@ mod tests {
         assert_eq!(excerpt(&[b'x'; 5_000_000], 3), "xxx… (5000000 bytes)");
         assert_eq!(excerpt(&[0xff, b'a'], 10), "\\ufffda");
         assert_eq!(excerpt("é€".as_bytes(), 10), "é€");
+        assert_eq!(cut("abcdef", 3), "abc… (6 bytes)");
+        assert_eq!(cut("abc", 3), "abc");
     }
 }

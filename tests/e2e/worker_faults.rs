@@ -1,7 +1,8 @@
 //! The worker under its own faults: an offset file that cannot be saved (retried while the
 //! source is idle, and a non-zero exit when the last save fails), a REST port already taken (no
 //! task starts), a connector failing at start beside a healthy one (`--on-task-failure
-//! continue` keeps the healthy one), two SIGTERMs at once, and logs without colour codes.
+//! continue` keeps the healthy one), two SIGTERMs at once, logs without colour codes and in
+//! Kafka Connect's line shape on request.
 
 use std::io::Write;
 use std::time::Duration;
@@ -117,4 +118,31 @@ fn sigterm_wait(child: &mut std::process::Child) -> std::process::ExitStatus {
         assert!(std::time::Instant::now() < deadline, "sluice did not stop within 30 s");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn logs_in_kafka_connects_line_shape_on_request() {
+    require_kafka();
+    let dir = Dir::new();
+    let input = dir.write("in.txt", "a\n");
+    let worker = dir.worker(free_port(), "");
+    let name = unique("log4j");
+    let source = dir.write("source.properties", &source_props(&name, &input, &unique("e2e-log4j"), ""));
+    let log = dir.path("log");
+    let mut child = sluice()
+        .args(["--log-format", "connect", "standalone"])
+        .args([&worker, &source])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    wait_until(Duration::from_secs(30), "the offset", || dir.file_position() == Some(2));
+    assert!(sigterm(&mut child).success());
+    let text = log_text(&log);
+    let line = text.lines().find(|l| l.contains("task started")).unwrap_or_else(|| panic!("{text}"));
+    // [2026-12-04 17:39:34,123] INFO [name|task-0] task started (module:line)
+    let (time, rest) = line.split_once("] ").unwrap();
+    assert!(time.starts_with('[') && time.len() == 24 && &time[11..12] == " " && &time[20..21] == ",", "{line}");
+    assert!(rest.starts_with(&format!("INFO [{name}|task-0] task started (")), "{line}");
+    assert!(rest.ends_with(')') && rest.contains("::"), "{line}");
 }

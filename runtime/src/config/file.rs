@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::properties;
-use super::reader::{ConfigError, InitialState, RawConfig};
+use super::reader::{ConfigError, ConfigErrors, InitialState, RawConfig};
 
 /// Warnings found while reading (duplicate keys); errors are returned as `Err`.
 pub type Loaded = (RawConfig, Vec<String>);
@@ -44,42 +44,48 @@ pub fn properties_from_text(origin: Arc<str>, text: &str) -> Result<Loaded, Conf
 }
 
 /// A connector file: JSON (flat map, or `{"name":…,"config":{…}}`) or `.properties`.
-pub fn load_connector(path: &Path) -> Result<Loaded, ConfigError> {
+pub fn load_connector(path: &Path) -> Result<Loaded, ConfigErrors> {
     let (origin, bytes) = read(path)?;
     let text = properties::decode(&bytes);
     if text.trim_start().starts_with('{') {
         connector_from_json(origin, &text).map(|raw| (raw, Vec::new()))
     } else {
-        properties_from_text(origin, &text)
+        Ok(properties_from_text(origin, &text)?)
     }
 }
 
 /// Parses the JSON connector forms Kafka accepts; numbers and booleans become their JSON text.
-pub fn connector_from_json(origin: Arc<str>, text: &str) -> Result<RawConfig, ConfigError> {
+/// Every problem of the file is reported, not only the first.
+pub fn connector_from_json(origin: Arc<str>, text: &str) -> Result<RawConfig, ConfigErrors> {
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| file_error(&origin, Some(e.line()), format!("invalid JSON: {e}")))?;
     let object = value.as_object().ok_or_else(|| file_error(&origin, None, "expected a JSON object"))?;
+    let mut errors = Vec::new();
     let initial_state = match object.get("initial_state").and_then(|v| v.as_str()) {
         None => None,
-        Some(s) => Some(match s.to_ascii_uppercase().as_str() {
-            "RUNNING" => InitialState::Running,
-            "PAUSED" => InitialState::Paused,
-            "STOPPED" => InitialState::Stopped,
+        Some(s) => match s.to_ascii_uppercase().as_str() {
+            "RUNNING" => Some(InitialState::Running),
+            "PAUSED" => Some(InitialState::Paused),
+            "STOPPED" => Some(InitialState::Stopped),
             _ => {
-                return Err(file_error(
+                errors.push(file_error(
                     &origin,
                     line_of(text, "initial_state"),
                     format!("initial_state: expected RUNNING, PAUSED or STOPPED, got {s:?}"),
-                ))
+                ));
+                None
             }
-        }),
+        },
     };
     let (config, name) = match object.get("config") {
         Some(serde_json::Value::Object(config)) => {
             let name = object.get("name").and_then(|n| n.as_str()).map(str::to_owned);
             (config, name)
         }
-        Some(_) => return Err(file_error(&origin, line_of(text, "config"), "config: expected a JSON object")),
+        Some(_) => {
+            errors.push(file_error(&origin, line_of(text, "config"), "config: expected a JSON object"));
+            return Err(ConfigErrors(errors));
+        }
         None => (object, None),
     };
     let mut raw = RawConfig::new(origin.clone());
@@ -90,32 +96,35 @@ pub fn connector_from_json(origin: Arc<str>, text: &str) -> Result<RawConfig, Co
             serde_json::Value::Number(n) => n.to_string(),
             serde_json::Value::Bool(b) => b.to_string(),
             other => {
-                return Err(file_error(
+                let shown = crate::error::cut(&other.to_string(), 100).into_owned();
+                errors.push(file_error(
                     &origin,
                     line_of(text, key),
-                    format!("{key}: expected a string, number or boolean, got {other}"),
-                ))
+                    format!("{key}: expected a string, number or boolean, got {shown}"),
+                ));
+                continue;
             }
         };
         raw.insert(key.clone(), value, line_of(text, key));
     }
     if let Some(name) = name {
         match raw.get("name") {
-            Some(inner) if inner != name => {
-                return Err(file_error(
-                    &origin,
-                    line_of(text, "name"),
-                    format!("connector name configuration in 'config' ({inner}) doesn't match the one specified in 'name' ({name})"),
-                ))
-            }
+            Some(inner) if inner != name => errors.push(file_error(
+                &origin,
+                line_of(text, "name"),
+                format!("connector name configuration in 'config' ({inner}) doesn't match the one specified in 'name' ({name})"),
+            )),
             Some(_) => {}
             None => raw.insert("name", name.clone(), line_of(text, "name")),
         }
     }
     if raw.get("name").is_none() {
-        return Err(file_error(&origin, None, "connector configuration is missing the mandatory 'name' configuration"));
+        errors.push(file_error(&origin, None, "connector configuration is missing the mandatory 'name' configuration"));
     }
-    Ok(raw)
+    match errors.is_empty() {
+        true => Ok(raw),
+        false => Err(ConfigErrors(errors)),
+    }
 }
 
 /// The line of the first `"key"` in the text (JSON parsers keep no positions per key).
@@ -141,6 +150,18 @@ mod tests {
         assert!(mismatch.unwrap_err().to_string().contains("doesn't match"));
         let nameless = connector_from_json("c.json".into(), r#"{"topic":"t"}"#);
         assert!(nameless.unwrap_err().to_string().contains("mandatory 'name'"));
+        // every bad value at once, each with its line
+        let bad = connector_from_json("c.json".into(), "{\"name\":\"f\",\n\"a\":[1],\n\"b\":{\"x\":1},\n\"c\":null}")
+            .unwrap_err();
+        let lines: Vec<String> = bad.0.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            lines,
+            [
+                "c.json:2: a: expected a string, number or boolean, got [1]",
+                "c.json:3: b: expected a string, number or boolean, got {\"x\":1}",
+                "c.json:4: c: expected a string, number or boolean, got null",
+            ]
+        );
     }
 
     #[test]

@@ -150,12 +150,17 @@ impl fmt::Display for Password {
 /// One configuration problem, located in its file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{}: {key}: expected {expected}, got {got:?}", location(origin, *line))]
+    #[error("{}: {}: expected {expected}, got {:?}", location(origin, *line), shown_key(key), crate::error::cut(got, 200))]
     Invalid { origin: Arc<str>, line: Option<usize>, key: String, expected: String, got: String },
-    #[error("{origin}: {key}: missing required key ({expected})")]
+    #[error("{origin}: {}: missing required key ({expected})", shown_key(key))]
     Missing { origin: Arc<str>, key: String, expected: String },
     #[error("{}: {message}", location(origin, *line))]
     File { origin: Arc<str>, line: Option<usize>, message: String },
+}
+
+/// A key from a file as it may be printed: control bytes escaped, a long one cut.
+fn shown_key(key: &str) -> String {
+    crate::error::excerpt(key.as_bytes(), 100)
 }
 
 fn location(origin: &str, line: Option<usize>) -> String {
@@ -198,7 +203,7 @@ pub struct UnknownKey {
 
 impl fmt::Display for UnknownKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}: unknown key, ignored", location(&self.origin, self.line), self.key)?;
+        write!(f, "{}: {}: unknown key, ignored", location(&self.origin, self.line), shown_key(&self.key))?;
         if let Some(s) = &self.suggestion {
             write!(f, " (did you mean '{s}'?)")?;
         }
@@ -483,6 +488,22 @@ mod tests {
         assert_eq!(unknown.len(), 2);
         assert_eq!(unknown[0].to_string(), "c.properties:1: topik: unknown key, ignored (did you mean 'topic'?)");
         assert_eq!(unknown[1].suggestion, None);
+    }
+
+    #[test]
+    fn junk_and_huge_keys_print_as_one_short_line() {
+        let mut raw = RawConfig::new("c.properties");
+        raw.insert("\u{1b}[31mred\u{0}", "x", Some(1));
+        raw.insert("k".repeat(5_000_000), "v", Some(2));
+        let r = ConfigReader::new(&raw);
+        let (_, unknown) = r.finish();
+        let shown: Vec<String> = unknown.iter().map(|u| u.to_string()).collect();
+        assert!(shown.iter().all(|l| !l.contains('\u{1b}') && !l.contains('\0') && l.len() < 300), "{shown:?}");
+        assert!(shown.iter().any(|l| l.contains("(5000000 bytes)")), "{shown:?}");
+        let mut r = ConfigReader::new(&raw);
+        r.invalid("tasks.max", "a number", "9".repeat(1_000_000));
+        let e = r.finish().0[0].to_string();
+        assert!(e.len() < 400 && e.contains("(1000000 bytes)"), "{}", &e[..400.min(e.len())]);
     }
 
     #[test]
