@@ -121,6 +121,16 @@ fn field(out: &mut String, t: &DateTime<Tz>, c: char, n: usize) {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Any `path.format` and any instant: a path or an error, never a panic (issue 12).
+        #[test]
+        fn any_pattern_any_instant_never_panics(pattern in "\\PC{0,40}", ms in proptest::num::i64::ANY) {
+            if let Ok(f) = PathFormat::parse(&pattern) {
+                let _ = f.format(ms, chrono_tz::UTC);
+            }
+        }
+    }
+
     const T: i64 = 1_700_000_000_000; // 2023-11-14T22:13:20Z, a Tuesday
 
     fn f(pattern: &str, millis: i64, zone: &str) -> String {

@@ -398,6 +398,15 @@ async fn reset_offsets(AxumState(rest): AxumState<Rest>, Path(name): Path<String
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Any query string: values or nothing, never a panic (issue 12).
+        #[test]
+        fn any_query_never_panics(query in "(\\PC|%[0-9a-fA-F]{0,2}|[&=+])*") {
+            let _ = query_values(Some(&query), "expand");
+            let _ = query_bool(Some(&query), "includeTasks");
+        }
+    }
+
     #[test]
     fn query_values_repeat_and_decode() {
         let q = Some("expand=status&expand=info%2Cx&a+b=c+d&flag");

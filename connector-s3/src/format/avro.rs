@@ -28,15 +28,54 @@ const DEFAULT_PRECISION: &str = "64";
 fn intern(json: &Json) -> Result<&'static AvroSchema, String> {
     static SCHEMAS: Mutex<Option<HashMap<String, &'static AvroSchema>>> = Mutex::new(None);
     let text = json.to_string();
-    let mut guard = SCHEMAS.lock().unwrap();
+    let mut guard = SCHEMAS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let map = guard.get_or_insert_with(HashMap::new);
     if let Some(s) = map.get(&text) {
         return Ok(s);
     }
-    let schema = AvroSchema::parse(json).map_err(|e| e.to_string())?;
+    check_names(json)?;
+    // apache-avro 0.21 panics on some invalid names (a digit first); `check_names` refuses
+    // those, and a panic left anywhere in its parser is this schema's error, not the task's crash
+    let schema = std::panic::catch_unwind(|| AvroSchema::parse(json))
+        .map_err(|_| format!("the Avro library could not parse the schema {}", runtime::error::cut(&text, 300)))?
+        .map_err(|e| e.to_string())?;
     let leaked: &'static AvroSchema = Box::leak(Box::new(schema));
     map.insert(text, leaked);
     Ok(leaked)
+}
+
+/// Refuses names Avro does not allow (`[A-Za-z_][A-Za-z0-9_]*`, namespaces dot-separated names)
+/// with the name and the rule, before the Avro library sees them.
+fn check_names(json: &Json) -> Result<(), String> {
+    fn valid(name: &str) -> bool {
+        let mut chars = name.chars();
+        chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    }
+    match json {
+        Json::Object(o) => {
+            if let Some(Json::String(name)) = o.get("name") {
+                if !valid(name) {
+                    return Err(format!(
+                        "{name:?} is not a valid Avro name (a letter or '_', then letters, digits or '_'): \
+                         rename the field or the schema (e.g. Debezium's schema.name.adjustment.mode=avro)"
+                    ));
+                }
+            }
+            if let Some(Json::String(ns)) = o.get("namespace") {
+                if !ns.is_empty() && !ns.split('.').all(valid) {
+                    return Err(format!(
+                        "{ns:?} is not a valid Avro namespace (dot-separated names of letters, digits and '_', \
+                         not starting with a digit): rename the schema (e.g. Debezium's \
+                         schema.name.adjustment.mode=avro)"
+                    ));
+                }
+            }
+            o.values().try_for_each(check_names)
+        }
+        Json::Array(a) => a.iter().try_for_each(check_names),
+        _ => Ok(()),
+    }
 }
 
 /// Builds the Avro schema JSON of a Connect schema.
@@ -338,6 +377,33 @@ pub(crate) mod tests {
     use num_bigint::BigInt;
     use runtime::data::Struct;
     use runtime::testkit::sink_record;
+
+    /// Names Avro refuses give an error naming them, never a panic, and the cache stays usable.
+    #[test]
+    fn invalid_avro_names_are_refused_with_the_name() {
+        for (name, field, bad) in [
+            ("my-server.db.t.Value", "id", "my-server.db.t"),
+            ("shop.Order", "my col", "my col"),
+            ("shop.1abc", "ok", "1abc"),
+            ("a..b", "x", "a."),
+            ("é.x", "y", "é"),
+        ] {
+            let s =
+                Schema::builder(Type::Struct).name(name).field(field, Schema::primitive(Type::Int64, false)).build();
+            let e = intern(&SchemaConverter::new(true).convert(&s)).err().unwrap_or_else(|| panic!("{name} / {field}"));
+            assert!(e.contains(bad) && e.contains("not a valid Avro"), "{name} / {field}: {e}");
+        }
+        assert!(intern(&SchemaConverter::new(true).convert(&orders_schema())).is_ok());
+    }
+
+    proptest::proptest! {
+        /// Any schema and field name: a schema or an error, never a panic (issue 12).
+        #[test]
+        fn any_names_never_panic(name in "\\PC{0,12}", field in "\\PC{0,8}") {
+            let s = Schema::builder(Type::Struct).name(name).field(field, Schema::primitive(Type::Int64, true)).build();
+            let _ = intern(&SchemaConverter::new(true).convert(&s));
+        }
+    }
 
     pub(crate) fn orders_schema() -> Schema {
         Schema::builder(Type::Struct)

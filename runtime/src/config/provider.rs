@@ -139,6 +139,23 @@ impl Providers {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Any value with `${…}` references: resolved or an error, never a panic (issue 12).
+        #[test]
+        fn any_references_never_panic(value in "(\\PC|\\$\\{|\\}|:){0,30}") {
+            let mut worker = RawConfig::new("w.properties");
+            worker.insert("config.providers", "env,file,directory", Some(1));
+            worker.insert("config.providers.env.class", "org.apache.kafka.common.config.provider.EnvVarConfigProvider", Some(2));
+            worker.insert("config.providers.file.class", "org.apache.kafka.common.config.provider.FileConfigProvider", Some(3));
+            worker.insert("config.providers.directory.class", "org.apache.kafka.common.config.provider.DirectoryConfigProvider", Some(4));
+            if let Ok(p) = Providers::from_worker(&worker) {
+                let mut raw = RawConfig::new("c.properties");
+                raw.insert("k", value, Some(1));
+                let _ = p.resolve(&mut raw);
+            }
+        }
+    }
+
     #[test]
     fn env_and_file_references() {
         let dir = tempfile::tempdir().unwrap();

@@ -258,6 +258,30 @@ mod round_trip {
     }
 
     proptest! {
+        /// Any bytes, and JSON-shaped text inside a schema envelope: a value or an error, never
+        /// a panic (issue 12).
+        #[test]
+        fn hostile_input_never_panics(
+            bytes in proptest::collection::vec(any::<u8>(), 0..120),
+            schema in "[{}\\[\\]\":,0-9a-z .\\-]{0,60}",
+            payload in "[{}\\[\\]\":,0-9a-zA-Z+/= .\\-]{0,40}",
+        ) {
+            for schemas in [true, false] {
+                let mut c = JsonConverter::new(schemas);
+                let _ = c.decode(Some(&bytes));
+                let text = format!(r#"{{"schema":{schema},"payload":{payload}}}"#);
+                let _ = c.decode(Some(text.as_bytes()));
+                for ty in ["int8", "int32", "int64", "float32", "bytes", "string", "boolean", "array", "map", "struct"] {
+                    let typed = format!(r#"{{"schema":{{"type":"{ty}","optional":true,"items":{schema}}},"payload":{payload}}}"#);
+                    let _ = c.decode(Some(typed.as_bytes()));
+                }
+                for logical in ["org.apache.kafka.connect.data.Decimal", "org.apache.kafka.connect.data.Timestamp", "org.apache.kafka.connect.data.Date"] {
+                    let typed = format!(r#"{{"schema":{{"type":"bytes","name":"{logical}","parameters":{{"scale":"{payload}"}}}},"payload":{payload}}}"#);
+                    let _ = c.decode(Some(typed.as_bytes()));
+                }
+            }
+        }
+
         /// A struct of random fields survives encode → decode → encode, bytes and values.
         #[test]
         fn structs_round_trip(fields in proptest::collection::vec(field(), 0..8)) {

@@ -269,3 +269,13 @@ fn filter_with_predicates_and_negation() {
         "t.properties:3: transforms.f.predicate: expected the alias of a predicate listed in predicates, got \"nope\""
     );
 }
+
+proptest::proptest! {
+    /// Any pattern and any instant: a string or an error, never a panic (issue 12).
+    #[test]
+    fn any_pattern_any_instant_never_panics(pattern in "\\PC{0,40}", ms in proptest::num::i64::ANY) {
+        if let Ok(f) = super::router::java_date_format(&pattern) {
+            let _ = f.format(ms);
+        }
+    }
+}
