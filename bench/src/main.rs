@@ -23,6 +23,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
 mod binlog;
+mod chaos;
 mod jdbc;
 mod s3;
 
@@ -38,7 +39,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run benchmarks (all when none is named): file-source, file-source-json, file-sink, idle-worker,
-    /// jdbc-source, jdbc-source-4, binlog-cdc, binlog-cdc-noschema, s3-sink-parquet, s3-sink-json-gzip, s3-sink-200.
+    /// jdbc-source, jdbc-source-4, binlog-cdc, binlog-cdc-noschema, s3-sink-parquet, s3-sink-json-gzip, s3-sink-200;
+    /// on demand only: chaos (= chaos-file, chaos-jdbc, chaos-binlog, chaos-s3; `CHAOS_KILLS`, `CHAOS_SEED`).
     Run {
         names: Vec<String>,
         /// The sluice binary to measure.
@@ -105,6 +107,10 @@ fn main() -> Result<()> {
                     "s3-sink-parquet" => b.s3_sink("s3-sink-parquet", "parquet")?,
                     "s3-sink-json-gzip" => b.s3_sink("s3-sink-json-gzip", "json-gzip")?,
                     "s3-sink-200" => b.s3_sink_200()?,
+                    "chaos" => {
+                        ["chaos-file", "chaos-jdbc", "chaos-binlog", "chaos-s3"].iter().try_for_each(|p| b.chaos(p))?
+                    }
+                    chaos if chaos.starts_with("chaos-") => b.chaos(chaos)?,
                     other => bail!("unknown benchmark {other}; known: {}", all.join(", ")),
                 }
             }

@@ -25,11 +25,11 @@ use crate::{bootstrap, create_topic, free_port, peak_rss_mb, stop, unique, Bench
 
 const RECORDS: usize = 1_000_000;
 
-fn endpoint() -> String {
+pub(crate) fn endpoint() -> String {
     std::env::var("S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8333".into())
 }
 
-fn client() -> Client {
+pub(crate) fn client() -> Client {
     let conf = aws_sdk_s3::config::Builder::new()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
@@ -40,12 +40,12 @@ fn client() -> Client {
     Client::from_conf(conf)
 }
 
-fn rt() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn rt() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 
 /// `(key, size)` of every object in the bucket.
-fn list(rt: &tokio::runtime::Runtime, c: &Client, bucket: &str) -> Result<Vec<(String, i64)>> {
+pub(crate) fn list(rt: &tokio::runtime::Runtime, c: &Client, bucket: &str) -> Result<Vec<(String, i64)>> {
     let mut out = Vec::new();
     let mut token = None;
     loop {
@@ -160,7 +160,7 @@ fn put_rate(rt: &tokio::runtime::Runtime, c: &Client, bucket: &str, sizes: &[i64
 }
 
 /// Deletes a bench bucket and its objects (SeaweedFS frees its volumes).
-fn remove_bucket(rt: &tokio::runtime::Runtime, c: &Client, bucket: &str) -> Result<()> {
+pub(crate) fn remove_bucket(rt: &tokio::runtime::Runtime, c: &Client, bucket: &str) -> Result<()> {
     for (k, _) in list(rt, c, bucket)? {
         rt.block_on(c.delete_object().bucket(bucket).key(k).send())?;
     }
