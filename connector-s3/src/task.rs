@@ -117,7 +117,11 @@ impl S3SinkTask {
 impl SinkTask for S3SinkTask {
     async fn start(&mut self) -> Result<(), TaskError> {
         let storage = Storage::connect(&self.config).await;
-        storage.check().await.map_err(|e| TaskError::fatal(format!("the bucket is not usable: {e}")))?;
+        // a missing bucket or refused credentials are fatal; an S3 outage is retried by the runtime
+        storage.check().await.map_err(|e| match e.is_retriable() {
+            true => TaskError::retriable(format!("the bucket cannot be checked yet: {e}")),
+            false => TaskError::fatal(format!("the bucket is not usable: {e}")),
+        })?;
         let c = &self.config;
         info!(
             bucket = %c.bucket,

@@ -451,3 +451,45 @@ fn a_missing_bucket_fails_with_a_hint() {
     assert!(text.contains("no-such-bucket-here") && text.contains("NoSuchBucket"), "{text}");
     assert!(!text.contains("testsecret"), "the secret was printed: {text}");
 }
+
+#[test]
+fn s3_errors_and_dropped_connections_are_retried_and_nothing_is_written_twice() {
+    require_kafka();
+    let bucket = Bucket::create("s3faults");
+    let proxy = Proxy::start();
+    // of every 4 connections: one 503 SlowDown, one 500 InternalError, one cut mid-request
+    proxy.inject_faults(4);
+    let topic = unique("orders");
+    create_topic(&topic);
+    let records: Vec<(String, i64)> = (0..2000).map(|i| (order_json(i, "DE", ""), T0 + i)).collect();
+    produce_at(&topic, &records);
+    let dir = Dir::new();
+    let name = unique("s3-faults");
+    let c = s3_connector(
+        &dir,
+        "s3.properties",
+        &name,
+        &topic,
+        &bucket,
+        &proxy.url(),
+        "flush.size=100\nerrors.retry.delay.max.ms=1000\ns3.part.retries=2\ns3.retry.backoff.ms=50\n",
+    );
+    let mut child = spawn(&[&dir.worker(free_port(), ""), &c], &dir.path("sluice.log"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while bucket.keys("").len() < 20 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} objects after 120 s of faults:\n{}",
+            bucket.keys("").len(),
+            log_text(&dir.path("sluice.log"))
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    wait_until(Duration::from_secs(30), "the committed offset", || committed(&name, &topic) == Some(2000));
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("sluice.log")));
+    let got = objects(&bucket, "topics/");
+    assert_eq!(got.len(), 20, "{:?}", got.keys().collect::<Vec<_>>());
+    assert_eq!(ids(&got), (0..2000).collect::<Vec<_>>(), "every record once");
+    assert!(proxy.injected.load(std::sync::atomic::Ordering::SeqCst) >= 3, "faults were injected");
+    assert!(bucket.unfinished_uploads().is_empty(), "no multipart upload left behind");
+}

@@ -1,9 +1,11 @@
 //! The S3 side of the S3 sink tests: a client for the SeaweedFS of `scripts/services`
 //! (`S3_ENDPOINT`, `testkey`/`testsecret`), and a TCP proxy in front of it that a test can cut
-//! to simulate an outage without stopping the server the other tests share.
+//! to simulate an outage, or make answer `503 SlowDown`, `500 InternalError` or drop connections
+//! mid-request, without touching the server the other tests share.
 
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -126,12 +128,48 @@ pub struct Proxy {
     pub port: u16,
     down: Arc<AtomicBool>,
     conns: Arc<Mutex<Vec<TcpStream>>>,
+    /// With `n` > 0, of every `n` new connections one is answered 503 SlowDown, one 500
+    /// InternalError and one cut after its first bytes; the rest pass.
+    faults_every: Arc<AtomicUsize>,
+    /// Connections accepted, and faults injected.
+    pub accepted: Arc<AtomicUsize>,
+    pub injected: Arc<AtomicUsize>,
+}
+
+/// What the proxy does with a new connection.
+enum Fault {
+    Pass,
+    Status(&'static str, &'static str),
+    Cut,
+}
+
+/// Reads the request head, answers with an S3 error document, and closes.
+fn answer_error(mut client: TcpStream, status: &str, code: &str) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && client.read(&mut byte).is_ok_and(|n| n == 1) {
+        head.push(byte[0]);
+    }
+    let body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected by the test proxy</Message></Error>");
+    let _ = write!(
+        client,
+        "HTTP/1.1 {status}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = client.shutdown(std::net::Shutdown::Both);
 }
 
 impl Proxy {
     pub fn start() -> Proxy {
         let port = crate::harness::free_port();
-        let proxy = Proxy { port, down: Arc::new(AtomicBool::new(false)), conns: Arc::new(Mutex::new(Vec::new())) };
+        let proxy = Proxy {
+            port,
+            down: Arc::new(AtomicBool::new(false)),
+            conns: Arc::new(Mutex::new(Vec::new())),
+            faults_every: Arc::new(AtomicUsize::new(0)),
+            accepted: Arc::new(AtomicUsize::new(0)),
+            injected: Arc::new(AtomicUsize::new(0)),
+        };
         proxy.listen();
         proxy
     }
@@ -144,6 +182,7 @@ impl Proxy {
         let listener = TcpListener::bind(("127.0.0.1", self.port)).expect("bind the proxy port");
         listener.set_nonblocking(true).unwrap();
         let (down, conns) = (self.down.clone(), self.conns.clone());
+        let (every, accepted, injected) = (self.faults_every.clone(), self.accepted.clone(), self.injected.clone());
         let target = endpoint().trim_start_matches("http://").trim_end_matches('/').to_owned();
         std::thread::spawn(move || loop {
             if down.load(Ordering::SeqCst) {
@@ -152,6 +191,33 @@ impl Proxy {
             match listener.accept() {
                 Ok((client, _)) => {
                     client.set_nonblocking(false).unwrap();
+                    let n = accepted.fetch_add(1, Ordering::SeqCst);
+                    let fault = match (every.load(Ordering::SeqCst), n) {
+                        (0, _) => Fault::Pass,
+                        (e, n) if n % e == 0 => Fault::Status("503 Slow Down", "SlowDown"),
+                        (e, n) if n % e == 1 => Fault::Status("500 Internal Server Error", "InternalError"),
+                        (e, n) if n % e == 2 => Fault::Cut,
+                        _ => Fault::Pass,
+                    };
+                    match fault {
+                        Fault::Pass => {}
+                        Fault::Status(status, code) => {
+                            injected.fetch_add(1, Ordering::SeqCst);
+                            std::thread::spawn(move || answer_error(client, status, code));
+                            continue;
+                        }
+                        Fault::Cut => {
+                            injected.fetch_add(1, Ordering::SeqCst);
+                            // take a little of the request, then drop the connection
+                            let mut c = client;
+                            std::thread::spawn(move || {
+                                let mut buf = [0u8; 512];
+                                let _ = c.read(&mut buf);
+                                let _ = c.shutdown(std::net::Shutdown::Both);
+                            });
+                            continue;
+                        }
+                    }
                     let Ok(server) = TcpStream::connect(&target) else { continue };
                     let mut c = conns.lock().unwrap();
                     c.push(client.try_clone().unwrap());
@@ -176,6 +242,11 @@ impl Proxy {
             let _ = c.shutdown(std::net::Shutdown::Both);
         }
         std::thread::sleep(Duration::from_millis(50));
+    }
+
+    /// Faults on one in `every` connections each (see `faults_every`); 0 stops them.
+    pub fn inject_faults(&self, every: usize) {
+        self.faults_every.store(every, Ordering::SeqCst);
     }
 
     pub fn restore(&self) {

@@ -177,7 +177,15 @@ pub async fn run<T: SinkTask>(ctx: TaskContext, mut task: T) -> Result<(), TaskE
     let mut subscription = Subscription::new(&ctx);
     subscription.refresh(&consumer).await?;
     let dead_letters = DeadLetterQueue::open(&ctx).await?;
-    task.start().await?;
+    // as a source's: a retriable start is tried again (an S3 outage at start-up)
+    let mut backoff = Backoff::reconnect();
+    loop {
+        match task.start().await {
+            Ok(()) => break ctx.recovered(&mut backoff, "start"),
+            Err(e) if e.kind == ErrorKind::Retriable && !ctx.stopping() => ctx.retry(&mut backoff, "start", e).await?,
+            Err(e) => return Err(e),
+        }
+    }
     ctx.status.set(State::Running, None);
     info!("task started");
     let (tx, mut rx) = mpsc::channel(4);

@@ -108,7 +108,16 @@ pub async fn run<T: SourceTask>(ctx: TaskContext, mut task: T) -> Result<(), Tas
         _ => None,
     };
     let offsets = ConnectorOffsets { store: ctx.offsets.clone(), connector: ctx.connector.name.clone() };
-    task.start(&offsets).await?;
+    // a retriable start (a server not reachable yet) is tried again, so a pipeline started during
+    // an outage begins when the server is back
+    let mut backoff = Backoff::reconnect();
+    loop {
+        match task.start(&offsets).await {
+            Ok(()) => break ctx.recovered(&mut backoff, "start"),
+            Err(e) if e.kind == ErrorKind::Retriable && !ctx.stopping() => ctx.retry(&mut backoff, "start", e).await?,
+            Err(e) => return Err(e),
+        }
+    }
     ctx.status.set(State::Running, None);
     info!("task started");
     let mut l = Loop::<T> {
