@@ -1,6 +1,7 @@
 //! A broker outage mid-run: the source keeps retrying, its offsets do not move while nothing is
-//! acknowledged, and after the broker is back every line arrives. The broker is a durable Tansu
-//! (`s3://` storage on the SeaweedFS of `scripts/services`) that this test starts and stops itself.
+//! acknowledged, and after the broker is back every line arrives; the S3 sink waits and then
+//! archives every record once. The broker is a durable Tansu (`s3://` storage on the SeaweedFS
+//! of `scripts/services`) that these tests start and stop themselves.
 
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
@@ -152,4 +153,52 @@ fn source_survives_a_broker_outage_without_loss() {
     assert!(!log.contains("task failed"), "{log}");
     drop(_broker);
     DurableBroker::remove_bucket(&bucket);
+}
+
+#[test]
+fn s3_sink_survives_a_broker_outage_and_writes_every_record_once() {
+    use crate::s3_sink::{committed_on, ids, objects, order_json, produce_at_on, s3_connector, T0};
+    use crate::s3_store::{endpoint, Bucket};
+    require_kafka();
+    let _heavy = heavy();
+    let dir = Dir::new();
+    let port = free_port();
+    let servers = format!("127.0.0.1:{port}");
+    let broker_bucket = unique("e2e-outage-sink");
+    DurableBroker::create_bucket(&broker_bucket);
+    let broker = DurableBroker::start(port, &broker_bucket, dir.path("tansu.log"));
+    let topic = unique("orders");
+    create_topic_on(&servers, &topic);
+    let batch =
+        |from: i64| -> Vec<(String, i64)> { (from..from + 1000).map(|i| (order_json(i, "DE", ""), T0 + i)).collect() };
+    produce_at_on(&servers, &topic, &batch(0));
+    let bucket = Bucket::create("outagesink");
+    let name = unique("s3-broker-outage");
+    let connector = s3_connector(&dir, "s3.properties", &name, &topic, &bucket, &endpoint(), "flush.size=100\n");
+    let worker = dir.write(
+        "worker.properties",
+        &format!(
+            "bootstrap.servers={servers}\nkey.converter=org.apache.kafka.connect.json.JsonConverter\n\
+             value.converter=org.apache.kafka.connect.json.JsonConverter\noffset.storage.file.filename={}\n\
+             offset.flush.interval.ms=500\nlisteners=\nconsumer.session.timeout.ms=6000\n",
+            dir.path("connect.offsets").display()
+        ),
+    );
+    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
+    wait_until(Duration::from_secs(60), "the first 10 objects", || bucket.keys("").len() >= 10);
+    let (port, broker_bucket, log) = broker.stop();
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the worker must wait for the broker:\n{}",
+        log_text(&dir.path("log"))
+    );
+    let _broker = DurableBroker::start(port, &broker_bucket, log);
+    produce_at_on(&servers, &topic, &batch(1000));
+    wait_until(Duration::from_secs(120), "20 objects after the outage", || bucket.keys("").len() >= 20);
+    wait_until(Duration::from_secs(60), "the committed offset", || committed_on(&servers, &name, &topic) == Some(2000));
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
+    assert_eq!(ids(&objects(&bucket, "topics/")), (0..2000).collect::<Vec<_>>(), "every record once");
+    drop(_broker);
+    DurableBroker::remove_bucket(&broker_bucket);
 }

@@ -185,9 +185,14 @@ pub fn log_text(path: &Path) -> String {
 
 /// Creates a topic with one partition (replication factor 1: Tansu is one broker).
 pub fn create_topic(topic: &str) {
+    create_topic_on(&bootstrap(), topic)
+}
+
+/// `create_topic` on the broker at `servers`.
+pub fn create_topic_on(servers: &str, topic: &str) {
     use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
     let admin: AdminClient<rdkafka::client::DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", bootstrap()).create().unwrap();
+        ClientConfig::new().set("bootstrap.servers", servers).create().unwrap();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let results = rt
         .block_on(admin.create_topics(&[NewTopic::new(topic, 1, TopicReplication::Fixed(1))], &AdminOptions::new()))

@@ -21,10 +21,10 @@ use crate::harness::*;
 use crate::s3_store::{Bucket, Proxy};
 
 /// 2023-11-14T22:13:20Z
-const T0: i64 = 1_700_000_000_000;
+pub(crate) const T0: i64 = 1_700_000_000_000;
 const MINUTE: i64 = 60_000;
 
-fn order_json(id: i64, country: &str, pad: &str) -> String {
+pub(crate) fn order_json(id: i64, country: &str, pad: &str) -> String {
     format!(
         concat!(
             r#"{{"schema":{{"type":"struct","name":"shop.Order","optional":false,"fields":["#,
@@ -44,8 +44,13 @@ fn order_json(id: i64, country: &str, pad: &str) -> String {
 
 /// Produces `(value, timestamp)` pairs to partition 0 and waits for the acknowledgements.
 fn produce_at(topic: &str, records: &[(String, i64)]) {
+    produce_at_on(&bootstrap(), topic, records)
+}
+
+/// `produce_at` on the broker at `servers`.
+pub(crate) fn produce_at_on(servers: &str, topic: &str, records: &[(String, i64)]) {
     let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
+        .set("bootstrap.servers", servers)
         .set("linger.ms", "5")
         .set("queue.buffering.max.messages", "1000000")
         .create()
@@ -74,8 +79,13 @@ fn orders(topic: &str, n: i64) {
 
 /// The offset committed by the sink's consumer group `connect-<name>` for partition 0.
 fn committed(name: &str, topic: &str) -> Option<i64> {
+    committed_on(&bootstrap(), name, topic)
+}
+
+/// `committed` on the broker at `servers`.
+pub(crate) fn committed_on(servers: &str, name: &str, topic: &str) -> Option<i64> {
     let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
+        .set("bootstrap.servers", servers)
         .set("group.id", format!("connect-{name}"))
         .set("enable.auto.commit", "false")
         .create()
@@ -89,7 +99,15 @@ fn committed(name: &str, topic: &str) -> Option<i64> {
     }
 }
 
-fn s3_connector(dir: &Dir, file: &str, name: &str, topic: &str, bucket: &Bucket, url: &str, extra: &str) -> PathBuf {
+pub(crate) fn s3_connector(
+    dir: &Dir,
+    file: &str,
+    name: &str,
+    topic: &str,
+    bucket: &Bucket,
+    url: &str,
+    extra: &str,
+) -> PathBuf {
     dir.write(
         file,
         &format!(
@@ -292,12 +310,12 @@ fn parquet_avro_gzip_json_and_bytearray_read_back() {
 }
 
 /// The objects of a run (name without the `topics.dir` prefix → content).
-fn objects(bucket: &Bucket, prefix: &str) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn objects(bucket: &Bucket, prefix: &str) -> BTreeMap<String, Vec<u8>> {
     bucket.keys(prefix).into_iter().map(|k| (k[prefix.len()..].to_owned(), bucket.get(&k))).collect()
 }
 
 /// Ids of JSON lines, to check that no record is in two objects.
-fn ids(objects: &BTreeMap<String, Vec<u8>>) -> Vec<i64> {
+pub(crate) fn ids(objects: &BTreeMap<String, Vec<u8>>) -> Vec<i64> {
     let mut ids: Vec<i64> = objects
         .values()
         .flat_map(|b| {
