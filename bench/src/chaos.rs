@@ -27,6 +27,8 @@ use rdkafka::{Offset, TopicPartitionList};
 use crate::{bootstrap, create_topic, free_port, mariadb, producer, s3, unique, Bench};
 
 const DB: &str = "sluice_bench";
+/// Records the S3 pipeline's writer sends per acknowledged batch.
+const S3_BATCH: u64 = 20;
 
 /// xorshift64*: reproducible from the printed seed.
 struct Rng(u64);
@@ -267,10 +269,13 @@ impl Bench {
         create_topic(&topic, 1)?;
         let p = producer()?;
         let t = topic.clone();
+        // each call writes records 20i … 20i+19 and waits for the broker's acks, so what the writer
+        // counts is on the topic
         let writer = Writer::start(Duration::from_millis(2), move |i| {
-            let v = format!(r#"{{"schema":{{"type":"int64","optional":false}},"payload":{i}}}"#);
-            p.send(BaseRecord::<[u8], [u8]>::to(&t).payload(v.as_bytes())).map_err(|(e, _)| e)?;
-            // counted as written once the broker has it
+            for id in i * S3_BATCH..(i + 1) * S3_BATCH {
+                let v = format!(r#"{{"schema":{{"type":"int64","optional":false}},"payload":{id}}}"#);
+                p.send(BaseRecord::<[u8], [u8]>::to(&t).payload(v.as_bytes())).map_err(|(e, _)| e)?;
+            }
             p.flush(Duration::from_secs(30))?;
             Ok(())
         });
@@ -279,7 +284,8 @@ impl Bench {
         let (chaos_bucket, chaos_files) = self.s3_sink_files("chaos-s3", &topic, props)?;
         let started = Instant::now();
         let files: Vec<&Path> = chaos_files.iter().map(|p| p.as_path()).collect();
-        let (written, last, seed) = self.kill_loop("chaos-s3", &files, writer)?;
+        let (batches, last, seed) = self.kill_loop("chaos-s3", &files, writer)?;
+        let written = batches * S3_BATCH;
         let (rt, c) = (s3::rt()?, s3::client());
         let objects = |bucket: &str| -> Result<BTreeMap<String, Vec<u8>>> {
             let mut out = BTreeMap::new();

@@ -202,3 +202,59 @@ fn s3_sink_survives_a_broker_outage_and_writes_every_record_once() {
     drop(_broker);
     DurableBroker::remove_bucket(&broker_bucket);
 }
+
+#[test]
+fn binlog_cdc_survives_a_broker_outage_without_loss() {
+    use crate::binlog_cdc::{database, props};
+    require_kafka();
+    let _heavy = heavy();
+    let dir = Dir::new();
+    let port = free_port();
+    let servers = format!("127.0.0.1:{port}");
+    let broker_bucket = unique("e2e-outage-cdc");
+    DurableBroker::create_bucket(&broker_bucket);
+    let broker = DurableBroker::start(port, &broker_bucket, dir.path("tansu.log"));
+    let db = database("cdc_outage");
+    mariadb(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(20))"));
+    let insert = |from: i64| {
+        let values: Vec<String> = (from..from + 500).map(|i| format!("({i}, 'row {i}')")).collect();
+        mariadb(&format!("INSERT INTO {db}.t VALUES {}", values.join(",")));
+    };
+    insert(0);
+    let prefix = unique("cdc-outage");
+    let connector = dir.write("cdc.properties", &props(&unique("cdc"), &db, &prefix, ""));
+    let worker = dir.write(
+        "worker.properties",
+        &format!(
+            "bootstrap.servers={servers}\nkey.converter=org.apache.kafka.connect.json.JsonConverter\n\
+             value.converter=org.apache.kafka.connect.json.JsonConverter\nkey.converter.schemas.enable=false\n\
+             value.converter.schemas.enable=false\noffset.storage.file.filename={}\noffset.flush.interval.ms=300\n\
+             listeners=\n",
+            dir.path("connect.offsets").display()
+        ),
+    );
+    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
+    let topic = format!("{prefix}.{db}.t");
+    let ids = |n: usize, timeout: Duration| -> std::collections::BTreeSet<i64> {
+        read_partition_from(&servers, &topic, n, timeout)
+            .iter()
+            .filter_map(|r| serde_json::from_slice::<serde_json::Value>(r.key.as_deref()?).ok()?["id"].as_i64())
+            .collect()
+    };
+    wait_until(Duration::from_secs(60), "the snapshot on the topic", || ids(500, Duration::from_secs(2)).len() == 500);
+    let (port, broker_bucket, log) = broker.stop();
+    insert(500);
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the worker must wait for the broker:\n{}",
+        log_text(&dir.path("log"))
+    );
+    let _broker = DurableBroker::start(port, &broker_bucket, log);
+    insert(1000);
+    let want: std::collections::BTreeSet<i64> = (0..1500).collect();
+    wait_until(Duration::from_secs(120), "every change after the outage", || ids(3000, Duration::from_secs(3)) == want);
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
+    drop(_broker);
+    DurableBroker::remove_bucket(&broker_bucket);
+}
