@@ -85,6 +85,15 @@ impl DurableBroker {
     }
 }
 
+impl DurableBroker {
+    /// `kill -9` of the broker: what it had not written to storage is gone.
+    fn kill(mut self) -> (u16, String, std::path::PathBuf) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        (self.port, std::mem::take(&mut self.bucket), self.log.clone())
+    }
+}
+
 impl Drop for DurableBroker {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -255,6 +264,84 @@ fn binlog_cdc_survives_a_broker_outage_without_loss() {
     let want: std::collections::BTreeSet<i64> = (0..1500).collect();
     wait_until(Duration::from_secs(120), "every change after the outage", || ids(3000, Duration::from_secs(3)) == want);
     assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
+    drop(_broker);
+    DurableBroker::remove_bucket(&broker_bucket);
+}
+
+#[test]
+fn jdbc_source_survives_a_broker_killed_with_sigkill_without_loss() {
+    require_kafka();
+    let _heavy = heavy();
+    let dir = Dir::new();
+    let port = free_port();
+    let servers = format!("127.0.0.1:{port}");
+    let broker_bucket = unique("e2e-outage-jdbc");
+    DurableBroker::create_bucket(&broker_bucket);
+    let broker = DurableBroker::start(port, &broker_bucket, dir.path("tansu.log"));
+    let db = crate::binlog_cdc::database("jdbc_outage");
+    mariadb(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(20))"));
+    let insert = |from: i64| {
+        let values: Vec<String> = (from..from + 500).map(|i| format!("({i}, 'row {i}')")).collect();
+        mariadb(&format!("INSERT INTO {db}.t VALUES {}", values.join(",")));
+    };
+    insert(0);
+    let prefix = unique("jdbc-outage-");
+    let connector = dir.write(
+        "jdbc.properties",
+        &format!(
+            "name={}\nconnector.class=io.confluent.connect.jdbc.JdbcSourceConnector\n\
+             connection.url=jdbc:mysql://127.0.0.1:3307/{db}?user=root\nmode=incrementing\n\
+             incrementing.column.name=id\ntable.whitelist=t\ntopic.prefix={prefix}\npoll.interval.ms=200\n\
+             topic.creation.default.partitions=1\ntopic.creation.default.replication.factor=1\n",
+            unique("jdbc")
+        ),
+    );
+    let worker = dir.write(
+        "worker.properties",
+        &format!(
+            "bootstrap.servers={servers}\nkey.converter=org.apache.kafka.connect.json.JsonConverter\n\
+             value.converter=org.apache.kafka.connect.json.JsonConverter\nkey.converter.schemas.enable=false\n\
+             value.converter.schemas.enable=false\noffset.storage.file.filename={}\noffset.flush.interval.ms=300\n\
+             listeners=\n",
+            dir.path("connect.offsets").display()
+        ),
+    );
+    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
+    let topic = format!("{prefix}t");
+    let ids = |n: usize, timeout: Duration| -> std::collections::BTreeSet<i64> {
+        read_partition_from(&servers, &topic, n, timeout)
+            .iter()
+            .filter_map(|r| serde_json::from_slice::<serde_json::Value>(r.value.as_deref()?).ok()?["id"].as_i64())
+            .collect()
+    };
+    wait_until(Duration::from_secs(60), "the first rows on the topic", || {
+        ids(500, Duration::from_secs(2)).len() == 500
+    });
+    insert(500);
+    std::thread::sleep(Duration::from_millis(300));
+    let (port, broker_bucket, log) = broker.kill();
+    insert(1000);
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the worker must wait for the broker:\n{}",
+        log_text(&dir.path("log"))
+    );
+    let _broker = DurableBroker::start(port, &broker_bucket, log);
+    insert(1500);
+    let want: std::collections::BTreeSet<i64> = (0..2000).collect();
+    let mut got = Default::default();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while got != want && std::time::Instant::now() < deadline {
+        got = ids(4000, Duration::from_secs(3));
+    }
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
+    let missing: Vec<_> = want.difference(&got).take(10).collect();
+    assert!(
+        missing.is_empty(),
+        "rows lost through the broker's kill -9: {missing:?} …\n{}",
+        log_text(&dir.path("log"))
+    );
     drop(_broker);
     DurableBroker::remove_bucket(&broker_bucket);
 }
