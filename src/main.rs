@@ -15,11 +15,9 @@ use connector_binlog::{MariaDbConnector, MySqlConnector};
 use connector_file::{FileStreamSinkConnector, FileStreamSourceConnector};
 use connector_jdbc::JdbcSourceConnector;
 use connector_s3::S3SinkConnector;
-use runtime::config::{
-    file, ConfigError, ConfigErrors, ConfigReader, ConnectorConfig, ConnectorKind, Providers, RawConfig, WorkerConfig,
-};
-use runtime::worker::{prepare_sink, prepare_source, Exit, PluginInfo, PreparedConnector, Worker};
-use runtime::{ConnectorInfo, KeyDoc};
+use runtime::config::{file, ConfigError, ConfigErrors, ConfigReader, Providers, RawConfig, WorkerConfig};
+use runtime::plugin::Registry;
+use runtime::worker::{Exit, PreparedConnector, Worker};
 use tracing::{error, info, warn};
 
 /// Records are allocated on the consumer thread and freed on the task's: glibc's malloc serialises
@@ -121,62 +119,17 @@ enum OffsetsCommand {
     },
 }
 
-/// The connectors this binary runs, by `connector.class` (full names and short aliases).
-enum Plugin {
-    FileSource,
-    FileSink,
-    JdbcSource,
-    S3Sink,
-    MySqlSource,
-    MariaDbSource,
+/// The connectors this binary runs, by `connector.class`: the class names users' files carry,
+/// and the aliases Kafka accepts (the simple class name) plus sluice's short names.
+fn registry() -> Registry {
+    Registry::default()
+        .source::<FileStreamSourceConnector>(&["FileStreamSourceConnector", "FileStreamSource", "file-source"])
+        .sink::<FileStreamSinkConnector>(&["FileStreamSinkConnector", "FileStreamSink", "file-sink"])
+        .source::<JdbcSourceConnector>(&["JdbcSourceConnector", "JdbcSource", "jdbc-source"])
+        .source::<MySqlConnector>(&["MySqlConnector", "MySql", "binlog-source"])
+        .source::<MariaDbConnector>(&["MariaDbConnector", "MariaDb"])
+        .sink::<S3SinkConnector>(&["S3SinkConnector", "S3Sink", "s3-sink"])
 }
-
-fn plugin(class: &str) -> Option<Plugin> {
-    Some(match class {
-        "org.apache.kafka.connect.file.FileStreamSourceConnector"
-        | "FileStreamSourceConnector"
-        | "FileStreamSource"
-        | "file-source" => Plugin::FileSource,
-        "org.apache.kafka.connect.file.FileStreamSinkConnector"
-        | "FileStreamSinkConnector"
-        | "FileStreamSink"
-        | "file-sink" => Plugin::FileSink,
-        "io.confluent.connect.jdbc.JdbcSourceConnector" | "JdbcSourceConnector" | "JdbcSource" | "jdbc-source" => {
-            Plugin::JdbcSource
-        }
-        "io.debezium.connector.mysql.MySqlConnector" | "MySqlConnector" | "MySql" | "binlog-source" => {
-            Plugin::MySqlSource
-        }
-        "io.debezium.connector.mariadb.MariaDbConnector" | "MariaDbConnector" | "MariaDb" => Plugin::MariaDbSource,
-        "io.confluent.connect.s3.S3SinkConnector" | "S3SinkConnector" | "S3Sink" | "s3-sink" => Plugin::S3Sink,
-        _ => return None,
-    })
-}
-
-/// The connectors built in: class, kind, aliases, keys.
-const SUPPORTED: &[(&str, ConnectorKind, &[&str], &[KeyDoc])] = &[
-    (
-        FileStreamSourceConnector::CLASS,
-        ConnectorKind::Source,
-        &["FileStreamSourceConnector", "FileStreamSource", "file-source"],
-        FileStreamSourceConnector::KEYS,
-    ),
-    (
-        FileStreamSinkConnector::CLASS,
-        ConnectorKind::Sink,
-        &["FileStreamSinkConnector", "FileStreamSink", "file-sink"],
-        FileStreamSinkConnector::KEYS,
-    ),
-    (
-        JdbcSourceConnector::CLASS,
-        ConnectorKind::Source,
-        &["JdbcSourceConnector", "JdbcSource", "jdbc-source"],
-        JdbcSourceConnector::KEYS,
-    ),
-    (MySqlConnector::CLASS, ConnectorKind::Source, &["MySqlConnector", "MySql", "binlog-source"], MySqlConnector::KEYS),
-    (MariaDbConnector::CLASS, ConnectorKind::Source, &["MariaDbConnector", "MariaDb"], MariaDbConnector::KEYS),
-    (S3SinkConnector::CLASS, ConnectorKind::Sink, &["S3SinkConnector", "S3Sink", "s3-sink"], S3SinkConnector::KEYS),
-];
 
 fn main() -> ExitCode {
     tune_allocator();
@@ -278,6 +231,7 @@ fn report_unknown(
 }
 
 fn load_connector(
+    registry: &Registry,
     path: &Path,
     providers: &Providers,
     strict: bool,
@@ -292,35 +246,7 @@ fn load_connector(
     };
     dups.iter().for_each(|d| warn!("{d}"));
     errors.extend(providers.resolve(&mut raw));
-    let class = {
-        let mut reader = ConfigReader::new(&raw);
-        let (_, class) = ConnectorConfig::identity(&mut reader);
-        let (es, _) = reader.finish();
-        if class.is_none() {
-            errors.extend(es);
-            return None;
-        }
-        class?
-    };
-    let prepared = match plugin(&class) {
-        Some(Plugin::FileSource) => prepare_source::<FileStreamSourceConnector>(&raw),
-        Some(Plugin::FileSink) => prepare_sink::<FileStreamSinkConnector>(&raw),
-        Some(Plugin::JdbcSource) => prepare_source::<JdbcSourceConnector>(&raw),
-        Some(Plugin::S3Sink) => prepare_sink::<S3SinkConnector>(&raw),
-        Some(Plugin::MySqlSource) => prepare_source::<MySqlConnector>(&raw),
-        Some(Plugin::MariaDbSource) => prepare_source::<MariaDbConnector>(&raw),
-        None => {
-            let supported: Vec<&str> = SUPPORTED.iter().map(|s| s.0).collect();
-            errors.push(ConfigError::Invalid {
-                origin: raw.origin.clone(),
-                line: raw.line("connector.class"),
-                key: "connector.class".into(),
-                expected: format!("one of {}", supported.join(", ")),
-                got: class,
-            });
-            return None;
-        }
-    };
+    let prepared = registry.prepare(&raw);
     match prepared {
         Ok(mut p) => {
             let unknown = std::mem::take(&mut p.warnings);
@@ -335,6 +261,7 @@ fn load_connector(
 }
 
 fn load_all(worker: Option<&Path>, connectors: &[PathBuf], strict: bool) -> Loaded {
+    let registry = registry();
     let mut worker_errors = Vec::new();
     let (worker, providers) = match worker {
         Some(w) => load_worker(w, strict, &mut worker_errors),
@@ -343,7 +270,7 @@ fn load_all(worker: Option<&Path>, connectors: &[PathBuf], strict: bool) -> Load
     let mut connector_errors = Vec::new();
     let mut prepared: Vec<PreparedConnector> = Vec::new();
     for path in connectors {
-        if let Some(p) = load_connector(path, &providers, strict, &mut connector_errors) {
+        if let Some(p) = load_connector(&registry, path, &providers, strict, &mut connector_errors) {
             if prepared.iter().any(|q| q.config.name == p.config.name) {
                 connector_errors.push(ConfigError::File {
                     origin: path.display().to_string().into(),
@@ -393,9 +320,7 @@ async fn standalone(
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
-    worker.set_plugins(
-        SUPPORTED.iter().map(|(class, kind, ..)| PluginInfo { class: (*class).to_owned(), kind: *kind }).collect(),
-    );
+    worker.set_plugins(registry().infos());
     worker.keep_failed_connectors(on_failure == OnTaskFailure::Continue);
     if let Err(e) = worker.listen().await {
         eprintln!("error: {e}");
@@ -444,9 +369,9 @@ fn plugins(markdown: bool) {
         print!("{}", plugins_markdown());
         return;
     }
-    for (class, kind, aliases, keys) in SUPPORTED {
-        println!("{class} ({}; also {})", kind.as_str(), aliases.join(", "));
-        for k in *keys {
+    for p in registry().plugins() {
+        println!("{} ({}; also {})", p.class, p.kind.as_str(), p.aliases.join(", "));
+        for k in p.keys {
             let default = k.default.map(|d| format!(" [default: {d}]")).unwrap_or_default();
             println!("  {}{default}  {}", k.name, k.doc);
         }
@@ -458,14 +383,15 @@ fn plugins_markdown() -> String {
     let mut out = String::from(
         "# Connectors built into sluice\n\nGenerated by `sluice plugins --markdown`; do not edit by hand.\n",
     );
-    for (class, kind, aliases, keys) in SUPPORTED {
+    for p in registry().plugins() {
         out.push_str(&format!(
-            "\n## `{class}` ({})\n\nAlso: {}\n\n",
-            kind.as_str(),
-            aliases.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+            "\n## `{}` ({})\n\nAlso: {}\n\n",
+            p.class,
+            p.kind.as_str(),
+            p.aliases.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
         ));
         out.push_str("| Key | Default | Meaning |\n|---|---|---|\n");
-        for k in *keys {
+        for k in p.keys {
             out.push_str(&format!(
                 "| `{}` | {} | {} |\n",
                 k.name,

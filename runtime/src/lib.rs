@@ -6,6 +6,8 @@
 //!   to Kafka's, String, ByteArray).
 //! - `connector`: the traits connectors implement (`SourceConnector`/`SourceTask`,
 //!   `SinkConnector`/`SinkTask`), and `assignment::group_partitions`.
+//! - `plugin`: the registry of connector classes the binary fills, and the way from a connector
+//!   config to a connector ready to start.
 //! - `worker`: task loops on rdkafka, the offset store, REST, graceful shutdown.
 //!
 //! **Delivery guarantee**: at-least-once. Source offsets are committed only for records the broker
@@ -30,6 +32,7 @@ pub mod date_pattern;
 pub mod error;
 pub mod metrics;
 pub mod offset;
+pub mod plugin;
 pub mod record;
 pub mod rest;
 pub mod retry;
