@@ -139,58 +139,51 @@ impl Progress {
     }
 }
 
-type StartResult = Result<(), WorkerError>;
-type StartFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = StartResult> + Send + 'a>>;
-type StartFn = Box<dyn for<'a> FnOnce(&'a mut Worker, ConnectorConfig, RawConfig) -> StartFuture<'a> + Send>;
-
 /// A connector whose config parsed; starting it needs only a worker.
 pub struct PreparedConnector {
     pub config: ConnectorConfig,
     pub warnings: Vec<UnknownKey>,
-    start: StartFn,
+    launcher: Box<dyn Launcher>,
+    offset_check: Option<OffsetCheck>,
     raw: RawConfig,
 }
 
 impl PreparedConnector {
     /// Starts the connector (which may ask its source for its units of work) and its tasks.
     pub async fn start(self, worker: &mut Worker) -> Result<(), WorkerError> {
-        (self.start)(worker, self.config, self.raw).await
+        worker.launch(self.launcher, self.offset_check, self.config, &self.raw).await
     }
 }
 
-fn prepare<C, F, S>(raw: &RawConfig, kind: ConnectorKind, parse: F, start: S) -> Result<PreparedConnector, ConfigErrors>
-where
-    C: Send + 'static,
-    F: FnOnce(&mut ConfigReader<'_>) -> Option<C>,
-    S: for<'a> FnOnce(&'a mut Worker, ConnectorConfig, RawConfig, C) -> StartFuture<'a> + Send + 'static,
-{
+/// Parses the framework's keys and the connector's own from `raw`, every error at once.
+fn prepare<C>(
+    raw: &RawConfig,
+    kind: ConnectorKind,
+    parse: impl FnOnce(&mut ConfigReader<'_>) -> Option<C>,
+    launcher: impl FnOnce(C) -> Box<dyn Launcher>,
+    offset_check: Option<OffsetCheck>,
+) -> Result<PreparedConnector, ConfigErrors> {
     let mut reader = ConfigReader::new(raw);
     let config = ConnectorConfig::parse(&mut reader, kind);
     let connector = parse(&mut reader);
     let (errors, warnings) = reader.finish();
     match (config, connector) {
-        (Some(config), Some(connector)) if errors.is_empty() => Ok(PreparedConnector {
-            config,
-            warnings,
-            start: Box::new(move |w, cc, raw| start(w, cc, raw, connector)),
-            raw: raw.clone(),
-        }),
+        (Some(config), Some(connector)) if errors.is_empty() => {
+            Ok(PreparedConnector { config, warnings, launcher: launcher(connector), offset_check, raw: raw.clone() })
+        }
         _ => Err(ConfigErrors(errors)),
     }
 }
 
 /// Parses a source connector file: framework keys and the connector's own, every error at once.
 pub fn prepare_source<C: SourceConnector>(raw: &RawConfig) -> Result<PreparedConnector, ConfigErrors> {
-    prepare(raw, ConnectorKind::Source, C::from_config, |w: &mut Worker, cc, raw: RawConfig, c: C| {
-        Box::pin(async move { w.start_source(cc, c, &raw).await }) as StartFuture<'_>
-    })
+    let check = OffsetCheck(Arc::new(crate::connector::check_offset::<C>));
+    prepare(raw, ConnectorKind::Source, C::from_config, |c| Box::new(SourceLauncher(c)), Some(check))
 }
 
 /// Parses a sink connector file.
 pub fn prepare_sink<C: SinkConnector>(raw: &RawConfig) -> Result<PreparedConnector, ConfigErrors> {
-    prepare(raw, ConnectorKind::Sink, C::from_config, |w: &mut Worker, cc, raw: RawConfig, c: C| {
-        Box::pin(async move { w.start_sink(cc, c, &raw).await }) as StartFuture<'_>
-    })
+    prepare(raw, ConnectorKind::Sink, C::from_config, |c| Box::new(SinkLauncher(c)), None)
 }
 
 /// The standalone worker.
@@ -362,27 +355,6 @@ impl Worker {
         self.state.connectors.write().unwrap().insert(name, status);
         self.supervisors.spawn(supervisor.run());
         Ok(())
-    }
-
-    /// Starts a source connector's tasks.
-    pub async fn start_source<C: SourceConnector>(
-        &mut self,
-        cc: ConnectorConfig,
-        connector: C,
-        raw: &RawConfig,
-    ) -> Result<(), WorkerError> {
-        let check = OffsetCheck(Arc::new(crate::connector::check_offset::<C>));
-        self.launch(Box::new(SourceLauncher(connector)), Some(check), cc, raw).await
-    }
-
-    /// Starts a sink connector's tasks.
-    pub async fn start_sink<C: SinkConnector>(
-        &mut self,
-        cc: ConnectorConfig,
-        connector: C,
-        raw: &RawConfig,
-    ) -> Result<(), WorkerError> {
-        self.launch(Box::new(SinkLauncher(connector)), None, cc, raw).await
     }
 
     /// Serves REST, runs until SIGINT/SIGTERM or a shutdown request (or, with
