@@ -50,6 +50,8 @@ fn router(rest: Rest) -> Router {
         .route("/connectors/{name}/tasks", get(tasks))
         .route("/connectors/{name}/tasks/{task}/status", get(task_status))
         .route("/connectors/{name}/offsets", get(offsets).patch(alter_offsets).delete(reset_offsets))
+        .route("/connectors/{name}/topics", get(topics))
+        .route("/connectors/{name}/topics/reset", put(reset_topics))
         .route("/connectors/{name}/restart", post(restart))
         .route("/connectors/{name}/tasks/{task}/restart", post(restart_task))
         .route("/connectors/{name}/pause", put(|s, p| control(s, p, Command::Pause)))
@@ -279,6 +281,19 @@ async fn offsets(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> 
         }
     };
     Json(json!({"offsets": list})).into_response()
+}
+
+/// KIP-558: the topics the connector's tasks used, `{"<name>":{"topics":[…]}}`.
+async fn topics(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
+    let Some(c) = rest.state.connector(&name) else { return not_found(&name) };
+    Json(json!({ name: {"topics": c.topics.list()} })).into_response()
+}
+
+/// KIP-558: forgets the active topics (202); tasks report them again as they use them.
+async fn reset_topics(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
+    let Some(c) = rest.state.connector(&name) else { return not_found(&name) };
+    c.topics.reset();
+    StatusCode::ACCEPTED.into_response()
 }
 
 /// Restarts the connector and its tasks (sluice always restarts every task of the connector).

@@ -52,10 +52,20 @@ fn connectors_status_tasks_offsets_and_hidden_secrets() {
     let (_, offsets) = get(port, &format!("/connectors/{name}/offsets"));
     assert_eq!(offsets["offsets"][0]["partition"], serde_json::json!({"filename": input.display().to_string()}));
     assert_eq!(offsets["offsets"][0]["offset"]["position"], 4);
+    // KIP-558 active topics: listed, reset (202), reported again when the source uses the topic
+    let topics_path = format!("/connectors/{name}/topics");
+    assert_eq!(get(port, &topics_path).1, serde_json::json!({ &name: {"topics": [&topic]} }));
+    assert_eq!(request(port, "PUT", &format!("{topics_path}/reset")).0, 202);
+    assert_eq!(get(port, &topics_path).1, serde_json::json!({ &name: {"topics": []} }));
+    std::fs::OpenOptions::new().append(true).open(&input).unwrap().write_all(b"c\n").unwrap();
+    wait_until(Duration::from_secs(10), "the topic reported again", || {
+        get(port, &topics_path).1 == serde_json::json!({ &name: {"topics": [&topic]} })
+    });
+    wait_until(Duration::from_secs(10), "c's offset", || dir.file_position() == Some(6));
     let (code, metrics) = get_text(port, "/metrics");
     assert_eq!(code, 200);
     let labels = format!("{{connector=\"{name}\",task=\"0\",type=\"source\"}}");
-    assert!(metrics.contains(&format!("sluice_task_records_total{labels} 2\n")), "{metrics}");
+    assert!(metrics.contains(&format!("sluice_task_records_total{labels} 3\n")), "{metrics}");
     assert!(metrics.contains(&format!("sluice_task_bytes_total{labels} ")), "{metrics}");
     assert!(metrics.contains(&format!("sluice_task_running{labels} 1\n")), "{metrics}");
     assert!(!metrics.contains(&format!("sluice_task_offset_commits_total{labels} 0\n")), "{metrics}");

@@ -20,7 +20,9 @@ use tracing::{error, info, warn};
 
 pub use clients::{admin_config, check_brokers, consumer_config, producer_config};
 pub use source::ConnectorOffsets;
-pub use status::{ConnectorStatus, OffsetCheck, PluginInfo, State, TaskStatus, WorkerState};
+pub use status::{
+    ActiveTopics, ConnectorStatus, OffsetCheck, PluginInfo, ReportedTopics, State, TaskStatus, WorkerState,
+};
 pub use submitted::SubmittedRecords;
 pub use supervisor::Command;
 use supervisor::{Launcher, SinkLauncher, SourceLauncher, Supervisor, Wiring};
@@ -57,6 +59,8 @@ pub struct TaskContext {
     pub task_id: usize,
     pub offsets: Arc<OffsetStore>,
     pub status: Arc<TaskStatus>,
+    /// The connector's active topics (KIP-558).
+    pub topics: Arc<ActiveTopics>,
     shutdown: watch::Receiver<bool>,
     shutdown_started: Arc<OnceLock<Instant>>,
 }
@@ -339,6 +343,7 @@ impl Worker {
             tasks: Default::default(),
             state: Mutex::new(State::Unassigned),
             trace: Mutex::new(None),
+            topics: Default::default(),
             control: control.clone(),
             offset_check,
         });

@@ -15,7 +15,7 @@ use tracing::{debug, info, warn};
 
 use super::clients;
 use super::dead_letter::{DeadLetterQueue, FailedRecord, Failure, Stage};
-use super::{Progress, State, TaskContext};
+use super::{Progress, ReportedTopics, State, TaskContext};
 use crate::connector::SinkTask;
 use crate::convert::Converter;
 use crate::error::{ErrorKind, TaskError};
@@ -166,6 +166,7 @@ struct Loop<'a, T: SinkTask> {
     current: OffsetMap,
     dead_letters: Option<DeadLetterQueue>,
     transforms: Transforms,
+    reported_topics: ReportedTopics,
 }
 
 /// Runs one sink task until shutdown or failure.
@@ -201,6 +202,7 @@ pub async fn run<T: SinkTask>(ctx: TaskContext, mut task: T) -> Result<(), TaskE
         current: OffsetMap::new(),
         dead_letters,
         transforms: ctx.connector.transforms.clone(),
+        reported_topics: ReportedTopics::default(),
     };
     let result = l.event_loop(&mut rx, &mut subscription).await;
     stop.store(true, Ordering::Relaxed);
@@ -262,6 +264,7 @@ impl<T: SinkTask> Loop<'_, T> {
         self.ctx.status.add_bytes(bytes as u64);
         for mut m in batch {
             self.current.insert(TopicPartition { topic: m.topic.clone(), partition: m.partition }, m.offset + 1);
+            self.ctx.topics.record(&m.topic, &mut self.reported_topics);
             let key = self.key_converter.decode(m.key.as_deref()).map_err(|e| (Stage::KeyConverter, e));
             let converted = key.and_then(|k| {
                 Ok((k, self.value_converter.decode(m.value.as_deref()).map_err(|e| (Stage::ValueConverter, e))?))

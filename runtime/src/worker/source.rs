@@ -20,7 +20,7 @@ use tracing::{debug, error, info, warn};
 
 use super::clients;
 use super::submitted::SubmittedRecords;
-use super::{Progress, State, TaskContext};
+use super::{Progress, ReportedTopics, State, TaskContext};
 use crate::connector::{OffsetReader, SourceTask};
 use crate::convert::Converter;
 use crate::error::{ErrorKind, TaskError};
@@ -91,6 +91,7 @@ struct Loop<T: SourceTask> {
     unflushed: Vec<(T::Partition, T::Offset)>,
     /// Failed flushes in a row, for the log.
     flush_failures: Backoff,
+    reported_topics: ReportedTopics,
 }
 
 /// Runs one source task until shutdown or failure.
@@ -133,6 +134,7 @@ pub async fn run<T: SourceTask>(ctx: TaskContext, mut task: T) -> Result<(), Tas
         transforms: ctx.connector.transforms.clone(),
         unflushed: Vec::new(),
         flush_failures: Backoff::new(Duration::from_secs(1), Duration::from_secs(1)),
+        reported_topics: ReportedTopics::default(),
         ctx,
     };
     let result = l.poll_loop(&mut task).await;
@@ -192,6 +194,7 @@ impl<T: SourceTask> Loop<T> {
             }
             self.topics_ready.insert(record.topic.clone());
         }
+        self.ctx.topics.record(&record.topic, &mut self.reported_topics);
         self.key_buf.clear();
         self.value_buf.clear();
         let converted =

@@ -1,6 +1,6 @@
 //! What the worker knows about its connectors and tasks, for REST and progress logs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -108,6 +108,8 @@ pub struct ConnectorStatus {
     /// The current generation's tasks.
     pub tasks: RwLock<Vec<Arc<TaskStatus>>>,
     pub state: Mutex<State>,
+    /// The topics its tasks used (KIP-558).
+    pub topics: Arc<ActiveTopics>,
     /// Why the connector itself is `FAILED` (its `start` failed).
     pub trace: Mutex<Option<String>>,
     /// Commands to the connector's supervisor (REST restart, pause, …).
@@ -141,6 +143,47 @@ impl ConnectorStatus {
     }
 }
 
+/// KIP-558 active topics of one connector: what its tasks produced to or consumed from since the
+/// last reset (`GET /connectors/{c}/topics`, `PUT …/topics/reset`).
+#[derive(Debug, Default)]
+pub struct ActiveTopics {
+    topics: Mutex<BTreeSet<String>>,
+    /// Bumped by a reset, so tasks forget what they already reported.
+    epoch: AtomicU64,
+}
+
+/// A task's memory of the topics it reported, so the shared set is touched once per topic.
+#[derive(Debug, Default)]
+pub struct ReportedTopics {
+    epoch: u64,
+    topics: HashSet<Arc<str>>,
+}
+
+impl ActiveTopics {
+    /// Notes that a task used `topic` (once per topic and reset, per task).
+    pub fn record(&self, topic: &Arc<str>, reported: &mut ReportedTopics) {
+        let epoch = self.epoch.load(Ordering::Relaxed);
+        if reported.epoch != epoch {
+            reported.topics.clear();
+            reported.epoch = epoch;
+        }
+        if !reported.topics.contains(topic) {
+            reported.topics.insert(topic.clone());
+            self.topics.lock().unwrap().insert(topic.to_string());
+        }
+    }
+
+    pub fn list(&self) -> Vec<String> {
+        self.topics.lock().unwrap().iter().cloned().collect()
+    }
+
+    pub fn reset(&self) {
+        let mut topics = self.topics.lock().unwrap();
+        topics.clear();
+        self.epoch.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// Every connector of this worker.
 #[derive(Debug, Default)]
 pub struct WorkerState {
@@ -160,5 +203,25 @@ pub struct PluginInfo {
 impl WorkerState {
     pub fn connector(&self, name: &str) -> Option<Arc<ConnectorStatus>> {
         self.connectors.read().unwrap().get(name).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn active_topics_are_reported_once_and_again_after_a_reset() {
+        let active = ActiveTopics::default();
+        let (mut a, mut b) = (ReportedTopics::default(), ReportedTopics::default());
+        let (t1, t2): (Arc<str>, Arc<str>) = ("orders".into(), "audit".into());
+        active.record(&t1, &mut a);
+        active.record(&t1, &mut b);
+        active.record(&t2, &mut a);
+        assert_eq!(active.list(), ["audit", "orders"]);
+        active.reset();
+        assert!(active.list().is_empty());
+        active.record(&t1, &mut a);
+        assert_eq!(active.list(), ["orders"], "a task reports again after a reset");
     }
 }

@@ -183,6 +183,7 @@ impl Supervisor {
                 task_id: id,
                 offsets: self.offsets.clone(),
                 status: status.clone(),
+                topics: self.status.topics.clone(),
                 shutdown: stop.subscribe(),
                 shutdown_started: stop_started.clone(),
             };
