@@ -15,7 +15,7 @@ use tracing::info;
 
 use crate::config::ConnectorKind;
 use crate::offset::OffsetStore;
-use crate::worker::{Command, ConnectorStatus, WorkerState};
+use crate::worker::{Command, ConnectorStatus, State, WorkerState};
 
 #[derive(Clone)]
 struct Rest {
@@ -296,12 +296,29 @@ async fn reset_topics(AxumState(rest): AxumState<Rest>, Path(name): Path<String>
     StatusCode::ACCEPTED.into_response()
 }
 
-/// Restarts the connector and its tasks (sluice always restarts every task of the connector).
+/// `POST /connectors/{c}/restart?includeTasks=&onlyFailed=`. With `onlyFailed=true` only what
+/// is `FAILED` restarts: the connector (with its tasks) if it failed, else, with
+/// `includeTasks=true`, each failed task alone. Otherwise the connector restarts with all its
+/// tasks (sluice's connector and tasks restart together). The 202 answer shows what restarts as
+/// `RESTARTING`, as Kafka's does.
 async fn restart(AxumState(rest): AxumState<Rest>, Path(name): Path<String>, RawQuery(query): RawQuery) -> Response {
     let Some(c) = rest.state.connector(&name) else { return not_found(&name) };
-    let _ = c.control.send(Command::Restart);
     let include_tasks = query_bool(query.as_deref(), "includeTasks");
     let only_failed = query_bool(query.as_deref(), "onlyFailed");
+    let connector_failed = *c.state.lock().unwrap() == State::Failed;
+    if only_failed == Some(true) && !connector_failed {
+        if include_tasks == Some(true) {
+            for t in c.tasks().iter().filter(|t| t.state().0 == State::Failed) {
+                t.set(State::Restarting, None);
+                let _ = c.control.send(Command::RestartTask(t.id));
+            }
+        }
+    } else {
+        if include_tasks == Some(true) {
+            c.tasks().iter().for_each(|t| t.set(State::Restarting, None));
+        }
+        let _ = c.control.send(Command::Restart);
+    }
     if include_tasks.is_some() || only_failed.is_some() {
         (StatusCode::ACCEPTED, Json(status_json(&c, &rest.state.worker_id))).into_response()
     } else {
@@ -314,7 +331,7 @@ async fn restart_task(AxumState(rest): AxumState<Rest>, Path((name, task)): Path
     if task >= c.tasks().len() {
         return error(StatusCode::NOT_FOUND, format!("Task {name}-{task} not found"));
     }
-    let _ = c.control.send(Command::Restart);
+    let _ = c.control.send(Command::RestartTask(task));
     StatusCode::NO_CONTENT.into_response()
 }
 

@@ -349,3 +349,46 @@ fn mariadb_unquoted_identifiers_micros_granularity_and_a_masked_query() {
     assert!(!log.contains(&format!("SELECT id FROM {db}.o")), "query.masked hides the query");
     assert!(log.contains("the incrementing column has values below -1"), "id -5 is never read, and said so");
 }
+
+#[test]
+fn restarting_one_task_leaves_the_other_running() {
+    require_kafka();
+    let db = database("e2e_one_task");
+    for t in ["t1", "t2"] {
+        mariadb(&format!(
+            "CREATE TABLE {db}.{t} (id INT AUTO_INCREMENT PRIMARY KEY); INSERT INTO {db}.{t} VALUES (NULL);"
+        ));
+    }
+    let dir = Dir::new();
+    let port = free_port();
+    let worker = dir.worker(port, "");
+    let name = unique("one-task");
+    let prefix = unique("jdbc-one-task-");
+    let extra = format!("mode=incrementing\ntopic.prefix={prefix}\n");
+    let file = dir.write("c.properties", &props(&name, &db, &extra).replace("tasks.max=1", "tasks.max=2"));
+    let log = dir.path("log");
+    let mut child = spawn(&[&worker, &file], &log);
+    let started = |task: usize| log_text(&log).matches(&format!("task={task}}}: task started")).count();
+    wait_until(Duration::from_secs(30), "both tasks", || started(0) == 1 && started(1) == 1);
+    assert_eq!(request(port, "POST", &format!("/connectors/{name}/tasks/1/restart")).0, 204);
+    wait_until(Duration::from_secs(30), "task 1 started again", || started(1) == 2);
+    let (_, status) = get(port, &format!("/connectors/{name}/status"));
+    assert_eq!(
+        (status["tasks"][0]["state"].as_str(), status["tasks"][1]["state"].as_str()),
+        (Some("RUNNING"), Some("RUNNING"))
+    );
+    assert_eq!(started(0), 1, "task 0 was restarted too:\n{}", log_text(&log));
+    // both go on: new rows of both tables arrive, each once
+    mariadb(&format!("INSERT INTO {db}.t1 VALUES (NULL); INSERT INTO {db}.t2 VALUES (NULL);"));
+    wait_until(Duration::from_secs(30), "the new rows", || {
+        parsed_within(&format!("{prefix}t1"), 2, 1).len() == 2 && parsed_within(&format!("{prefix}t2"), 2, 1).len() == 2
+    });
+    assert_eq!(parsed_within(&format!("{prefix}t1"), 3, 3).len(), 2, "each row once");
+    assert_eq!(parsed_within(&format!("{prefix}t2"), 3, 3).len(), 2, "each row once");
+    // onlyFailed with nothing failed restarts nothing
+    let (code, body) = request(port, "POST", &format!("/connectors/{name}/restart?includeTasks=true&onlyFailed=true"));
+    assert_eq!(code, 202, "{body}");
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!((started(0), started(1)), (1, 2), "{}", log_text(&log));
+    assert!(sigterm(&mut child).success());
+}

@@ -19,6 +19,8 @@ pub enum State {
     Paused,
     Failed,
     Stopped,
+    /// Asked to restart over REST, not yet running again.
+    Restarting,
 }
 
 impl State {
@@ -29,6 +31,7 @@ impl State {
             State::Paused => "PAUSED",
             State::Failed => "FAILED",
             State::Stopped => "STOPPED",
+            State::Restarting => "RESTARTING",
         }
     }
 }

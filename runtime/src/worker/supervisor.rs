@@ -2,7 +2,8 @@
 //! task configs, and replaces the generation when asked (REST restart, pause/resume/stop, or the
 //! connector requesting a reconfiguration because its units of work changed). Stopping a
 //! generation is the graceful stop of its tasks: they drain, commit offsets and stop within
-//! `task.shutdown.graceful.timeout.ms`.
+//! `task.shutdown.graceful.timeout.ms`. Each task has its own stop signal, so one task can be
+//! restarted alone (`POST /connectors/{c}/tasks/{t}/restart`) while the others run on.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -32,6 +33,8 @@ pub enum Command {
     Resume,
     /// Stop the tasks; the connector stays known, `STOPPED`.
     Stop,
+    /// Stop one task gracefully and start it again with the same config.
+    RestartTask(usize),
 }
 
 type TaskFuture = Pin<Box<dyn Future<Output = Result<(), TaskError>> + Send>>;
@@ -73,10 +76,27 @@ impl<C: SinkConnector> Launcher for SinkLauncher<C> {
     }
 }
 
-/// The running tasks of one set of task configs.
-struct Generation {
+/// One task of a generation: its config and status, and its own stop signal.
+struct TaskHandle {
+    config: TaskConfig,
+    status: Arc<TaskStatus>,
     stop: watch::Sender<bool>,
     stop_started: Arc<OnceLock<Instant>>,
+    abort: tokio::task::AbortHandle,
+    /// Whether its future is still running (a failed or stopped task has ended).
+    running: bool,
+}
+
+impl TaskHandle {
+    fn request_stop(&self, at: Instant) {
+        let _ = self.stop_started.set(at);
+        let _ = self.stop.send(true);
+    }
+}
+
+/// The running tasks of one set of task configs.
+struct Generation {
+    handles: Vec<TaskHandle>,
     tasks: JoinSet<(usize, Result<(), TaskError>)>,
 }
 
@@ -173,49 +193,109 @@ impl Supervisor {
         }
         let statuses: Vec<Arc<TaskStatus>> =
             configs.iter().enumerate().map(|(i, c)| Arc::new(TaskStatus::new(i, redact(&self.raw, c)))).collect();
-        let (stop, _) = watch::channel(false);
-        let stop_started = Arc::new(OnceLock::new());
         let mut tasks = JoinSet::new();
-        for ((id, config), status) in configs.iter().enumerate().zip(&statuses) {
-            let ctx = TaskContext {
-                worker: self.worker.clone(),
-                connector: cc.clone(),
-                task_id: id,
-                offsets: self.offsets.clone(),
-                status: status.clone(),
-                topics: self.status.topics.clone(),
-                shutdown: stop.subscribe(),
-                shutdown_started: stop_started.clone(),
-            };
-            let fut = self.launcher.task(config, ctx)?;
-            let status = status.clone();
-            let span = info_span!("task", connector = %cc.name, task = id);
-            tasks.spawn(
-                async move {
-                    let result = fut.await;
-                    match &result {
-                        Ok(()) => info!("task stopped"),
-                        Err(e) => {
-                            status.set(State::Failed, Some(e.to_string()));
-                            error!(error = %e, "task failed");
-                        }
-                    }
-                    (id, result)
-                }
-                .instrument(span),
-            );
+        let mut handles = Vec::with_capacity(configs.len());
+        for ((id, config), status) in configs.into_iter().enumerate().zip(&statuses) {
+            handles.push(self.spawn_task(&mut tasks, id, config, status.clone())?);
         }
+        let count = handles.len();
         *self.status.tasks.write().unwrap() = statuses;
         *self.status.state.lock().unwrap() = State::Running;
-        info!(connector = %cc.name, class = %cc.class, kind = cc.kind.as_str(), tasks = configs.len(), "connector running");
-        Ok(Generation { stop, stop_started, tasks })
+        info!(connector = %cc.name, class = %cc.class, kind = cc.kind.as_str(), tasks = count, "connector running");
+        Ok(Generation { handles, tasks })
+    }
+
+    /// Starts task `id` of the generation whose futures `tasks` holds.
+    fn spawn_task(
+        &self,
+        tasks: &mut JoinSet<(usize, Result<(), TaskError>)>,
+        id: usize,
+        config: TaskConfig,
+        status: Arc<TaskStatus>,
+    ) -> Result<TaskHandle, WorkerError> {
+        let cc = &self.connector;
+        let (stop, shutdown) = watch::channel(false);
+        let stop_started = Arc::new(OnceLock::new());
+        let ctx = TaskContext {
+            worker: self.worker.clone(),
+            connector: cc.clone(),
+            task_id: id,
+            offsets: self.offsets.clone(),
+            status: status.clone(),
+            topics: self.status.topics.clone(),
+            shutdown,
+            shutdown_started: stop_started.clone(),
+        };
+        let fut = self.launcher.task(&config, ctx)?;
+        let task_status = status.clone();
+        let span = info_span!("task", connector = %cc.name, task = id);
+        let abort = tasks.spawn(
+            async move {
+                let result = fut.await;
+                match &result {
+                    Ok(()) => info!("task stopped"),
+                    Err(e) => {
+                        task_status.set(State::Failed, Some(e.to_string()));
+                        error!(error = %e, "task failed");
+                    }
+                }
+                (id, result)
+            }
+            .instrument(span),
+        );
+        Ok(TaskHandle { config, status, stop, stop_started, abort, running: true })
+    }
+
+    /// Stops task `id` gracefully (it drains and commits) and starts it again with the same
+    /// config; the other tasks run on.
+    async fn restart_task(&mut self, id: usize) {
+        let Some(mut generation) = self.generation.take() else { return };
+        if let Some(handle) = generation.handles.get(id).filter(|h| h.running) {
+            handle.request_stop(Instant::now());
+            let deadline = tokio::time::sleep(self.worker.shutdown_timeout + Duration::from_millis(500));
+            tokio::pin!(deadline);
+            loop {
+                tokio::select! {
+                    joined = generation.tasks.join_next() => match joined {
+                        None => break,
+                        Some(Ok((ended, result))) => {
+                            generation.handles[ended].running = false;
+                            if result.is_err() {
+                                let _ = self.failures.send((self.connector.name.clone(), ended));
+                            }
+                            if ended == id {
+                                break;
+                            }
+                        }
+                        Some(Err(_)) => {}
+                    },
+                    _ = &mut deadline => {
+                        warn!(connector = %self.connector.name, task = id, "the task did not stop within task.shutdown.graceful.timeout.ms; its uncommitted offsets are left for the next start");
+                        generation.handles[id].abort.abort();
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(old) = generation.handles.get(id) {
+            let (config, status) = (old.config.clone(), old.status.clone());
+            status.set(State::Unassigned, None);
+            match self.spawn_task(&mut generation.tasks, id, config, status.clone()) {
+                Ok(handle) => generation.handles[id] = handle,
+                Err(e) => {
+                    error!(connector = %self.connector.name, task = id, error = %e, "the task cannot start again");
+                    status.set(State::Failed, Some(e.to_string()));
+                }
+            }
+        }
+        self.generation = Some(generation);
     }
 
     /// Stops the current tasks gracefully (each drains and commits), within the budget.
     async fn stop_generation(&mut self, then: State) {
         let Some(mut generation) = self.generation.take() else { return };
-        let _ = generation.stop_started.set(Instant::now());
-        let _ = generation.stop.send(true);
+        let now = Instant::now();
+        generation.handles.iter().for_each(|h| h.request_stop(now));
         let deadline = tokio::time::sleep(self.worker.shutdown_timeout + Duration::from_millis(500));
         tokio::pin!(deadline);
         loop {
@@ -283,12 +363,18 @@ impl Supervisor {
                             Command::Stop => self.stop_generation(State::Stopped).await,
                             Command::Resume if self.generation.is_none() => self.restart().await,
                             Command::Resume => {}
+                            Command::RestartTask(id) => self.restart_task(id).await,
                         }
                     }
                 },
                 joined = async { self.generation.as_mut().unwrap().tasks.join_next().await }, if has_tasks => {
-                    if let Some(Ok((id, Err(_)))) = joined {
-                        let _ = self.failures.send((self.connector.name.clone(), id));
+                    if let Some(Ok((id, result))) = joined {
+                        if let Some(h) = self.generation.as_mut().and_then(|g| g.handles.get_mut(id)) {
+                            h.running = false;
+                        }
+                        if result.is_err() {
+                            let _ = self.failures.send((self.connector.name.clone(), id));
+                        }
                     }
                 }
             }
