@@ -320,7 +320,7 @@ async fn standalone(
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
-    worker.set_plugins(registry().infos());
+    worker.set_plugins(std::sync::Arc::new(registry()));
     worker.keep_failed_connectors(on_failure == OnTaskFailure::Continue);
     if let Err(e) = worker.listen().await {
         eprintln!("error: {e}");

@@ -4,9 +4,12 @@
 //! explicitly (no registration macros), with Kafka's, Confluent's or Debezium's class name and
 //! the aliases Kafka accepts (the simple class name, and sluice's short names).
 
-use crate::config::{ConfigError, ConfigErrors, ConfigReader, ConnectorConfig, ConnectorKind, RawConfig};
+use crate::config::{
+    ConfigError, ConfigErrors, ConfigReader, ConnectorConfig, ConnectorKind, RawConfig, FRAMEWORK_KEYS,
+    SINK_FRAMEWORK_KEYS, SOURCE_FRAMEWORK_KEYS,
+};
 use crate::connector::{KeyDoc, SinkConnector, SourceConnector};
-use crate::worker::{prepare_sink, prepare_source, PluginInfo, PreparedConnector};
+use crate::worker::{prepare_sink, prepare_source, PreparedConnector};
 
 /// Parses a connector config into a connector ready to start.
 type PrepareFn = fn(&RawConfig) -> Result<PreparedConnector, ConfigErrors>;
@@ -26,6 +29,30 @@ pub struct Plugin {
 impl Plugin {
     fn answers_to(&self, class: &str) -> bool {
         self.class == class || self.aliases.contains(&class)
+    }
+
+    /// Every key of a connector of this class, with its group: the framework's ("Common"), then
+    /// the connector's own ("Connector").
+    pub fn all_keys(&self) -> impl Iterator<Item = (&'static str, &'static KeyDoc)> + '_ {
+        let kind_keys = match self.kind {
+            ConnectorKind::Source => SOURCE_FRAMEWORK_KEYS,
+            ConnectorKind::Sink => SINK_FRAMEWORK_KEYS,
+        };
+        FRAMEWORK_KEYS.iter().chain(kind_keys).map(|k| ("Common", k)).chain(self.keys.iter().map(|k| ("Connector", k)))
+    }
+
+    /// Every problem of `raw` as a config of this class (nothing is started, nothing connects).
+    pub fn validate(&self, raw: &RawConfig) -> Vec<ConfigError> {
+        match (self.prepare)(raw) {
+            Ok(_) => Vec::new(),
+            Err(ConfigErrors(errors)) => errors,
+        }
+    }
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.plugins.iter().map(|p| p.class)).finish()
     }
 }
 
@@ -67,11 +94,6 @@ impl Registry {
     /// The plugin answering to `class` (its class name or an alias).
     pub fn find(&self, class: &str) -> Option<&Plugin> {
         self.plugins.iter().find(|p| p.answers_to(class))
-    }
-
-    /// What `GET /connector-plugins` lists.
-    pub fn infos(&self) -> Vec<PluginInfo> {
-        self.plugins.iter().map(|p| PluginInfo { class: p.class.to_owned(), kind: p.kind }).collect()
     }
 
     /// A connector config (providers already resolved) → a connector ready to start: its

@@ -72,6 +72,30 @@ fn connectors_status_tasks_offsets_and_hidden_secrets() {
     let (_, plugins) = get(port, "/connector-plugins");
     assert_eq!(plugins[0]["class"], "org.apache.kafka.connect.file.FileStreamSourceConnector");
     assert_eq!(plugins[0]["type"], "source");
+    // the plugin's keys, and validation without starting anything (Kafka's ConfigInfos shape)
+    let (code, keys) = get(port, "/connector-plugins/FileStreamSource/config");
+    assert_eq!(code, 200);
+    let names: Vec<&str> = keys.as_array().unwrap().iter().map(|k| k["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"tasks.max") && names.contains(&"topic") && names.contains(&"file"), "{names:?}");
+    let validate = "/connector-plugins/org.apache.kafka.connect.file.FileStreamSourceConnector/config/validate";
+    let bad = r#"{"name":"v","tasks.max":"zero","topic":"a topic","connection.url":"jdbc:mysql://u:pw@h/db"}"#;
+    let (code, body) = request_with(port, "PUT", validate, bad);
+    assert_eq!(code, 200, "{body}");
+    let infos: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(infos["name"], "org.apache.kafka.connect.file.FileStreamSourceConnector");
+    assert_eq!(infos["error_count"], 2, "{infos}");
+    let value = |key: &str| {
+        infos["configs"].as_array().unwrap().iter().find(|c| c["definition"]["name"] == key).unwrap()["value"].clone()
+    };
+    assert_eq!(value("tasks.max")["errors"].as_array().unwrap().len(), 1, "{infos}");
+    assert_eq!(value("topic")["errors"].as_array().unwrap().len(), 1, "{infos}");
+    assert_eq!(value("file")["errors"], serde_json::json!([]));
+    assert_eq!(value("connection.url")["value"], "jdbc:mysql://u:[hidden]@h/db", "secrets never returned");
+    let (_, body) = request_with(port, "PUT", validate, r#"{"name":"v","topic":"t"}"#);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["error_count"], 0, "{body}");
+    let (code, _) = request_with(port, "PUT", validate, r#"{"name":"v","connector.class":"FileStreamSink"}"#);
+    assert_eq!(code, 400, "a connector.class other than the path's");
+    assert_eq!(get(port, "/connector-plugins/NoSuchConnector/config").0, 404);
     let (code, missing) = get(port, "/connectors/nope");
     assert_eq!(code, 404);
     assert_eq!(missing["error_code"], 404);

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::reader::ConfigReader;
+use crate::connector::KeyDoc;
 use crate::convert::Converter;
 use crate::record::topic_name_problem;
 use crate::transform::Transforms;
@@ -72,6 +73,54 @@ pub struct ConnectorConfig {
     pub consumer_overrides: BTreeMap<String, String>,
     pub admin_overrides: BTreeMap<String, String>,
 }
+
+/// The framework's keys every connector has (Kafka's `ConnectorConfig` common group), for
+/// `GET /connector-plugins/{class}/config` and validation. Sinks add `topics` / `topics.regex`
+/// and the dead letter queue keys, sources `topic.creation.*`.
+pub const FRAMEWORK_KEYS: &[KeyDoc] = &[
+    KeyDoc { name: "name", default: None, doc: "globally unique name of the connector" },
+    KeyDoc { name: "connector.class", default: None, doc: "the connector's class name or alias" },
+    KeyDoc { name: "tasks.max", default: Some("1"), doc: "maximum number of tasks" },
+    KeyDoc { name: "key.converter", default: None, doc: "converter for keys (the worker's when unset)" },
+    KeyDoc { name: "value.converter", default: None, doc: "converter for values (the worker's when unset)" },
+    KeyDoc { name: "transforms", default: Some(""), doc: "aliases of the transforms, in order" },
+    KeyDoc { name: "predicates", default: Some(""), doc: "aliases of the predicates" },
+    KeyDoc {
+        name: "errors.retry.timeout",
+        default: Some("0"),
+        doc: "how long a failed operation is retried (-1: for ever)",
+    },
+    KeyDoc { name: "errors.retry.delay.max.ms", default: Some("60000"), doc: "cap of the retry backoff" },
+    KeyDoc { name: "errors.tolerance", default: Some("none"), doc: "none: fail on a bad record; all: skip it" },
+    KeyDoc { name: "errors.log.enable", default: Some("false"), doc: "log each tolerated failure" },
+    KeyDoc { name: "errors.log.include.messages", default: Some("false"), doc: "include the record in that log" },
+];
+
+/// Sinks' own framework keys.
+pub const SINK_FRAMEWORK_KEYS: &[KeyDoc] = &[
+    KeyDoc { name: "topics", default: Some(""), doc: "topics to consume (or topics.regex)" },
+    KeyDoc { name: "topics.regex", default: Some(""), doc: "a regex of topics to consume" },
+    KeyDoc { name: "errors.deadletterqueue.topic.name", default: Some(""), doc: "the dead letter queue topic" },
+    KeyDoc {
+        name: "errors.deadletterqueue.context.headers.enable",
+        default: Some("false"),
+        doc: "add __connect.errors.* headers to dead letters",
+    },
+];
+
+/// Sources' own framework keys.
+pub const SOURCE_FRAMEWORK_KEYS: &[KeyDoc] = &[
+    KeyDoc {
+        name: "topic.creation.default.partitions",
+        default: None,
+        doc: "partitions of topics the connector creates",
+    },
+    KeyDoc {
+        name: "topic.creation.default.replication.factor",
+        default: None,
+        doc: "replication factor of topics the connector creates",
+    },
+];
 
 impl ConnectorConfig {
     /// `name` and `connector.class` alone, before the class (and so the kind) is known.

@@ -8,7 +8,10 @@ pub mod provider;
 pub mod reader;
 pub mod worker;
 
-pub use connector::{ConnectorConfig, ConnectorKind, ErrorsConfig, TopicCreation};
+pub use connector::{
+    ConnectorConfig, ConnectorKind, ErrorsConfig, TopicCreation, FRAMEWORK_KEYS, SINK_FRAMEWORK_KEYS,
+    SOURCE_FRAMEWORK_KEYS,
+};
 pub use provider::Providers;
 pub use reader::{
     is_secret_key, redact_value, ConfigError, ConfigErrors, ConfigReader, Entry, InitialState, Password, RawConfig,

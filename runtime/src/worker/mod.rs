@@ -20,9 +20,7 @@ use tracing::{error, info, warn};
 
 pub use clients::{admin_config, check_brokers, consumer_config, producer_config};
 pub use source::ConnectorOffsets;
-pub use status::{
-    ActiveTopics, ConnectorStatus, OffsetCheck, PluginInfo, ReportedTopics, State, TaskStatus, WorkerState,
-};
+pub use status::{ActiveTopics, ConnectorStatus, OffsetCheck, ReportedTopics, State, TaskStatus, WorkerState};
 pub use submitted::SubmittedRecords;
 pub use supervisor::Command;
 use supervisor::{Launcher, SinkLauncher, SourceLauncher, Supervisor, Wiring};
@@ -300,8 +298,8 @@ impl Worker {
     }
 
     /// The connector classes to list at `GET /connector-plugins`.
-    pub fn set_plugins(&mut self, plugins: Vec<PluginInfo>) {
-        *self.state.plugins.write().unwrap() = plugins;
+    pub fn set_plugins(&mut self, registry: Arc<crate::plugin::Registry>) {
+        *self.state.plugins.write().unwrap() = registry;
     }
 
     pub fn offsets(&self) -> Arc<OffsetStore> {

@@ -193,14 +193,7 @@ pub struct WorkerState {
     pub worker_id: String,
     pub connectors: RwLock<BTreeMap<String, Arc<ConnectorStatus>>>,
     /// The connector classes this binary runs, for `GET /connector-plugins`.
-    pub plugins: RwLock<Vec<PluginInfo>>,
-}
-
-/// A connector class built into the binary.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PluginInfo {
-    pub class: String,
-    pub kind: ConnectorKind,
+    pub plugins: RwLock<Arc<crate::plugin::Registry>>,
 }
 
 impl WorkerState {
