@@ -176,6 +176,8 @@ fn main() -> ExitCode {
 /// Files read and checked: the worker, and every connector ready to start.
 struct Loaded {
     worker: Option<WorkerConfig>,
+    /// The worker file's config providers, for connector configs written over REST too.
+    providers: Providers,
     connectors: Vec<PreparedConnector>,
     worker_errors: Vec<ConfigError>,
     connector_errors: Vec<ConfigError>,
@@ -282,7 +284,7 @@ fn load_all(worker: Option<&Path>, connectors: &[PathBuf], strict: bool) -> Load
             prepared.push(p);
         }
     }
-    Loaded { worker, connectors: prepared, worker_errors, connector_errors }
+    Loaded { worker, providers, connectors: prepared, worker_errors, connector_errors }
 }
 
 fn print_errors(errors: &[ConfigError]) {
@@ -322,6 +324,7 @@ async fn standalone(
     }
     worker.set_plugins(std::sync::Arc::new(registry()));
     worker.keep_failed_connectors(on_failure == OnTaskFailure::Continue);
+    worker.set_providers(loaded.providers);
     if let Err(e) = worker.listen().await {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;

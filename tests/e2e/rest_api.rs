@@ -101,8 +101,8 @@ fn connectors_status_tasks_offsets_and_hidden_secrets() {
     assert_eq!(missing["error_code"], 404);
     // every error in Kafka's JSON shape, axum's own answers included
     for (method, path, body, want) in [
-        ("POST", "/connectors".to_string(), "{}", 405),
-        ("DELETE", format!("/connectors/{name}"), "", 405),
+        ("POST", "/connectors".to_string(), "{}", 400),
+        ("PATCH", format!("/connectors/{name}/config"), "{}", 405),
         ("GET", format!("/connectors/{name}/tasks/abc/status"), "", 400),
         ("PATCH", format!("/connectors/{name}/offsets"), "{not json", 400),
     ] {
@@ -227,4 +227,53 @@ fn a_json_connector_file_can_start_paused() {
     assert_eq!(request(port, "PUT", &format!("/connectors/{name}/resume")).0, 202);
     wait_until(Duration::from_secs(20), "the line", || dir.file_position() == Some(2));
     assert!(sigterm(&mut child).success());
+}
+
+#[test]
+fn connectors_are_created_updated_and_deleted_over_rest() {
+    require_kafka();
+    let dir = Dir::new();
+    let port = free_port();
+    let worker = dir.worker(port, "value.converter=org.apache.kafka.connect.storage.StringConverter\n");
+    // a worker with no connector file stays up, waiting for REST
+    let mut child = spawn(&[&worker], &dir.path("log"));
+    wait_until(Duration::from_secs(30), "REST", || get(port, "/connectors").0 == 200);
+    let input = dir.write("in.txt", "one\n");
+    let (name, first, second) = (unique("crud"), unique("e2e-crud"), unique("e2e-crud"));
+    let config = |topic: &str| {
+        serde_json::json!({
+            "connector.class": "FileStreamSource", "file": input.display().to_string(), "topic": topic,
+            "topic.creation.default.partitions": 1, "topic.creation.default.replication.factor": 1,
+            "connection.url": "jdbc:mysql://u:pw@h/db",
+        })
+    };
+    let body = serde_json::json!({"name": name, "config": config(&first)}).to_string();
+    let (code, created) = request_with(port, "POST", "/connectors", &body);
+    assert_eq!(code, 201, "{created}");
+    let created: serde_json::Value = serde_json::from_str(&created).unwrap();
+    assert_eq!(created["name"], name.as_str());
+    assert_eq!(created["config"]["connection.url"], "jdbc:mysql://u:[hidden]@h/db");
+    assert_eq!(created["type"], "source");
+    assert_eq!(values(&first, 1, Duration::from_secs(30)), ["one"]);
+    let (code, body409) = request_with(port, "POST", "/connectors", &body);
+    assert_eq!(code, 409, "{body409}");
+    let bad =
+        serde_json::json!({"name": "bad", "config": {"connector.class": "FileStreamSource", "tasks.max": "zero"}});
+    let (code, answer) = request_with(port, "POST", "/connectors", &bad.to_string());
+    assert_eq!(code, 400, "{answer}");
+    assert!(answer.contains("tasks.max") && answer.contains("topic"), "every problem named: {answer}");
+    // update: the same connector (its offset kept) now writes to the second topic
+    let (code, answer) = request_with(port, "PUT", &format!("/connectors/{name}/config"), &config(&second).to_string());
+    assert_eq!(code, 200, "{answer}");
+    std::fs::OpenOptions::new().append(true).open(&input).unwrap().write_all(b"two\n").unwrap();
+    assert_eq!(values(&second, 1, Duration::from_secs(30)), ["two"], "{}", log_text(&dir.path("log")));
+    // PUT of a new name creates it
+    let other = unique("crud-other");
+    let (code, answer) =
+        request_with(port, "PUT", &format!("/connectors/{other}/config"), &config(&unique("e2e-crud")).to_string());
+    assert_eq!(code, 201, "{answer}");
+    assert_eq!(request(port, "DELETE", &format!("/connectors/{name}")).0, 204);
+    assert_eq!(get(port, "/connectors").1, serde_json::json!([other]));
+    assert_eq!(request(port, "DELETE", &format!("/connectors/{name}")).0, 404);
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
 }

@@ -15,15 +15,18 @@ use serde_json::{json, Value};
 use tracing::info;
 
 mod plugins;
+mod writes;
 
 use crate::config::ConnectorKind;
 use crate::offset::OffsetStore;
-use crate::worker::{Command, ConnectorStatus, State, WorkerState};
+use crate::worker::{Command, ConnectorStatus, HerderRequest, State, WorkerState};
 
 #[derive(Clone)]
 struct Rest {
     state: Arc<WorkerState>,
     offsets: Arc<OffsetStore>,
+    /// Connector writes go to the worker's loop.
+    herder: tokio::sync::mpsc::UnboundedSender<HerderRequest>,
 }
 
 /// Binds `addr` and serves in the background; dropping the handle does not stop it.
@@ -31,10 +34,11 @@ pub async fn serve(
     addr: SocketAddr,
     state: Arc<WorkerState>,
     offsets: Arc<OffsetStore>,
+    herder: tokio::sync::mpsc::UnboundedSender<HerderRequest>,
 ) -> std::io::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     info!(address = %listener.local_addr()?, "REST API listening");
-    let app = router(Rest { state, offsets });
+    let app = router(Rest { state, offsets, herder });
     Ok(tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     }))
@@ -45,12 +49,12 @@ fn router(rest: Rest) -> Router {
         .route("/", get(root))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
-        .route("/connectors", get(connectors))
+        .route("/connectors", get(connectors).post(writes::create))
         .route("/connector-plugins", get(plugins::list))
         .route("/connector-plugins/{class}/config", get(plugins::config))
         .route("/connector-plugins/{class}/config/validate", put(plugins::validate))
-        .route("/connectors/{name}", get(connector))
-        .route("/connectors/{name}/config", get(config))
+        .route("/connectors/{name}", get(connector).delete(writes::delete))
+        .route("/connectors/{name}/config", get(config).put(writes::put_config))
         .route("/connectors/{name}/status", get(status))
         .route("/connectors/{name}/tasks", get(tasks))
         .route("/connectors/{name}/tasks/{task}/status", get(task_status))
@@ -71,8 +75,6 @@ fn router(rest: Rest) -> Router {
 /// that is not JSON, a path that does not parse, a method the route lacks) are plain text or
 /// empty, so they are rewrapped here, in one place.
 async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
     let response = next.run(request).await;
     let status = response.status();
     let is_json = response
@@ -87,13 +89,6 @@ async fn json_errors(request: axum::extract::Request, next: axum::middleware::Ne
     let mut message = format!("HTTP {} {}", status.as_u16(), status.canonical_reason().unwrap_or(""));
     if !text.is_empty() {
         message = format!("{message}: {text}");
-    }
-    if status == StatusCode::METHOD_NOT_ALLOWED && path.starts_with("/connectors") && method != axum::http::Method::GET
-    {
-        message.push_str(&format!(
-            " ({method} {path}: creating, updating and deleting connectors over REST is not in sluice yet; \
-             change the connector file and restart the worker)"
-        ));
     }
     error(status, message)
 }

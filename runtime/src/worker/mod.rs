@@ -3,6 +3,7 @@
 
 mod clients;
 mod dead_letter;
+mod herder;
 mod sink;
 mod source;
 mod status;
@@ -19,6 +20,7 @@ use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
 pub use clients::{admin_config, check_brokers, consumer_config, producer_config};
+pub use herder::{HerderError, HerderRequest, PutOutcome};
 pub use source::ConnectorOffsets;
 pub use status::{ActiveTopics, ConnectorStatus, OffsetCheck, ReportedTopics, State, TaskStatus, WorkerState};
 pub use submitted::SubmittedRecords;
@@ -194,7 +196,13 @@ pub struct Worker {
     offsets: Arc<OffsetStore>,
     state: Arc<WorkerState>,
     shutdown_tx: watch::Sender<bool>,
-    supervisors: JoinSet<()>,
+    /// Each connector's supervisor; a join gives the name of the connector that ended.
+    supervisors: JoinSet<String>,
+    /// Writes asked over REST (the standalone herder's), and the deletes they wait for.
+    requests_tx: mpsc::UnboundedSender<HerderRequest>,
+    requests: mpsc::UnboundedReceiver<HerderRequest>,
+    pending: std::collections::HashMap<String, herder::Pending>,
+    providers: crate::config::Providers,
     failures_tx: mpsc::UnboundedSender<(String, usize)>,
     failures: mpsc::UnboundedReceiver<(String, usize)>,
     /// `--on-task-failure continue`: a connector failing at start stays `FAILED`.
@@ -258,7 +266,12 @@ impl Worker {
         let worker_id = config.listener.map(|a| a.to_string()).unwrap_or_else(|| "standalone".into());
         let (shutdown_tx, _) = watch::channel(false);
         let (failures_tx, failures) = mpsc::unbounded_channel();
+        let (requests_tx, requests) = mpsc::unbounded_channel();
         Ok(Worker {
+            requests_tx,
+            requests,
+            pending: Default::default(),
+            providers: Default::default(),
             config: Arc::new(config),
             offsets,
             state: Arc::new(WorkerState { worker_id, connectors: Default::default(), plugins: Default::default() }),
@@ -278,6 +291,11 @@ impl Worker {
         self.keep_failed = keep;
     }
 
+    /// The config providers (`${env:…}`, `${file:…}`) of connector configs written over REST.
+    pub fn set_providers(&mut self, providers: crate::config::Providers) {
+        self.providers = providers;
+    }
+
     /// Takes over SIGTERM/SIGINT and binds the REST listener, before any connector starts: a
     /// port already in use fails the start-up before any task has run.
     pub async fn listen(&mut self) -> Result<(), WorkerError> {
@@ -285,7 +303,7 @@ impl Worker {
             self.signals = Some(Signals::new());
         }
         if let (Some(addr), None) = (self.config.listener, &self.rest) {
-            let handle = crate::rest::serve(addr, self.state.clone(), self.offsets.clone())
+            let handle = crate::rest::serve(addr, self.state.clone(), self.offsets.clone(), self.requests_tx.clone())
                 .await
                 .map_err(|source| WorkerError::Rest { addr, source })?;
             self.rest = Some(handle);
@@ -370,7 +388,7 @@ impl Worker {
         let mut requested = self.shutdown_tx.subscribe();
         loop {
             tokio::select! {
-                _ = requested.wait_for(|s| *s) => { info!("shutdown requested: stopping"); break }
+                _ = async { let _ = requested.wait_for(|s| *s).await; } => { info!("shutdown requested: stopping"); break }
                 name = signals.recv() => { info!("{name}: stopping"); break }
                 failure = self.failures.recv() => {
                     failed = true;
@@ -379,7 +397,12 @@ impl Worker {
                         break;
                     }
                 }
-                joined = self.supervisors.join_next() => if joined.is_none() { info!("no connector left"); break },
+                Some(request) = self.requests.recv() => self.handle(request).await,
+                Some(joined) = self.supervisors.join_next(), if !self.supervisors.is_empty() => {
+                    if let Ok(name) = joined {
+                        self.supervisor_ended(name).await;
+                    }
+                }
             }
         }
         let stopping = Instant::now();

@@ -35,6 +35,8 @@ pub enum Command {
     Stop,
     /// Stop one task gracefully and start it again with the same config.
     RestartTask(usize),
+    /// Stop the tasks and end: the connector is deleted (or replaced by a new config).
+    Delete,
 }
 
 type TaskFuture = Pin<Box<dyn Future<Output = Result<(), TaskError>> + Send>>;
@@ -341,14 +343,14 @@ impl Supervisor {
         }
     }
 
-    /// Runs until the worker shuts down.
-    pub async fn run(mut self) {
+    /// Runs until the worker shuts down or the connector is deleted; returns its name.
+    pub async fn run(mut self) -> String {
         loop {
             let has_tasks = self.generation.as_ref().is_some_and(|g| !g.tasks.is_empty());
             tokio::select! {
                 _ = wait_shutdown(&mut self.worker_shutdown) => {
                     self.stop_generation(State::Unassigned).await;
-                    return;
+                    return self.connector.name.clone();
                 }
                 command = self.commands.recv() => match command {
                     None => {}
@@ -364,6 +366,10 @@ impl Supervisor {
                             Command::Resume if self.generation.is_none() => self.restart().await,
                             Command::Resume => {}
                             Command::RestartTask(id) => self.restart_task(id).await,
+                            Command::Delete => {
+                                self.stop_generation(State::Unassigned).await;
+                                return self.connector.name.clone();
+                            }
                         }
                     }
                 },

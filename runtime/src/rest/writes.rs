@@ -1,0 +1,127 @@
+//! Connector writes in Kafka's shapes: `POST /connectors` (201, 409 when it exists),
+//! `PUT /connectors/{c}/config` (201 created, 200 updated), `DELETE /connectors/{c}` (204). The
+//! worker's loop carries them out (`worker::herder`); configs keep their `${…}` references, and
+//! answers show secrets hidden.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State as AxumState};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use super::{error, info_json, Rest};
+use crate::config::{InitialState, RawConfig};
+use crate::worker::{HerderError, HerderRequest, PutOutcome};
+
+#[derive(serde::Deserialize)]
+pub(super) struct CreateBody {
+    name: Option<String>,
+    config: Option<BTreeMap<String, Value>>,
+    initial_state: Option<String>,
+}
+
+fn herder_error(e: HerderError) -> Response {
+    let code = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    error(code, e.to_string())
+}
+
+/// A JSON config map as a raw config; numbers and booleans become their JSON text, as in files.
+#[allow(clippy::result_large_err)] // the error is the HTTP answer itself
+fn raw_config(name: &str, config: &BTreeMap<String, Value>) -> Result<RawConfig, Response> {
+    let mut raw = RawConfig::new(format!("REST connector {name}"));
+    for (k, v) in config {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            other => {
+                let message = format!("{k}: expected a string, number or boolean, got {other}");
+                return Err(error(StatusCode::BAD_REQUEST, message));
+            }
+        };
+        raw.insert(k.clone(), text, None);
+    }
+    match raw.get("name") {
+        Some(inner) if inner != name => Err(error(
+            StatusCode::BAD_REQUEST,
+            format!("Connector name configuration ({inner}) doesn't match connector name in the URL ({name})"),
+        )),
+        Some(_) => Ok(raw),
+        None => {
+            raw.insert("name", name, None);
+            Ok(raw)
+        }
+    }
+}
+
+#[allow(clippy::result_large_err)]
+async fn put(rest: &Rest, raw: RawConfig, create_only: bool) -> Result<PutOutcome, Response> {
+    let (reply, answer) = oneshot::channel();
+    if rest.herder.send(HerderRequest::Put { raw, create_only, reply }).is_err() {
+        return Err(error(StatusCode::SERVICE_UNAVAILABLE, "the worker is stopping".into()));
+    }
+    match answer.await {
+        Ok(Ok(outcome)) => Ok(outcome),
+        Ok(Err(e)) => Err(herder_error(e)),
+        Err(_) => Err(error(StatusCode::SERVICE_UNAVAILABLE, "the worker is stopping".into())),
+    }
+}
+
+pub(super) async fn create(AxumState(rest): AxumState<Rest>, Json(body): Json<CreateBody>) -> Response {
+    let Some(name) = body.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) else {
+        return error(StatusCode::BAD_REQUEST, "Connector name must be specified".into());
+    };
+    let mut raw = match raw_config(&name, &body.config.unwrap_or_default()) {
+        Ok(raw) => raw,
+        Err(response) => return response,
+    };
+    raw.initial_state = match body.initial_state.as_deref().map(str::to_ascii_uppercase).as_deref() {
+        None | Some("RUNNING") => None,
+        Some("PAUSED") => Some(InitialState::Paused),
+        Some("STOPPED") => Some(InitialState::Stopped),
+        Some(other) => {
+            let message = format!("initial_state: expected RUNNING, PAUSED or STOPPED, got {other:?}");
+            return error(StatusCode::BAD_REQUEST, message);
+        }
+    };
+    match put(&rest, raw, true).await {
+        Ok(outcome) => {
+            let location = format!("/connectors/{name}");
+            (StatusCode::CREATED, [(header::LOCATION, location)], Json(info_json(&outcome.connector))).into_response()
+        }
+        Err(response) => response,
+    }
+}
+
+pub(super) async fn put_config(
+    AxumState(rest): AxumState<Rest>,
+    Path(name): Path<String>,
+    Json(config): Json<BTreeMap<String, Value>>,
+) -> Response {
+    let raw = match raw_config(&name, &config) {
+        Ok(raw) => raw,
+        Err(response) => return response,
+    };
+    match put(&rest, raw, false).await {
+        Ok(PutOutcome { created: true, connector }) => {
+            (StatusCode::CREATED, Json(info_json(&connector))).into_response()
+        }
+        Ok(PutOutcome { created: false, connector }) => Json(info_json(&connector)).into_response(),
+        Err(response) => response,
+    }
+}
+
+pub(super) async fn delete(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
+    let (reply, answer) = oneshot::channel();
+    if rest.herder.send(HerderRequest::Delete { name, reply }).is_err() {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "the worker is stopping".into());
+    }
+    match answer.await {
+        Ok(Ok(())) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Err(e)) => herder_error(e),
+        Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "the worker is stopping".into()),
+    }
+}
