@@ -3,6 +3,7 @@
 //! archives every record once. The broker is a durable Tansu (`s3://` storage on the SeaweedFS
 //! of `scripts/services`) that these tests start and stop themselves.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -212,26 +213,33 @@ fn s3_sink_survives_a_broker_outage_and_writes_every_record_once() {
     DurableBroker::remove_bucket(&broker_bucket);
 }
 
-#[test]
-fn binlog_cdc_survives_a_broker_outage_without_loss() {
-    use crate::binlog_cdc::{database, props};
+/// A database source on a durable broker that is taken down mid-run (`kill`: `kill -9`, else a
+/// clean stop) and brought back, with rows written before, during and after: every row must
+/// reach the topic. `connector(db, prefix)` gives the connector file's text and the topic;
+/// `id` reads a row's id from a record.
+fn database_source_through_broker_outage(
+    name: &str,
+    kill: bool,
+    connector: impl FnOnce(&str, &str) -> (String, String),
+    id: fn(&Read) -> Option<i64>,
+) {
     require_kafka();
     let _heavy = heavy();
     let dir = Dir::new();
     let port = free_port();
     let servers = format!("127.0.0.1:{port}");
-    let broker_bucket = unique("e2e-outage-cdc");
+    let broker_bucket = unique(&format!("e2e-outage-{name}"));
     DurableBroker::create_bucket(&broker_bucket);
     let broker = DurableBroker::start(port, &broker_bucket, dir.path("tansu.log"));
-    let db = database("cdc_outage");
+    let db = crate::binlog_cdc::database(&format!("{name}_outage"));
     mariadb(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(20))"));
     let insert = |from: i64| {
         let values: Vec<String> = (from..from + 500).map(|i| format!("({i}, 'row {i}')")).collect();
         mariadb(&format!("INSERT INTO {db}.t VALUES {}", values.join(",")));
     };
     insert(0);
-    let prefix = unique("cdc-outage");
-    let connector = dir.write("cdc.properties", &props(&unique("cdc"), &db, &prefix, ""));
+    let (props, topic) = connector(&db, &unique(&format!("{name}-outage")));
+    let connector = dir.write("connector.properties", &props);
     let worker = dir.write(
         "worker.properties",
         &format!(
@@ -243,83 +251,15 @@ fn binlog_cdc_survives_a_broker_outage_without_loss() {
         ),
     );
     let mut child = spawn(&[&worker, &connector], &dir.path("log"));
-    let topic = format!("{prefix}.{db}.t");
-    let ids = |n: usize, timeout: Duration| -> std::collections::BTreeSet<i64> {
-        read_partition_from(&servers, &topic, n, timeout)
-            .iter()
-            .filter_map(|r| serde_json::from_slice::<serde_json::Value>(r.key.as_deref()?).ok()?["id"].as_i64())
-            .collect()
-    };
-    wait_until(Duration::from_secs(60), "the snapshot on the topic", || ids(500, Duration::from_secs(2)).len() == 500);
-    let (port, broker_bucket, log) = broker.stop();
-    insert(500);
-    std::thread::sleep(Duration::from_secs(5));
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the worker must wait for the broker:\n{}",
-        log_text(&dir.path("log"))
-    );
-    let _broker = DurableBroker::start(port, &broker_bucket, log);
-    insert(1000);
-    let want: std::collections::BTreeSet<i64> = (0..1500).collect();
-    wait_until(Duration::from_secs(120), "every change after the outage", || ids(3000, Duration::from_secs(3)) == want);
-    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
-    drop(_broker);
-    DurableBroker::remove_bucket(&broker_bucket);
-}
-
-#[test]
-fn jdbc_source_survives_a_broker_killed_with_sigkill_without_loss() {
-    require_kafka();
-    let _heavy = heavy();
-    let dir = Dir::new();
-    let port = free_port();
-    let servers = format!("127.0.0.1:{port}");
-    let broker_bucket = unique("e2e-outage-jdbc");
-    DurableBroker::create_bucket(&broker_bucket);
-    let broker = DurableBroker::start(port, &broker_bucket, dir.path("tansu.log"));
-    let db = crate::binlog_cdc::database("jdbc_outage");
-    mariadb(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(20))"));
-    let insert = |from: i64| {
-        let values: Vec<String> = (from..from + 500).map(|i| format!("({i}, 'row {i}')")).collect();
-        mariadb(&format!("INSERT INTO {db}.t VALUES {}", values.join(",")));
-    };
-    insert(0);
-    let prefix = unique("jdbc-outage-");
-    let connector = dir.write(
-        "jdbc.properties",
-        &format!(
-            "name={}\nconnector.class=io.confluent.connect.jdbc.JdbcSourceConnector\n\
-             connection.url=jdbc:mysql://127.0.0.1:3307/{db}?user=root\nmode=incrementing\n\
-             incrementing.column.name=id\ntable.whitelist=t\ntopic.prefix={prefix}\npoll.interval.ms=200\n\
-             topic.creation.default.partitions=1\ntopic.creation.default.replication.factor=1\n",
-            unique("jdbc")
-        ),
-    );
-    let worker = dir.write(
-        "worker.properties",
-        &format!(
-            "bootstrap.servers={servers}\nkey.converter=org.apache.kafka.connect.json.JsonConverter\n\
-             value.converter=org.apache.kafka.connect.json.JsonConverter\nkey.converter.schemas.enable=false\n\
-             value.converter.schemas.enable=false\noffset.storage.file.filename={}\noffset.flush.interval.ms=300\n\
-             listeners=\n",
-            dir.path("connect.offsets").display()
-        ),
-    );
-    let mut child = spawn(&[&worker, &connector], &dir.path("log"));
-    let topic = format!("{prefix}t");
-    let ids = |n: usize, timeout: Duration| -> std::collections::BTreeSet<i64> {
-        read_partition_from(&servers, &topic, n, timeout)
-            .iter()
-            .filter_map(|r| serde_json::from_slice::<serde_json::Value>(r.value.as_deref()?).ok()?["id"].as_i64())
-            .collect()
+    let ids = |n: usize, timeout: Duration| -> BTreeSet<i64> {
+        read_partition_from(&servers, &topic, n, timeout).iter().filter_map(id).collect()
     };
     wait_until(Duration::from_secs(60), "the first rows on the topic", || {
         ids(500, Duration::from_secs(2)).len() == 500
     });
     insert(500);
     std::thread::sleep(Duration::from_millis(300));
-    let (port, broker_bucket, log) = broker.kill();
+    let (port, broker_bucket, log) = if kill { broker.kill() } else { broker.stop() };
     insert(1000);
     std::thread::sleep(Duration::from_secs(5));
     assert!(
@@ -329,19 +269,52 @@ fn jdbc_source_survives_a_broker_killed_with_sigkill_without_loss() {
     );
     let _broker = DurableBroker::start(port, &broker_bucket, log);
     insert(1500);
-    let want: std::collections::BTreeSet<i64> = (0..2000).collect();
-    let mut got = Default::default();
+    let want: BTreeSet<i64> = (0..2000).collect();
+    let mut got = BTreeSet::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     while got != want && std::time::Instant::now() < deadline {
         got = ids(4000, Duration::from_secs(3));
     }
     assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
     let missing: Vec<_> = want.difference(&got).take(10).collect();
-    assert!(
-        missing.is_empty(),
-        "rows lost through the broker's kill -9: {missing:?} …\n{}",
-        log_text(&dir.path("log"))
-    );
+    assert!(missing.is_empty(), "rows lost through the outage: {missing:?} …\n{}", log_text(&dir.path("log")));
     drop(_broker);
     DurableBroker::remove_bucket(&broker_bucket);
+}
+
+/// The `id` field of a JSON document.
+fn json_id(bytes: Option<&[u8]>) -> Option<i64> {
+    serde_json::from_slice::<serde_json::Value>(bytes?).ok()?["id"].as_i64()
+}
+
+#[test]
+fn binlog_cdc_survives_a_broker_outage_without_loss() {
+    database_source_through_broker_outage(
+        "cdc",
+        false,
+        |db, prefix| {
+            let props = crate::binlog_cdc::props(&unique("cdc"), db, prefix, "");
+            (props, format!("{prefix}.{db}.t"))
+        },
+        |r| json_id(r.key.as_deref()),
+    );
+}
+
+#[test]
+fn jdbc_source_survives_a_broker_killed_with_sigkill_without_loss() {
+    database_source_through_broker_outage(
+        "jdbc",
+        true,
+        |db, prefix| {
+            let props = format!(
+                "name={}\nconnector.class=io.confluent.connect.jdbc.JdbcSourceConnector\n\
+                 connection.url=jdbc:mysql://127.0.0.1:3307/{db}?user=root\nmode=incrementing\n\
+                 incrementing.column.name=id\ntable.whitelist=t\ntopic.prefix={prefix}-\npoll.interval.ms=200\n\
+                 topic.creation.default.partitions=1\ntopic.creation.default.replication.factor=1\n",
+                unique("jdbc")
+            );
+            (props, format!("{prefix}-t"))
+        },
+        |r| json_id(r.value.as_deref()),
+    );
 }

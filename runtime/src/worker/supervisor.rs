@@ -248,35 +248,47 @@ impl Supervisor {
         Ok(TaskHandle { config, status, stop, stop_started, abort, running: true })
     }
 
+    /// Notes that task `id` ended; a failure goes to the worker.
+    fn ended(&self, generation: &mut Generation, id: usize, result: &Result<(), TaskError>) {
+        if let Some(h) = generation.handles.get_mut(id) {
+            h.running = false;
+        }
+        if result.is_err() {
+            let _ = self.failures.send((self.connector.name.clone(), id));
+        }
+    }
+
+    /// Waits, within `task.shutdown.graceful.timeout.ms`, until task `until` has ended (every
+    /// task when `None`); `false` when the time ran out.
+    async fn await_tasks(&self, generation: &mut Generation, until: Option<usize>) -> bool {
+        let deadline = tokio::time::sleep(self.worker.shutdown_timeout + Duration::from_millis(500));
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                joined = generation.tasks.join_next() => match joined {
+                    None => return true,
+                    Some(Ok((id, result))) => {
+                        self.ended(generation, id, &result);
+                        if until == Some(id) {
+                            return true;
+                        }
+                    }
+                    Some(Err(_)) => {}
+                },
+                _ = &mut deadline => return false,
+            }
+        }
+    }
+
     /// Stops task `id` gracefully (it drains and commits) and starts it again with the same
     /// config; the other tasks run on.
     async fn restart_task(&mut self, id: usize) {
         let Some(mut generation) = self.generation.take() else { return };
         if let Some(handle) = generation.handles.get(id).filter(|h| h.running) {
             handle.request_stop(Instant::now());
-            let deadline = tokio::time::sleep(self.worker.shutdown_timeout + Duration::from_millis(500));
-            tokio::pin!(deadline);
-            loop {
-                tokio::select! {
-                    joined = generation.tasks.join_next() => match joined {
-                        None => break,
-                        Some(Ok((ended, result))) => {
-                            generation.handles[ended].running = false;
-                            if result.is_err() {
-                                let _ = self.failures.send((self.connector.name.clone(), ended));
-                            }
-                            if ended == id {
-                                break;
-                            }
-                        }
-                        Some(Err(_)) => {}
-                    },
-                    _ = &mut deadline => {
-                        warn!(connector = %self.connector.name, task = id, "the task did not stop within task.shutdown.graceful.timeout.ms; its uncommitted offsets are left for the next start");
-                        generation.handles[id].abort.abort();
-                        break;
-                    }
-                }
+            if !self.await_tasks(&mut generation, Some(id)).await {
+                warn!(connector = %self.connector.name, task = id, "the task did not stop within task.shutdown.graceful.timeout.ms; its uncommitted offsets are left for the next start");
+                generation.handles[id].abort.abort();
             }
         }
         if let Some(old) = generation.handles.get(id) {
@@ -298,21 +310,9 @@ impl Supervisor {
         let Some(mut generation) = self.generation.take() else { return };
         let now = Instant::now();
         generation.handles.iter().for_each(|h| h.request_stop(now));
-        let deadline = tokio::time::sleep(self.worker.shutdown_timeout + Duration::from_millis(500));
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                joined = generation.tasks.join_next() => match joined {
-                    None => break,
-                    Some(Ok((id, Err(_)))) => { let _ = self.failures.send((self.connector.name.clone(), id)); }
-                    Some(_) => {}
-                },
-                _ = &mut deadline => {
-                    warn!(connector = %self.connector.name, tasks = generation.tasks.len(), "tasks did not stop within task.shutdown.graceful.timeout.ms; their uncommitted offsets are left for the next start");
-                    generation.tasks.abort_all();
-                    break;
-                }
-            }
+        if !self.await_tasks(&mut generation, None).await {
+            warn!(connector = %self.connector.name, tasks = generation.tasks.len(), "tasks did not stop within task.shutdown.graceful.timeout.ms; their uncommitted offsets are left for the next start");
+            generation.tasks.abort_all();
         }
         for t in self.status.tasks.read().unwrap().iter() {
             if t.state().0 == State::Running {
@@ -374,13 +374,9 @@ impl Supervisor {
                     }
                 },
                 joined = async { self.generation.as_mut().unwrap().tasks.join_next().await }, if has_tasks => {
-                    if let Some(Ok((id, result))) = joined {
-                        if let Some(h) = self.generation.as_mut().and_then(|g| g.handles.get_mut(id)) {
-                            h.running = false;
-                        }
-                        if result.is_err() {
-                            let _ = self.failures.send((self.connector.name.clone(), id));
-                        }
+                    if let (Some(Ok((id, result))), Some(mut generation)) = (joined, self.generation.take()) {
+                        self.ended(&mut generation, id, &result);
+                        self.generation = Some(generation);
                     }
                 }
             }
