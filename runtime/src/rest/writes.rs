@@ -125,3 +125,39 @@ pub(super) async fn delete(AxumState(rest): AxumState<Rest>, Path(name): Path<St
         Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "the worker is stopping".into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| Value::Number(n.into())),
+            "\\PC{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(2, 8, 3, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                proptest::collection::btree_map("\\PC{0,6}", inner, 0..3)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Any JSON config body: a raw config or a 400 answer, never a panic (issue 12).
+        #[test]
+        fn any_config_body_never_panics(
+            name in "\\PC{0,10}",
+            config in proptest::collection::btree_map("\\PC{0,10}", json_value(), 0..6),
+        ) {
+            if let Ok(raw) = raw_config(&name, &config) {
+                prop_assert_eq!(raw.get("name"), Some(name.as_str()));
+            }
+        }
+    }
+}
