@@ -230,37 +230,147 @@ pub fn parse_url(url: &str) -> Result<Connection, String> {
     Ok(Connection { dialect, host, port, database, user, password, params })
 }
 
+/// `connection.url` with `connection.user` / `connection.password` over it.
+fn parse_connection(r: &mut ConfigReader<'_>) -> Option<Connection> {
+    let url = r.required("connection.url", "a jdbc:mysql://, jdbc:mariadb:// or jdbc:postgresql:// URL");
+    let mut connection = url.and_then(|u| match parse_url(&u) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            r.invalid("connection.url", format!("a JDBC URL ({e})"), u.as_str());
+            None
+        }
+    });
+    if let (Some(c), Some(user)) = (connection.as_mut(), r.non_empty("connection.user")) {
+        c.user = Some(user);
+    }
+    // an empty password is none, as Connector/J and pgJDBC treat it (no password is sent)
+    if let (Some(c), Some(pw)) = (connection.as_mut(), r.password("connection.password")) {
+        c.password = Some(pw).filter(|p| !p.expose().is_empty());
+    }
+    connection
+}
+
+fn parse_mode(r: &mut ConfigReader<'_>) -> Option<ModeKind> {
+    match r.string("mode").as_deref().map(str::trim) {
+        Some("bulk") => Some(ModeKind::Bulk),
+        Some("incrementing") => Some(ModeKind::Incrementing),
+        Some("timestamp") => Some(ModeKind::Timestamp),
+        Some("timestamp+incrementing") => Some(ModeKind::TimestampIncrementing),
+        Some(other) => {
+            r.invalid("mode", "one of bulk, incrementing, timestamp, timestamp+incrementing", other);
+            None
+        }
+        None => {
+            r.missing("mode", "bulk, incrementing, timestamp or timestamp+incrementing");
+            None
+        }
+    }
+}
+
+/// `table.whitelist`/`blacklist` or `table.include.list`/`exclude.list`, never both kinds.
+fn parse_tables(r: &mut ConfigReader<'_>) -> TableFilter {
+    let whitelist = r.list("table.whitelist");
+    let blacklist = r.list("table.blacklist");
+    let include = r.list("table.include.list");
+    let exclude = r.list("table.exclude.list");
+    match (whitelist.is_empty(), blacklist.is_empty(), include.is_empty() && exclude.is_empty()) {
+        (false, false, _) => {
+            r.invalid("table.blacklist", "only one of table.whitelist and table.blacklist", blacklist.join(","));
+            TableFilter::All
+        }
+        (false, true, false) | (true, false, false) => {
+            r.invalid(
+                "table.include.list",
+                "no table.include.list/exclude.list with table.whitelist/blacklist",
+                include.join(","),
+            );
+            TableFilter::All
+        }
+        (false, true, true) => TableFilter::Whitelist(whitelist),
+        (true, false, true) => TableFilter::Blacklist(blacklist),
+        (true, true, false) => TableFilter::Regex { include, exclude },
+        (true, true, true) => TableFilter::All,
+    }
+}
+
+/// `numeric.mapping`, or the deprecated `numeric.precision.mapping=true` as `precision_only`.
+fn parse_numeric_mapping(r: &mut ConfigReader<'_>) -> &'static str {
+    let precision_mapping = r.bool("numeric.precision.mapping", false);
+    if r.raw().entries.contains_key("numeric.mapping") || !precision_mapping {
+        r.one_of("numeric.mapping", "none", &["none", "best_fit", "best_fit_eager_double", "precision_only"])
+    } else {
+        // the deprecated key's `true` is precision_only
+        "precision_only"
+    }
+}
+
+fn parse_granularity(r: &mut ConfigReader<'_>) -> Granularity {
+    match r.one_of(
+        "timestamp.granularity",
+        "connect_logical",
+        &["connect_logical", "micros_long", "nanos_long", "micros_string", "nanos_string"],
+    ) {
+        "micros_long" => Granularity::MicrosLong,
+        "nanos_long" => Granularity::NanosLong,
+        "micros_string" => Granularity::MicrosString,
+        "nanos_string" => Granularity::NanosString,
+        _ => Granularity::ConnectLogical,
+    }
+}
+
+/// `dialect.name` must agree with the URL; keys whose non-default values sluice does not
+/// implement are refused, never ignored; Confluent's keys sluice needs not are accepted.
+fn check_dialect_and_refused_keys(r: &mut ConfigReader<'_>, url_dialect: Option<Dialect>) {
+    let dialect = r.string_or("dialect.name", "");
+    match (dialect.trim(), url_dialect) {
+        ("", _)
+        | ("MySqlDatabaseDialect", Some(Dialect::MySql))
+        | ("PostgreSqlDatabaseDialect", Some(Dialect::Postgres)) => {}
+        (other, _) => r.invalid(
+            "dialect.name",
+            "empty, or the dialect of connection.url (MySqlDatabaseDialect, PostgreSqlDatabaseDialect)",
+            other,
+        ),
+    }
+    // keys whose non-default values sluice does not implement: refused, never ignored
+    for (key, default) in [("transaction.isolation.mode", "DEFAULT")] {
+        if let Some(v) = r.non_empty(key).filter(|v| !v.trim().eq_ignore_ascii_case(default)) {
+            r.invalid(key, format!("{default} (other isolation modes are not supported by sluice yet)"), v.as_str());
+        }
+    }
+    for key in ["timestamp.columns.mapping", "incrementing.column.mapping"] {
+        if let Some(v) = r.non_empty(key) {
+            r.invalid(
+                key,
+                "unset (per-table column mappings are not supported by sluice yet: use one connector per column layout)",
+                v.as_str(),
+            );
+        }
+    }
+    // accepted as Confluent's: sluice always buffers (bounded) and reads the table list at start
+    r.accept(&[
+        "date.calendar.system",
+        "table.monitoring.startup.polling.limit.ms",
+        "max.buffer.size",
+        "poll.linger.ms",
+    ]);
+}
+
+fn parse_zone(r: &mut ConfigReader<'_>) -> chrono_tz::Tz {
+    let zone_name = r.string_or("db.timezone", "UTC");
+    match zone_name.trim().parse::<chrono_tz::Tz>() {
+        Ok(z) => z,
+        Err(_) => {
+            r.invalid("db.timezone", "a time zone ID such as UTC or Europe/Paris", zone_name.as_str());
+            chrono_tz::Tz::UTC
+        }
+    }
+}
+
 impl JdbcSourceConfig {
     pub fn parse(r: &mut ConfigReader<'_>) -> Option<JdbcSourceConfig> {
-        let url = r.required("connection.url", "a jdbc:mysql://, jdbc:mariadb:// or jdbc:postgresql:// URL");
-        let mut connection = url.and_then(|u| match parse_url(&u) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                r.invalid("connection.url", format!("a JDBC URL ({e})"), u.as_str());
-                None
-            }
-        });
-        if let (Some(c), Some(user)) = (connection.as_mut(), r.non_empty("connection.user")) {
-            c.user = Some(user);
-        }
-        // an empty password is none, as Connector/J and pgJDBC treat it (no password is sent)
-        if let (Some(c), Some(pw)) = (connection.as_mut(), r.password("connection.password")) {
-            c.password = Some(pw).filter(|p| !p.expose().is_empty());
-        }
-        let mode = match r.string("mode").as_deref().map(str::trim) {
-            Some("bulk") => Some(ModeKind::Bulk),
-            Some("incrementing") => Some(ModeKind::Incrementing),
-            Some("timestamp") => Some(ModeKind::Timestamp),
-            Some("timestamp+incrementing") => Some(ModeKind::TimestampIncrementing),
-            Some(other) => {
-                r.invalid("mode", "one of bulk, incrementing, timestamp, timestamp+incrementing", other);
-                None
-            }
-            None => {
-                r.missing("mode", "bulk, incrementing, timestamp or timestamp+incrementing");
-                None
-            }
-        };
+        let connection = parse_connection(r);
+        let mode = parse_mode(r);
         let incrementing_column = r.non_empty("incrementing.column.name");
         let timestamp_columns = r.list("timestamp.column.name");
         if matches!(mode, Some(ModeKind::Timestamp | ModeKind::TimestampIncrementing)) && timestamp_columns.is_empty() {
@@ -273,85 +383,12 @@ impl JdbcSourceConfig {
                 None
             }
         });
-        let whitelist = r.list("table.whitelist");
-        let blacklist = r.list("table.blacklist");
-        let include = r.list("table.include.list");
-        let exclude = r.list("table.exclude.list");
-        let tables = match (whitelist.is_empty(), blacklist.is_empty(), include.is_empty() && exclude.is_empty()) {
-            (false, false, _) => {
-                r.invalid("table.blacklist", "only one of table.whitelist and table.blacklist", blacklist.join(","));
-                TableFilter::All
-            }
-            (false, true, false) | (true, false, false) => {
-                r.invalid(
-                    "table.include.list",
-                    "no table.include.list/exclude.list with table.whitelist/blacklist",
-                    include.join(","),
-                );
-                TableFilter::All
-            }
-            (false, true, true) => TableFilter::Whitelist(whitelist),
-            (true, false, true) => TableFilter::Blacklist(blacklist),
-            (true, true, false) => TableFilter::Regex { include, exclude },
-            (true, true, true) => TableFilter::All,
-        };
-        let precision_mapping = r.bool("numeric.precision.mapping", false);
-        let numeric_mapping = if r.raw().entries.contains_key("numeric.mapping") || !precision_mapping {
-            r.one_of("numeric.mapping", "none", &["none", "best_fit", "best_fit_eager_double", "precision_only"])
-        } else {
-            // the deprecated key's `true` is precision_only
-            "precision_only"
-        };
+        let tables = parse_tables(r);
+        let numeric_mapping = parse_numeric_mapping(r);
         let quote_identifiers = r.one_of("quote.sql.identifiers", "always", &["always", "never"]) == "always";
         let query_masked = r.bool("query.masked", false);
-        let timestamp_granularity = match r.one_of(
-            "timestamp.granularity",
-            "connect_logical",
-            &["connect_logical", "micros_long", "nanos_long", "micros_string", "nanos_string"],
-        ) {
-            "micros_long" => Granularity::MicrosLong,
-            "nanos_long" => Granularity::NanosLong,
-            "micros_string" => Granularity::MicrosString,
-            "nanos_string" => Granularity::NanosString,
-            _ => Granularity::ConnectLogical,
-        };
-        let dialect = r.string_or("dialect.name", "");
-        match (dialect.trim(), connection.as_ref().map(|c| c.dialect)) {
-            ("", _)
-            | ("MySqlDatabaseDialect", Some(Dialect::MySql))
-            | ("PostgreSqlDatabaseDialect", Some(Dialect::Postgres)) => {}
-            (other, _) => r.invalid(
-                "dialect.name",
-                "empty, or the dialect of connection.url (MySqlDatabaseDialect, PostgreSqlDatabaseDialect)",
-                other,
-            ),
-        }
-        // keys whose non-default values sluice does not implement: refused, never ignored
-        for (key, default) in [("transaction.isolation.mode", "DEFAULT")] {
-            if let Some(v) = r.non_empty(key).filter(|v| !v.trim().eq_ignore_ascii_case(default)) {
-                r.invalid(
-                    key,
-                    format!("{default} (other isolation modes are not supported by sluice yet)"),
-                    v.as_str(),
-                );
-            }
-        }
-        for key in ["timestamp.columns.mapping", "incrementing.column.mapping"] {
-            if let Some(v) = r.non_empty(key) {
-                r.invalid(
-                    key,
-                    "unset (per-table column mappings are not supported by sluice yet: use one connector per column layout)",
-                    v.as_str(),
-                );
-            }
-        }
-        // accepted as Confluent's: sluice always buffers (bounded) and reads the table list at start
-        r.accept(&[
-            "date.calendar.system",
-            "table.monitoring.startup.polling.limit.ms",
-            "max.buffer.size",
-            "poll.linger.ms",
-        ]);
+        let timestamp_granularity = parse_granularity(r);
+        check_dialect_and_refused_keys(r, connection.as_ref().map(|c| c.dialect));
         // every key is read before anything returns, so every problem is reported
         let attempts = r.int_in("connection.attempts", 3, 1, i32::MAX as i64) as u32;
         let backoff = r.millis("connection.backoff.ms", 10_000);
@@ -371,14 +408,7 @@ impl JdbcSourceConfig {
         {
             r.invalid("topic.prefix", format!("the start of legal topic names ({problem})"), topic_prefix.as_str());
         }
-        let zone_name = r.string_or("db.timezone", "UTC");
-        let db_timezone = match zone_name.trim().parse::<chrono_tz::Tz>() {
-            Ok(z) => z,
-            Err(_) => {
-                r.invalid("db.timezone", "a time zone ID such as UTC or Europe/Paris", zone_name.as_str());
-                chrono_tz::Tz::UTC
-            }
-        };
+        let db_timezone = parse_zone(r);
         let query_retry_attempts = r.int_in("query.retry.attempts", -1, -1, i32::MAX as i64);
         let unsigned_mapping = match r.one_of("unsigned.bigint.mapping", "int64", &["int64", "decimal", "string"]) {
             "decimal" => crate::row::UnsignedMapping::Decimal,
