@@ -8,6 +8,7 @@
 //!   `SinkConnector`/`SinkTask`), and `assignment::group_partitions`.
 //! - `plugin`: the registry of connector classes the binary fills, and the way from a connector
 //!   config to a connector ready to start.
+//! - `herder`: what should run, the interface REST talks to, and Kafka's REST entities.
 //! - `worker`: task loops on rdkafka, the offset store, REST, graceful shutdown.
 //!
 //! **Delivery guarantee**: at-least-once. Source offsets are committed only for records the broker
@@ -30,6 +31,7 @@ pub mod convert;
 pub mod data;
 pub mod date_pattern;
 pub mod error;
+pub mod herder;
 pub mod metrics;
 pub mod offset;
 pub mod plugin;

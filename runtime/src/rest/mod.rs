@@ -1,8 +1,8 @@
-//! The REST API in Kafka Connect's JSON shapes (kafka-connect-runtime.md §9); connector configs
-//! are not written over it yet.
+//! The REST API in Kafka Connect's JSON shapes (kafka-connect-runtime.md §9, distributed-mode.md
+//! §7). Every handler parses its request, asks the [`Herder`] and serializes the typed entity it
+//! answers, so the API behaves the same whichever herder runs behind it.
 //! Secrets are shown as their `${…}` reference or `[hidden]`, never resolved.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -11,34 +11,25 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use serde::Serialize;
 use serde_json::{json, Value};
 use tracing::info;
 
 mod plugins;
 mod writes;
 
-use crate::config::ConnectorKind;
-use crate::offset::OffsetStore;
-use crate::worker::{Command, ConnectorStatus, HerderRequest, State, WorkerState};
+use crate::herder::{ConnectorOffsets, ConnectorTaskId, ErrorMessage, Herder, HerderError, RestartRequest, ServerInfo};
 
 #[derive(Clone)]
 struct Rest {
-    state: Arc<WorkerState>,
-    offsets: Arc<OffsetStore>,
-    /// Connector writes go to the worker's loop.
-    herder: tokio::sync::mpsc::UnboundedSender<HerderRequest>,
+    herder: Arc<dyn Herder>,
 }
 
 /// Binds `addr` and serves in the background; dropping the handle does not stop it.
-pub async fn serve(
-    addr: SocketAddr,
-    state: Arc<WorkerState>,
-    offsets: Arc<OffsetStore>,
-    herder: tokio::sync::mpsc::UnboundedSender<HerderRequest>,
-) -> std::io::Result<tokio::task::JoinHandle<()>> {
+pub async fn serve(addr: SocketAddr, herder: Arc<dyn Herder>) -> std::io::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     info!(address = %listener.local_addr()?, "REST API listening");
-    let app = router(Rest { state, offsets, herder });
+    let app = router(Rest { herder });
     Ok(tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     }))
@@ -63,9 +54,9 @@ fn router(rest: Rest) -> Router {
         .route("/connectors/{name}/topics/reset", put(reset_topics))
         .route("/connectors/{name}/restart", post(restart))
         .route("/connectors/{name}/tasks/{task}/restart", post(restart_task))
-        .route("/connectors/{name}/pause", put(|s, p| control(s, p, Command::Pause)))
-        .route("/connectors/{name}/resume", put(|s, p| control(s, p, Command::Resume)))
-        .route("/connectors/{name}/stop", put(|s, p| control(s, p, Command::Stop)))
+        .route("/connectors/{name}/pause", put(pause))
+        .route("/connectors/{name}/resume", put(resume))
+        .route("/connectors/{name}/stop", put(stop))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "HTTP 404 Not Found".into()) })
         .layer(axum::middleware::from_fn(json_errors))
         .with_state(rest)
@@ -134,288 +125,150 @@ fn query_bool(query: Option<&str>, key: &str) -> Option<bool> {
 }
 
 fn error(code: StatusCode, message: String) -> Response {
-    (code, Json(json!({"error_code": code.as_u16(), "message": message}))).into_response()
+    (code, Json(ErrorMessage { error_code: code.as_u16(), message })).into_response()
 }
 
-fn not_found(name: &str) -> Response {
-    error(StatusCode::NOT_FOUND, format!("Connector {name} not found"))
+fn herder_error(e: HerderError) -> Response {
+    error(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), e.to_string())
 }
 
-async fn root() -> Json<Value> {
-    Json(
-        json!({"version": env!("CARGO_PKG_VERSION"), "commit": option_env!("SLUICE_GIT_COMMIT").unwrap_or("unknown"), "kafka_cluster_id": null}),
-    )
+/// A herder answer as JSON (200), or its error in Kafka's shape.
+fn answer<T: Serialize>(result: Result<T, HerderError>) -> Response {
+    match result {
+        Ok(entity) => Json(entity).into_response(),
+        Err(e) => herder_error(e),
+    }
+}
+
+/// A herder answer with no body: `code` (202 or 204), or its error.
+fn empty(result: Result<(), HerderError>, code: StatusCode) -> Response {
+    match result {
+        Ok(()) => code.into_response(),
+        Err(e) => herder_error(e),
+    }
+}
+
+async fn root() -> Json<ServerInfo> {
+    Json(ServerInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        commit: option_env!("SLUICE_GIT_COMMIT").unwrap_or("unknown"),
+        kafka_cluster_id: None,
+    })
 }
 
 async fn health() -> Json<Value> {
     Json(json!({"status": "healthy", "message": "Worker has completed startup and is ready to handle requests."}))
 }
 
-fn info_json(c: &ConnectorStatus) -> Value {
-    json!({
-        "name": c.name,
-        "config": c.config,
-        "tasks": c.tasks().iter().map(|t| json!({"connector": c.name, "task": t.id})).collect::<Vec<_>>(),
-        "type": c.kind.as_str(),
-    })
-}
-
-fn status_json(c: &ConnectorStatus, worker_id: &str) -> Value {
-    let tasks: Vec<Value> = c.tasks().iter().map(|t| task_json(t, worker_id)).collect();
-    let mut connector = json!({"state": c.state.lock().unwrap().as_str(), "worker_id": worker_id});
-    if let Some(trace) = c.trace.lock().unwrap().clone() {
-        connector["trace"] = Value::String(trace);
-    }
-    json!({
-        "name": c.name,
-        "connector": connector,
-        "tasks": tasks,
-        "type": c.kind.as_str(),
-    })
-}
-
-fn task_json(t: &crate::worker::TaskStatus, worker_id: &str) -> Value {
-    let (state, trace) = t.state();
-    let mut v = json!({"id": t.id, "state": state.as_str(), "worker_id": worker_id});
-    if let Some(trace) = trace {
-        v["trace"] = Value::String(trace);
-    }
-    v
-}
-
 async fn metrics(AxumState(rest): AxumState<Rest>) -> Response {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::metrics::render(&rest.state))
-        .into_response()
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], rest.herder.metrics()).into_response()
 }
 
+/// `GET /connectors`: the names, or with `?expand=status` and/or `?expand=info` (repeated or
+/// comma-separated) a map of name to the expansions.
 async fn connectors(AxumState(rest): AxumState<Rest>, RawQuery(query): RawQuery) -> Json<Value> {
-    let all = rest.state.connectors.read().unwrap();
+    let names = rest.herder.connectors();
     let expand: Vec<String> =
         query_values(query.as_deref(), "expand").iter().flat_map(|v| v.split(',').map(str::to_owned)).collect();
     if expand.is_empty() {
-        return Json(json!(all.keys().collect::<Vec<_>>()));
+        return Json(json!(names));
     }
     let mut out = serde_json::Map::new();
-    for (name, c) in all.iter() {
+    for name in names {
         let mut entry = serde_json::Map::new();
         if expand.iter().any(|e| e == "status") {
-            entry.insert("status".into(), status_json(c, &rest.state.worker_id));
+            // a connector deleted meanwhile is left out
+            let Ok(status) = rest.herder.connector_status(&name) else { continue };
+            entry.insert("status".into(), json!(status));
         }
         if expand.iter().any(|e| e == "info") {
-            entry.insert("info".into(), info_json(c));
+            let Ok(info) = rest.herder.connector_info(&name) else { continue };
+            entry.insert("info".into(), json!(info));
         }
-        out.insert(name.clone(), Value::Object(entry));
+        out.insert(name, Value::Object(entry));
     }
     Json(Value::Object(out))
 }
 
 async fn connector(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
-    match rest.state.connector(&name) {
-        Some(c) => Json(info_json(&c)).into_response(),
-        None => not_found(&name),
-    }
+    answer(rest.herder.connector_info(&name))
 }
 
 async fn config(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
-    match rest.state.connector(&name) {
-        Some(c) => Json(json!(c.config)).into_response(),
-        None => not_found(&name),
-    }
+    answer(rest.herder.connector_config(&name))
 }
 
 async fn status(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
-    match rest.state.connector(&name) {
-        Some(c) => Json(status_json(&c, &rest.state.worker_id)).into_response(),
-        None => not_found(&name),
-    }
+    answer(rest.herder.connector_status(&name))
 }
 
 async fn tasks(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
-    match rest.state.connector(&name) {
-        Some(c) => Json(json!(c
-            .tasks()
-            .iter()
-            .map(|t| json!({"id": {"connector": c.name, "task": t.id}, "config": t.config}))
-            .collect::<Vec<_>>()))
-        .into_response(),
-        None => not_found(&name),
-    }
+    answer(rest.herder.task_configs(&name))
 }
 
-async fn task_status(AxumState(rest): AxumState<Rest>, Path((name, task)): Path<(String, usize)>) -> Response {
-    let Some(c) = rest.state.connector(&name) else { return not_found(&name) };
-    match c.tasks().get(task) {
-        Some(t) => Json(task_json(t, &rest.state.worker_id)).into_response(),
-        None => error(StatusCode::NOT_FOUND, format!("Task {name}-{task} not found")),
-    }
+async fn task_status(AxumState(rest): AxumState<Rest>, Path((connector, task)): Path<(String, usize)>) -> Response {
+    answer(rest.herder.task_status(&ConnectorTaskId { connector, task }))
 }
 
-/// Sources: the offsets in the offset file. Sinks: the group offsets last committed.
+/// Sources: the stored offsets. Sinks: the group offsets last committed.
 async fn offsets(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
-    let Some(c) = rest.state.connector(&name) else { return not_found(&name) };
-    let list: Vec<Value> = match c.kind {
-        ConnectorKind::Source => rest
-            .offsets
-            .entries()
-            .into_iter()
-            .filter(|e| e.connector == name && e.offset.is_some())
-            .map(|e| json!({"partition": e.partition, "offset": e.offset}))
-            .collect(),
-        ConnectorKind::Sink => {
-            let mut merged = BTreeMap::new();
-            for t in &c.tasks() {
-                merged.extend(t.committed.lock().unwrap().clone());
-            }
-            merged
-                .into_iter()
-                .map(|(tp, o)| json!({"partition": {"kafka_topic": &*tp.topic, "kafka_partition": tp.partition}, "offset": {"kafka_offset": o}}))
-                .collect()
-        }
-    };
-    Json(json!({"offsets": list})).into_response()
+    answer(rest.herder.connector_offsets(name).await)
 }
 
 /// KIP-558: the topics the connector's tasks used, `{"<name>":{"topics":[…]}}`.
 async fn topics(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
-    let Some(c) = rest.state.connector(&name) else { return not_found(&name) };
-    Json(json!({ name: {"topics": c.topics.list()} })).into_response()
+    answer(rest.herder.active_topics(&name).map(|topics| json!({ name: {"topics": topics} })))
 }
 
 /// KIP-558: forgets the active topics (202); tasks report them again as they use them.
 async fn reset_topics(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
-    let Some(c) = rest.state.connector(&name) else { return not_found(&name) };
-    c.topics.reset();
-    StatusCode::ACCEPTED.into_response()
+    empty(rest.herder.reset_active_topics(&name), StatusCode::ACCEPTED)
 }
 
-/// `POST /connectors/{c}/restart?includeTasks=&onlyFailed=`. With `onlyFailed=true` only what
-/// is `FAILED` restarts: the connector (with its tasks) if it failed, else, with
-/// `includeTasks=true`, each failed task alone. Otherwise the connector restarts with all its
-/// tasks (sluice's connector and tasks restart together). The 202 answer shows what restarts as
-/// `RESTARTING`, as Kafka's does.
+/// `POST /connectors/{c}/restart?includeTasks=&onlyFailed=`, Kafka's plan
+/// ([`RestartRequest`]). With either flag given the answer is 202 and the planned states
+/// (`RESTARTING`); without flags, 204.
 async fn restart(AxumState(rest): AxumState<Rest>, Path(name): Path<String>, RawQuery(query): RawQuery) -> Response {
-    let Some(c) = rest.state.connector(&name) else { return not_found(&name) };
     let include_tasks = query_bool(query.as_deref(), "includeTasks");
     let only_failed = query_bool(query.as_deref(), "onlyFailed");
-    let connector_failed = *c.state.lock().unwrap() == State::Failed;
-    if only_failed == Some(true) && !connector_failed {
-        if include_tasks == Some(true) {
-            for t in c.tasks().iter().filter(|t| t.state().0 == State::Failed) {
-                t.set(State::Restarting, None);
-                let _ = c.control.send(Command::RestartTask(t.id));
-            }
+    let request =
+        RestartRequest { include_tasks: include_tasks.unwrap_or(false), only_failed: only_failed.unwrap_or(false) };
+    match rest.herder.restart_connector(name, request).await {
+        Ok(planned) if include_tasks.is_some() || only_failed.is_some() => {
+            (StatusCode::ACCEPTED, Json(planned)).into_response()
         }
-    } else {
-        if include_tasks == Some(true) {
-            c.tasks().iter().for_each(|t| t.set(State::Restarting, None));
-        }
-        let _ = c.control.send(Command::Restart);
-    }
-    if include_tasks.is_some() || only_failed.is_some() {
-        (StatusCode::ACCEPTED, Json(status_json(&c, &rest.state.worker_id))).into_response()
-    } else {
-        StatusCode::NO_CONTENT.into_response()
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => herder_error(e),
     }
 }
 
-async fn restart_task(AxumState(rest): AxumState<Rest>, Path((name, task)): Path<(String, usize)>) -> Response {
-    let Some(c) = rest.state.connector(&name) else { return not_found(&name) };
-    if task >= c.tasks().len() {
-        return error(StatusCode::NOT_FOUND, format!("Task {name}-{task} not found"));
-    }
-    let _ = c.control.send(Command::RestartTask(task));
-    StatusCode::NO_CONTENT.into_response()
+async fn restart_task(AxumState(rest): AxumState<Rest>, Path((connector, task)): Path<(String, usize)>) -> Response {
+    empty(rest.herder.restart_task(ConnectorTaskId { connector, task }).await, StatusCode::NO_CONTENT)
 }
 
 /// Pause and resume answer 202 Accepted, stop 204, as Kafka Connect.
-async fn control(AxumState(rest): AxumState<Rest>, Path(name): Path<String>, command: Command) -> Response {
-    let Some(c) = rest.state.connector(&name) else { return not_found(&name) };
-    let _ = c.control.send(command);
-    if command == Command::Stop {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        StatusCode::ACCEPTED.into_response()
-    }
+async fn pause(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
+    empty(rest.herder.pause_connector(name).await, StatusCode::ACCEPTED)
 }
 
-#[derive(serde::Deserialize)]
-struct OffsetsBody {
-    offsets: Vec<PartitionOffset>,
+async fn resume(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
+    empty(rest.herder.resume_connector(name).await, StatusCode::ACCEPTED)
 }
 
-#[derive(serde::Deserialize)]
-struct PartitionOffset {
-    partition: Value,
-    offset: Option<Value>,
-}
-
-/// KIP-875: only a `STOPPED` source connector's offsets may change (sinks: not yet).
-#[allow(clippy::result_large_err)] // the error is the HTTP answer itself
-fn alterable(rest: &Rest, name: &str) -> Result<Arc<ConnectorStatus>, Response> {
-    let Some(c) = rest.state.connector(name) else { return Err(not_found(name)) };
-    if *c.state.lock().unwrap() != crate::worker::State::Stopped {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint".replace("{name}", name),
-        ));
-    }
-    if c.kind == ConnectorKind::Sink {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "altering sink connector offsets is not supported yet by sluice".into(),
-        ));
-    }
-    Ok(c)
-}
-
-fn flushed(rest: &Rest, message: &str) -> Response {
-    match rest.offsets.flush() {
-        Ok(()) => Json(json!({"message": message})).into_response(),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    }
+async fn stop(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
+    empty(rest.herder.stop_connector(name).await, StatusCode::NO_CONTENT)
 }
 
 async fn alter_offsets(
     AxumState(rest): AxumState<Rest>,
     Path(name): Path<String>,
-    body: Json<OffsetsBody>,
+    Json(body): Json<ConnectorOffsets>,
 ) -> Response {
-    let connector = match alterable(&rest, &name) {
-        Ok(c) => c,
-        Err(response) => return response,
-    };
-    if let Some(bad) = body
-        .offsets
-        .iter()
-        .find(|o| !o.partition.is_object() || o.offset.as_ref().is_some_and(|v| !v.is_object() && !v.is_null()))
-    {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("partitions and offsets must be JSON objects (or a null offset): {}", bad.partition),
-        );
-    }
-    let entries: Vec<(Value, Option<Value>)> =
-        body.0.offsets.into_iter().map(|o| (o.partition, o.offset.filter(|v| !v.is_null()))).collect();
-    if let Some(check) = &connector.offset_check {
-        if let Some(reason) = entries.iter().find_map(|(p, o)| (check.0)(p, o.as_ref()).err()) {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("Failed to alter offsets for source connector {name}: {reason}; nothing was changed"),
-            );
-        }
-    }
-    rest.offsets.put(&name, entries);
-    flushed(&rest, "The offsets for this connector have been altered successfully")
+    answer(rest.herder.alter_offsets(name, body).await)
 }
 
 async fn reset_offsets(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
-    if let Err(response) = alterable(&rest, &name) {
-        return response;
-    }
-    let partitions: Vec<(Value, Option<Value>)> =
-        rest.offsets.entries().into_iter().filter(|e| e.connector == name).map(|e| (e.partition, None)).collect();
-    rest.offsets.put(&name, partitions);
-    flushed(&rest, "The offsets for this connector have been reset successfully")
+    answer(rest.herder.reset_offsets(name).await)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::connector::KeyDoc;
 use crate::plugin::Plugin;
 
 pub(super) async fn list(AxumState(rest): AxumState<Rest>) -> Json<Value> {
-    let registry = rest.state.plugins.read().unwrap().clone();
+    let registry = rest.herder.plugins();
     Json(json!(registry
         .plugins()
         .iter()
@@ -50,7 +50,7 @@ fn not_found(class: &str) -> Response {
 }
 
 pub(super) async fn config(AxumState(rest): AxumState<Rest>, Path(class): Path<String>) -> Response {
-    let registry = rest.state.plugins.read().unwrap().clone();
+    let registry = rest.herder.plugins();
     let Some(plugin) = registry.find(&class) else { return not_found(&class) };
     let keys: Vec<Value> = plugin.all_keys().enumerate().map(|(i, (group, k))| definition(group, i + 1, k)).collect();
     Json(json!(keys)).into_response()
@@ -64,7 +64,7 @@ pub(super) async fn validate(
     Path(class): Path<String>,
     Json(body): Json<BTreeMap<String, Value>>,
 ) -> Response {
-    let registry = rest.state.plugins.read().unwrap().clone();
+    let registry = rest.herder.plugins();
     let Some(plugin) = registry.find(&class) else { return not_found(&class) };
     let mut raw = RawConfig::new("REST");
     for (k, v) in &body {

@@ -1,6 +1,6 @@
 //! Connector writes in Kafka's shapes: `POST /connectors` (201, 409 when it exists),
 //! `PUT /connectors/{c}/config` (201 created, 200 updated), `DELETE /connectors/{c}` (204). The
-//! worker's loop carries them out (`worker::herder`); configs keep their `${…}` references, and
+//! herder carries them out; configs keep their `${…}` references, and
 //! answers show secrets hidden.
 
 use std::collections::BTreeMap;
@@ -10,22 +10,16 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::Value;
-use tokio::sync::oneshot;
 
-use super::{error, info_json, Rest};
+use super::{error, herder_error, Rest};
 use crate::config::{InitialState, RawConfig};
-use crate::worker::{HerderError, HerderRequest, PutOutcome};
+use crate::herder::Created;
 
 #[derive(serde::Deserialize)]
 pub(super) struct CreateBody {
     name: Option<String>,
     config: Option<BTreeMap<String, Value>>,
     initial_state: Option<String>,
-}
-
-fn herder_error(e: HerderError) -> Response {
-    let code = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    error(code, e.to_string())
 }
 
 /// A JSON config map as a raw config; numbers and booleans become their JSON text, as in files.
@@ -57,19 +51,6 @@ fn raw_config(name: &str, config: &BTreeMap<String, Value>) -> Result<RawConfig,
     }
 }
 
-#[allow(clippy::result_large_err)]
-async fn put(rest: &Rest, raw: RawConfig, create_only: bool) -> Result<PutOutcome, Response> {
-    let (reply, answer) = oneshot::channel();
-    if rest.herder.send(HerderRequest::Put { raw, create_only, reply }).is_err() {
-        return Err(error(StatusCode::SERVICE_UNAVAILABLE, "the worker is stopping".into()));
-    }
-    match answer.await {
-        Ok(Ok(outcome)) => Ok(outcome),
-        Ok(Err(e)) => Err(herder_error(e)),
-        Err(_) => Err(error(StatusCode::SERVICE_UNAVAILABLE, "the worker is stopping".into())),
-    }
-}
-
 pub(super) async fn create(AxumState(rest): AxumState<Rest>, Json(body): Json<CreateBody>) -> Response {
     let Some(name) = body.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) else {
         return error(StatusCode::BAD_REQUEST, "Connector name must be specified".into());
@@ -87,12 +68,12 @@ pub(super) async fn create(AxumState(rest): AxumState<Rest>, Json(body): Json<Cr
             return error(StatusCode::BAD_REQUEST, message);
         }
     };
-    match put(&rest, raw, true).await {
-        Ok(outcome) => {
+    match rest.herder.put_connector_config(raw, true).await {
+        Ok(Created { info, .. }) => {
             let location = format!("/connectors/{name}");
-            (StatusCode::CREATED, [(header::LOCATION, location)], Json(info_json(&outcome.connector))).into_response()
+            (StatusCode::CREATED, [(header::LOCATION, location)], Json(info)).into_response()
         }
-        Err(response) => response,
+        Err(e) => herder_error(e),
     }
 }
 
@@ -105,24 +86,17 @@ pub(super) async fn put_config(
         Ok(raw) => raw,
         Err(response) => return response,
     };
-    match put(&rest, raw, false).await {
-        Ok(PutOutcome { created: true, connector }) => {
-            (StatusCode::CREATED, Json(info_json(&connector))).into_response()
-        }
-        Ok(PutOutcome { created: false, connector }) => Json(info_json(&connector)).into_response(),
-        Err(response) => response,
+    match rest.herder.put_connector_config(raw, false).await {
+        Ok(Created { created: true, info }) => (StatusCode::CREATED, Json(info)).into_response(),
+        Ok(Created { created: false, info }) => Json(info).into_response(),
+        Err(e) => herder_error(e),
     }
 }
 
 pub(super) async fn delete(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
-    let (reply, answer) = oneshot::channel();
-    if rest.herder.send(HerderRequest::Delete { name, reply }).is_err() {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "the worker is stopping".into());
-    }
-    match answer.await {
-        Ok(Ok(())) => StatusCode::NO_CONTENT.into_response(),
-        Ok(Err(e)) => herder_error(e),
-        Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "the worker is stopping".into()),
+    match rest.herder.delete_connector(name).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => herder_error(e),
     }
 }
 

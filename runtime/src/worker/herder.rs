@@ -1,4 +1,4 @@
-//! The standalone herder's writes: connectors created, replaced and deleted over REST (Kafka's
+//! The worker's side of the standalone herder's writes: connectors created, replaced and deleted over REST (Kafka's
 //! `StandaloneHerder` keeps such configs in memory only, and so does sluice: a restarted worker
 //! runs the connector files it is given). REST sends a request; the worker's loop, which owns
 //! the supervisors, carries it out and answers.
@@ -9,6 +9,7 @@ use tokio::sync::oneshot;
 
 use super::{Command, ConnectorStatus, PreparedConnector, Worker};
 use crate::config::{ConfigErrors, RawConfig};
+use crate::herder::HerderError;
 
 /// What REST asks of the worker.
 pub enum HerderRequest {
@@ -22,30 +23,6 @@ pub enum HerderRequest {
 pub struct PutOutcome {
     pub created: bool,
     pub connector: Arc<ConnectorStatus>,
-}
-
-/// Why a write was refused, each with Kafka's status code.
-#[derive(Debug, thiserror::Error)]
-pub enum HerderError {
-    #[error("Connector {0} not found")]
-    NotFound(String),
-    #[error("Connector {0} already exists")]
-    Exists(String),
-    #[error("Connector configuration is invalid and contains the following {count} error(s):\n{errors}", count = .0.0.len(), errors = .0)]
-    Invalid(ConfigErrors),
-    #[error("{0}")]
-    Failed(String),
-}
-
-impl HerderError {
-    pub fn status(&self) -> u16 {
-        match self {
-            HerderError::NotFound(_) => 404,
-            HerderError::Exists(_) => 409,
-            HerderError::Invalid(_) => 400,
-            HerderError::Failed(_) => 500,
-        }
-    }
 }
 
 /// A write waiting for a connector's supervisor to end.
@@ -92,7 +69,7 @@ impl Worker {
                     self.pending.insert(name, Pending::Delete(reply));
                 }
                 _ => {
-                    let _ = reply.send(Err(HerderError::NotFound(name)));
+                    let _ = reply.send(Err(HerderError::no_connector(&name)));
                 }
             },
         }
@@ -106,7 +83,7 @@ impl Worker {
         let started = prepared.start(self).await;
         self.keep_failed = keep;
         started.map_err(|e| HerderError::Failed(e.to_string()))?;
-        self.state.connector(&name).ok_or(HerderError::NotFound(name))
+        self.state.connector(&name).ok_or_else(|| HerderError::no_connector(&name))
     }
 
     /// A supervisor ended: its connector is gone; a write waiting for that goes on.

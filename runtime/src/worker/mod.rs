@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
 pub use clients::{admin_config, check_brokers, consumer_config, producer_config};
-pub use herder::{HerderError, HerderRequest, PutOutcome};
+pub use herder::{HerderRequest, PutOutcome};
 pub use source::ConnectorOffsets;
 pub use status::{ActiveTopics, ConnectorStatus, OffsetCheck, ReportedTopics, State, TaskStatus, WorkerState};
 pub use submitted::SubmittedRecords;
@@ -303,12 +303,20 @@ impl Worker {
             self.signals = Some(Signals::new());
         }
         if let (Some(addr), None) = (self.config.listener, &self.rest) {
-            let handle = crate::rest::serve(addr, self.state.clone(), self.offsets.clone(), self.requests_tx.clone())
-                .await
-                .map_err(|source| WorkerError::Rest { addr, source })?;
+            let handle =
+                crate::rest::serve(addr, self.herder()).await.map_err(|source| WorkerError::Rest { addr, source })?;
             self.rest = Some(handle);
         }
         Ok(())
+    }
+
+    /// The herder REST talks to.
+    pub fn herder(&self) -> Arc<dyn crate::herder::Herder> {
+        Arc::new(crate::herder::StandaloneHerder::new(
+            self.state.clone(),
+            self.offsets.clone(),
+            self.requests_tx.clone(),
+        ))
     }
 
     pub fn state(&self) -> Arc<WorkerState> {

@@ -1,0 +1,130 @@
+//! The herder: what should run, and the one interface the REST API talks to (Kafka's `Herder`).
+//! REST parses a request, calls a method here and serializes the typed entity it gets back
+//! ([`entities`]); it knows nothing of workers, supervisors or stores. A standalone worker answers
+//! with [`StandaloneHerder`]; a distributed worker will answer with a herder of its own behind the
+//! same trait, so every endpoint behaves the same in both modes.
+//!
+//! Reads answer from what this worker knows (in a cluster, its replay of the status and config
+//! topics); writes are futures, since they wait for the worker's loop (or, in a cluster, the
+//! leader) to carry them out.
+
+pub mod entities;
+mod standalone;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub use entities::{
+    ConnectorInfo, ConnectorOffset, ConnectorOffsets, ConnectorStateInfo, ConnectorTaskId, ErrorMessage, Message,
+    RestartRequest, ServerInfo, TaskInfo, TaskState,
+};
+pub use standalone::StandaloneHerder;
+
+use crate::config::{ConfigErrors, RawConfig};
+use crate::plugin::Registry;
+
+/// A herder write in progress.
+pub type HerderFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, HerderError>> + Send + 'a>>;
+
+/// A connector created or replaced by [`Herder::put_connector_config`].
+#[derive(Debug, Clone)]
+pub struct Created {
+    /// `true` when it did not exist (REST answers 201), `false` when its config was replaced (200).
+    pub created: bool,
+    pub info: ConnectorInfo,
+}
+
+/// Why a request was refused, each with Kafka's status code ([`HerderError::status`]).
+#[derive(Debug, thiserror::Error)]
+pub enum HerderError {
+    /// An unknown connector, task or class; the message is Kafka's.
+    #[error("{0}")]
+    NotFound(String),
+    #[error("Connector {0} already exists")]
+    Exists(String),
+    #[error("Connector configuration is invalid and contains the following {count} error(s):\n{errors}", count = .0.0.len(), errors = .0)]
+    Invalid(ConfigErrors),
+    /// A request that cannot apply in the connector's state (offsets of a running connector, …).
+    #[error("{0}")]
+    BadRequest(String),
+    /// A rebalance or a concurrent change is in the way (Kafka's 409); the client retries.
+    #[error("{0}")]
+    Conflict(String),
+    /// The worker is starting or stopping.
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl HerderError {
+    /// Kafka's `Connector <name> not found`.
+    pub fn no_connector(name: &str) -> HerderError {
+        HerderError::NotFound(format!("Connector {name} not found"))
+    }
+
+    /// Kafka's `Task <connector>-<id> not found`.
+    pub fn no_task(id: &ConnectorTaskId) -> HerderError {
+        HerderError::NotFound(format!("Task {}-{} not found", id.connector, id.task))
+    }
+
+    pub fn stopping() -> HerderError {
+        HerderError::Unavailable("the worker is stopping".into())
+    }
+
+    /// The HTTP status REST answers with, equal to the body's `error_code`.
+    pub fn status(&self) -> u16 {
+        match self {
+            HerderError::NotFound(_) => 404,
+            HerderError::Exists(_) | HerderError::Conflict(_) => 409,
+            HerderError::Invalid(_) | HerderError::BadRequest(_) => 400,
+            HerderError::Unavailable(_) => 503,
+            HerderError::Failed(_) => 500,
+        }
+    }
+}
+
+/// What REST asks of a worker, in either mode (Kafka's `Herder`).
+pub trait Herder: Send + Sync + 'static {
+    /// This worker's id in status answers: `host:port` of its REST listener.
+    fn worker_id(&self) -> &str;
+    /// The connector classes this worker runs.
+    fn plugins(&self) -> Arc<Registry>;
+    /// Prometheus text of this worker's counters.
+    fn metrics(&self) -> String;
+
+    /// Every connector's name, sorted.
+    fn connectors(&self) -> Vec<String>;
+    fn connector_info(&self, name: &str) -> Result<ConnectorInfo, HerderError>;
+    /// The config as given, secrets hidden and `${…}` references kept.
+    fn connector_config(&self, name: &str) -> Result<BTreeMap<String, String>, HerderError>;
+    fn connector_status(&self, name: &str) -> Result<ConnectorStateInfo, HerderError>;
+    fn task_status(&self, id: &ConnectorTaskId) -> Result<TaskState, HerderError>;
+    fn task_configs(&self, name: &str) -> Result<Vec<TaskInfo>, HerderError>;
+    /// KIP-558: the topics the connector's tasks used since the last reset.
+    fn active_topics(&self, name: &str) -> Result<Vec<String>, HerderError>;
+    fn reset_active_topics(&self, name: &str) -> Result<(), HerderError>;
+
+    /// Creates a connector from `raw` (unresolved `${…}` kept) or, unless `create_only`,
+    /// replaces its config.
+    fn put_connector_config(&self, raw: RawConfig, create_only: bool) -> HerderFuture<'_, Created>;
+    /// Stops the connector's tasks and forgets it; its offsets stay.
+    fn delete_connector(&self, name: String) -> HerderFuture<'_, ()>;
+    fn pause_connector(&self, name: String) -> HerderFuture<'_, ()>;
+    fn resume_connector(&self, name: String) -> HerderFuture<'_, ()>;
+    /// KIP-875: stops the tasks; the connector stays known, `STOPPED`.
+    fn stop_connector(&self, name: String) -> HerderFuture<'_, ()>;
+    /// Restarts what `request` selects; answers the planned states (`RESTARTING`).
+    fn restart_connector(&self, name: String, request: RestartRequest) -> HerderFuture<'_, ConnectorStateInfo>;
+    /// Restarts one task; the others run on.
+    fn restart_task(&self, id: ConnectorTaskId) -> HerderFuture<'_, ()>;
+
+    /// Sources: the stored offsets. Sinks: the group's committed offsets.
+    fn connector_offsets(&self, name: String) -> HerderFuture<'_, ConnectorOffsets>;
+    /// KIP-875: writes offsets of a `STOPPED` connector (a null offset resets its partition).
+    fn alter_offsets(&self, name: String, offsets: ConnectorOffsets) -> HerderFuture<'_, Message>;
+    /// KIP-875: forgets every offset of a `STOPPED` connector.
+    fn reset_offsets(&self, name: String) -> HerderFuture<'_, Message>;
+}

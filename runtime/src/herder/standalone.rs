@@ -1,0 +1,285 @@
+//! The standalone herder (Kafka's `StandaloneHerder`): answers reads from the worker's own
+//! statuses and the offset file, and hands writes to the worker's loop, which owns the
+//! connectors' supervisors. Configs written over REST are kept in memory only, as Kafka's are: a
+//! restarted standalone worker runs the connector files it is given.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot};
+
+use super::entities::{ConnectorState, Message};
+use super::{
+    ConnectorInfo, ConnectorOffset, ConnectorOffsets, ConnectorStateInfo, ConnectorTaskId, Created, Herder,
+    HerderError, HerderFuture, RestartRequest, TaskInfo, TaskState,
+};
+use crate::config::{ConnectorKind, RawConfig};
+use crate::offset::OffsetStore;
+use crate::plugin::Registry;
+use crate::worker::{Command, ConnectorStatus, HerderRequest, PutOutcome, State, TaskStatus, WorkerState};
+
+/// The standalone worker's herder.
+pub struct StandaloneHerder {
+    state: Arc<WorkerState>,
+    offsets: Arc<OffsetStore>,
+    /// Connector writes go to the worker's loop.
+    requests: mpsc::UnboundedSender<HerderRequest>,
+}
+
+/// Kafka's text for offsets changed on a connector that is not stopped.
+const NOT_STOPPED: &str = "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint";
+
+impl StandaloneHerder {
+    pub fn new(
+        state: Arc<WorkerState>,
+        offsets: Arc<OffsetStore>,
+        requests: mpsc::UnboundedSender<HerderRequest>,
+    ) -> StandaloneHerder {
+        StandaloneHerder { state, offsets, requests }
+    }
+
+    fn find(&self, name: &str) -> Result<Arc<ConnectorStatus>, HerderError> {
+        self.state.connector(name).ok_or_else(|| HerderError::no_connector(name))
+    }
+
+    fn info(c: &ConnectorStatus) -> ConnectorInfo {
+        ConnectorInfo {
+            name: c.name.clone(),
+            config: c.config.clone(),
+            tasks: c.tasks().iter().map(|t| ConnectorTaskId { connector: c.name.clone(), task: t.id }).collect(),
+            kind: c.kind,
+        }
+    }
+
+    fn task_state(&self, t: &TaskStatus) -> TaskState {
+        let (state, trace) = t.state();
+        TaskState { id: t.id, state, worker_id: self.state.worker_id.clone(), trace }
+    }
+
+    fn status(&self, c: &ConnectorStatus) -> ConnectorStateInfo {
+        ConnectorStateInfo {
+            name: c.name.clone(),
+            connector: ConnectorState {
+                state: *c.state.lock().unwrap(),
+                worker_id: self.state.worker_id.clone(),
+                trace: c.trace.lock().unwrap().clone(),
+            },
+            tasks: c.tasks().iter().map(|t| self.task_state(t)).collect(),
+            kind: c.kind,
+        }
+    }
+
+    /// Sends `command` to the connector's supervisor.
+    fn command(&self, name: &str, command: Command) -> Result<(), HerderError> {
+        let c = self.find(name)?;
+        c.control.send(command).map_err(|_| HerderError::stopping())
+    }
+
+    /// KIP-875: only a `STOPPED` source connector's offsets change (sinks: not yet).
+    fn alterable(&self, name: &str) -> Result<Arc<ConnectorStatus>, HerderError> {
+        let c = self.find(name)?;
+        if *c.state.lock().unwrap() != State::Stopped {
+            return Err(HerderError::BadRequest(NOT_STOPPED.replace("{name}", name)));
+        }
+        if c.kind == ConnectorKind::Sink {
+            return Err(HerderError::BadRequest(
+                "altering sink connector offsets is not supported yet by sluice".into(),
+            ));
+        }
+        Ok(c)
+    }
+
+    fn flushed(&self, message: &str) -> Result<Message, HerderError> {
+        self.offsets.flush().map_err(|e| HerderError::Failed(e.to_string()))?;
+        Ok(Message { message: message.into() })
+    }
+
+    fn alter(&self, name: &str, offsets: ConnectorOffsets) -> Result<Message, HerderError> {
+        let connector = self.alterable(name)?;
+        let bad = offsets
+            .offsets
+            .iter()
+            .find(|o| !o.partition.is_object() || o.offset.as_ref().is_some_and(|v| !v.is_object() && !v.is_null()));
+        if let Some(bad) = bad {
+            let message = format!("partitions and offsets must be JSON objects (or a null offset): {}", bad.partition);
+            return Err(HerderError::BadRequest(message));
+        }
+        let entries: Vec<(Value, Option<Value>)> =
+            offsets.offsets.into_iter().map(|o| (o.partition, o.offset.filter(|v| !v.is_null()))).collect();
+        if let Some(check) = &connector.offset_check {
+            if let Some(reason) = entries.iter().find_map(|(p, o)| (check.0)(p, o.as_ref()).err()) {
+                return Err(HerderError::BadRequest(format!(
+                    "Failed to alter offsets for source connector {name}: {reason}; nothing was changed"
+                )));
+            }
+        }
+        self.offsets.put(name, entries);
+        self.flushed("The offsets for this connector have been altered successfully")
+    }
+
+    fn reset(&self, name: &str) -> Result<Message, HerderError> {
+        self.alterable(name)?;
+        let partitions: Vec<(Value, Option<Value>)> =
+            self.offsets.entries().into_iter().filter(|e| e.connector == name).map(|e| (e.partition, None)).collect();
+        self.offsets.put(name, partitions);
+        self.flushed("The offsets for this connector have been reset successfully")
+    }
+
+    fn offsets_of(&self, name: &str) -> Result<ConnectorOffsets, HerderError> {
+        let c = self.find(name)?;
+        let offsets = match c.kind {
+            ConnectorKind::Source => self
+                .offsets
+                .entries()
+                .into_iter()
+                .filter(|e| e.connector == name && e.offset.is_some())
+                .map(|e| ConnectorOffset { partition: e.partition, offset: e.offset })
+                .collect(),
+            ConnectorKind::Sink => {
+                let mut merged = BTreeMap::new();
+                for t in &c.tasks() {
+                    merged.extend(t.committed.lock().unwrap().clone());
+                }
+                merged
+                    .into_iter()
+                    .map(|(tp, o)| ConnectorOffset {
+                        partition: json!({"kafka_topic": &*tp.topic, "kafka_partition": tp.partition}),
+                        offset: Some(json!({"kafka_offset": o})),
+                    })
+                    .collect()
+            }
+        };
+        Ok(ConnectorOffsets { offsets })
+    }
+
+    /// Kafka's restart plan on one worker: the connector (and with it, in sluice, its tasks) when
+    /// the request selects it, else each selected failed task alone.
+    fn restart(&self, name: &str, request: RestartRequest) -> Result<ConnectorStateInfo, HerderError> {
+        let c = self.find(name)?;
+        let connector_state = *c.state.lock().unwrap();
+        if request.restarts_connector(connector_state) {
+            if request.include_tasks {
+                c.tasks().iter().for_each(|t| t.set(State::Restarting, None));
+            }
+            c.control.send(Command::Restart).map_err(|_| HerderError::stopping())?;
+        } else {
+            for t in c.tasks().iter().filter(|t| request.restarts_task(t.state().0)) {
+                t.set(State::Restarting, None);
+                c.control.send(Command::RestartTask(t.id)).map_err(|_| HerderError::stopping())?;
+            }
+        }
+        Ok(self.status(&c))
+    }
+}
+
+impl Herder for StandaloneHerder {
+    fn worker_id(&self) -> &str {
+        &self.state.worker_id
+    }
+
+    fn plugins(&self) -> Arc<Registry> {
+        self.state.plugins.read().unwrap().clone()
+    }
+
+    fn metrics(&self) -> String {
+        crate::metrics::render(&self.state)
+    }
+
+    fn connectors(&self) -> Vec<String> {
+        self.state.connectors.read().unwrap().keys().cloned().collect()
+    }
+
+    fn connector_info(&self, name: &str) -> Result<ConnectorInfo, HerderError> {
+        self.find(name).map(|c| Self::info(&c))
+    }
+
+    fn connector_config(&self, name: &str) -> Result<BTreeMap<String, String>, HerderError> {
+        self.find(name).map(|c| c.config.clone())
+    }
+
+    fn connector_status(&self, name: &str) -> Result<ConnectorStateInfo, HerderError> {
+        self.find(name).map(|c| self.status(&c))
+    }
+
+    fn task_status(&self, id: &ConnectorTaskId) -> Result<TaskState, HerderError> {
+        let c = self.find(&id.connector)?;
+        let tasks = c.tasks();
+        tasks.get(id.task).map(|t| self.task_state(t)).ok_or_else(|| HerderError::no_task(id))
+    }
+
+    fn task_configs(&self, name: &str) -> Result<Vec<TaskInfo>, HerderError> {
+        let c = self.find(name)?;
+        let tasks = c.tasks();
+        Ok(tasks
+            .iter()
+            .map(|t| TaskInfo {
+                id: ConnectorTaskId { connector: c.name.clone(), task: t.id },
+                config: t.config.clone().into_iter().collect(),
+            })
+            .collect())
+    }
+
+    fn active_topics(&self, name: &str) -> Result<Vec<String>, HerderError> {
+        self.find(name).map(|c| c.topics.list())
+    }
+
+    fn reset_active_topics(&self, name: &str) -> Result<(), HerderError> {
+        self.find(name).map(|c| c.topics.reset())
+    }
+
+    fn put_connector_config(&self, raw: RawConfig, create_only: bool) -> HerderFuture<'_, Created> {
+        Box::pin(async move {
+            let (reply, answer) = oneshot::channel();
+            self.requests.send(HerderRequest::Put { raw, create_only, reply }).map_err(|_| HerderError::stopping())?;
+            let PutOutcome { created, connector } = answer.await.map_err(|_| HerderError::stopping())??;
+            Ok(Created { created, info: Self::info(&connector) })
+        })
+    }
+
+    fn delete_connector(&self, name: String) -> HerderFuture<'_, ()> {
+        Box::pin(async move {
+            let (reply, answer) = oneshot::channel();
+            self.requests.send(HerderRequest::Delete { name, reply }).map_err(|_| HerderError::stopping())?;
+            answer.await.map_err(|_| HerderError::stopping())?
+        })
+    }
+
+    fn pause_connector(&self, name: String) -> HerderFuture<'_, ()> {
+        Box::pin(async move { self.command(&name, Command::Pause) })
+    }
+
+    fn resume_connector(&self, name: String) -> HerderFuture<'_, ()> {
+        Box::pin(async move { self.command(&name, Command::Resume) })
+    }
+
+    fn stop_connector(&self, name: String) -> HerderFuture<'_, ()> {
+        Box::pin(async move { self.command(&name, Command::Stop) })
+    }
+
+    fn restart_connector(&self, name: String, request: RestartRequest) -> HerderFuture<'_, ConnectorStateInfo> {
+        Box::pin(async move { self.restart(&name, request) })
+    }
+
+    fn restart_task(&self, id: ConnectorTaskId) -> HerderFuture<'_, ()> {
+        Box::pin(async move {
+            let c = self.find(&id.connector)?;
+            if id.task >= c.tasks().len() {
+                return Err(HerderError::no_task(&id));
+            }
+            c.control.send(Command::RestartTask(id.task)).map_err(|_| HerderError::stopping())
+        })
+    }
+
+    fn connector_offsets(&self, name: String) -> HerderFuture<'_, ConnectorOffsets> {
+        Box::pin(async move { self.offsets_of(&name) })
+    }
+
+    fn alter_offsets(&self, name: String, offsets: ConnectorOffsets) -> HerderFuture<'_, Message> {
+        Box::pin(async move { self.alter(&name, offsets) })
+    }
+
+    fn reset_offsets(&self, name: String) -> HerderFuture<'_, Message> {
+        Box::pin(async move { self.reset(&name) })
+    }
+}
