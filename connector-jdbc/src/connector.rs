@@ -99,6 +99,13 @@ impl SourceConnector for JdbcSourceConnector {
         Ok(())
     }
 
+    /// Ends the table monitor.
+    async fn stop(&mut self) {
+        if let Some(monitor) = self.monitor.take() {
+            monitor.abort();
+        }
+    }
+
     /// Query mode: one task. Tables: `group_partitions` over min(tables, `tasks.max`) tasks.
     fn task_configs(&self, max_tasks: usize) -> Vec<TaskConfig> {
         if self.config.query.is_some() {

@@ -86,6 +86,13 @@ pub trait SourceConnector: ConnectorInfo + Sized + Send + Sync + 'static {
     /// [`crate::assignment::group_partitions`]).
     fn task_configs(&self, max_tasks: usize) -> Vec<TaskConfig>;
 
+    /// Kafka's `Connector::stop`: ends what `start` began (a table monitor). Called before the
+    /// connector instance restarts and when it is deleted or the worker stops; its tasks are
+    /// stopped separately.
+    fn stop(&mut self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
     /// A task for one of the configs returned by [`SourceConnector::task_configs`].
     fn create_task(&self, config: &TaskConfig) -> Result<Self::Task, ConfigErrors>;
 
@@ -151,6 +158,11 @@ pub trait SinkConnector: ConnectorInfo + Sized + Send + Sync + 'static {
     }
 
     fn task_configs(&self, max_tasks: usize) -> Vec<TaskConfig>;
+
+    /// Kafka's `Connector::stop` (see [`SourceConnector::stop`]).
+    fn stop(&mut self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
 
     fn create_task(&self, config: &TaskConfig) -> Result<Self::Task, ConfigErrors>;
 }

@@ -145,7 +145,14 @@ fn pause_resume_restart_and_stop() {
     wait_until(Duration::from_secs(10), "the line written while paused", || dir.file_position() == Some(8));
     assert_eq!(state(port)["tasks"][0]["state"], "RUNNING");
 
+    // a plain restart restarts the connector instance alone; its task runs on
+    let task_starts = || log_text(&dir.path("log")).matches("task started").count();
+    let started_before = task_starts();
     assert_eq!(request(port, "POST", &format!("/connectors/{name}/restart")).0, 204);
+    wait_until(Duration::from_secs(10), "the connector restarted", || {
+        log_text(&dir.path("log")).contains("connector restarted; its tasks run on")
+    });
+    assert_eq!(task_starts(), started_before, "the task was restarted by a plain connector restart");
     std::fs::OpenOptions::new().append(true).open(&input).unwrap().write_all(b"three\n").unwrap();
     wait_until(Duration::from_secs(10), "the line after the restart", || dir.file_position() == Some(14));
     let (code, body) = request(port, "POST", &format!("/connectors/{name}/restart?includeTasks=true"));

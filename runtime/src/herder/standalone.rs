@@ -153,23 +153,32 @@ impl StandaloneHerder {
         Ok(ConnectorOffsets { offsets })
     }
 
-    /// Kafka's restart plan on one worker: the connector (and with it, in sluice, its tasks) when
-    /// the request selects it, else each selected failed task alone.
+    /// Kafka's restart plan on one worker: the connector instance when the request selects it
+    /// (alone: its tasks run on), and each task the request selects (all of them at once when
+    /// every task restarts).
     fn restart(&self, name: &str, request: RestartRequest) -> Result<ConnectorStateInfo, HerderError> {
         let c = self.find(name)?;
-        let connector_state = *c.state.lock().unwrap();
-        if request.restarts_connector(connector_state) {
-            if request.include_tasks {
-                c.tasks().iter().for_each(|t| t.set(State::Restarting, None));
-            }
-            c.control.send(Command::Restart).map_err(|_| HerderError::stopping())?;
-        } else {
-            for t in c.tasks().iter().filter(|t| request.restarts_task(t.state().0)) {
-                t.set(State::Restarting, None);
-                c.control.send(Command::RestartTask(t.id)).map_err(|_| HerderError::stopping())?;
+        let send = |command| c.control.send(command).map_err(|_| HerderError::stopping());
+        let tasks: Vec<_> = c.tasks().into_iter().filter(|t| request.restarts_task(t.state().0)).collect();
+        let every_task = request.include_tasks && !request.only_failed;
+        tasks.iter().for_each(|t| t.set(State::Restarting, None));
+        let connector = request.restarts_connector(*c.state.lock().unwrap());
+        match (connector, every_task) {
+            (true, true) => send(Command::Restart)?,
+            (_, _) => {
+                if connector {
+                    send(Command::RestartConnector)?;
+                }
+                for t in &tasks {
+                    send(Command::RestartTask(t.id))?;
+                }
             }
         }
-        Ok(self.status(&c))
+        let mut planned = self.status(&c);
+        if connector {
+            planned.connector.state = State::Restarting;
+        }
+        Ok(planned)
     }
 }
 

@@ -26,6 +26,9 @@ use crate::offset::OffsetStore;
 pub enum Command {
     /// Stop every task and start them again from fresh task configs.
     Restart,
+    /// Restart the connector instance alone (Kafka's plain `POST …/restart`): its tasks run on,
+    /// unless the restarted connector's task configs differ.
+    RestartConnector,
     /// The connector's units of work changed: new task configs.
     Reconfigure,
     /// Stop the tasks (offsets committed) until `Resume`.
@@ -45,6 +48,7 @@ type StartFuture<'a> = Pin<Box<dyn Future<Output = Result<(), TaskError>> + Send
 /// What differs between sources and sinks, for the supervisor.
 pub(super) trait Launcher: Send + Sync + 'static {
     fn start(&mut self, ctx: ConnectorContext) -> StartFuture<'_>;
+    fn stop(&mut self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
     fn task_configs(&self, max_tasks: usize) -> Vec<TaskConfig>;
     fn task(&self, config: &TaskConfig, ctx: TaskContext) -> Result<TaskFuture, ConfigErrors>;
 }
@@ -55,6 +59,9 @@ pub(super) struct SinkLauncher<C>(pub C);
 impl<C: SourceConnector> Launcher for SourceLauncher<C> {
     fn start(&mut self, ctx: ConnectorContext) -> StartFuture<'_> {
         Box::pin(self.0.start(ctx))
+    }
+    fn stop(&mut self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(self.0.stop())
     }
     fn task_configs(&self, max_tasks: usize) -> Vec<TaskConfig> {
         self.0.task_configs(max_tasks)
@@ -68,6 +75,9 @@ impl<C: SourceConnector> Launcher for SourceLauncher<C> {
 impl<C: SinkConnector> Launcher for SinkLauncher<C> {
     fn start(&mut self, ctx: ConnectorContext) -> StartFuture<'_> {
         Box::pin(self.0.start(ctx))
+    }
+    fn stop(&mut self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(self.0.stop())
     }
     fn task_configs(&self, max_tasks: usize) -> Vec<TaskConfig> {
         self.0.task_configs(max_tasks)
@@ -343,15 +353,57 @@ impl Supervisor {
         }
     }
 
+    /// Restarts the connector instance (stop, start) and leaves its tasks running unless the
+    /// task configs it now gives differ; a connector that had no tasks (it failed, or never
+    /// started) starts them. A paused or stopped connector stays so.
+    async fn restart_connector(&mut self) {
+        if self.started {
+            self.launcher.stop().await;
+            self.started = false;
+        }
+        let before = *self.status.state.lock().unwrap();
+        if let Err(e) = self.launcher.start(ConnectorContext::new(self.status.control.clone())).await {
+            error!(connector = %self.connector.name, error = %e.chain(), "connector failed to start again");
+            self.status.fail(e.chain());
+            return;
+        }
+        self.started = true;
+        *self.status.trace.lock().unwrap() = None;
+        let Some(generation) = &self.generation else {
+            match before {
+                State::Paused | State::Stopped => *self.status.state.lock().unwrap() = before,
+                _ => self.restart().await,
+            }
+            return;
+        };
+        let configs = self.launcher.task_configs(self.connector.tasks_max);
+        let same = configs.len() == generation.handles.len()
+            && configs.iter().zip(&generation.handles).all(|(c, h)| *c == h.config);
+        if same {
+            *self.status.state.lock().unwrap() = State::Running;
+            info!(connector = %self.connector.name, "connector restarted; its tasks run on");
+        } else {
+            info!(connector = %self.connector.name, "connector restarted with new task configs: restarting its tasks");
+            self.stop_generation(State::Running).await;
+            self.restart().await;
+        }
+    }
+
+    /// Stops the tasks and then the connector instance; returns its name.
+    async fn end(mut self) -> String {
+        self.stop_generation(State::Unassigned).await;
+        if self.started {
+            self.launcher.stop().await;
+        }
+        self.connector.name.clone()
+    }
+
     /// Runs until the worker shuts down or the connector is deleted; returns its name.
     pub async fn run(mut self) -> String {
         loop {
             let has_tasks = self.generation.as_ref().is_some_and(|g| !g.tasks.is_empty());
             tokio::select! {
-                _ = wait_shutdown(&mut self.worker_shutdown) => {
-                    self.stop_generation(State::Unassigned).await;
-                    return self.connector.name.clone();
-                }
+                _ = wait_shutdown(&mut self.worker_shutdown) => return self.end().await,
                 command = self.commands.recv() => match command {
                     None => {}
                     Some(c) => {
@@ -366,10 +418,8 @@ impl Supervisor {
                             Command::Resume if self.generation.is_none() => self.restart().await,
                             Command::Resume => {}
                             Command::RestartTask(id) => self.restart_task(id).await,
-                            Command::Delete => {
-                                self.stop_generation(State::Unassigned).await;
-                                return self.connector.name.clone();
-                            }
+                            Command::RestartConnector => self.restart_connector().await,
+                            Command::Delete => return self.end().await,
                         }
                     }
                 },
