@@ -11,16 +11,22 @@
 //! - [`offset_log`]: the offsets topic's murmur2 partitioning, as Java's producer picks it.
 //! - [`status_log`]: the status topic's records and who wins when two workers wrote.
 //!
-//! Still to come (issue 13): the group membership client on the Kafka protocol, the topic-backed
-//! stores and the distributed herder.
+//! And on the Kafka protocol itself (the `kafka-protocol` crate for messages):
+//! - [`wire`]: one broker connection: framing, correlation ids, ApiVersions.
+//! - [`membership`]: FindCoordinator, JoinGroup/SyncGroup/Heartbeat/LeaveGroup as a `connect`
+//!   member, with Kafka's answer to each error (tested against the real broker).
+//!
+//! Still to come (issue 13): the topic-backed stores and the distributed herder.
 //!
 //! **Delivery guarantee**: not applicable yet (no data path here). **State format**: exactly
 //! Kafka Connect's internal topics (config, offsets, status) and group protocol bytes.
-//! **Server needs**: none yet; the membership client will need JoinGroup/SyncGroup/Heartbeat
-//! with protocol type `connect`.
+//! **Server needs**: a Kafka-API broker that serves ApiVersions, FindCoordinator and the classic
+//! group APIs (JoinGroup, SyncGroup, Heartbeat, LeaveGroup) with protocol type `connect`.
 
 pub mod assignor;
 pub mod config_log;
+pub mod membership;
 pub mod offset_log;
 pub mod protocol;
 pub mod status_log;
+pub mod wire;
