@@ -2,6 +2,7 @@
 //! wire-compatible with Apache Kafka Connect (distributed-mode.md).
 //!
 //! Built so far, each pure and tested without a server:
+//! - [`config`]: the distributed worker keys, with Kafka's defaults.
 //! - [`protocol`]: the Connect group protocol's member metadata and assignment bytes (`default`,
 //!   `compatible`, `sessioned`), as a Java worker writes and reads them.
 //! - [`assignor`]: the leader's assignors, eager and incremental cooperative (KIP-415), with
@@ -16,17 +17,29 @@
 //! - [`membership`]: FindCoordinator, JoinGroup/SyncGroup/Heartbeat/LeaveGroup as a `connect`
 //!   member, with Kafka's answer to each error (tested against the real broker).
 //!
-//! Still to come (issue 13): the topic-backed stores and the distributed herder.
+//! And on the internal topics (rdkafka):
+//! - [`topics`]: create each compacted when missing; refuse a non-compacted one or a config
+//!   topic with more than one partition, naming the fix.
+//! - [`kafka_log`]: `KafkaBasedLog`: replay a topic to its end, follow it, write and read back.
+//! - [`stores`]: the config, offsets and status stores with Kafka's write sequences.
 //!
-//! **Delivery guarantee**: not applicable yet (no data path here). **State format**: exactly
+//! Still to come (issue 13): the distributed herder that joins these to the worker's task
+//! loops, and `sluice distributed`.
+//!
+//! **Delivery guarantee**: a store write succeeds only once the broker acknowledged it (and,
+//! for the config topic, once it was read back), so what a worker acts on is durable. **State format**: exactly
 //! Kafka Connect's internal topics (config, offsets, status) and group protocol bytes.
 //! **Server needs**: a Kafka-API broker that serves ApiVersions, FindCoordinator and the classic
 //! group APIs (JoinGroup, SyncGroup, Heartbeat, LeaveGroup) with protocol type `connect`.
 
 pub mod assignor;
+pub mod config;
 pub mod config_log;
+pub mod kafka_log;
 pub mod membership;
 pub mod offset_log;
 pub mod protocol;
 pub mod status_log;
+pub mod stores;
+pub mod topics;
 pub mod wire;

@@ -1,0 +1,240 @@
+//! A compacted topic read to its end and then followed, with writes that are acknowledged and
+//! read back (Kafka's `KafkaBasedLog`; distributed-mode.md §2). The config, offsets and status
+//! stores are each a [`KafkaBasedLog`] over their own replay state.
+//!
+//! The consumer is assigned every partition (no consumer group, no committed offsets) from the
+//! beginning, and a thread applies each record to the state in order. "Read to the end" waits
+//! until the position of every partition reaches the end the broker reports; a broker whose
+//! high watermark is stale (Tansu reports the last batch's base offset + 1) makes that wait
+//! shorter, never longer, and the log goes on following. A write waits for its own record to be
+//! read back, which is exact whatever the broker reports. Producers use murmur2 partitioning, as
+//! Java's do, so a key lands on the partition a Java worker reads it from.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+use rdkafka::{Offset, TopicPartitionList};
+use tokio::sync::watch;
+use tracing::warn;
+
+/// What a log's records are applied to.
+pub trait LogState: Send + 'static {
+    fn apply(&mut self, partition: i32, offset: i64, key: Option<&[u8]>, value: Option<&[u8]>);
+}
+
+/// Why reading or writing an internal topic failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("topic {topic}: {source}")]
+    Kafka { topic: String, source: KafkaError },
+    #[error("topic {topic}: {what} took longer than {after:?}")]
+    Timeout { topic: String, what: &'static str, after: Duration },
+    #[error("topic {0} does not exist")]
+    NoTopic(String),
+}
+
+/// Next offset to read, per partition.
+type Positions = BTreeMap<i32, i64>;
+
+/// A topic replayed into `S` and followed.
+pub struct KafkaBasedLog<S> {
+    topic: String,
+    state: Arc<Mutex<S>>,
+    consumer: Arc<BaseConsumer>,
+    producer: FutureProducer,
+    positions: watch::Receiver<Positions>,
+    partitions: Vec<i32>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl<S: LogState> KafkaBasedLog<S> {
+    /// Reads `topic` from the beginning to its end into `state`, then follows it. `base` holds
+    /// the worker's connection settings; `client_id` names the clients (Kafka's
+    /// `<group.id>-configs` and so on).
+    pub async fn start(
+        base: &ClientConfig,
+        topic: &str,
+        client_id: &str,
+        state: S,
+        timeout: Duration,
+    ) -> Result<KafkaBasedLog<S>, LogError> {
+        let kafka = |source| LogError::Kafka { topic: topic.to_owned(), source };
+        let consumer: BaseConsumer = base
+            .clone()
+            .set("client.id", client_id)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("group.id", format!("{client_id}-unused"))
+            .create()
+            .map_err(kafka)?;
+        let consumer = Arc::new(consumer);
+        let partitions = {
+            let (consumer, name) = (consumer.clone(), topic.to_owned());
+            tokio::task::spawn_blocking(move || partitions_of(&consumer, &name, timeout))
+                .await
+                .expect("metadata task")?
+        };
+        let mut assignment = TopicPartitionList::new();
+        for p in &partitions {
+            assignment.add_partition_offset(topic, *p, Offset::Beginning).map_err(kafka)?;
+        }
+        consumer.assign(&assignment).map_err(kafka)?;
+        let producer: FutureProducer = base
+            .clone()
+            .set("client.id", client_id)
+            .set("acks", "all")
+            .set("partitioner", "murmur2_random")
+            .set("message.timeout.ms", timeout.as_millis().to_string())
+            .create()
+            .map_err(kafka)?;
+        let state = Arc::new(Mutex::new(state));
+        let (tx, positions) = watch::channel(Positions::new());
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (consumer, state, stop, name) = (consumer.clone(), state.clone(), stop.clone(), topic.to_owned());
+            std::thread::Builder::new()
+                .name(format!("log-{topic}"))
+                .spawn(move || follow(&consumer, &state, &tx, &stop, &name))
+                .expect("log thread")
+        };
+        let log = KafkaBasedLog {
+            topic: topic.to_owned(),
+            state,
+            consumer,
+            producer,
+            positions,
+            partitions,
+            stop,
+            thread: Some(thread),
+        };
+        log.read_to_end(timeout).await?;
+        Ok(log)
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The replayed state (held briefly: the log's thread applies records under this lock).
+    pub fn state(&self) -> MutexGuard<'_, S> {
+        self.state.lock().unwrap()
+    }
+
+    /// Waits until every partition has been read up to the end the broker reports now.
+    pub async fn read_to_end(&self, timeout: Duration) -> Result<(), LogError> {
+        let ends = {
+            let (consumer, topic, partitions) = (self.consumer.clone(), self.topic.clone(), self.partitions.clone());
+            tokio::task::spawn_blocking(move || {
+                partitions
+                    .iter()
+                    .map(|p| consumer.fetch_watermarks(&topic, *p, timeout).map(|(_, high)| (*p, high)))
+                    .collect::<Result<Positions, KafkaError>>()
+            })
+            .await
+            .expect("watermark task")
+            .map_err(|source| LogError::Kafka { topic: self.topic.clone(), source })?
+        };
+        self.wait(timeout, "reading to the end", |read| {
+            ends.iter().all(|(p, end)| read.get(p).copied().unwrap_or(0) >= *end || *end <= 0)
+        })
+        .await
+    }
+
+    /// Writes a record (`None`: a tombstone) and waits until the broker acknowledged it; answers
+    /// its partition and offset.
+    pub async fn send(&self, key: &[u8], value: Option<&[u8]>) -> Result<(i32, i64), LogError> {
+        let mut record = FutureRecord::to(&self.topic).key(key);
+        if let Some(v) = value {
+            record = record.payload(v);
+        }
+        match self.producer.send(record, Timeout::Never).await {
+            Ok(delivery) => Ok((delivery.partition, delivery.offset)),
+            Err((source, _)) => Err(LogError::Kafka { topic: self.topic.clone(), source }),
+        }
+    }
+
+    /// Writes a record and waits until this log has read it back (the state includes it).
+    pub async fn write(&self, key: &[u8], value: Option<&[u8]>, timeout: Duration) -> Result<(), LogError> {
+        let (partition, offset) = self.send(key, value).await?;
+        self.wait(timeout, "reading a write back", |read| read.get(&partition).is_some_and(|next| *next > offset)).await
+    }
+
+    async fn wait(
+        &self,
+        timeout: Duration,
+        what: &'static str,
+        done: impl Fn(&Positions) -> bool,
+    ) -> Result<(), LogError> {
+        let mut positions = self.positions.clone();
+        let waited = tokio::time::timeout(timeout, positions.wait_for(|p| done(p))).await;
+        match waited {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(_)) => Err(LogError::Timeout { topic: self.topic.clone(), what, after: Duration::ZERO }),
+            Err(_) => Err(LogError::Timeout { topic: self.topic.clone(), what, after: timeout }),
+        }
+    }
+}
+
+impl<S> Drop for KafkaBasedLog<S> {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn partitions_of(consumer: &BaseConsumer, topic: &str, timeout: Duration) -> Result<Vec<i32>, LogError> {
+    let metadata = consumer
+        .fetch_metadata(Some(topic), timeout)
+        .map_err(|source| LogError::Kafka { topic: topic.to_owned(), source })?;
+    let partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic && t.error().is_none())
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    if partitions.is_empty() {
+        return Err(LogError::NoTopic(topic.to_owned()));
+    }
+    Ok(partitions)
+}
+
+/// The log's thread: applies every record in order and publishes the positions.
+fn follow<S: LogState>(
+    consumer: &BaseConsumer,
+    state: &Mutex<S>,
+    positions: &watch::Sender<Positions>,
+    stop: &AtomicBool,
+    topic: &str,
+) {
+    let mut failing = false;
+    while !stop.load(Ordering::Relaxed) {
+        match consumer.poll(Duration::from_millis(100)) {
+            None => {}
+            Some(Ok(m)) => {
+                failing = false;
+                state.lock().unwrap().apply(m.partition(), m.offset(), m.key(), m.payload());
+                positions.send_modify(|p| {
+                    p.insert(m.partition(), m.offset() + 1);
+                });
+            }
+            Some(Err(e)) => {
+                if !failing {
+                    warn!(topic, error = %e, "cannot read the internal topic; retrying");
+                }
+                failing = true;
+            }
+        }
+    }
+}

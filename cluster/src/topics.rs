@@ -1,0 +1,107 @@
+//! Creating and checking the internal topics at start-up (distributed-mode.md §2): each is
+//! created compacted, with the configured partitions, replication factor and extra settings,
+//! when missing; an existing one must be compacted (only), and the config topic must have one
+//! partition, or the worker does not start, saying what to change.
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaErrorCode;
+use tracing::info;
+
+use crate::config::TopicSettings;
+
+/// Why an internal topic cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TopicError {
+    #[error("cannot create or check topic {topic}: {source}")]
+    Kafka { topic: String, source: KafkaError },
+    #[error("cannot create topic {topic}: {code}")]
+    Create { topic: String, code: RDKafkaErrorCode },
+    #[error("topic {topic} ({key}) has cleanup.policy={policy}, but an internal topic must be compacted: set it with `kafka-configs.sh --alter --entity-type topics --entity-name {topic} --add-config cleanup.policy=compact`, or name a new topic")]
+    NotCompacted { topic: String, key: &'static str, policy: String },
+    #[error("topic {topic} (config.storage.topic) has {partitions} partitions, but the config topic is required to have a single partition: name a new topic and let the worker create it")]
+    ConfigPartitions { topic: String, partitions: usize },
+}
+
+/// Which internal topic, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InternalTopic {
+    Config,
+    Offsets,
+    Status,
+}
+
+impl InternalTopic {
+    fn key(self) -> &'static str {
+        match self {
+            InternalTopic::Config => "config.storage.topic",
+            InternalTopic::Offsets => "offset.storage.topic",
+            InternalTopic::Status => "status.storage.topic",
+        }
+    }
+}
+
+/// Creates the topic when missing, then checks it.
+pub async fn ensure(
+    base: &ClientConfig,
+    which: InternalTopic,
+    settings: &TopicSettings,
+    timeout: Duration,
+) -> Result<(), TopicError> {
+    let topic = settings.name.as_str();
+    let kafka = |source| TopicError::Kafka { topic: topic.to_owned(), source };
+    let admin: AdminClient<DefaultClientContext> = base.create().map_err(kafka)?;
+    let options = AdminOptions::new().operation_timeout(Some(timeout)).request_timeout(Some(timeout));
+    let mut new =
+        NewTopic::new(topic, settings.partitions, TopicReplication::Fixed(settings.replication_factor.into()))
+            .set("cleanup.policy", "compact");
+    for (k, v) in &settings.configs {
+        new = new.set(k, v);
+    }
+    let created = match admin.create_topics([&new], &options).await.map_err(kafka)?.pop() {
+        Some(Ok(_)) => true,
+        Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) | None => false,
+        Some(Err((_, code))) => return Err(TopicError::Create { topic: topic.to_owned(), code }),
+    };
+    if created {
+        info!(topic, key = which.key(), partitions = settings.partitions, "internal topic created");
+    } else {
+        check_policy(&admin, &options, which, topic).await?;
+    }
+    if which == InternalTopic::Config {
+        let metadata = admin.inner().fetch_metadata(Some(topic), timeout).map_err(kafka)?;
+        let partitions = metadata.topics().iter().find(|t| t.name() == topic).map_or(0, |t| t.partitions().len());
+        if partitions > 1 {
+            return Err(TopicError::ConfigPartitions { topic: topic.to_owned(), partitions });
+        }
+    }
+    Ok(())
+}
+
+/// An existing topic's `cleanup.policy` must be exactly `compact`; when it cannot be described
+/// (no ACL, an old broker) the worker goes on, as Kafka's does.
+async fn check_policy(
+    admin: &AdminClient<DefaultClientContext>,
+    options: &AdminOptions,
+    which: InternalTopic,
+    topic: &str,
+) -> Result<(), TopicError> {
+    let described = admin.describe_configs([&ResourceSpecifier::Topic(topic)], options).await;
+    let policy = match described.ok().and_then(|mut r| r.pop()).and_then(Result::ok) {
+        Some(resource) => resource.get("cleanup.policy").and_then(|e| e.value.clone()),
+        None => None,
+    };
+    let Some(policy) = policy else {
+        info!(topic, "cannot read cleanup.policy of the internal topic; not checked");
+        return Ok(());
+    };
+    let policies: Vec<&str> = policy.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
+    if policies != ["compact"] {
+        return Err(TopicError::NotCompacted { topic: topic.to_owned(), key: which.key(), policy });
+    }
+    Ok(())
+}
