@@ -425,7 +425,8 @@ fn offsets(command: OffsetsCommand) -> anyhow::Result<()> {
             anyhow::ensure!(offset.is_object() || offset.is_null(), "--offset must be a JSON object or null");
             let store = runtime::offset::OffsetStore::open(&file)?;
             store.put(&connector, [(partition, (!offset.is_null()).then_some(offset))]);
-            store.flush()?;
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(store.flush())?;
             println!("offset written to {}", file.display());
         }
         OffsetsCommand::Import { file, sidecar } => {

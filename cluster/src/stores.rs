@@ -15,6 +15,7 @@ use crate::config_log::{
 };
 use crate::kafka_log::{KafkaBasedLog, LogError, LogState};
 use crate::status_log::{may_write_safely, Status, StatusCache, StatusKey};
+use runtime::offset::{BackendFuture, OffsetBackend, OffsetStoreError, RawEntry};
 
 /// How long a write waits to be read back (Kafka's 30 s `readToEnd` budget).
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -212,14 +213,15 @@ impl LogState for OffsetLog {
     }
 }
 
-/// The offsets topic.
-pub struct OffsetStore {
+/// The offsets topic; as the runtime's [`OffsetBackend`], the persistence of a distributed
+/// worker's [`runtime::offset::OffsetStore`].
+pub struct OffsetTopic {
     log: KafkaBasedLog<OffsetLog>,
 }
 
-impl OffsetStore {
-    pub async fn start(base: &ClientConfig, topic: &str, client_id: &str) -> Result<OffsetStore, LogError> {
-        Ok(OffsetStore {
+impl OffsetTopic {
+    pub async fn start(base: &ClientConfig, topic: &str, client_id: &str) -> Result<OffsetTopic, LogError> {
+        Ok(OffsetTopic {
             log: KafkaBasedLog::start(base, topic, client_id, OffsetLog::default(), WRITE_TIMEOUT).await?,
         })
     }
@@ -241,5 +243,28 @@ impl OffsetStore {
 
     pub async fn refresh(&self, timeout: Duration) -> Result<(), LogError> {
         self.log.read_to_end(timeout).await
+    }
+}
+
+fn offset_error(e: LogError) -> OffsetStoreError {
+    OffsetStoreError::Backend(e.to_string())
+}
+
+impl OffsetBackend for OffsetTopic {
+    fn describe(&self) -> String {
+        format!("offsets topic {}", self.log.topic())
+    }
+
+    /// Kafka's `get`: reads the topic to its end first.
+    fn load(&self) -> BackendFuture<'_, Option<Vec<RawEntry>>> {
+        Box::pin(async move {
+            self.refresh(WRITE_TIMEOUT).await.map_err(offset_error)?;
+            Ok(Some(self.entries().into_iter().map(|(k, v)| (k, Some(v))).collect()))
+        })
+    }
+
+    /// Sends the changed entries (a reset as a tombstone); durable once all are acknowledged.
+    fn persist(&self, _all: Vec<RawEntry>, changed: Vec<RawEntry>) -> BackendFuture<'_, ()> {
+        Box::pin(async move { self.put(&changed).await.map_err(offset_error) })
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use cluster::config::TopicSettings;
 use cluster::config_log::{ConfigEvent, Properties, TargetState};
 use cluster::status_log::{Status, StatusKey, StatusState};
-use cluster::stores::{ConfigStore, OffsetStore, StatusStore};
+use cluster::stores::{ConfigStore, OffsetTopic, StatusStore};
 use cluster::topics::{ensure, InternalTopic, TopicError};
 use rdkafka::config::ClientConfig;
 
@@ -93,7 +93,7 @@ async fn offsets_and_statuses_round_trip() {
     ensure(&base, InternalTopic::Offsets, &topic(&offsets, 3), T).await.unwrap();
     ensure(&base, InternalTopic::Status, &topic(&statuses, 2), T).await.unwrap();
 
-    let store = OffsetStore::start(&base, &offsets, "test-offsets").await.unwrap();
+    let store = OffsetTopic::start(&base, &offsets, "test-offsets").await.unwrap();
     let key = br#"["file-source",{"filename":"in.txt"}]"#.to_vec();
     let other = br#"["file-source",{"filename":"other.txt"}]"#.to_vec();
     store
@@ -101,7 +101,7 @@ async fn offsets_and_statuses_round_trip() {
         .await
         .unwrap();
     store.put(&[(other.clone(), None)]).await.unwrap();
-    let reader = OffsetStore::start(&base, &offsets, "test-offsets-2").await.unwrap();
+    let reader = OffsetTopic::start(&base, &offsets, "test-offsets-2").await.unwrap();
     tokio::time::timeout(T, async {
         while reader.get(&key).is_none() || reader.get(&other).is_some() {
             reader.refresh(T).await.unwrap();
@@ -148,4 +148,38 @@ async fn a_wrong_internal_topic_stops_the_start_with_the_fix() {
         }
         other => panic!("a delete-policy topic must be refused: {other:?}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runtime_offset_store_runs_on_the_topic() {
+    use runtime::offset::OffsetStore;
+    use serde_json::json;
+    let base = base();
+    let offsets = unique("sluice-test-runtime-offsets");
+    ensure(&base, InternalTopic::Offsets, &topic(&offsets, 5), T).await.unwrap();
+    let topic_a = OffsetTopic::start(&base, &offsets, "a-offsets").await.unwrap();
+    let a = OffsetStore::new(Box::new(topic_a), Vec::new()).unwrap();
+    a.put("jdbc", [(json!({"protocol": "1", "table": "shop.orders"}), Some(json!({"incrementing": 42})))]);
+    a.flush().await.unwrap();
+
+    let topic_b = OffsetTopic::start(&base, &offsets, "b-offsets").await.unwrap();
+    let key = br#"["jdbc",{"protocol":"1","table":"shop.orders"}]"#;
+    assert_eq!(topic_b.get(key).as_deref(), Some(&br#"{"incrementing":42}"#[..]), "Kafka's exact key and value bytes");
+    let b = OffsetStore::new(Box::new(topic_b), Vec::new()).unwrap();
+    b.refresh().await.unwrap();
+    assert_eq!(b.get("jdbc", &json!({"table": "shop.orders", "protocol": "1"})), Some(json!({"incrementing": 42})));
+    // a task moved to b resumes from what a wrote last
+    a.put("jdbc", [(json!({"protocol": "1", "table": "shop.orders"}), Some(json!({"incrementing": 43})))]);
+    a.flush().await.unwrap();
+    tokio::time::timeout(T, async {
+        loop {
+            b.refresh().await.unwrap();
+            if b.get("jdbc", &json!({"protocol": "1", "table": "shop.orders"})) == Some(json!({"incrementing": 43})) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("b reads a's newer offset");
 }

@@ -90,12 +90,12 @@ impl StandaloneHerder {
         Ok(c)
     }
 
-    fn flushed(&self, message: &str) -> Result<Message, HerderError> {
-        self.offsets.flush().map_err(|e| HerderError::Failed(e.to_string()))?;
+    async fn flushed(&self, message: &str) -> Result<Message, HerderError> {
+        self.offsets.flush().await.map_err(|e| HerderError::Failed(e.to_string()))?;
         Ok(Message { message: message.into() })
     }
 
-    fn alter(&self, name: &str, offsets: ConnectorOffsets) -> Result<Message, HerderError> {
+    async fn alter(&self, name: &str, offsets: ConnectorOffsets) -> Result<Message, HerderError> {
         let connector = self.alterable(name)?;
         let bad = offsets
             .offsets
@@ -115,15 +115,15 @@ impl StandaloneHerder {
             }
         }
         self.offsets.put(name, entries);
-        self.flushed("The offsets for this connector have been altered successfully")
+        self.flushed("The offsets for this connector have been altered successfully").await
     }
 
-    fn reset(&self, name: &str) -> Result<Message, HerderError> {
+    async fn reset(&self, name: &str) -> Result<Message, HerderError> {
         self.alterable(name)?;
         let partitions: Vec<(Value, Option<Value>)> =
             self.offsets.entries().into_iter().filter(|e| e.connector == name).map(|e| (e.partition, None)).collect();
         self.offsets.put(name, partitions);
-        self.flushed("The offsets for this connector have been reset successfully")
+        self.flushed("The offsets for this connector have been reset successfully").await
     }
 
     fn offsets_of(&self, name: &str) -> Result<ConnectorOffsets, HerderError> {
@@ -285,10 +285,10 @@ impl Herder for StandaloneHerder {
     }
 
     fn alter_offsets(&self, name: String, offsets: ConnectorOffsets) -> HerderFuture<'_, Message> {
-        Box::pin(async move { self.alter(&name, offsets) })
+        Box::pin(async move { self.alter(&name, offsets).await })
     }
 
     fn reset_offsets(&self, name: String) -> HerderFuture<'_, Message> {
-        Box::pin(async move { self.reset(&name) })
+        Box::pin(async move { self.reset(&name).await })
     }
 }

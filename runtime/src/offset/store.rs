@@ -1,20 +1,21 @@
-//! The offset store of one worker: every source connector's offsets in one file.
+//! The offset store of one worker: every source connector's offsets, in memory with their exact
+//! key bytes, made durable by an [`OffsetBackend`] (the offset file, or a cluster's topic).
 //!
 //! Differences from Kafka's `FileOffsetBackingStore` (documented): the file is replaced
 //! atomically (temp file, fsync, rename, fsync of the folder) instead of rewritten in place, and
 //! a corrupt file stops the worker with a recovery hint instead of silently loading as empty.
 //! After each flush a readable sidecar `<file>.json` is written too.
 
-use std::collections::{BTreeMap, HashMap};
-use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::java::{self, CodecError};
+use super::backend::{OffsetBackend, RawEntry};
+use super::file::FileBackend;
+use super::java::CodecError;
 use super::json_text::{canonical, write_json};
 
 #[derive(Debug, thiserror::Error)]
@@ -23,8 +24,10 @@ pub enum OffsetStoreError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("offset file {path} is corrupt ({source}); the readable copy {path}.json (if present) can rebuild it with `sluice offsets import {path} {path}.json`, or move the file away to start from no offsets")]
     Corrupt { path: PathBuf, source: CodecError },
-    #[error("offset file {path}: entry {entry} is not valid JSON ({message}); the offsets were not loaded, so nothing is read twice. The readable copy {path}.json (if present) can rebuild the file with `sluice offsets import {path} {path}.json`, or `sluice offsets set` can replace the entry")]
-    Damaged { path: PathBuf, entry: String, message: String },
+    #[error("{origin}: entry {entry} is not valid JSON ({message}); the offsets were not loaded, so nothing is read twice. {hint}")]
+    Damaged { origin: String, entry: String, message: String, hint: String },
+    #[error("cannot read or write the stored offsets: {0}")]
+    Backend(String),
     #[error("offset file {path} is in use by another process (lock {path}.lock)")]
     Locked { path: PathBuf },
     #[error("the stored offset of {connector} does not suit the connector: {message}; correct it with `PATCH /connectors/{connector}/offsets` while the connector is STOPPED, or with the worker stopped `sluice offsets set <offset file> --connector {connector} --partition … --offset …` (`sluice offsets dump` shows it)")]
@@ -40,64 +43,79 @@ pub struct OffsetEntry {
     pub offset: Option<Value>,
 }
 
+#[derive(Default)]
 struct Inner {
-    /// Key bytes → value bytes, exactly as they are (or will be) in the file.
+    /// Key bytes → value bytes, exactly as they are (or will be) stored.
     raw: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     /// (connector, canonical partition) → key bytes, so lookups ignore key order.
     index: HashMap<(String, String), Vec<u8>>,
-    dirty: bool,
+    /// Keys written since the last successful flush.
+    changed: BTreeSet<Vec<u8>>,
 }
 
-/// The worker's offset file.
-pub struct OffsetStore {
-    path: PathBuf,
-    inner: Mutex<Inner>,
-    write_lock: Mutex<()>,
-    _lock: Option<File>,
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OffsetStoreError + '_ {
-    move |source| OffsetStoreError::Io { path: path.to_owned(), source }
-}
-
-impl OffsetStore {
-    /// Opens (and locks) the file; a missing or empty file is an empty store.
-    pub fn open(path: &Path) -> Result<OffsetStore, OffsetStoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(io(path))?;
-        }
-        let lock = lock(path)?;
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(io(path)(e)),
-        };
-        let entries =
-            java::decode(&bytes).map_err(|source| OffsetStoreError::Corrupt { path: path.to_owned(), source })?;
-        let mut inner = Inner { raw: BTreeMap::new(), index: HashMap::new(), dirty: false };
+impl Inner {
+    /// Adds stored entries, checking that each is readable.
+    fn load(&mut self, entries: Vec<RawEntry>, backend: &dyn OffsetBackend) -> Result<(), OffsetStoreError> {
         for (key, value) in entries {
             let damaged = |what: &[u8], message: String| OffsetStoreError::Damaged {
-                path: path.to_owned(),
+                origin: backend.describe(),
                 entry: crate::error::excerpt(what, 120),
                 message,
+                hint: backend.repair_hint(),
             };
             let id = parse_key(&key).map_err(|m| damaged(&key, m))?;
             if let Some(v) = &value {
                 serde_json::from_slice::<Value>(v).map_err(|e| damaged(v, format!("offset of {}: {e}", id.0)))?;
             }
-            inner.index.insert(id, key.clone());
-            inner.raw.insert(key, value);
+            self.index.insert(id, key.clone());
+            self.raw.insert(key, value);
         }
-        Ok(OffsetStore {
-            path: path.to_owned(),
-            inner: Mutex::new(inner),
-            write_lock: Mutex::new(()),
-            _lock: Some(lock),
-        })
+        Ok(())
+    }
+}
+
+/// The worker's source offsets.
+pub struct OffsetStore {
+    inner: Mutex<Inner>,
+    write_lock: tokio::sync::Mutex<()>,
+    backend: Box<dyn OffsetBackend>,
+}
+
+pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OffsetStoreError + '_ {
+    move |source| OffsetStoreError::Io { path: path.to_owned(), source }
+}
+
+impl OffsetStore {
+    /// Opens (and locks) the offset file; a missing or empty file is an empty store.
+    pub fn open(path: &Path) -> Result<OffsetStore, OffsetStoreError> {
+        let (backend, entries) = FileBackend::open(path)?;
+        OffsetStore::new(Box::new(backend), entries)
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// A store over `backend`, holding `entries` (what the backend has stored).
+    pub fn new(backend: Box<dyn OffsetBackend>, entries: Vec<RawEntry>) -> Result<OffsetStore, OffsetStoreError> {
+        let mut inner = Inner::default();
+        inner.load(entries, backend.as_ref())?;
+        Ok(OffsetStore { inner: Mutex::new(inner), write_lock: tokio::sync::Mutex::new(()), backend })
+    }
+
+    /// Where the offsets are kept, for messages.
+    pub fn describe(&self) -> String {
+        self.backend.describe()
+    }
+
+    /// Reads what other writers stored (a cluster's other workers), keeping this worker's own
+    /// writes not yet flushed; called before a task reads its offsets.
+    pub async fn refresh(&self) -> Result<(), OffsetStoreError> {
+        let Some(entries) = self.backend.load().await? else { return Ok(()) };
+        let mut inner = self.inner.lock().unwrap();
+        let theirs: Vec<RawEntry> = entries.into_iter().filter(|(k, _)| !inner.changed.contains(k)).collect();
+        inner.load(theirs, self.backend.as_ref())
+    }
+
+    /// See [`OffsetBackend::state_file`].
+    pub fn state_file(&self, connector: &str, name: &str) -> Option<PathBuf> {
+        self.backend.state_file(connector, name)
     }
 
     /// The stored offset of a partition, `None` when absent or reset.
@@ -143,30 +161,35 @@ impl OffsetStore {
                 v
             });
             if inner.raw.get(&key) != Some(&value) {
-                inner.raw.insert(key, value);
-                inner.dirty = true;
+                inner.raw.insert(key.clone(), value);
+                inner.changed.insert(key);
             }
         }
     }
 
-    /// Writes the file (and its sidecar) atomically if anything changed.
-    pub fn flush(&self) -> Result<(), OffsetStoreError> {
-        let _writing = self.write_lock.lock().unwrap();
-        let (bytes, sidecar) = {
-            let mut inner = self.inner.lock().unwrap();
-            if !inner.dirty {
+    /// Makes what changed durable (the offset file is rewritten atomically with its sidecar);
+    /// on failure the changes stay pending for the next flush.
+    pub async fn flush(&self) -> Result<(), OffsetStoreError> {
+        let _writing = self.write_lock.lock().await;
+        let (all, changed) = {
+            let inner = self.inner.lock().unwrap();
+            if inner.changed.is_empty() {
                 return Ok(());
             }
-            inner.dirty = false;
-            let entries: Vec<java::RawEntry> = inner.raw.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-            (java::encode(&entries), sidecar_json(&entries))
+            let all: Vec<RawEntry> = inner.raw.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let changed: Vec<RawEntry> =
+                inner.changed.iter().map(|k| (k.clone(), inner.raw.get(k).cloned().flatten())).collect();
+            (all, changed)
         };
-        let result = write_atomically(&self.path, &bytes)
-            .and_then(|()| write_atomically(&PathBuf::from(format!("{}.json", self.path.display())), &sidecar));
-        if result.is_err() {
-            self.inner.lock().unwrap().dirty = true;
+        self.backend.persist(all, changed.clone()).await?;
+        let mut inner = self.inner.lock().unwrap();
+        for (key, value) in changed {
+            // a key written again meanwhile stays pending
+            if inner.raw.get(&key) == Some(&value) {
+                inner.changed.remove(&key);
+            }
         }
-        result
+        Ok(())
     }
 
     /// Every entry, parsed (for REST and `sluice offsets dump`).
@@ -174,24 +197,6 @@ impl OffsetStore {
         let inner = self.inner.lock().unwrap();
         inner.raw.iter().filter_map(|(k, v)| parse_entry(k, v.as_deref())).collect()
     }
-}
-
-/// Locks `<file>.lock` for as long as the returned handle lives: one writer at a time (a running
-/// worker, or an `sluice offsets` command).
-pub fn lock(path: &Path) -> Result<File, OffsetStoreError> {
-    let lock_path = PathBuf::from(format!("{}.lock", path.display()));
-    let lock = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io(path))?;
-    if lock.try_lock().is_err() {
-        return Err(OffsetStoreError::Locked { path: path.to_owned() });
-    }
-    Ok(lock)
-}
-
-/// Reads an offset file without locking it (for `sluice offsets dump`).
-pub fn read_entries(path: &Path) -> Result<Vec<OffsetEntry>, OffsetStoreError> {
-    let bytes = std::fs::read(path).map_err(io(path))?;
-    let entries = java::decode(&bytes).map_err(|source| OffsetStoreError::Corrupt { path: path.to_owned(), source })?;
-    Ok(entries.iter().filter_map(|(k, v)| parse_entry(k, v.as_deref())).collect())
 }
 
 /// `["<connector>",{partition}]` → (connector, canonical partition).
@@ -203,7 +208,7 @@ fn parse_key(key: &[u8]) -> Result<(String, String), String> {
     }
 }
 
-fn parse_entry(key: &[u8], value: Option<&[u8]>) -> Option<OffsetEntry> {
+pub(super) fn parse_entry(key: &[u8], value: Option<&[u8]>) -> Option<OffsetEntry> {
     let k: Value = serde_json::from_slice(key).ok()?;
     let arr = k.as_array()?;
     Some(OffsetEntry {
@@ -213,67 +218,16 @@ fn parse_entry(key: &[u8], value: Option<&[u8]>) -> Option<OffsetEntry> {
     })
 }
 
-fn sidecar_json(entries: &[java::RawEntry]) -> Vec<u8> {
-    let parsed: Vec<Value> = entries
-        .iter()
-        .filter_map(|(k, v)| parse_entry(k, v.as_deref()))
-        .map(|e| serde_json::json!({"connector": e.connector, "partition": e.partition, "offset": e.offset}))
-        .collect();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let doc = serde_json::json!({
-        "format": "sluice-offsets/1",
-        "written_at": crate::convert::time::iso_timestamp(now.as_millis() as i64),
-        "entries": parsed,
-    });
-    let mut out = serde_json::to_vec_pretty(&doc).unwrap_or_default();
-    out.push(b'\n');
-    out
-}
-
-/// Temp file, fsync, rename over the target, fsync the folder.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OffsetStoreError> {
-    let tmp = PathBuf::from(format!("{}.tmp", path.display()));
-    let mut f = File::create(&tmp).map_err(io(path))?;
-    f.write_all(bytes).map_err(io(path))?;
-    f.sync_all().map_err(io(path))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(io(path))?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
-}
-
-/// Builds a Java offset file from a sidecar (`sluice offsets import`).
-pub fn import_sidecar(sidecar: &Path, target: &Path) -> Result<usize, OffsetStoreError> {
-    let _lock = lock(target)?;
-    let text = std::fs::read(sidecar).map_err(io(sidecar))?;
-    let doc: Value = serde_json::from_slice(&text).map_err(|e| OffsetStoreError::Json {
-        connector: "-".into(),
-        message: format!("{}: {e}", sidecar.display()),
-    })?;
-    let mut entries = Vec::new();
-    for e in doc["entries"].as_array().into_iter().flatten() {
-        let (Some(connector), Some(partition)) = (e["connector"].as_str(), e.get("partition")) else { continue };
-        let mut key = Vec::new();
-        write_json(&Value::Array(vec![Value::String(connector.to_owned()), partition.clone()]), &mut key);
-        let value = e.get("offset").filter(|v| !v.is_null()).map(|o| {
-            let mut v = Vec::new();
-            write_json(o, &mut v);
-            v
-        });
-        entries.push((key, value));
-    }
-    write_atomically(target, &java::encode(&entries))?;
-    Ok(entries.len())
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::{import_sidecar, java};
     use super::*;
     use serde_json::json;
+
+    fn flush(store: &OffsetStore) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(store.flush()).unwrap();
+    }
 
     #[test]
     fn put_flush_reopen_and_key_order() {
@@ -284,7 +238,7 @@ mod tests {
             assert!(OffsetStore::open(&path).is_err(), "second open must fail on the lock");
             store.put("jdbc", [(json!({"protocol":"1","table":"shop.orders"}), Some(json!({"incrementing":42})))]);
             store.put("f", [(json!({"filename":"/a"}), None)]);
-            store.flush().unwrap();
+            flush(&store);
         }
         let raw = java::decode(&std::fs::read(&path).unwrap()).unwrap();
         assert_eq!(raw[1].0, br#"["jdbc",{"protocol":"1","table":"shop.orders"}]"#.to_vec());
@@ -295,7 +249,7 @@ mod tests {
         assert_eq!(store.get("f", &json!({"filename":"/a"})), None);
         // an update keeps the loaded key bytes
         store.put("jdbc", [(json!({"table":"shop.orders","protocol":"1"}), Some(json!({"incrementing":43})))]);
-        store.flush().unwrap();
+        flush(&store);
         let raw = java::decode(&std::fs::read(&path).unwrap()).unwrap();
         assert_eq!(raw.len(), 2);
         assert_eq!(raw[1].0, br#"["jdbc",{"protocol":"1","table":"shop.orders"}]"#.to_vec());
@@ -316,7 +270,7 @@ mod tests {
         {
             let store = OffsetStore::open(&path).unwrap();
             store.put("f", [(json!({"filename":"/a"}), Some(json!({"position":1234})))]);
-            store.flush().unwrap();
+            flush(&store);
         }
         let sidecar = std::fs::read(dir.path().join("o.json")).unwrap();
         // same length, so the Java framing stays valid: only the JSON inside is damaged

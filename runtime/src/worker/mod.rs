@@ -440,7 +440,7 @@ impl Worker {
         }
         self.supervisors.abort_all();
         // what the tasks committed is saved even when a second signal cut their shutdown short
-        if let Err(e) = self.offsets.flush() {
+        if let Err(e) = self.offsets.flush().await {
             error!(error = %e, "final offset flush failed");
             failed = true;
         }

@@ -71,7 +71,7 @@ impl OffsetReader for ConnectorOffsets {
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
             .collect();
-        Some(std::path::PathBuf::from(format!("{}.{connector}.{name}", self.store.path().display())))
+        self.store.state_file(&connector, name)
     }
 }
 
@@ -113,7 +113,11 @@ pub async fn run<T: SourceTask>(ctx: TaskContext, mut task: T) -> Result<(), Tas
     // an outage begins when the server is back
     let mut backoff = Backoff::reconnect();
     loop {
-        match task.start(&offsets).await {
+        let started = match ctx.offsets.refresh().await {
+            Ok(()) => task.start(&offsets).await,
+            Err(e) => Err(TaskError::retriable(format!("cannot read the stored offsets: {e}"))),
+        };
+        match started {
             Ok(()) => break ctx.recovered(&mut backoff, "start"),
             Err(e) if e.kind == ErrorKind::Retriable && !ctx.stopping() => ctx.retry(&mut backoff, "start", e).await?,
             Err(e) => return Err(e),
@@ -322,7 +326,8 @@ impl<T: SourceTask> Loop<T> {
         let store = self.ctx.offsets.clone();
         store.put(&self.ctx.connector.name, json);
         self.unflushed.extend(committable);
-        let flush = tokio::task::spawn_blocking(move || store.flush());
+        // a flush that outlives the timeout goes on, and is waited for by the next one
+        let flush = tokio::spawn(async move { store.flush().await });
         let error = match tokio::time::timeout(self.ctx.worker.offset_flush_timeout, flush).await {
             Ok(Ok(Ok(()))) => {
                 self.ctx.status.record_commit(Some(started.elapsed()));
