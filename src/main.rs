@@ -8,14 +8,17 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 mod logging;
+mod offsets;
 
-use anyhow::Context;
+use offsets::OffsetsCommand;
+
 use clap::{Parser, Subcommand, ValueEnum};
+use cluster::config::DistributedConfig;
 use connector_binlog::{MariaDbConnector, MySqlConnector};
 use connector_file::{FileStreamSinkConnector, FileStreamSourceConnector};
 use connector_jdbc::JdbcSourceConnector;
 use connector_s3::S3SinkConnector;
-use runtime::config::{file, ConfigError, ConfigErrors, ConfigReader, Providers, RawConfig, WorkerConfig};
+use runtime::config::{file, ConfigError, ConfigErrors, ConfigReader, Providers, RawConfig, WorkerConfig, WorkerMode};
 use runtime::plugin::Registry;
 use runtime::worker::{Exit, PreparedConnector, Worker};
 use tracing::{error, info, warn};
@@ -92,30 +95,10 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
-    /// Read or rebuild the standalone offset file.
+    /// Read or rebuild the standalone offset file; copy it into a cluster's offsets topic.
     Offsets {
         #[command(subcommand)]
         command: OffsetsCommand,
-    },
-}
-
-#[derive(Subcommand)]
-enum OffsetsCommand {
-    /// Print every offset in the file as JSON.
-    Dump { file: PathBuf },
-    /// Rebuild the offset file from its JSON sidecar (`<file>.json`); run with the worker stopped.
-    Import { file: PathBuf, sidecar: PathBuf },
-    /// Set (or, with `--offset null`, reset) one offset; run with the worker stopped.
-    Set {
-        file: PathBuf,
-        #[arg(long)]
-        connector: String,
-        /// The source partition as JSON, e.g. '{"filename":"/var/log/app.log"}'.
-        #[arg(long)]
-        partition: String,
-        /// The offset as JSON, e.g. '{"position":0}', or null.
-        #[arg(long)]
-        offset: String,
     },
 }
 
@@ -163,7 +146,7 @@ fn main() -> ExitCode {
             plugins(markdown);
             ExitCode::SUCCESS
         }
-        Command::Offsets { command } => match offsets(command) {
+        Command::Offsets { command } => match offsets::run(command) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -183,12 +166,21 @@ struct Loaded {
     connector_errors: Vec<ConfigError>,
 }
 
-fn load_worker(path: &Path, strict: bool, errors: &mut Vec<ConfigError>) -> (Option<WorkerConfig>, Providers) {
+/// A worker file read and checked: the common keys, a distributed worker's own, and its config
+/// providers.
+struct LoadedWorker {
+    worker: Option<WorkerConfig>,
+    distributed: Option<DistributedConfig>,
+    providers: Providers,
+}
+
+fn load_worker(path: &Path, strict: bool, mode: WorkerMode, errors: &mut Vec<ConfigError>) -> LoadedWorker {
+    let nothing = || LoadedWorker { worker: None, distributed: None, providers: Providers::default() };
     let (mut raw, dups) = match file::load_properties(path) {
         Ok(l) => l,
         Err(e) => {
             errors.push(e);
-            return (None, Providers::default());
+            return nothing();
         }
     };
     dups.iter().for_each(|d| warn!("{d}"));
@@ -201,7 +193,11 @@ fn load_worker(path: &Path, strict: bool, errors: &mut Vec<ConfigError>) -> (Opt
     };
     errors.extend(providers.resolve(&mut raw));
     let mut reader = ConfigReader::new(&raw);
-    let worker = WorkerConfig::parse(&mut reader);
+    let worker = WorkerConfig::parse_for(&mut reader, mode);
+    let distributed = match mode {
+        WorkerMode::Distributed => DistributedConfig::parse(&mut reader),
+        WorkerMode::Standalone => None,
+    };
     let (es, unknown) = reader.finish();
     errors.extend(es);
     report_unknown(&raw, unknown, strict, errors);
@@ -210,7 +206,7 @@ fn load_worker(path: &Path, strict: bool, errors: &mut Vec<ConfigError>) -> (Opt
             info!(plugin_path = %p, "plugin.path is ignored: connectors are built into sluice");
         }
     }
-    (worker, providers)
+    LoadedWorker { worker, distributed, providers }
 }
 
 fn report_unknown(
@@ -266,7 +262,10 @@ fn load_all(worker: Option<&Path>, connectors: &[PathBuf], strict: bool) -> Load
     let registry = registry();
     let mut worker_errors = Vec::new();
     let (worker, providers) = match worker {
-        Some(w) => load_worker(w, strict, &mut worker_errors),
+        Some(w) => {
+            let loaded = load_worker(w, strict, WorkerMode::Standalone, &mut worker_errors);
+            (loaded.worker, loaded.providers)
+        }
         None => (None, Providers::default()),
     };
     let mut connector_errors = Vec::new();
@@ -404,36 +403,4 @@ fn plugins_markdown() -> String {
         }
     }
     out
-}
-
-fn offsets(command: OffsetsCommand) -> anyhow::Result<()> {
-    match command {
-        OffsetsCommand::Dump { file } => {
-            let entries = runtime::offset::read_entries(&file)?;
-            let list: Vec<serde_json::Value> = entries
-                .into_iter()
-                .map(|e| serde_json::json!({"connector": e.connector, "partition": e.partition, "offset": e.offset}))
-                .collect();
-            println!("{}", serde_json::to_string_pretty(&serde_json::json!({"entries": list}))?);
-        }
-        OffsetsCommand::Set { file, connector, partition, offset } => {
-            let partition: serde_json::Value =
-                serde_json::from_str(&partition).with_context(|| format!("--partition is not JSON: {partition}"))?;
-            let offset: serde_json::Value =
-                serde_json::from_str(&offset).with_context(|| format!("--offset is not JSON: {offset}"))?;
-            anyhow::ensure!(partition.is_object(), "--partition must be a JSON object");
-            anyhow::ensure!(offset.is_object() || offset.is_null(), "--offset must be a JSON object or null");
-            let store = runtime::offset::OffsetStore::open(&file)?;
-            store.put(&connector, [(partition, (!offset.is_null()).then_some(offset))]);
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(store.flush())?;
-            println!("offset written to {}", file.display());
-        }
-        OffsetsCommand::Import { file, sidecar } => {
-            let n = runtime::offset::import_sidecar(&sidecar, &file)
-                .with_context(|| format!("importing {}", sidecar.display()))?;
-            println!("wrote {n} offset(s) to {}", file.display());
-        }
-    }
-    Ok(())
 }

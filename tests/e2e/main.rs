@@ -16,6 +16,7 @@ mod file_pipeline;
 mod jdbc_mariadb;
 mod jdbc_postgres;
 mod large_records;
+mod offsets_migration;
 mod private_mariadb;
 mod private_postgres;
 mod rest_api;

@@ -17,4 +17,4 @@ pub use reader::{
     is_secret_key, redact_value, ConfigError, ConfigErrors, ConfigReader, Entry, InitialState, Password, RawConfig,
     UnknownKey,
 };
-pub use worker::WorkerConfig;
+pub use worker::{WorkerConfig, WorkerMode};

@@ -49,14 +49,23 @@ const IGNORED: &[&str] = &[
     "topic.tracking.allow.reset",
 ];
 
-/// The standalone worker's settings.
+/// Which worker a file configures: the keys differ (`offset.storage.file.filename` is the
+/// standalone worker's; a distributed worker's own keys are read by the `cluster` crate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerMode {
+    Standalone,
+    Distributed,
+}
+
+/// The worker's settings common to both modes, and the standalone offset file.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     pub origin: String,
     pub bootstrap_servers: String,
     pub key_converter: Converter,
     pub value_converter: Converter,
-    pub offset_file: PathBuf,
+    /// Standalone: `offset.storage.file.filename` (required there).
+    pub offset_file: Option<PathBuf>,
     pub offset_flush_interval: Duration,
     pub offset_flush_timeout: Duration,
     pub shutdown_timeout: Duration,
@@ -72,12 +81,23 @@ pub struct WorkerConfig {
 }
 
 impl WorkerConfig {
-    /// Parses the worker keys, recording every problem in `reader`.
+    /// Parses a standalone worker's keys, recording every problem in `reader`.
     pub fn parse(reader: &mut ConfigReader<'_>) -> Option<WorkerConfig> {
+        WorkerConfig::parse_for(reader, WorkerMode::Standalone)
+    }
+
+    /// Parses the worker keys of `mode` (a distributed worker's own keys are left to the
+    /// `cluster` crate, on the same reader, so every problem is reported together).
+    pub fn parse_for(reader: &mut ConfigReader<'_>, mode: WorkerMode) -> Option<WorkerConfig> {
         let bootstrap_servers = reader.string_or("bootstrap.servers", "localhost:9092");
         let key_converter = required_converter(reader, "key.converter");
         let value_converter = required_converter(reader, "value.converter");
-        let offset_file = reader.required("offset.storage.file.filename", "a file path for source offsets");
+        let offset_file = match mode {
+            WorkerMode::Standalone => Some(
+                reader.required("offset.storage.file.filename", "a file path for source offsets").map(PathBuf::from),
+            ),
+            WorkerMode::Distributed => None,
+        };
         let offset_flush_interval = reader.millis("offset.flush.interval.ms", 60_000);
         let offset_flush_timeout = reader.millis("offset.flush.timeout.ms", 5_000);
         let shutdown_timeout = reader.millis("task.shutdown.graceful.timeout.ms", 5_000);
@@ -97,7 +117,10 @@ impl WorkerConfig {
             bootstrap_servers,
             key_converter: key_converter?,
             value_converter: value_converter?,
-            offset_file: PathBuf::from(offset_file?),
+            offset_file: match offset_file {
+                Some(file) => Some(file?),
+                None => None,
+            },
             offset_flush_interval,
             offset_flush_timeout,
             shutdown_timeout,

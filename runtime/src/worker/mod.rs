@@ -262,7 +262,15 @@ pub enum Exit {
 impl Worker {
     /// Opens (and locks) the offset file.
     pub fn new(config: WorkerConfig) -> Result<Worker, WorkerError> {
-        let offsets = Arc::new(OffsetStore::open(&config.offset_file)?);
+        let Some(file) = &config.offset_file else {
+            let missing = crate::config::ConfigError::Missing {
+                origin: config.origin.as_str().into(),
+                key: "offset.storage.file.filename".into(),
+                expected: "a file path for source offsets".into(),
+            };
+            return Err(WorkerError::Config(ConfigErrors(vec![missing])));
+        };
+        let offsets = Arc::new(OffsetStore::open(file)?);
         let worker_id = config.listener.map(|a| a.to_string()).unwrap_or_else(|| "standalone".into());
         let (shutdown_tx, _) = watch::channel(false);
         let (failures_tx, failures) = mpsc::unbounded_channel();

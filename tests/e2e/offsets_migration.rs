@@ -1,0 +1,118 @@
+//! Moving from standalone to distributed mode with the same positions: `sluice offsets copy`
+//! writes a standalone offset file into the offsets topic of a distributed worker file, with
+//! Kafka's exact key and value bytes on the partition a Java worker would read them from, and
+//! `sluice offsets dump --worker` reads them back.
+
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use crate::harness::*;
+
+fn distributed_file(dir: &Dir, offsets_topic: &str, extra: &str) -> std::path::PathBuf {
+    let text = format!(
+        "bootstrap.servers={}\n{extra}config.storage.topic={}\nstatus.storage.topic={}\noffset.storage.topic={offsets_topic}\n\
+         offset.storage.partitions=5\noffset.storage.replication.factor=1\nconfig.storage.replication.factor=1\n\
+         status.storage.replication.factor=1\nkey.converter=org.apache.kafka.connect.json.JsonConverter\n\
+         value.converter=org.apache.kafka.connect.json.JsonConverter\n",
+        bootstrap(),
+        unique("configs"),
+        unique("status"),
+    );
+    dir.write("connect-distributed.properties", &text)
+}
+
+/// Every record of `topic`'s `partitions`: (partition, key, value).
+fn records(topic: &str, partitions: i32, n: usize) -> Vec<(i32, Vec<u8>, Option<Vec<u8>>)> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("e2e-offsets-reader"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition_offset(topic, p, Offset::Beginning).unwrap();
+    }
+    consumer.assign(&tpl).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mut out = Vec::new();
+    while out.len() < n && std::time::Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            out.push((m.partition(), m.key().unwrap_or_default().to_vec(), m.payload().map(<[u8]>::to_vec)));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_standalone_offset_file_moves_into_the_offsets_topic() {
+    require_kafka();
+    let dir = Dir::new();
+    let file = dir.path("connect.offsets");
+    for (connector, partition, offset) in [
+        ("orders-jdbc", r#"{"protocol":"1","table":"shop.orders"}"#, r#"{"incrementing":42}"#),
+        ("logs", r#"{"filename":"/var/log/app.log"}"#, r#"{"position":1234}"#),
+        ("other", r#"{"filename":"/x"}"#, r#"{"position":1}"#),
+    ] {
+        let out = sluice()
+            .args(["offsets", "set"])
+            .arg(&file)
+            .args(["--connector", connector, "--partition", partition, "--offset", offset])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let topic = unique("e2e-connect-offsets");
+    let worker = distributed_file(&dir, &topic, &format!("group.id={}\n", unique("e2e-cluster")));
+    let out = sluice()
+        .args(["offsets", "copy"])
+        .arg(&file)
+        .arg("--worker")
+        .arg(&worker)
+        .args(["--connector", "orders-jdbc", "--connector", "logs"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("copied 2 offset(s)"), "{stdout}");
+
+    let got = records(&topic, 5, 2);
+    assert_eq!(got.len(), 2, "{got:?}");
+    for (key, value) in [
+        (&br#"["orders-jdbc",{"protocol":"1","table":"shop.orders"}]"#[..], &br#"{"incrementing":42}"#[..]),
+        (&br#"["logs",{"filename":"/var/log/app.log"}]"#[..], &br#"{"position":1234}"#[..]),
+    ] {
+        let (partition, _, v) = got.iter().find(|(_, k, _)| k == key).unwrap_or_else(|| panic!("{got:?}"));
+        assert_eq!(v.as_deref(), Some(value), "the value bytes as Kafka writes them");
+        assert_eq!(*partition as u32, cluster::offset_log::partition_for(key, 5), "murmur2, as Java's producer");
+    }
+
+    let out = sluice().args(["offsets", "dump", "--worker"]).arg(&worker).output().unwrap();
+    let dumped: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    });
+    let entries = dumped["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{dumped}");
+    assert!(entries.iter().any(|e| e["connector"] == "logs" && e["offset"]["position"] == 1234), "{dumped}");
+}
+
+#[test]
+fn a_distributed_worker_file_without_its_required_keys_is_refused() {
+    let dir = Dir::new();
+    let file = dir.path("connect.offsets");
+    let worker = dir.write(
+        "connect-distributed.properties",
+        "bootstrap.servers=127.0.0.1:1\nkey.converter=org.apache.kafka.connect.json.JsonConverter\n\
+         value.converter=org.apache.kafka.connect.json.JsonConverter\nstatus.storage.topic=s\n",
+    );
+    std::fs::write(&file, b"").unwrap();
+    let out = sluice().args(["offsets", "copy"]).arg(&file).arg("--worker").arg(&worker).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    for key in ["group.id", "config.storage.topic", "offset.storage.topic"] {
+        assert!(stderr.contains(&format!("connect-distributed.properties: {key}: missing required key")), "{stderr}");
+    }
+}
