@@ -80,7 +80,8 @@ impl Dir {
 
 pub fn sluice() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_sluice"));
-    c.env("SLUICE_LOG", "info");
+    // E2E_SLUICE_LOG (e.g. `info,connector_jdbc=debug`) to see more of a failing test's worker
+    c.env("SLUICE_LOG", std::env::var("E2E_SLUICE_LOG").unwrap_or_else(|_| "info".into()));
     c
 }
 

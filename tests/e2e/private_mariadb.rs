@@ -28,6 +28,9 @@ impl PrivateMariaDb {
         for d in ["data", "binlog", "run"] {
             std::fs::create_dir_all(dir.path().join(d)).unwrap();
         }
+        // two installs at once collide on their temporary tables in /tmp
+        static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
         let out = Command::new("mariadb-install-db")
             .args(["--no-defaults", "--user=root", "--auth-root-authentication-method=normal", "--skip-test-db"])
             .arg(format!("--datadir={}", dir.path().join("data").display()))

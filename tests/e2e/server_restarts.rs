@@ -186,12 +186,15 @@ fn mariadb_with_table() -> PrivateMariaDb {
 }
 
 /// The ids of JsonConverter values with schemas, `payload.id`, on `topic`.
+/// The row ids on the topic. A marker record is produced first: Tansu reports the last batch's
+/// base offset + 1 as the high watermark and serves nothing past it, so the tail of a topic
+/// whose last batch holds several records stays invisible until something follows it
+/// (services.md, incompatibility 2). The markers carry no id and are skipped.
 fn payload_ids(topic: &str, n: usize) -> BTreeSet<i64> {
-    consume(topic, n, Duration::from_secs(2))
+    produce(topic, &[(br#"{"marker":true}"#, &[])]);
+    consume(topic, n + 100, Duration::from_secs(2))
         .into_iter()
-        .map(|(_, v)| {
-            serde_json::from_slice::<serde_json::Value>(&v.unwrap()).unwrap()["payload"]["id"].as_i64().unwrap()
-        })
+        .filter_map(|(_, v)| serde_json::from_slice::<serde_json::Value>(&v?).ok()?["payload"]["id"].as_i64())
         .collect()
 }
 
