@@ -102,7 +102,7 @@ fn connectors_status_tasks_offsets_and_hidden_secrets() {
     // every error in Kafka's JSON shape, axum's own answers included
     for (method, path, body, want) in [
         ("POST", "/connectors".to_string(), "{}", 400),
-        ("PATCH", format!("/connectors/{name}/config"), "{}", 405),
+        ("DELETE", format!("/connectors/{name}/config"), "", 405),
         ("GET", format!("/connectors/{name}/tasks/abc/status"), "", 400),
         ("PATCH", format!("/connectors/{name}/offsets"), "{not json", 400),
     ] {
@@ -274,6 +274,27 @@ fn connectors_are_created_updated_and_deleted_over_rest() {
     assert_eq!(code, 200, "{answer}");
     std::fs::OpenOptions::new().append(true).open(&input).unwrap().write_all(b"two\n").unwrap();
     assert_eq!(values(&second, 1, Duration::from_secs(30)), ["two"], "{}", log_text(&dir.path("log")));
+    // PATCH (KIP-477): keys replaced, a null removes one, the rest kept; the tasks restart on it
+    let patch = serde_json::json!({"topic": first, "connection.url": null, "batch.size": 100});
+    let (code, answer) = request_with(port, "PATCH", &format!("/connectors/{name}/config"), &patch.to_string());
+    assert_eq!(code, 200, "{answer}");
+    let patched = get(port, &format!("/connectors/{name}/config")).1;
+    assert_eq!(patched["topic"], first.as_str(), "{patched}");
+    assert_eq!(patched["batch.size"], "100", "{patched}");
+    assert_eq!(patched["file"], input.display().to_string(), "untouched keys kept: {patched}");
+    assert!(patched.get("connection.url").is_none(), "a null removes the key: {patched}");
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&input)
+        .unwrap()
+        .write_all(
+            b"three
+",
+        )
+        .unwrap();
+    assert_eq!(values(&first, 2, Duration::from_secs(30)), ["one", "three"], "{}", log_text(&dir.path("log")));
+    let (code, answer) = request_with(port, "PATCH", "/connectors/nope/config", &patch.to_string());
+    assert_eq!(code, 404, "{answer}");
     // PUT of a new name creates it
     let other = unique("crud-other");
     let (code, answer) =

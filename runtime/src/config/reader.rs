@@ -68,6 +68,12 @@ impl RawConfig {
             .collect()
     }
 
+    /// The config as written: each `${…}` reference unresolved (what a config topic stores, and
+    /// what a `PATCH` is applied to). Secrets written in clear stay in clear: never shown.
+    pub fn as_written(&self) -> BTreeMap<String, String> {
+        self.entries.iter().map(|(k, e)| (k.clone(), e.unresolved.clone().unwrap_or_else(|| e.value.clone()))).collect()
+    }
+
     /// Plain key → value map (secrets included): task configs handed to tasks.
     pub fn to_map(&self) -> BTreeMap<String, String> {
         self.entries.iter().map(|(k, e)| (k.clone(), e.value.clone())).collect()
@@ -546,5 +552,9 @@ mod tests {
         assert_eq!(shown["connection.password"], "[hidden]");
         assert_eq!(shown["user"], "${env:U}");
         assert_eq!(format!("{:?}", Password::new("x")), "[hidden]");
+        // as written: the reference comes back unresolved, for a PATCH or a config topic
+        let written = r.as_written();
+        assert_eq!(written["user"], "${env:U}");
+        assert_eq!(written["connection.password"], "pw");
     }
 }

@@ -110,6 +110,13 @@ pub trait Herder: Send + Sync + 'static {
     /// Creates a connector from `raw` (unresolved `${…}` kept) or, unless `create_only`,
     /// replaces its config.
     fn put_connector_config(&self, raw: RawConfig, create_only: bool) -> HerderFuture<'_, Created>;
+    /// KIP-477: changes some keys of a connector's config (`None` removes the key) and applies
+    /// it as a replacement; answers the new config.
+    fn patch_connector_config(
+        &self,
+        name: String,
+        patch: BTreeMap<String, Option<String>>,
+    ) -> HerderFuture<'_, ConnectorInfo>;
     /// Stops the connector's tasks and forgets it; its offsets stay.
     fn delete_connector(&self, name: String) -> HerderFuture<'_, ()>;
     fn pause_connector(&self, name: String) -> HerderFuture<'_, ()>;

@@ -246,6 +246,33 @@ impl Herder for StandaloneHerder {
         })
     }
 
+    fn patch_connector_config(
+        &self,
+        name: String,
+        patch: BTreeMap<String, Option<String>>,
+    ) -> HerderFuture<'_, ConnectorInfo> {
+        Box::pin(async move {
+            let c = self.find(&name)?;
+            let mut config = c.written.clone();
+            for (key, value) in patch {
+                match value {
+                    Some(v) => config.insert(key, v),
+                    None => config.remove(&key),
+                };
+            }
+            match config.get("name") {
+                Some(inner) if *inner != name => {
+                    return Err(HerderError::BadRequest(format!(
+                        "Connector name configuration ({inner}) doesn't match connector name in the URL ({name})"
+                    )))
+                }
+                _ => config.insert("name".into(), name.clone()),
+            };
+            let raw = RawConfig::from_map(format!("REST connector {name}"), &config);
+            Ok(self.put_connector_config(raw, false).await?.info)
+        })
+    }
+
     fn delete_connector(&self, name: String) -> HerderFuture<'_, ()> {
         Box::pin(async move {
             let (reply, answer) = oneshot::channel();

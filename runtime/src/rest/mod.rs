@@ -45,7 +45,7 @@ fn router(rest: Rest) -> Router {
         .route("/connector-plugins/{class}/config", get(plugins::config))
         .route("/connector-plugins/{class}/config/validate", put(plugins::validate))
         .route("/connectors/{name}", get(connector).delete(writes::delete))
-        .route("/connectors/{name}/config", get(config).put(writes::put_config))
+        .route("/connectors/{name}/config", get(config).put(writes::put_config).patch(writes::patch_config))
         .route("/connectors/{name}/status", get(status))
         .route("/connectors/{name}/tasks", get(tasks))
         .route("/connectors/{name}/tasks/{task}/status", get(task_status))

@@ -1,5 +1,5 @@
 //! Connector writes in Kafka's shapes: `POST /connectors` (201, 409 when it exists),
-//! `PUT /connectors/{c}/config` (201 created, 200 updated), `DELETE /connectors/{c}` (204). The
+//! `PUT /connectors/{c}/config` (201 created, 200 updated), `PATCH /connectors/{c}/config`, `DELETE /connectors/{c}` (204). The
 //! herder carries them out; configs keep their `${…}` references, and
 //! answers show secrets hidden.
 
@@ -89,6 +89,33 @@ pub(super) async fn put_config(
     match rest.herder.put_connector_config(raw, false).await {
         Ok(Created { created: true, info }) => (StatusCode::CREATED, Json(info)).into_response(),
         Ok(Created { created: false, info }) => Json(info).into_response(),
+        Err(e) => herder_error(e),
+    }
+}
+
+/// KIP-477 `PATCH /connectors/{c}/config`: the keys given replace theirs, a null removes one;
+/// 200 with the new config, 404 for an unknown connector.
+pub(super) async fn patch_config(
+    AxumState(rest): AxumState<Rest>,
+    Path(name): Path<String>,
+    Json(patch): Json<BTreeMap<String, Value>>,
+) -> Response {
+    let mut changes = BTreeMap::new();
+    for (k, v) in patch {
+        let text = match v {
+            Value::Null => None,
+            Value::String(s) => Some(s),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            other => {
+                let message = format!("{k}: expected a string, number, boolean or null, got {other}");
+                return error(StatusCode::BAD_REQUEST, message);
+            }
+        };
+        changes.insert(k, text);
+    }
+    match rest.herder.patch_connector_config(name, changes).await {
+        Ok(info) => Json(info).into_response(),
         Err(e) => herder_error(e),
     }
 }

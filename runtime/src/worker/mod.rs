@@ -372,6 +372,7 @@ impl Worker {
             name: cc.name.clone(),
             kind: cc.kind,
             config: raw.redacted(),
+            written: raw.as_written(),
             tasks: Default::default(),
             state: Mutex::new(State::Unassigned),
             trace: Mutex::new(None),

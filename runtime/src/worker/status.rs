@@ -108,6 +108,8 @@ pub struct ConnectorStatus {
     pub kind: ConnectorKind,
     /// Secrets redacted.
     pub config: BTreeMap<String, String>,
+    /// The config as written, references unresolved (never shown: secrets may be in clear).
+    pub(crate) written: BTreeMap<String, String>,
     /// The current generation's tasks.
     pub tasks: RwLock<Vec<Arc<TaskStatus>>>,
     pub state: Mutex<State>,
