@@ -383,27 +383,28 @@ fn excess<T: Clone>(
 /// §6.6 step 8: new work to the least loaded, connectors by connector count and tasks by task
 /// count (ties by member id), one item each to every member of the least-loaded prefix per turn.
 fn spread(to_assign: &Work, next: &mut BTreeMap<String, Work>) {
+    let connectors = to_assign.connectors.iter().map(|c| Item::Connector(c.clone()));
+    spread_items(connectors, next, |w| w.connectors.len());
+    let tasks = to_assign.tasks.iter().map(|t| Item::Task(t.clone()));
+    spread_items(tasks, next, |w| w.tasks.len());
+}
+
+/// One kind of item, by the load `load` counts.
+fn spread_items(mut items: impl Iterator<Item = Item>, next: &mut BTreeMap<String, Work>, load: fn(&Work) -> usize) {
     if next.is_empty() {
         return;
     }
-    let mut connectors = to_assign.connectors.iter();
-    'connectors: loop {
-        let mut order: Vec<(usize, String)> = next.iter().map(|(id, w)| (w.connectors.len(), id.clone())).collect();
+    loop {
+        let mut order: Vec<(usize, String)> = next.iter().map(|(id, w)| (load(w), id.clone())).collect();
         order.sort();
         let least = order[0].0;
         for (_, id) in order.iter().take_while(|(n, _)| *n == least) {
-            let Some(c) = connectors.next() else { break 'connectors };
-            next.get_mut(id).unwrap().connectors.insert(c.clone());
-        }
-    }
-    let mut tasks = to_assign.tasks.iter();
-    'tasks: loop {
-        let mut order: Vec<(usize, String)> = next.iter().map(|(id, w)| (w.tasks.len(), id.clone())).collect();
-        order.sort();
-        let least = order[0].0;
-        for (_, id) in order.iter().take_while(|(n, _)| *n == least) {
-            let Some(t) = tasks.next() else { break 'tasks };
-            next.get_mut(id).unwrap().tasks.insert(t.clone());
+            let Some(item) = items.next() else { return };
+            let work = next.get_mut(id).expect("a member");
+            match item {
+                Item::Connector(c) => work.connectors.insert(c),
+                Item::Task(t) => work.tasks.insert(t),
+            };
         }
     }
 }
