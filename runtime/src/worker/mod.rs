@@ -22,7 +22,9 @@ use tracing::{error, info, warn};
 pub use clients::{admin_config, check_brokers, consumer_config, producer_config};
 pub use herder::{HerderRequest, PutOutcome};
 pub use source::ConnectorOffsets;
-pub use status::{ActiveTopics, ConnectorStatus, OffsetCheck, ReportedTopics, State, TaskStatus, WorkerState};
+pub use status::{
+    ActiveTopics, ConnectorStatus, OffsetCheck, ReportedTopics, State, StatusListener, TaskStatus, WorkerState,
+};
 pub use submitted::SubmittedRecords;
 pub use supervisor::Command;
 use supervisor::{Launcher, SinkLauncher, SourceLauncher, Supervisor, Wiring};
@@ -207,6 +209,8 @@ pub struct Worker {
     failures: mpsc::UnboundedReceiver<(String, usize)>,
     /// `--on-task-failure continue`: a connector failing at start stays `FAILED`.
     keep_failed: bool,
+    /// Where connector and task state changes are reported (a cluster's status topic).
+    listener: Option<Arc<dyn StatusListener>>,
     rest: Option<tokio::task::JoinHandle<()>>,
     signals: Option<Signals>,
 }
@@ -288,6 +292,7 @@ impl Worker {
             failures_tx,
             failures,
             keep_failed: false,
+            listener: None,
             rest: None,
             signals: None,
         })
@@ -297,6 +302,11 @@ impl Worker {
     /// over REST) instead of stopping the worker.
     pub fn keep_failed_connectors(&mut self, keep: bool) {
         self.keep_failed = keep;
+    }
+
+    /// Reports every connector and task state change to `listener` too.
+    pub fn set_status_listener(&mut self, listener: Arc<dyn StatusListener>) {
+        self.listener = Some(listener);
     }
 
     /// The config providers (`${env:…}`, `${file:…}`) of connector configs written over REST.
@@ -379,6 +389,7 @@ impl Worker {
             topics: Default::default(),
             control: control.clone(),
             offset_check,
+            listener: self.listener.clone(),
         });
         let name = cc.name.clone();
         let wiring = Wiring {

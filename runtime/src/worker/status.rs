@@ -36,12 +36,35 @@ impl State {
     }
 }
 
+/// Where every state change of a connector or a task goes (Kafka's `ConnectorStatus.Listener`
+/// and `TaskStatus.Listener`): nothing for a standalone worker, whose REST reads the statuses in
+/// memory; the status topic for a distributed one. Called on the thread making the change, so
+/// an implementation hands the write off rather than blocking.
+pub trait StatusListener: Send + Sync + 'static {
+    fn connector_state(&self, connector: &str, state: State, trace: Option<&str>);
+    fn task_state(&self, connector: &str, task: usize, state: State, trace: Option<&str>);
+}
+
+/// A listener with the name of the connector it reports for.
+#[derive(Clone)]
+struct Reporter {
+    connector: Arc<str>,
+    listener: Arc<dyn StatusListener>,
+}
+
+impl std::fmt::Debug for Reporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Reporter({})", self.connector)
+    }
+}
+
 /// One task's live status.
 #[derive(Debug)]
 pub struct TaskStatus {
     pub id: usize,
     pub config: TaskConfig,
     state: Mutex<(State, Option<String>)>,
+    reporter: Option<Reporter>,
     /// Records polled (sources) or put (sinks).
     pub records: AtomicU64,
     /// Bytes produced (sources: keys and values after conversion) or consumed (sinks).
@@ -70,9 +93,13 @@ impl TaskStatus {
             commit_failures: AtomicU64::new(0),
             last_commit_us: AtomicU64::new(0),
             committed: Mutex::new(OffsetMap::new()),
+            reporter: None,
         }
     }
     pub fn set(&self, state: State, trace: Option<String>) {
+        if let Some(r) = &self.reporter {
+            r.listener.task_state(&r.connector, self.id, state, trace.as_deref());
+        }
         *self.state.lock().unwrap() = (state, trace);
     }
     pub fn state(&self) -> (State, Option<String>) {
@@ -121,6 +148,8 @@ pub struct ConnectorStatus {
     pub control: mpsc::UnboundedSender<Command>,
     /// Sources: checks an offset written over REST (see [`crate::connector::check_offset`]).
     pub offset_check: Option<OffsetCheck>,
+    /// Where its and its tasks' state changes are reported.
+    pub(crate) listener: Option<Arc<dyn StatusListener>>,
 }
 
 /// The signature of [`crate::connector::check_offset`]: partition, offset (`None`: a reset).
@@ -129,6 +158,12 @@ pub type OffsetCheckFn = dyn Fn(&serde_json::Value, Option<&serde_json::Value>) 
 /// A source connector's offset check, with its types erased.
 #[derive(Clone)]
 pub struct OffsetCheck(pub Arc<OffsetCheckFn>);
+
+impl std::fmt::Debug for dyn StatusListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StatusListener")
+    }
+}
 
 impl std::fmt::Debug for OffsetCheck {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -139,8 +174,32 @@ impl std::fmt::Debug for OffsetCheck {
 impl ConnectorStatus {
     /// The connector itself failed: `FAILED` with `trace`.
     pub fn fail(&self, trace: String) {
+        if let Some(l) = &self.listener {
+            l.connector_state(&self.name, State::Failed, Some(&trace));
+        }
         *self.state.lock().unwrap() = State::Failed;
         *self.trace.lock().unwrap() = Some(trace);
+    }
+
+    /// A new state (its trace cleared).
+    pub fn set_state(&self, state: State) {
+        if let Some(l) = &self.listener {
+            l.connector_state(&self.name, state, None);
+        }
+        *self.state.lock().unwrap() = state;
+        *self.trace.lock().unwrap() = None;
+    }
+
+    pub fn state(&self) -> State {
+        *self.state.lock().unwrap()
+    }
+
+    /// A status for task `id` of this connector, reporting to the same listener.
+    pub fn new_task(&self, id: usize, config: TaskConfig) -> TaskStatus {
+        let mut task = TaskStatus::new(id, config);
+        task.reporter =
+            self.listener.clone().map(|listener| Reporter { connector: self.name.as_str().into(), listener });
+        task
     }
 
     pub fn tasks(&self) -> Vec<Arc<TaskStatus>> {
@@ -207,6 +266,47 @@ impl WorkerState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Default)]
+    struct Recorded(Mutex<Vec<String>>);
+
+    impl StatusListener for Recorded {
+        fn connector_state(&self, connector: &str, state: State, trace: Option<&str>) {
+            self.0.lock().unwrap().push(format!("{connector} {} {trace:?}", state.as_str()));
+        }
+        fn task_state(&self, connector: &str, task: usize, state: State, trace: Option<&str>) {
+            self.0.lock().unwrap().push(format!("{connector}-{task} {} {trace:?}", state.as_str()));
+        }
+    }
+
+    #[test]
+    fn every_state_change_reaches_the_listener() {
+        let recorded = Arc::new(Recorded::default());
+        let (control, _commands) = mpsc::unbounded_channel();
+        let c = ConnectorStatus {
+            name: "c".into(),
+            kind: ConnectorKind::Source,
+            config: BTreeMap::new(),
+            written: BTreeMap::new(),
+            tasks: Default::default(),
+            state: Mutex::new(State::Unassigned),
+            topics: Default::default(),
+            trace: Mutex::new(None),
+            control,
+            offset_check: None,
+            listener: Some(recorded.clone()),
+        };
+        c.set_state(State::Running);
+        let task = c.new_task(0, TaskConfig::new());
+        task.set(State::Running, None);
+        task.set(State::Failed, Some("boom".into()));
+        c.fail("start failed".into());
+        assert_eq!(
+            *recorded.0.lock().unwrap(),
+            ["c RUNNING None", "c-0 RUNNING None", "c-0 FAILED Some(\"boom\")", "c FAILED Some(\"start failed\")"]
+        );
+        assert_eq!(c.state(), State::Failed);
+    }
 
     #[test]
     fn active_topics_are_reported_once_and_again_after_a_reset() {

@@ -191,8 +191,8 @@ impl Supervisor {
         }
         match s.raw.initial_state.unwrap_or_default() {
             InitialState::Running => s.generation = Some(s.start_generation()?),
-            InitialState::Paused => *s.status.state.lock().unwrap() = State::Paused,
-            InitialState::Stopped => *s.status.state.lock().unwrap() = State::Stopped,
+            InitialState::Paused => s.status.set_state(State::Paused),
+            InitialState::Stopped => s.status.set_state(State::Stopped),
         }
         Ok(s)
     }
@@ -204,7 +204,7 @@ impl Supervisor {
             return Err(WorkerError::TooManyTasks { name: cc.name.clone(), got: configs.len(), max: cc.tasks_max });
         }
         let statuses: Vec<Arc<TaskStatus>> =
-            configs.iter().enumerate().map(|(i, c)| Arc::new(TaskStatus::new(i, redact(&self.raw, c)))).collect();
+            configs.iter().enumerate().map(|(i, c)| Arc::new(self.status.new_task(i, redact(&self.raw, c)))).collect();
         let mut tasks = JoinSet::new();
         let mut handles = Vec::with_capacity(configs.len());
         for ((id, config), status) in configs.into_iter().enumerate().zip(&statuses) {
@@ -212,7 +212,7 @@ impl Supervisor {
         }
         let count = handles.len();
         *self.status.tasks.write().unwrap() = statuses;
-        *self.status.state.lock().unwrap() = State::Running;
+        self.status.set_state(State::Running);
         info!(connector = %cc.name, class = %cc.class, kind = cc.kind.as_str(), tasks = count, "connector running");
         Ok(Generation { handles, tasks })
     }
@@ -329,7 +329,7 @@ impl Supervisor {
                 t.set(if then == State::Running { State::Unassigned } else { then }, None);
             }
         }
-        *self.status.state.lock().unwrap() = then;
+        self.status.set_state(then);
     }
 
     async fn restart(&mut self) {
@@ -343,12 +343,11 @@ impl Supervisor {
                 }
             }
         }
-        *self.status.trace.lock().unwrap() = None;
         match self.start_generation() {
             Ok(g) => self.generation = Some(g),
             Err(e) => {
                 error!(connector = %self.connector.name, error = %e, "connector cannot start its tasks");
-                *self.status.state.lock().unwrap() = State::Failed;
+                self.status.fail(e.to_string());
             }
         }
     }
@@ -368,10 +367,9 @@ impl Supervisor {
             return;
         }
         self.started = true;
-        *self.status.trace.lock().unwrap() = None;
         let Some(generation) = &self.generation else {
             match before {
-                State::Paused | State::Stopped => *self.status.state.lock().unwrap() = before,
+                State::Paused | State::Stopped => self.status.set_state(before),
                 _ => self.restart().await,
             }
             return;
@@ -380,7 +378,7 @@ impl Supervisor {
         let same = configs.len() == generation.handles.len()
             && configs.iter().zip(&generation.handles).all(|(c, h)| *c == h.config);
         if same {
-            *self.status.state.lock().unwrap() = State::Running;
+            self.status.set_state(State::Running);
             info!(connector = %self.connector.name, "connector restarted; its tasks run on");
         } else {
             info!(connector = %self.connector.name, "connector restarted with new task configs: restarting its tasks");
