@@ -11,6 +11,7 @@
 //!   effect only on their commit record).
 //! - [`offset_log`]: the offsets topic's murmur2 partitioning, as Java's producer picks it.
 //! - [`status_log`]: the status topic's records and who wins when two workers wrote.
+//! - [`signature`]: the session key and HmacSHA256 signatures of internal requests (KIP-507).
 //!
 //! And on the Kafka protocol itself (the `kafka-protocol` crate for messages):
 //! - [`wire`]: one broker connection: framing, correlation ids, ApiVersions.
@@ -39,6 +40,7 @@ pub mod kafka_log;
 pub mod membership;
 pub mod offset_log;
 pub mod protocol;
+pub mod signature;
 pub mod status_log;
 pub mod stores;
 pub mod topics;
