@@ -174,7 +174,9 @@ struct LoadedWorker {
     providers: Providers,
 }
 
-fn load_worker(path: &Path, strict: bool, mode: WorkerMode, errors: &mut Vec<ConfigError>) -> LoadedWorker {
+/// Reads a worker file as `mode`'s, or (`None`) as the mode it is for: distributed when it sets
+/// `group.id` (`sluice validate` checks either kind).
+fn load_worker(path: &Path, strict: bool, mode: Option<WorkerMode>, errors: &mut Vec<ConfigError>) -> LoadedWorker {
     let nothing = || LoadedWorker { worker: None, distributed: None, providers: Providers::default() };
     let (mut raw, dups) = match file::load_properties(path) {
         Ok(l) => l,
@@ -192,6 +194,10 @@ fn load_worker(path: &Path, strict: bool, mode: WorkerMode, errors: &mut Vec<Con
         }
     };
     errors.extend(providers.resolve(&mut raw));
+    let mode = mode.unwrap_or(match raw.get("group.id") {
+        Some(_) => WorkerMode::Distributed,
+        None => WorkerMode::Standalone,
+    });
     let mut reader = ConfigReader::new(&raw);
     let worker = WorkerConfig::parse_for(&mut reader, mode);
     let distributed = match mode {
@@ -258,12 +264,12 @@ fn load_connector(
     }
 }
 
-fn load_all(worker: Option<&Path>, connectors: &[PathBuf], strict: bool) -> Loaded {
+fn load_all(worker: Option<&Path>, mode: Option<WorkerMode>, connectors: &[PathBuf], strict: bool) -> Loaded {
     let registry = registry();
     let mut worker_errors = Vec::new();
     let (worker, providers) = match worker {
         Some(w) => {
-            let loaded = load_worker(w, strict, WorkerMode::Standalone, &mut worker_errors);
+            let loaded = load_worker(w, strict, mode, &mut worker_errors);
             (loaded.worker, loaded.providers)
         }
         None => (None, Providers::default()),
@@ -299,7 +305,7 @@ async fn standalone(
     on_failure: OnTaskFailure,
     kafka_timeout: Duration,
 ) -> ExitCode {
-    let loaded = load_all(Some(worker), connectors, strict);
+    let loaded = load_all(Some(worker), Some(WorkerMode::Standalone), connectors, strict);
     if !loaded.worker_errors.is_empty() || !loaded.connector_errors.is_empty() {
         print_errors(&loaded.worker_errors);
         print_errors(&loaded.connector_errors);
@@ -351,7 +357,7 @@ async fn standalone(
 }
 
 fn validate(worker: Option<&Path>, connectors: &[PathBuf], strict: bool) -> ExitCode {
-    let loaded = load_all(worker, connectors, strict);
+    let loaded = load_all(worker, None, connectors, strict);
     let problems = loaded.worker_errors.len() + loaded.connector_errors.len();
     print_errors(&loaded.worker_errors);
     print_errors(&loaded.connector_errors);

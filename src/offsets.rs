@@ -105,7 +105,7 @@ fn print_entries(entries: Vec<runtime::offset::OffsetEntry>) -> anyhow::Result<(
 /// A distributed worker file's settings, every problem reported at once.
 fn distributed(path: &Path) -> anyhow::Result<(WorkerConfig, DistributedConfig)> {
     let mut errors = Vec::new();
-    let loaded = crate::load_worker(path, false, WorkerMode::Distributed, &mut errors);
+    let loaded = crate::load_worker(path, false, Some(WorkerMode::Distributed), &mut errors);
     match (loaded.worker, loaded.distributed) {
         (Some(w), Some(d)) if errors.is_empty() => Ok((w, d)),
         _ => anyhow::bail!("{}", runtime::config::ConfigErrors(errors)),

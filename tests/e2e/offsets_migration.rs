@@ -116,3 +116,22 @@ fn a_distributed_worker_file_without_its_required_keys_is_refused() {
         assert!(stderr.contains(&format!("connect-distributed.properties: {key}: missing required key")), "{stderr}");
     }
 }
+
+#[test]
+fn validate_checks_a_distributed_worker_file() {
+    let dir = Dir::new();
+    let good = distributed_file(&dir, "connect-offsets", "group.id=connect-cluster\n");
+    let out = sluice().arg("validate").arg("--worker").arg(&good).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bad = dir.write(
+        "bad-distributed.properties",
+        "group.id=connect-cluster\nconfig.storage.topic=c\nstatus.storage.topic=s\nconnect.protocol=cooperative\n\
+         key.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter=org.apache.kafka.connect.json.JsonConverter\n",
+    );
+    let out = sluice().arg("validate").arg("--worker").arg(&bad).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("offset.storage.topic: missing required key"), "{stderr}");
+    assert!(stderr.contains("bad-distributed.properties:4: connect.protocol: expected one of"), "{stderr}");
+    assert!(!stderr.contains("offset.storage.file.filename"), "a distributed file needs no offset file: {stderr}");
+}
