@@ -11,7 +11,7 @@ use cluster::stores::OffsetTopic;
 use cluster::topics::{ensure, InternalTopic};
 use rdkafka::config::ClientConfig;
 use runtime::config::{WorkerConfig, WorkerMode};
-use runtime::offset::{FileBackend, OffsetBackend};
+use runtime::offset::{parse_entry, FileBackend, OffsetBackend};
 
 #[derive(Subcommand)]
 pub enum OffsetsCommand {
@@ -131,19 +131,7 @@ async fn offsets_topic(worker_file: &Path) -> anyhow::Result<OffsetTopic> {
 
 async fn read_topic(worker_file: &Path) -> anyhow::Result<(String, Vec<runtime::offset::OffsetEntry>)> {
     let topic = offsets_topic(worker_file).await?;
-    let entries = topic
-        .entries()
-        .into_iter()
-        .filter_map(|(k, v)| {
-            let key: serde_json::Value = serde_json::from_slice(&k).ok()?;
-            let [serde_json::Value::String(connector), partition] = key.as_array()?.as_slice() else { return None };
-            Some(runtime::offset::OffsetEntry {
-                connector: connector.clone(),
-                partition: partition.clone(),
-                offset: serde_json::from_slice(&v).ok(),
-            })
-        })
-        .collect();
+    let entries = topic.entries().iter().filter_map(|(k, v)| parse_entry(k, Some(v))).collect();
     Ok((topic.describe(), entries))
 }
 
@@ -153,12 +141,9 @@ async fn copy(file: &Path, worker_file: &Path, connectors: &[String]) -> anyhow:
     let topic = offsets_topic(worker_file).await?;
     let chosen: Vec<_> = entries
         .into_iter()
-        .filter(|(key, _)| {
+        .filter(|(key, value)| {
             connectors.is_empty()
-                || serde_json::from_slice::<serde_json::Value>(key)
-                    .ok()
-                    .and_then(|k| k.get(0).and_then(|c| c.as_str()).map(|c| connectors.iter().any(|w| w == c)))
-                    .unwrap_or(false)
+                || parse_entry(key, value.as_deref()).is_some_and(|e| connectors.contains(&e.connector))
         })
         .collect();
     topic.put(&chosen).await?;

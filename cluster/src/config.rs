@@ -173,6 +173,11 @@ pub struct DistributedConfig {
     pub client_id: String,
 }
 
+/// A key's declared default.
+fn declared(key: &KeyDoc) -> &'static str {
+    key.default.expect("a declared default")
+}
+
 fn default_of(key: &KeyDoc) -> i64 {
     key.default.and_then(|d| d.parse().ok()).expect("a numeric default")
 }
@@ -212,9 +217,9 @@ impl DistributedConfig {
         let offset_topic = topic(reader, offset_name, "offset.storage.", &OFFSET_RF, offset_partitions);
         let status_partitions = count(reader, &STATUS_PARTITIONS, i32::MAX.into());
         let status_topic = topic(reader, status_name, "status.storage.", &STATUS_RF, status_partitions);
-        let protocol = reader.one_of(PROTOCOL.name, "sessioned", &["eager", "compatible", "sessioned"]);
+        let protocol = reader.one_of(PROTOCOL.name, declared(&PROTOCOL), &["eager", "compatible", "sessioned"]);
         for key in [KEY_ALGORITHM, SIGNATURE_ALGORITHM] {
-            reader.one_of(key.name, "HmacSHA256", MACS);
+            reader.one_of(key.name, declared(&key), MACS);
         }
         for algorithm in reader.list(VERIFICATION_ALGORITHMS.name) {
             if !MACS.contains(&algorithm.as_str()) {
@@ -226,7 +231,7 @@ impl DistributedConfig {
                 reader.invalid(KEY_SIZE.name, "256 (HmacSHA256's key size) or unset", size);
             }
         }
-        reader.one_of(EXACTLY_ONCE.name, "disabled", &["disabled"]);
+        reader.one_of(EXACTLY_ONCE.name, declared(&EXACTLY_ONCE), &["disabled"]);
         let advertised_port = reader.non_empty(ADVERTISED_PORT.name).and_then(|p| match p.parse::<u16>() {
             Ok(port) if port > 0 => Some(port),
             _ => {

@@ -39,6 +39,8 @@ pub enum LogError {
     Timeout { topic: String, what: &'static str, after: Duration },
     #[error("topic {0} does not exist")]
     NoTopic(String),
+    #[error("topic {0}: the log stopped following it")]
+    Stopped(String),
 }
 
 /// Next offset to read, per partition.
@@ -145,7 +147,7 @@ impl<S: LogState> KafkaBasedLog<S> {
             .map_err(|source| LogError::Kafka { topic: self.topic.clone(), source })?
         };
         self.wait(timeout, "reading to the end", |read| {
-            ends.iter().all(|(p, end)| read.get(p).copied().unwrap_or(0) >= *end || *end <= 0)
+            ends.iter().all(|(p, end)| read.get(p).copied().unwrap_or(0) >= *end)
         })
         .await
     }
@@ -179,7 +181,7 @@ impl<S: LogState> KafkaBasedLog<S> {
         let waited = tokio::time::timeout(timeout, positions.wait_for(|p| done(p))).await;
         match waited {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(_)) => Err(LogError::Timeout { topic: self.topic.clone(), what, after: Duration::ZERO }),
+            Ok(Err(_)) => Err(LogError::Stopped(self.topic.clone())),
             Err(_) => Err(LogError::Timeout { topic: self.topic.clone(), what, after: timeout }),
         }
     }

@@ -61,7 +61,7 @@ impl StandaloneHerder {
         ConnectorStateInfo {
             name: c.name.clone(),
             connector: ConnectorState {
-                state: *c.state.lock().unwrap(),
+                state: c.state(),
                 worker_id: self.state.worker_id.clone(),
                 trace: c.trace.lock().unwrap().clone(),
             },
@@ -79,7 +79,7 @@ impl StandaloneHerder {
     /// KIP-875: only a `STOPPED` source connector's offsets change (sinks: not yet).
     fn alterable(&self, name: &str) -> Result<Arc<ConnectorStatus>, HerderError> {
         let c = self.find(name)?;
-        if *c.state.lock().unwrap() != State::Stopped {
+        if c.state() != State::Stopped {
             return Err(HerderError::BadRequest(NOT_STOPPED.replace("{name}", name)));
         }
         if c.kind == ConnectorKind::Sink {
@@ -162,16 +162,15 @@ impl StandaloneHerder {
         let tasks: Vec<_> = c.tasks().into_iter().filter(|t| request.restarts_task(t.state().0)).collect();
         let every_task = request.include_tasks && !request.only_failed;
         tasks.iter().for_each(|t| t.set(State::Restarting, None));
-        let connector = request.restarts_connector(*c.state.lock().unwrap());
-        match (connector, every_task) {
-            (true, true) => send(Command::Restart)?,
-            (_, _) => {
-                if connector {
-                    send(Command::RestartConnector)?;
-                }
-                for t in &tasks {
-                    send(Command::RestartTask(t.id))?;
-                }
+        let connector = request.restarts_connector(c.state());
+        if connector && every_task {
+            send(Command::Restart)?;
+        } else {
+            if connector {
+                send(Command::RestartConnector)?;
+            }
+            for t in &tasks {
+                send(Command::RestartTask(t.id))?;
             }
         }
         let mut planned = self.status(&c);
@@ -224,7 +223,7 @@ impl Herder for StandaloneHerder {
             .iter()
             .map(|t| TaskInfo {
                 id: ConnectorTaskId { connector: c.name.clone(), task: t.id },
-                config: t.config.clone().into_iter().collect(),
+                config: t.config.clone(),
             })
             .collect())
     }

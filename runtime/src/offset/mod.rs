@@ -11,4 +11,4 @@ mod store;
 pub use backend::{BackendFuture, OffsetBackend, RawEntry};
 pub use file::{import_sidecar, lock, read_entries, write_atomically, FileBackend};
 pub use json_text::{canonical, write_json};
-pub use store::{OffsetEntry, OffsetStore, OffsetStoreError};
+pub use store::{parse_entry, OffsetEntry, OffsetStore, OffsetStoreError};

@@ -208,7 +208,9 @@ fn parse_key(key: &[u8]) -> Result<(String, String), String> {
     }
 }
 
-pub(super) fn parse_entry(key: &[u8], value: Option<&[u8]>) -> Option<OffsetEntry> {
+/// A stored entry's key and value bytes, parsed (`None` for a key that is not
+/// `["<connector>",{partition}]`).
+pub fn parse_entry(key: &[u8], value: Option<&[u8]>) -> Option<OffsetEntry> {
     let k: Value = serde_json::from_slice(key).ok()?;
     let arr = k.as_array()?;
     Some(OffsetEntry {

@@ -360,7 +360,7 @@ impl Supervisor {
             self.launcher.stop().await;
             self.started = false;
         }
-        let before = *self.status.state.lock().unwrap();
+        let before = self.status.state();
         if let Err(e) = self.launcher.start(ConnectorContext::new(self.status.control.clone())).await {
             error!(connector = %self.connector.name, error = %e.chain(), "connector failed to start again");
             self.status.fail(e.chain());
