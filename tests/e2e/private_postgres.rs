@@ -45,9 +45,13 @@ impl PrivatePostgres {
     }
 
     /// Starts the server on the existing data directory and waits until it answers.
+    /// `synchronous_commit` stays on: this server is killed with -9, and with it off a commit
+    /// that readers already saw can be lost in the crash (the source then rightly holds a row the
+    /// server no longer has). `fsync=off` is safe here: a killed process leaves the kernel's
+    /// page cache, and with it every written WAL page, intact.
     pub fn up(&mut self) {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
             self.port,
             self.dir.path().display()
         );
