@@ -4,6 +4,7 @@
 mod clients;
 mod dead_letter;
 mod herder;
+mod runner;
 mod sink;
 mod source;
 mod status;
@@ -26,8 +27,10 @@ pub use status::{
     ActiveTopics, ConnectorStatus, OffsetCheck, ReportedTopics, State, StatusListener, TaskStatus, WorkerState,
 };
 pub use submitted::SubmittedRecords;
+pub use runner::{redact, ConnectorRunner, TaskEnded};
+use runner::{Launcher, SinkLauncher, SourceLauncher};
 pub use supervisor::Command;
-use supervisor::{Launcher, SinkLauncher, SourceLauncher, Supervisor, Wiring};
+use supervisor::{Supervisor, Wiring};
 
 use crate::config::{ConfigErrors, ConfigReader, ConnectorConfig, ConnectorKind, RawConfig, UnknownKey, WorkerConfig};
 use crate::connector::{SinkConnector, SourceConnector};
@@ -157,7 +160,43 @@ pub struct PreparedConnector {
 impl PreparedConnector {
     /// Starts the connector (which may ask its source for its units of work) and its tasks.
     pub async fn start(self, worker: &mut Worker) -> Result<(), WorkerError> {
-        worker.launch(self.launcher, self.offset_check, self.config, &self.raw).await
+        if worker.state.connector(&self.config.name).is_some() {
+            return Err(WorkerError::Duplicate { name: self.config.name.clone() });
+        }
+        let (runner, commands) = self.into_runner(worker.config.clone(), worker.offsets.clone(), worker.listener.clone());
+        worker.launch(runner, commands).await
+    }
+
+    /// Sources: the connector's check of an offset written over REST.
+    pub fn offset_check(&self) -> Option<OffsetCheck> {
+        self.offset_check.clone()
+    }
+
+    /// The connector's runner on a worker, nothing started yet, with its status (reporting to
+    /// `listener`) and the commands its status's `control` sends (a reconfiguration the
+    /// connector requests, REST's on a standalone worker).
+    pub fn into_runner(
+        self,
+        worker: Arc<WorkerConfig>,
+        offsets: Arc<OffsetStore>,
+        listener: Option<Arc<dyn StatusListener>>,
+    ) -> (ConnectorRunner, mpsc::UnboundedReceiver<Command>) {
+        let (control, commands) = mpsc::unbounded_channel();
+        let (cc, raw) = (self.config, self.raw);
+        let status = Arc::new(ConnectorStatus {
+            name: cc.name.clone(),
+            kind: cc.kind,
+            config: raw.redacted(),
+            written: raw.as_written(),
+            tasks: Default::default(),
+            state: Mutex::new(State::Unassigned),
+            trace: Mutex::new(None),
+            topics: Default::default(),
+            control,
+            offset_check: self.offset_check,
+            listener,
+        });
+        (ConnectorRunner::new(self.launcher, cc, raw, status, worker, offsets), commands)
     }
 }
 
@@ -369,39 +408,17 @@ impl Worker {
     /// Registers the connector, starts it and its first tasks, and supervises them.
     async fn launch(
         &mut self,
-        launcher: Box<dyn Launcher>,
-        offset_check: Option<OffsetCheck>,
-        cc: ConnectorConfig,
-        raw: &RawConfig,
+        runner: ConnectorRunner,
+        commands: mpsc::UnboundedReceiver<Command>,
     ) -> Result<(), WorkerError> {
-        if self.state.connector(&cc.name).is_some() {
-            return Err(WorkerError::Duplicate { name: cc.name.clone() });
-        }
-        let (control, commands) = mpsc::unbounded_channel();
-        let status = Arc::new(ConnectorStatus {
-            name: cc.name.clone(),
-            kind: cc.kind,
-            config: raw.redacted(),
-            written: raw.as_written(),
-            tasks: Default::default(),
-            state: Mutex::new(State::Unassigned),
-            trace: Mutex::new(None),
-            topics: Default::default(),
-            control: control.clone(),
-            offset_check,
-            listener: self.listener.clone(),
-        });
-        let name = cc.name.clone();
+        let status = runner.status().clone();
         let wiring = Wiring {
-            worker: self.config.clone(),
-            offsets: self.offsets.clone(),
             worker_shutdown: self.shutdown_tx.subscribe(),
             failures: self.failures_tx.clone(),
             keep_failed: self.keep_failed,
         };
-        let supervisor =
-            Supervisor::start(launcher, cc, raw.clone(), status.clone(), (control, commands), wiring).await?;
-        self.state.connectors.write().unwrap().insert(name, status);
+        let supervisor = Supervisor::start(runner, commands, wiring).await?;
+        self.state.connectors.write().unwrap().insert(status.name.clone(), status);
         self.supervisors.spawn(supervisor.run());
         Ok(())
     }
