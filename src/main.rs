@@ -80,6 +80,15 @@ enum Command {
         #[arg(long, default_value = "10000", value_name = "MS")]
         kafka_timeout_ms: u64,
     },
+    /// Run a worker of a Connect cluster: `sluice distributed connect-distributed.properties`.
+    /// Workers with the same `group.id` and internal topics form one cluster (Java workers too);
+    /// connectors are managed over REST.
+    Distributed {
+        worker: PathBuf,
+        /// Unknown keys are errors instead of warnings.
+        #[arg(long)]
+        strict: bool,
+    },
     /// Check connector files (and a worker file) without running them; reports every problem.
     Validate {
         /// The worker file, also checked.
@@ -140,6 +149,14 @@ fn main() -> ExitCode {
                 on_task_failure,
                 Duration::from_millis(kafka_timeout_ms),
             ))
+        }
+        Command::Distributed { worker, strict } => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            runtime.block_on(distributed(&worker, strict))
         }
         Command::Validate { worker, connectors, strict } => validate(worker.as_deref(), &connectors, strict),
         Command::Plugins { markdown } => {
@@ -295,6 +312,37 @@ fn load_all(worker: Option<&Path>, mode: Option<WorkerMode>, connectors: &[PathB
 fn print_errors(errors: &[ConfigError]) {
     for e in errors {
         eprintln!("error: {e}");
+    }
+}
+
+/// `sluice distributed`: every problem of the worker file at once, then the worker joins its
+/// cluster and runs until SIGTERM.
+async fn distributed(worker: &Path, strict: bool) -> ExitCode {
+    let mut errors = Vec::new();
+    let loaded = load_worker(worker, strict, Some(WorkerMode::Distributed), &mut errors);
+    let (Some(config), Some(cluster)) = (loaded.worker, loaded.distributed) else {
+        print_errors(&errors);
+        return ExitCode::FAILURE;
+    };
+    if !errors.is_empty() {
+        print_errors(&errors);
+        return ExitCode::FAILURE;
+    }
+    let registry = std::sync::Arc::new(registry());
+    let started = cluster::distributed::DistributedWorker::start(config, cluster, registry, loaded.providers).await;
+    let worker = match started {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match worker.run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -171,6 +171,21 @@ impl<S: LogState> KafkaBasedLog<S> {
         self.wait(timeout, "reading a write back", |read| read.get(&partition).is_some_and(|next| *next > offset)).await
     }
 
+    /// Writes records one after another (one per batch: Tansu serves a batch of several only
+    /// once something follows it), then waits until this log has read the last of each
+    /// partition back, so the state includes them all.
+    pub async fn write_all(&self, records: &[(Vec<u8>, Option<Vec<u8>>)], timeout: Duration) -> Result<(), LogError> {
+        let mut last: BTreeMap<i32, i64> = BTreeMap::new();
+        for (key, value) in records {
+            let (partition, offset) = self.send(key, value.as_deref()).await?;
+            last.insert(partition, offset);
+        }
+        self.wait(timeout, "reading writes back", |read| {
+            last.iter().all(|(p, o)| read.get(p).is_some_and(|next| next > o))
+        })
+        .await
+    }
+
     async fn wait(
         &self,
         timeout: Duration,

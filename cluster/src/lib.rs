@@ -36,6 +36,7 @@
 pub mod assignor;
 pub mod config;
 pub mod config_log;
+pub mod distributed;
 pub mod kafka_log;
 pub mod membership;
 pub mod offset_log;

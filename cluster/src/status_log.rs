@@ -180,6 +180,13 @@ impl StatusCache {
         self.connectors.get(name)
     }
 
+    /// Every connector with a status or a task status.
+    pub fn connectors(&self) -> Vec<String> {
+        let mut names: std::collections::BTreeSet<String> = self.connectors.keys().cloned().collect();
+        names.extend(self.tasks.keys().map(|(c, _)| c.clone()));
+        names.into_iter().collect()
+    }
+
     pub fn task(&self, name: &str, task: u32) -> Option<&Status> {
         self.tasks.get(&(name.to_owned(), task))
     }

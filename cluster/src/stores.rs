@@ -235,10 +235,11 @@ impl OffsetTopic {
         self.log.state().entries.get(key).cloned()
     }
 
-    /// Writes every entry (`None`: a reset) and succeeds when the broker acknowledged them all.
+    /// Writes every entry (`None`: a reset) and succeeds when the broker acknowledged them all
+    /// and they were read back (so a `load` right after sees them, even on a broker whose high
+    /// watermark lags).
     pub async fn put(&self, entries: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<(), LogError> {
-        let sends = entries.iter().map(|(k, v)| self.log.send(k, v.as_deref()));
-        futures_util::future::try_join_all(sends).await.map(|_| ())
+        self.log.write_all(entries, WRITE_TIMEOUT).await
     }
 
     pub async fn refresh(&self, timeout: Duration) -> Result<(), LogError> {

@@ -12,6 +12,7 @@ mod chaos;
 mod cli;
 mod config_errors;
 mod dead_letter;
+mod distributed;
 mod file_pipeline;
 mod jdbc_mariadb;
 mod jdbc_postgres;

@@ -50,11 +50,8 @@ impl PrivatePostgres {
     /// server no longer has). `fsync=off` is safe here: a killed process leaves the kernel's
     /// page cache, and with it every written WAL page, intact.
     pub fn up(&mut self) {
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            self.port,
-            self.dir.path().display()
-        );
+        let options =
+            format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, self.dir.path().display());
         let log = self.dir.path().join("server.log").display().to_string();
         let out = as_postgres("pg_ctl", &["-D", &self.data(), "-l", &log, "-w", "-t", "60", "-o", &options, "start"]);
         assert!(out.status.success(), "pg_ctl start: {}\n{}", String::from_utf8_lossy(&out.stderr), self.log());

@@ -55,6 +55,13 @@ pub enum HerderError {
     /// The worker is starting or stopping.
     #[error("{0}")]
     Unavailable(String),
+    /// The request runs on another worker, at this URL (the leader, or a task's owner): REST
+    /// forwards it (Kafka's `RequestTargetException`). `None`: no leader is known yet.
+    #[error("{}", match .0 { Some(url) => format!("the request must run on the worker at {url}"), None => "Cannot complete request momentarily due to no known leader URL, likely because a rebalance was underway.".to_owned() })]
+    Elsewhere(Option<String>),
+    /// An internal request whose signature does not verify.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     Failed(String),
 }
@@ -78,12 +85,23 @@ impl HerderError {
     pub fn status(&self) -> u16 {
         match self {
             HerderError::NotFound(_) => 404,
-            HerderError::Exists(_) | HerderError::Conflict(_) => 409,
+            HerderError::Exists(_) | HerderError::Conflict(_) | HerderError::Elsewhere(_) => 409,
+            HerderError::Forbidden(_) => 403,
             HerderError::Invalid(_) | HerderError::BadRequest(_) => 400,
             HerderError::Unavailable(_) => 503,
             HerderError::Failed(_) => 500,
         }
     }
+}
+
+/// An internal request's KIP-507 signature headers and the exact body they sign.
+#[derive(Debug, Clone, Default)]
+pub struct InternalRequest {
+    /// `X-Connect-Authorization`.
+    pub authorization: Option<String>,
+    /// `X-Connect-Request-Signature-Algorithm`.
+    pub algorithm: Option<String>,
+    pub body: Vec<u8>,
 }
 
 /// What REST asks of a worker, in either mode (Kafka's `Herder`).
@@ -134,4 +152,19 @@ pub trait Herder: Send + Sync + 'static {
     fn alter_offsets(&self, name: String, offsets: ConnectorOffsets) -> HerderFuture<'_, Message>;
     /// KIP-875: forgets every offset of a `STOPPED` connector.
     fn reset_offsets(&self, name: String) -> HerderFuture<'_, Message>;
+
+    /// Internal (`POST /connectors/{c}/tasks`, distributed mode): the connector's owner hands
+    /// its task configs to the leader.
+    fn put_task_configs(
+        &self,
+        name: String,
+        _configs: Vec<BTreeMap<String, String>>,
+        _request: InternalRequest,
+    ) -> HerderFuture<'_, ()> {
+        Box::pin(async move {
+            Err(HerderError::BadRequest(format!(
+                "connector {name}: task configs are written by a cluster's leader; this worker is standalone"
+            )))
+        })
+    }
 }

@@ -15,10 +15,14 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tracing::info;
 
+pub mod client;
+mod forward;
 mod plugins;
 mod writes;
 
-use crate::herder::{ConnectorOffsets, ConnectorTaskId, ErrorMessage, Herder, HerderError, RestartRequest, ServerInfo};
+use crate::herder::{
+    ConnectorOffsets, ConnectorTaskId, ErrorMessage, Herder, HerderError, InternalRequest, RestartRequest, ServerInfo,
+};
 
 #[derive(Clone)]
 struct Rest {
@@ -47,7 +51,7 @@ fn router(rest: Rest) -> Router {
         .route("/connectors/{name}", get(connector).delete(writes::delete))
         .route("/connectors/{name}/config", get(config).put(writes::put_config).patch(writes::patch_config))
         .route("/connectors/{name}/status", get(status))
-        .route("/connectors/{name}/tasks", get(tasks))
+        .route("/connectors/{name}/tasks", get(tasks).post(put_task_configs))
         .route("/connectors/{name}/tasks/{task}/status", get(task_status))
         .route("/connectors/{name}/offsets", get(offsets).patch(alter_offsets).delete(reset_offsets))
         .route("/connectors/{name}/topics", get(topics))
@@ -59,6 +63,7 @@ fn router(rest: Rest) -> Router {
         .route("/connectors/{name}/stop", put(stop))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "HTTP 404 Not Found".into()) })
         .layer(axum::middleware::from_fn(json_errors))
+        .layer(axum::middleware::from_fn(forward::forwarding))
         .with_state(rest)
 }
 
@@ -129,6 +134,11 @@ fn error(code: StatusCode, message: String) -> Response {
 }
 
 fn herder_error(e: HerderError) -> Response {
+    if let HerderError::Elsewhere(Some(url)) = &e {
+        let mut response = error(StatusCode::CONFLICT, e.to_string());
+        response.extensions_mut().insert(forward::ForwardTo(url.clone()));
+        return response;
+    }
     error(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), e.to_string())
 }
 
@@ -204,6 +214,29 @@ async fn status(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> R
 
 async fn tasks(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
     answer(rest.herder.task_configs(&name))
+}
+
+/// Internal (`POST /connectors/{c}/tasks`): a connector's owner hands its task configs to the
+/// leader, signed with the session key (KIP-507).
+async fn put_task_configs(
+    AxumState(rest): AxumState<Rest>,
+    Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let configs: Vec<std::collections::BTreeMap<String, String>> = match serde_json::from_slice(&body) {
+        Ok(c) => c,
+        Err(e) => {
+            return error(StatusCode::BAD_REQUEST, format!("task configs must be a JSON array of string maps: {e}"))
+        }
+    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let request = InternalRequest {
+        authorization: header("X-Connect-Authorization"),
+        algorithm: header("X-Connect-Request-Signature-Algorithm"),
+        body: body.to_vec(),
+    };
+    empty(rest.herder.put_task_configs(name, configs, request).await, StatusCode::NO_CONTENT)
 }
 
 async fn task_status(AxumState(rest): AxumState<Rest>, Path((connector, task)): Path<(String, usize)>) -> Response {

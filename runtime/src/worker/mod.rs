@@ -22,13 +22,13 @@ use tracing::{error, info, warn};
 
 pub use clients::{admin_config, check_brokers, consumer_config, producer_config};
 pub use herder::{HerderRequest, PutOutcome};
+pub use runner::{redact, ConnectorRunner, TaskEnded};
+use runner::{Launcher, SinkLauncher, SourceLauncher};
 pub use source::ConnectorOffsets;
 pub use status::{
     ActiveTopics, ConnectorStatus, OffsetCheck, ReportedTopics, State, StatusListener, TaskStatus, WorkerState,
 };
 pub use submitted::SubmittedRecords;
-pub use runner::{redact, ConnectorRunner, TaskEnded};
-use runner::{Launcher, SinkLauncher, SourceLauncher};
 pub use supervisor::Command;
 use supervisor::{Supervisor, Wiring};
 
@@ -163,7 +163,8 @@ impl PreparedConnector {
         if worker.state.connector(&self.config.name).is_some() {
             return Err(WorkerError::Duplicate { name: self.config.name.clone() });
         }
-        let (runner, commands) = self.into_runner(worker.config.clone(), worker.offsets.clone(), worker.listener.clone());
+        let (runner, commands) =
+            self.into_runner(worker.config.clone(), worker.offsets.clone(), worker.listener.clone());
         worker.launch(runner, commands).await
     }
 

@@ -1,0 +1,82 @@
+//! The worker's HTTP client to other workers (Kafka's `RestClient`): a request forwarded to
+//! the leader or to a task's owner, and task configs handed to the leader. One HTTP/1.1
+//! connection per request, headers as Kafka sends them (`Accept: application/json`,
+//! `User-Agent: kafka-connect`), bounded by a timeout.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+
+/// Kafka's REST request timeout (`RestServer.DEFAULT_REST_REQUEST_TIMEOUT_MS`).
+pub const TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Why a request to another worker failed before it answered.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("{0} is not an http:// URL")]
+    Url(String),
+    #[error("IO Error trying to forward REST request: {0}")]
+    Io(String),
+    #[error("no answer from {0} within {1:?}")]
+    Timeout(String, Duration),
+}
+
+/// Percent-encodes one path segment (a connector name in a URL).
+pub fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// `host:port` of an `http://host:port/` base URL.
+fn authority(base: &str) -> Result<&str, ClientError> {
+    let rest = base.strip_prefix("http://").ok_or_else(|| ClientError::Url(base.to_owned()))?;
+    Ok(rest.split('/').next().unwrap_or(rest))
+}
+
+/// Sends `method` `base` + `path` (`path` without its leading slash, query included) with a
+/// JSON `body`; answers the status and body.
+pub async fn send(
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &BTreeMap<&str, String>,
+    body: Vec<u8>,
+) -> Result<(u16, Bytes), ClientError> {
+    let host = authority(base)?.to_owned();
+    let uri = format!("/{}", path.trim_start_matches('/'));
+    let call = async {
+        let io = |e: &dyn std::fmt::Display| ClientError::Io(e.to_string());
+        let stream = tokio::net::TcpStream::connect(&host).await.map_err(|e| io(&e))?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| io(&e))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let mut request = Request::builder()
+            .method(method)
+            .uri(&uri)
+            .header("Host", &host)
+            .header("Accept", "application/json")
+            .header("Content-Type", "application/json")
+            .header("User-Agent", "kafka-connect");
+        for (k, v) in headers {
+            request = request.header(*k, v);
+        }
+        let request = request.body(Full::new(Bytes::from(body))).map_err(|e| io(&e))?;
+        let response = sender.send_request(request).await.map_err(|e| io(&e))?;
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await.map_err(|e| io(&e))?.to_bytes();
+        Ok((status, bytes))
+    };
+    tokio::time::timeout(TIMEOUT, call).await.map_err(|_| ClientError::Timeout(host.clone(), TIMEOUT))?
+}

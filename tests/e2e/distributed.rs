@@ -1,0 +1,196 @@
+//! `sluice distributed`: workers with one `group.id` form a Kafka Connect cluster through the
+//! broker. Connectors are created over REST on any worker (a follower forwards to the leader),
+//! their configs, statuses and offsets live in the three internal topics, and a worker killed
+//! with -9 has its tasks moved to the survivors.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::harness::*;
+
+/// The cluster's shared names.
+struct Cluster {
+    dir: Dir,
+    group: String,
+    topics: [String; 3],
+}
+
+/// One running worker.
+struct Node {
+    port: u16,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Cluster {
+    fn new() -> Cluster {
+        Cluster {
+            dir: Dir::new(),
+            group: unique("e2e-cluster"),
+            topics: [unique("e2e-configs"), unique("e2e-offsets"), unique("e2e-status")],
+        }
+    }
+
+    /// A worker file for a worker listening on `port`.
+    fn file(&self, port: u16) -> PathBuf {
+        let [configs, offsets, status] = &self.topics;
+        let text = format!(
+            "bootstrap.servers={}\ngroup.id={}\nconfig.storage.topic={configs}\noffset.storage.topic={offsets}\n\
+             status.storage.topic={status}\nconfig.storage.replication.factor=1\noffset.storage.replication.factor=1\n\
+             status.storage.replication.factor=1\noffset.storage.partitions=3\nstatus.storage.partitions=2\n\
+             key.converter=org.apache.kafka.connect.storage.StringConverter\n\
+             value.converter=org.apache.kafka.connect.storage.StringConverter\noffset.flush.interval.ms=500\n\
+             listeners=http://127.0.0.1:{port}\nsession.timeout.ms=6000\nheartbeat.interval.ms=1000\n\
+             scheduled.rebalance.max.delay.ms=0\n",
+            bootstrap(),
+            self.group
+        );
+        self.dir.write(&format!("worker-{port}.properties"), &text)
+    }
+
+    fn start(&self) -> Node {
+        let port = free_port();
+        let file = self.file(port);
+        let log = self.dir.path(&format!("worker-{port}.log"));
+        let child = sluice()
+            .arg("distributed")
+            .arg(&file)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Node { port, child, log }
+    }
+}
+
+impl Node {
+    fn kill(&mut self) {
+        Command::new("kill").arg("-9").arg(self.child.id().to_string()).status().unwrap();
+        let _ = self.child.wait();
+    }
+
+    fn worker_id(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Waits until this worker has an assignment (it answers a write without 409).
+    fn wait_joined(&self, logs: &str) {
+        wait_until(Duration::from_secs(60), "the worker to join its group", || {
+            log_text(&self.log).contains("assignment applied")
+        });
+        let _ = logs;
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Retries a write while the cluster answers 409 (a rebalance) or cannot be reached.
+fn write(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, text) = request_with(port, method, path, body);
+        if (status != 409 && status != 0) || Instant::now() > deadline {
+            return (status, text);
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn task_workers(port: u16, name: &str) -> Vec<(String, String)> {
+    let (_, status) = get(port, &format!("/connectors/{name}/status"));
+    status["tasks"]
+        .as_array()
+        .map(|ts| {
+            ts.iter()
+                .map(|t| {
+                    (t["state"].as_str().unwrap_or("").to_owned(), t["worker_id"].as_str().unwrap_or("").to_owned())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn all_logs(nodes: &[&Node]) -> String {
+    nodes.iter().map(|n| format!("--- worker {}\n{}", n.port, log_text(&n.log))).collect()
+}
+
+#[test]
+fn a_cluster_runs_connectors_created_over_rest_and_moves_a_killed_workers_tasks() {
+    require_kafka();
+    let _heavy = heavy();
+    let cluster = Cluster::new();
+    let mut nodes = vec![cluster.start(), cluster.start(), cluster.start()];
+    for n in &nodes {
+        n.wait_joined("");
+    }
+    let input = cluster.dir.write("input.txt", &(1..=50).map(|i| format!("line-{i}\n")).collect::<String>());
+    let topic = unique("e2e-dist-file");
+    let name = unique("dist-file");
+    let body = json!({"name": name, "config": {
+        "connector.class": "FileStreamSource", "file": input.display().to_string(), "topic": topic,
+        "tasks.max": "1", "topic.creation.default.partitions": "1", "topic.creation.default.replication.factor": "1"
+    }});
+    // any worker takes the write: a follower forwards it to the leader
+    let (status, text) = write(nodes[1].port, "POST", "/connectors", &body.to_string());
+    assert_eq!(status, 201, "create: {text}\n{}", all_logs(&nodes.iter().collect::<Vec<_>>()));
+    let info: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(info["name"], json!(name));
+    assert_eq!(info["type"], json!("source"));
+    let (status, _) = write(nodes[2].port, "POST", "/connectors", &body.to_string());
+    assert_eq!(status, 409, "a second create of the same name");
+
+    // the task runs somewhere, and every worker reports the same status
+    wait_until(Duration::from_secs(60), "the task RUNNING", || {
+        task_workers(nodes[0].port, &name).iter().any(|(s, _)| s == "RUNNING")
+    });
+    let owner = task_workers(nodes[2].port, &name)[0].1.clone();
+    assert!(nodes.iter().any(|n| n.worker_id() == owner), "the owner {owner} is one of the workers");
+    // a marker first: Tansu serves nothing past its stale high watermark (services.md)
+    let lines = |n: usize| -> BTreeSet<String> {
+        produce(&topic, &[(b"marker", &[])]);
+        values(&topic, n + 100, Duration::from_secs(3)).into_iter().filter(|v| v != "marker").collect()
+    };
+    wait_until(Duration::from_secs(30), "the first 50 lines on the topic", || lines(50).len() >= 50);
+
+    // kill -9 the task's worker: the task moves to a survivor and goes on from the stored offset
+    let victim = nodes.iter().position(|n| n.worker_id() == owner).unwrap();
+    nodes[victim].kill();
+    let survivors: Vec<usize> = (0..3).filter(|i| *i != victim).collect();
+    let probe = nodes[survivors[0]].port;
+    std::fs::write(&input, (1..=80).map(|i| format!("line-{i}\n")).collect::<String>()).unwrap();
+    let moved = Instant::now();
+    wait_until(Duration::from_secs(60), "the task RUNNING on a survivor", || {
+        task_workers(probe, &name).iter().any(|(s, w)| s == "RUNNING" && *w != owner)
+    });
+    eprintln!("task moved {:?} after the kill", moved.elapsed());
+    wait_until(Duration::from_secs(30), "all 80 lines on the topic", || lines(200).len() >= 80);
+    let got = lines(200);
+    let want: BTreeSet<String> = (1..=80).map(|i| format!("line-{i}")).collect();
+    assert_eq!(got, want, "every line, none lost\n{}", all_logs(&nodes.iter().collect::<Vec<_>>()));
+
+    // REST on a survivor: the config as written, tasks, delete (forwarded when not the leader)
+    let (status, config) = get(probe, &format!("/connectors/{name}/config"));
+    assert_eq!(status, 200);
+    assert_eq!(config["topic"], json!(topic));
+    let (status, tasks) = get(probe, &format!("/connectors/{name}/tasks"));
+    assert_eq!(status, 200);
+    assert_eq!(tasks.as_array().map(Vec::len), Some(1), "{tasks}");
+    let (status, text) = write(nodes[survivors[1]].port, "DELETE", &format!("/connectors/{name}"), "");
+    assert_eq!(status, 204, "delete: {text}");
+    wait_until(Duration::from_secs(20), "the connector gone on every survivor", || {
+        survivors.iter().all(|i| get(nodes[*i].port, &format!("/connectors/{name}")).0 == 404)
+    });
+    for i in survivors {
+        let code = sigterm(&mut nodes[i].child);
+        assert!(code.success(), "a clean stop: {}", log_text(&nodes[i].log));
+    }
+}
