@@ -136,15 +136,10 @@ impl<S: LogState> KafkaBasedLog<S> {
     pub async fn read_to_end(&self, timeout: Duration) -> Result<(), LogError> {
         let ends = {
             let (consumer, topic, partitions) = (self.consumer.clone(), self.topic.clone(), self.partitions.clone());
-            tokio::task::spawn_blocking(move || {
-                partitions
-                    .iter()
-                    .map(|p| consumer.fetch_watermarks(&topic, *p, timeout).map(|(_, high)| (*p, high)))
-                    .collect::<Result<Positions, KafkaError>>()
-            })
-            .await
-            .expect("watermark task")
-            .map_err(|source| LogError::Kafka { topic: self.topic.clone(), source })?
+            tokio::task::spawn_blocking(move || end_offsets(&consumer, &topic, &partitions, timeout))
+                .await
+                .expect("end offsets task")
+                .map_err(|source| LogError::Kafka { topic: self.topic.clone(), source })?
         };
         self.wait(timeout, "reading to the end", |read| {
             ends.iter().all(|(p, end)| read.get(p).copied().unwrap_or(0) >= *end)
@@ -209,6 +204,31 @@ impl<S> Drop for KafkaBasedLog<S> {
             let _ = thread.join();
         }
     }
+}
+
+/// Every partition's end offset, in one ListOffsets request (a topic of 25 partitions asked
+/// one partition at a time takes seconds).
+fn end_offsets(
+    consumer: &BaseConsumer,
+    topic: &str,
+    partitions: &[i32],
+    timeout: Duration,
+) -> Result<Positions, KafkaError> {
+    let mut latest = TopicPartitionList::new();
+    for p in partitions {
+        // a timestamp of -1 asks for the latest offset
+        latest.add_partition_offset(topic, *p, Offset::End)?;
+    }
+    let answered = consumer.offsets_for_times(latest, timeout)?;
+    let mut ends = Positions::new();
+    for e in answered.elements() {
+        let end = match e.offset() {
+            Offset::Offset(o) => o,
+            _ => 0,
+        };
+        ends.insert(e.partition(), end);
+    }
+    Ok(ends)
 }
 
 fn partitions_of(consumer: &BaseConsumer, topic: &str, timeout: Duration) -> Result<Vec<i32>, LogError> {

@@ -194,3 +194,108 @@ fn a_cluster_runs_connectors_created_over_rest_and_moves_a_killed_workers_tasks(
         assert!(code.success(), "a clean stop: {}", log_text(&nodes[i].log));
     }
 }
+
+/// The ids in StringConverter values of JDBC rows (`Struct{id=7,v=…}`) on `topic`.
+fn row_ids(topic: &str) -> Vec<i64> {
+    produce(topic, &[(b"marker", &[])]);
+    values(topic, 1000, Duration::from_secs(3))
+        .iter()
+        .filter_map(|v| v.strip_prefix("Struct{id=")?.split(',').next()?.parse().ok())
+        .collect()
+}
+
+/// `task started` lines of task `task` of `connector` in a worker log.
+fn starts(log: &str, connector: &str, task: usize) -> usize {
+    log.lines()
+        .filter(|l| l.contains(&format!("connector={connector} task={task}}}")) && l.contains("task started"))
+        .count()
+}
+
+fn running_on(port: u16, name: &str, tasks: usize) -> Option<Vec<String>> {
+    let states = task_workers(port, name);
+    (states.len() == tasks && states.iter().all(|(s, _)| s == "RUNNING"))
+        .then(|| states.into_iter().map(|(_, w)| w).collect())
+}
+
+#[test]
+fn a_joining_worker_takes_tasks_one_task_restarts_alone_and_a_full_restart_resumes_from_the_topics() {
+    require_kafka();
+    let _heavy = heavy();
+    let db = unique("e2e_dist").replace('-', "_");
+    let tables: Vec<String> = (0..4).map(|i| format!("t{i}")).collect();
+    let mut sql = format!("CREATE DATABASE {db};");
+    for t in &tables {
+        sql += &format!("CREATE TABLE {db}.{t} (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20));");
+        sql += &(1..=10).map(|i| format!("INSERT INTO {db}.{t} (v) VALUES ('r{i}');")).collect::<String>();
+    }
+    mariadb(&sql);
+    let cluster = Cluster::new();
+    let mut nodes = vec![cluster.start(), cluster.start()];
+    nodes.iter().for_each(|n| n.wait_joined(""));
+    let prefix = unique("e2e-dist-jdbc-");
+    let name = unique("dist-jdbc");
+    let config = json!({
+        "connector.class": "io.confluent.connect.jdbc.JdbcSourceConnector", "tasks.max": "4",
+        "connection.url": format!("jdbc:mysql://127.0.0.1:3307/{db}?user=root&useSSL=false"),
+        "mode": "incrementing", "incrementing.column.name": "id", "topic.prefix": prefix, "poll.interval.ms": "200",
+        "topic.creation.default.partitions": "1", "topic.creation.default.replication.factor": "1"
+    });
+    let (status, text) = write(nodes[0].port, "PUT", &format!("/connectors/{name}/config"), &config.to_string());
+    assert_eq!(status, 201, "create with PUT: {text}");
+    let logs = |nodes: &[Node]| all_logs(&nodes.iter().collect::<Vec<_>>());
+    let mut owners = Vec::new();
+    wait_until(Duration::from_secs(60), "4 tasks RUNNING", || {
+        owners = running_on(nodes[1].port, &name, 4).unwrap_or_default();
+        !owners.is_empty()
+    });
+    for n in &nodes {
+        assert_eq!(owners.iter().filter(|w| **w == n.worker_id()).count(), 2, "2 tasks each: {owners:?}");
+    }
+    let topics: Vec<String> = tables.iter().map(|t| format!("{prefix}{t}")).collect();
+    wait_until(Duration::from_secs(30), "every row", || topics.iter().all(|t| row_ids(t).len() >= 10));
+
+    // one task restarts alone, asked of either worker
+    let (status, text) = write(nodes[1].port, "POST", &format!("/connectors/{name}/tasks/1/restart"), "");
+    assert_eq!(status, 204, "restart task 1: {text}");
+    let (status, text) =
+        write(nodes[0].port, "POST", &format!("/connectors/{name}/restart?onlyFailed=true&includeTasks=true"), "");
+    assert_eq!(status, 202, "restart failed tasks only: {text}");
+    wait_until(Duration::from_secs(20), "task 1 started again", || {
+        nodes.iter().map(|n| starts(&log_text(&n.log), &name, 1)).sum::<usize>() == 2
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    for task in [0, 2, 3] {
+        let count: usize = nodes.iter().map(|n| starts(&log_text(&n.log), &name, task)).sum();
+        assert_eq!(count, 1, "task {task} ran on untouched\n{}", logs(&nodes));
+    }
+
+    // a third worker joins and receives a share
+    nodes.push(cluster.start());
+    let joined = Instant::now();
+    let third = nodes[2].worker_id();
+    wait_until(Duration::from_secs(90), "a task on the joining worker", || {
+        running_on(nodes[0].port, &name, 4).is_some_and(|ws| ws.contains(&third))
+    });
+    eprintln!("the joining worker ran a task {:?} after it started", joined.elapsed());
+
+    // a full restart: every worker stops, rows arrive meanwhile, new workers resume from the topics
+    for n in &mut nodes {
+        assert!(sigterm(&mut n.child).success(), "a clean stop: {}", log_text(&n.log));
+    }
+    let more: String = tables
+        .iter()
+        .flat_map(|t| (11..=15).map(|i| format!("INSERT INTO {db}.{t} (v) VALUES ('r{i}');")).collect::<Vec<_>>())
+        .collect();
+    mariadb(&more);
+    let restarted = vec![cluster.start(), cluster.start(), cluster.start()];
+    wait_until(Duration::from_secs(90), "4 tasks RUNNING after the full restart", || {
+        running_on(restarted[0].port, &name, 4).is_some()
+    });
+    wait_until(Duration::from_secs(30), "the new rows", || topics.iter().all(|t| row_ids(t).len() >= 15));
+    for t in &topics {
+        let ids = row_ids(t);
+        let distinct: BTreeSet<i64> = ids.iter().copied().collect();
+        assert_eq!(distinct, (1..=15).collect(), "{t}: every row\n{}", logs(&restarted));
+        assert_eq!(ids.len(), 15, "{t}: no row twice after a clean stop: {ids:?}");
+    }
+}
