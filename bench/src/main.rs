@@ -24,6 +24,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 mod binlog;
 mod chaos;
+mod cluster;
 mod jdbc;
 mod s3;
 
@@ -39,7 +40,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run benchmarks (all when none is named): file-source, file-source-json, file-sink, idle-worker,
-    /// jdbc-source, jdbc-source-4, binlog-cdc, binlog-cdc-noschema, s3-sink-parquet, s3-sink-json-gzip, s3-sink-200;
+    /// jdbc-source, jdbc-source-4, binlog-cdc, binlog-cdc-noschema, s3-sink-parquet, s3-sink-json-gzip, s3-sink-200,
+    /// cluster (failover, join, idle RSS of `sluice distributed`);
     /// on demand only: chaos (= chaos-file, chaos-jdbc, chaos-binlog, chaos-s3; `CHAOS_KILLS`, `CHAOS_SEED`).
     Run {
         names: Vec<String>,
@@ -89,6 +91,7 @@ fn main() -> Result<()> {
                 "s3-sink-parquet",
                 "s3-sink-json-gzip",
                 "s3-sink-200",
+                "cluster",
             ];
             let chosen: Vec<&str> =
                 if names.is_empty() { all.to_vec() } else { names.iter().map(String::as_str).collect() };
@@ -107,6 +110,7 @@ fn main() -> Result<()> {
                     "s3-sink-parquet" => b.s3_sink("s3-sink-parquet", "parquet")?,
                     "s3-sink-json-gzip" => b.s3_sink("s3-sink-json-gzip", "json-gzip")?,
                     "s3-sink-200" => b.s3_sink_200()?,
+                    "cluster" => b.cluster()?,
                     "chaos" => {
                         ["chaos-file", "chaos-jdbc", "chaos-binlog", "chaos-s3"].iter().try_for_each(|p| b.chaos(p))?
                     }

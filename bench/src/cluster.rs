@@ -1,0 +1,226 @@
+//! Distributed mode: three `sluice distributed` workers on the test broker.
+//!
+//! - `cluster-failover`: from `kill -9` of the worker running a FileStreamSource task to the
+//!   task `RUNNING` on another worker, with `scheduled.rebalance.max.delay.ms=0`; the reference
+//!   is the target, `session.timeout.ms` + 3 s (the broker needs the session timeout to notice).
+//! - `cluster-join`: from a fourth worker's start to a task `RUNNING` on it; the reference is a
+//!   plain rdkafka consumer joining a group of the same broker in the same run.
+//! - `cluster-idle`: resident memory of an idle distributed worker (after the failover, running
+//!   one connector); the reference is the idle standalone worker of the same run.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+
+use super::{bootstrap, create_topic, free_port, status_mb, stop, unique, Bench};
+
+const SESSION_TIMEOUT_MS: u64 = 6_000;
+
+/// One HTTP/1.1 request to a worker; the status and body.
+fn http(port: u16, method: &str, path: &str, body: &str) -> Result<(u16, String)> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut text = String::new();
+    s.read_to_string(&mut text)?;
+    let status = text.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    Ok((status, text.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned()))
+}
+
+/// `(state, worker_id)` of each task of `name`, as `port` reports it.
+fn tasks(port: u16, name: &str) -> Vec<(String, String)> {
+    let Ok((200, body)) = http(port, "GET", &format!("/connectors/{name}/status"), "") else { return Vec::new() };
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    v["tasks"]
+        .as_array()
+        .map(|ts| {
+            ts.iter()
+                .map(|t| {
+                    (t["state"].as_str().unwrap_or("").to_owned(), t["worker_id"].as_str().unwrap_or("").to_owned())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn wait(timeout: Duration, what: &str, mut done: impl FnMut() -> bool) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        if Instant::now() > deadline {
+            bail!("timed out waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+/// Creates a connector, retrying while the group rebalances (409 without "already exists").
+fn create(port: u16, body: &serde_json::Value) -> Result<()> {
+    wait(Duration::from_secs(90), "the connector created", || {
+        match http(port, "POST", "/connectors", &body.to_string()) {
+            Ok((201, _)) => true,
+            Ok((409, text)) => text.contains("already exists"),
+            _ => false,
+        }
+    })
+}
+
+struct Worker {
+    port: u16,
+    child: Child,
+}
+
+impl Worker {
+    fn id(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+/// A plain consumer's time to join a group and get partitions on this broker.
+fn consumer_join(topic: &str) -> Result<Duration> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("bench-join-ref"))
+        .set("session.timeout.ms", SESSION_TIMEOUT_MS.to_string())
+        .create()?;
+    let started = Instant::now();
+    consumer.subscribe(&[topic])?;
+    while consumer.assignment()?.count() == 0 {
+        consumer.poll(Duration::from_millis(50));
+        if started.elapsed() > Duration::from_secs(60) {
+            bail!("the reference consumer got no partitions");
+        }
+    }
+    Ok(started.elapsed())
+}
+
+impl Bench {
+    fn cluster_worker(&self, dir: &Path, group: &str) -> Result<Worker> {
+        let port = free_port()?;
+        let file = dir.join(format!("w{port}.properties"));
+        std::fs::write(
+            &file,
+            format!(
+                "bootstrap.servers={}\ngroup.id={group}\nconfig.storage.topic={group}-configs\n\
+                 offset.storage.topic={group}-offsets\nstatus.storage.topic={group}-status\n\
+                 config.storage.replication.factor=1\noffset.storage.replication.factor=1\n\
+                 status.storage.replication.factor=1\nkey.converter=org.apache.kafka.connect.storage.StringConverter\n\
+                 value.converter=org.apache.kafka.connect.storage.StringConverter\nlisteners=http://127.0.0.1:{port}\n\
+                 session.timeout.ms={SESSION_TIMEOUT_MS}\nheartbeat.interval.ms=1000\nscheduled.rebalance.max.delay.ms=0\n",
+                bootstrap()
+            ),
+        )?;
+        let child = Command::new(&self.sluice)
+            .arg("distributed")
+            .arg(&file)
+            .env("SLUICE_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join(format!("w{port}.log")))?)
+            .spawn()?;
+        Ok(Worker { port, child })
+    }
+
+    pub(super) fn cluster(&self) -> Result<()> {
+        let dir = self.work.join("cluster");
+        std::fs::create_dir_all(&dir)?;
+        let group = unique("bench-cluster");
+        let mut workers = (0..3).map(|_| self.cluster_worker(&dir, &group)).collect::<Result<Vec<_>>>()?;
+        let input = dir.join("in.txt");
+        std::fs::write(&input, "one\ntwo\n")?;
+        let topic = unique("bench-cluster");
+        create_topic(&topic, 1)?;
+        let name = "bench-file";
+        let body = serde_json::json!({"name": name, "config": {"connector.class": "FileStreamSource",
+            "file": input.display().to_string(), "topic": topic, "tasks.max": "1"}});
+        create(workers[0].port, &body)?;
+        let mut owner = String::new();
+        wait(Duration::from_secs(90), "the task RUNNING", || {
+            owner = tasks(workers[0].port, name)
+                .into_iter()
+                .find(|(s, _)| s == "RUNNING")
+                .map(|(_, w)| w)
+                .unwrap_or_default();
+            !owner.is_empty()
+        })?;
+
+        let victim = workers.iter().position(|w| w.id() == owner).context("the task's worker")?;
+        let mut killed = workers.remove(victim);
+        let killed_at = Instant::now();
+        Command::new("kill").arg("-9").arg(killed.child.id().to_string()).status()?;
+        let _ = killed.child.wait();
+        let probe = workers[0].port;
+        wait(Duration::from_secs(120), "the task RUNNING elsewhere", || {
+            tasks(probe, name).iter().any(|(s, w)| s == "RUNNING" && *w != owner)
+        })?;
+        let failover = killed_at.elapsed().as_secs_f64();
+        let target = (SESSION_TIMEOUT_MS as f64 / 1000.0) + 3.0;
+        println!(
+            "bench cluster-failover seconds={failover:.3} ref=session.timeout.ms+3s ref_seconds={target:.3} ratio={:.2}",
+            failover / target
+        );
+
+        let idle = status_mb(workers[0].child.id(), "VmRSS").max(status_mb(workers[1].child.id(), "VmRSS"));
+        let reference = self.idle_rss_mb()?;
+        println!(
+            "bench cluster-idle rss_mb={idle:.1} ref=standalone-idle-rss ref_rss_mb={reference:.1} ratio={:.2}",
+            idle / reference
+        );
+
+        // a fourth worker, and a second connector for it to take; it gets a share
+        let joining = self.cluster_worker(&dir, &group)?;
+        let joined_at = Instant::now();
+        let joiner = joining.id();
+        workers.push(joining);
+        let second = serde_json::json!({"name": "bench-file-2", "config": {"connector.class": "FileStreamSource",
+            "file": input.display().to_string(), "topic": topic, "tasks.max": "1"}});
+        create(probe, &second)?;
+        wait(Duration::from_secs(120), "a task on the joining worker", || {
+            ["bench-file", "bench-file-2"]
+                .iter()
+                .any(|c| tasks(probe, c).iter().any(|(s, w)| s == "RUNNING" && *w == joiner))
+        })?;
+        let join = joined_at.elapsed().as_secs_f64();
+        let reference = consumer_join(&topic)?.as_secs_f64();
+        println!(
+            "bench cluster-join seconds={join:.3} ref=rdkafka-consumer-join ref_seconds={reference:.3} ratio={:.2}",
+            join / reference
+        );
+        for w in workers {
+            stop(w.child).context("a cluster worker")?;
+        }
+        Ok(())
+    }
+
+    /// The resident memory of an idle standalone worker running one FileStreamSource.
+    fn idle_rss_mb(&self) -> Result<f64> {
+        let dir = self.work.join("cluster-ref");
+        std::fs::create_dir_all(&dir)?;
+        let port = free_port()?;
+        let worker = self.worker(&dir, "org.apache.kafka.connect.storage.StringConverter", false, port, 10_000)?;
+        let input = dir.join("in.txt");
+        std::fs::write(&input, "")?;
+        let source = dir.join("source.properties");
+        std::fs::write(
+            &source,
+            format!(
+                "name=ref-source\nconnector.class=FileStreamSource\nfile={}\ntopic={}\n",
+                input.display(),
+                unique("bench-ref")
+            ),
+        )?;
+        let child = self.spawn(&[&worker, &source], &dir.join("log"))?;
+        std::thread::sleep(Duration::from_secs(5));
+        let rss = status_mb(child.id(), "VmRSS");
+        stop(child)?;
+        Ok(rss)
+    }
+}
