@@ -299,3 +299,130 @@ fn a_joining_worker_takes_tasks_one_task_restarts_alone_and_a_full_restart_resum
         assert_eq!(ids.len(), 15, "{t}: no row twice after a clean stop: {ids:?}");
     }
 }
+
+/// Creates `topic` as Kafka Connect creates its config topic: one partition, compacted.
+fn compacted_topic(topic: &str) {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", bootstrap()).create().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let topic = NewTopic::new(topic, 1, TopicReplication::Fixed(1)).set("cleanup.policy", "compact");
+    let results = rt.block_on(admin.create_topics(&[topic], &AdminOptions::new())).unwrap();
+    results.into_iter().for_each(|r| {
+        r.unwrap();
+    });
+}
+
+/// Writes `records` (key, value bytes) to partition 0 of `topic`, one at a time.
+fn produce_keyed(topic: &str, records: &[(&str, String)]) {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let producer: BaseProducer = rdkafka::ClientConfig::new().set("bootstrap.servers", bootstrap()).create().unwrap();
+    for (key, value) in records {
+        producer.send(BaseRecord::to(topic).key(*key).payload(value).partition(0)).unwrap();
+        producer.flush(Duration::from_secs(10)).unwrap();
+    }
+}
+
+/// The key and value text of every record of partition 0 of `topic` (a marker is not written:
+/// the caller's last write is a single-record batch, which Tansu serves).
+fn records_of(topic: &str, n: usize) -> Vec<(String, String)> {
+    read_partition(topic, n, Duration::from_secs(5))
+        .into_iter()
+        .map(|r| {
+            let text = |b: Option<Vec<u8>>| String::from_utf8(b.unwrap_or_default()).unwrap();
+            (text(r.key), text(r.value))
+        })
+        .collect()
+}
+
+#[test]
+fn a_config_topic_written_by_java_workers_runs_and_sluices_records_have_kafkas_bytes() {
+    require_kafka();
+    let cluster = Cluster::new();
+    let [configs, offsets, status] = &cluster.topics;
+    compacted_topic(configs);
+    let input = cluster.dir.write("java.txt", "from-java-1\nfrom-java-2\n");
+    let topic = unique("e2e-java-file");
+    create_topic(&topic);
+    let connector = format!(
+        r#"{{"connector.class":"org.apache.kafka.connect.file.FileStreamSourceConnector","file":"{}","name":"java-file","tasks.max":"1","topic":"{topic}"}}"#,
+        input.display()
+    );
+    let task =
+        connector.replace(r#""topic""#, r#""task.class":"org.apache.kafka.connect.file.FileStreamSourceTask","topic""#);
+    // the records a Java 3.x leader writes for a connector created over REST
+    produce_keyed(
+        configs,
+        &[
+            ("target-state-java-file", r#"{"state":"STARTED","state.v2":"STARTED"}"#.to_owned()),
+            ("connector-java-file", format!(r#"{{"properties":{connector}}}"#)),
+            ("task-java-file-0", format!(r#"{{"properties":{task}}}"#)),
+            ("commit-java-file", r#"{"tasks":1}"#.to_owned()),
+        ],
+    );
+    let node = cluster.start();
+    wait_until(Duration::from_secs(60), "the Java connector's task RUNNING", || {
+        running_on(node.port, "java-file", 1).is_some()
+    });
+    let lines = || -> BTreeSet<String> {
+        produce(&topic, &[(b"marker", &[])]);
+        values(&topic, 100, Duration::from_secs(3)).into_iter().filter(|v| v != "marker").collect()
+    };
+    wait_until(Duration::from_secs(30), "both lines", || lines().len() >= 2);
+
+    // what sluice wrote: Kafka's bytes, fields in Java's order
+    let worker = node.worker_id();
+    wait_until(Duration::from_secs(20), "the offset in the offsets topic", || {
+        (0..3).any(|p| partition_records(offsets, p).iter().any(|(k, _)| k.starts_with(r#"["java-file",{"filename":"#)))
+    });
+    let key = format!(r#"["java-file",{{"filename":"{}"}}]"#, input.display());
+    let value = (0..3)
+        .flat_map(|p| partition_records(offsets, p))
+        .filter(|(k, _)| *k == key)
+        .map(|(_, v)| v)
+        .last()
+        .expect("the offset record");
+    assert!(value.starts_with(r#"{"position":"#), "{value}");
+    let statuses: Vec<(String, String)> = (0..2).flat_map(|p| partition_records(status, p)).collect();
+    let task_status = statuses.iter().filter(|(k, _)| k == "status-task-java-file-0").map(|(_, v)| v.clone()).last();
+    let running = generation_of(task_status.as_deref().unwrap_or_default());
+    assert_eq!(
+        task_status.as_deref(),
+        Some(format!(r#"{{"state":"RUNNING","trace":null,"worker_id":"{worker}","generation":{running}}}"#).as_str()),
+        "{statuses:?}"
+    );
+    let written = records_of(configs, 20);
+    assert!(
+        written.iter().any(|(k, v)| k == "session-key" && v.contains(r#""algorithm":"HmacSHA256""#)),
+        "{written:?}"
+    );
+}
+
+/// The `generation` of a status value.
+fn generation_of(value: &str) -> i64 {
+    value.rsplit_once(r#""generation":"#).and_then(|(_, g)| g.trim_end_matches('}').parse().ok()).unwrap_or(-1)
+}
+
+/// Key and value text of every record of one partition.
+fn partition_records(topic: &str, partition: i32) -> Vec<(String, String)> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Message;
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("e2e-reader"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    tpl.add_partition_offset(topic, partition, rdkafka::Offset::Beginning).unwrap();
+    consumer.assign(&tpl).unwrap();
+    let mut out = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
+            let text = |b: Option<&[u8]>| String::from_utf8_lossy(b.unwrap_or_default()).into_owned();
+            out.push((text(m.key()), text(m.payload())));
+        }
+    }
+    out
+}

@@ -255,9 +255,7 @@ impl DistributedHerder {
     async fn offsets_of(&self, name: &str) -> Result<ConnectorOffsets, HerderError> {
         let config = self.config_of(&self.snapshot(), name)?;
         if self.kind(&config) == ConnectorKind::Sink {
-            return Err(HerderError::BadRequest(
-                "reading a sink connector's offsets in distributed mode is not supported yet by sluice".into(),
-            ));
+            return self.sink_offsets(name, &config).await;
         }
         self.shared.offsets.refresh().await.map_err(log_error)?;
         let offsets = self
@@ -267,6 +265,62 @@ impl DistributedHerder {
             .into_iter()
             .filter(|e| e.connector == name && e.offset.is_some())
             .map(|e| ConnectorOffset { partition: e.partition, offset: e.offset })
+            .collect();
+        Ok(ConnectorOffsets { offsets })
+    }
+
+    /// A sink's offsets: what its consumer group `connect-<name>` committed on the topics it
+    /// reads (`topics`, or those matching `topics.regex`).
+    async fn sink_offsets(
+        &self,
+        name: &str,
+        config: &BTreeMap<String, String>,
+    ) -> Result<ConnectorOffsets, HerderError> {
+        let listed: Vec<String> = config
+            .get("topics")
+            .map(|t| t.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default();
+        let pattern = match config.get("topics.regex").filter(|r| !r.trim().is_empty()) {
+            Some(r) => {
+                Some(regex::Regex::new(&format!("^(?:{r})$")).map_err(|e| HerderError::BadRequest(e.to_string()))?)
+            }
+            None => None,
+        };
+        let mut client = self.shared.base.clone();
+        client.set("group.id", format!("connect-{name}")).set("enable.auto.commit", "false");
+        let committed =
+            tokio::task::spawn_blocking(move || -> Result<Vec<(String, i32, i64)>, rdkafka::error::KafkaError> {
+                use rdkafka::consumer::{BaseConsumer, Consumer};
+                let timeout = std::time::Duration::from_secs(10);
+                let consumer: BaseConsumer = client.create()?;
+                let metadata = consumer.fetch_metadata(None, timeout)?;
+                let mut partitions = rdkafka::TopicPartitionList::new();
+                for t in metadata.topics() {
+                    if listed.iter().any(|l| l == t.name()) || pattern.as_ref().is_some_and(|p| p.is_match(t.name())) {
+                        for p in t.partitions() {
+                            partitions.add_partition(t.name(), p.id());
+                        }
+                    }
+                }
+                let answered = consumer.committed_offsets(partitions, timeout)?;
+                Ok(answered
+                    .elements()
+                    .iter()
+                    .filter_map(|e| match e.offset() {
+                        rdkafka::Offset::Offset(o) => Some((e.topic().to_owned(), e.partition(), o)),
+                        _ => None,
+                    })
+                    .collect())
+            })
+            .await
+            .map_err(log_error)?
+            .map_err(log_error)?;
+        let offsets = committed
+            .into_iter()
+            .map(|(topic, partition, offset)| ConnectorOffset {
+                partition: serde_json::json!({"kafka_topic": topic, "kafka_partition": partition}),
+                offset: Some(serde_json::json!({"kafka_offset": offset})),
+            })
             .collect();
         Ok(ConnectorOffsets { offsets })
     }

@@ -102,6 +102,8 @@ pub(crate) struct Shared {
     pub status_writer: Arc<StatusWriter>,
     pub state: Arc<WorkerState>,
     pub verification_algorithms: Vec<String>,
+    /// The worker's client settings (`bootstrap.servers`), for REST's reads of sink groups.
+    pub base: ClientConfig,
 }
 
 /// A distributed worker, started and ready to join its group.
@@ -123,6 +125,8 @@ pub struct DistributedWorker {
     last_completed: Option<i32>,
     generation: Arc<AtomicI32>,
     need_join: bool,
+    /// Since when the group coordinator has not answered (heartbeats or joins failing).
+    out_of_contact: Option<Instant>,
     rejoin_at: Option<Instant>,
     shutdown_tx: watch::Sender<bool>,
 }
@@ -214,6 +218,7 @@ impl DistributedWorker {
             status_writer,
             state,
             verification_algorithms: vec![crate::signature::HMAC_SHA256.to_owned()],
+            base: base.clone(),
         });
         let (shutdown_tx, _) = watch::channel(false);
         info!(worker_id = %shared.worker_id, url = %shared.url, group = %settings.group_id, "distributed worker started; joining the group");
@@ -233,6 +238,7 @@ impl DistributedWorker {
             last_completed: None,
             generation,
             need_join: true,
+            out_of_contact: None,
             rejoin_at: None,
             shutdown_tx,
         })
@@ -265,8 +271,10 @@ impl DistributedWorker {
                 match self.rebalance().await {
                     Ok(()) => {
                         failures.succeed();
+                        self.out_of_contact = None;
                     }
                     Err(e) if e.is_retriable() => {
+                        self.lost_contact().await;
                         let wait = failures.fail();
                         warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "cannot take part in the group; retrying");
                         self.shared.group.write().unwrap().rebalancing = true;
@@ -314,7 +322,23 @@ impl DistributedWorker {
             Err(e) => {
                 warn!(error = %e, "heartbeat failed; rejoining");
                 self.need_join = true;
+                self.lost_contact().await;
             }
+        }
+    }
+
+    /// The coordinator did not answer: once that has lasted `session.timeout.ms`, the group has
+    /// given this worker's work to the others, so it stops running it (each task commits).
+    async fn lost_contact(&mut self) {
+        let since = *self.out_of_contact.get_or_insert_with(Instant::now);
+        if since.elapsed() >= self.settings.session_timeout && !self.assignment.is_empty() {
+            warn!(
+                for_s = since.elapsed().as_secs(),
+                "out of contact with the group coordinator for session.timeout.ms: stopping this worker's work"
+            );
+            let all = std::mem::take(&mut self.assignment);
+            self.local.revoke(&all).await;
+            self.has_assignment = false;
         }
     }
 
