@@ -6,7 +6,7 @@
 //! - `cluster-join`: from a fourth worker's start to a task `RUNNING` on it; the reference is a
 //!   plain rdkafka consumer joining a group of the same broker in the same run.
 //! - `cluster-idle`: resident memory of an idle distributed worker (after the failover, running
-//!   one connector); the reference is the idle standalone worker of the same run.
+//!   one connector); the reference is the idle standalone worker of the same run (`idle-worker`).
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -169,7 +169,7 @@ impl Bench {
         );
 
         let idle = status_mb(workers[0].child.id(), "VmRSS").max(status_mb(workers[1].child.id(), "VmRSS"));
-        let reference = self.idle_rss_mb()?;
+        let (reference, _) = self.idle_standalone()?;
         println!(
             "bench cluster-idle rss_mb={idle:.1} ref=standalone-idle-rss ref_rss_mb={reference:.1} ratio={:.2}",
             idle / reference
@@ -198,29 +198,5 @@ impl Bench {
             stop(w.child).context("a cluster worker")?;
         }
         Ok(())
-    }
-
-    /// The resident memory of an idle standalone worker running one FileStreamSource.
-    fn idle_rss_mb(&self) -> Result<f64> {
-        let dir = self.work.join("cluster-ref");
-        std::fs::create_dir_all(&dir)?;
-        let port = free_port()?;
-        let worker = self.worker(&dir, "org.apache.kafka.connect.storage.StringConverter", false, port, 10_000)?;
-        let input = dir.join("in.txt");
-        std::fs::write(&input, "")?;
-        let source = dir.join("source.properties");
-        std::fs::write(
-            &source,
-            format!(
-                "name=ref-source\nconnector.class=FileStreamSource\nfile={}\ntopic={}\n",
-                input.display(),
-                unique("bench-ref")
-            ),
-        )?;
-        let child = self.spawn(&[&worker, &source], &dir.join("log"))?;
-        std::thread::sleep(Duration::from_secs(5));
-        let rss = status_mb(child.id(), "VmRSS");
-        stop(child)?;
-        Ok(rss)
     }
 }

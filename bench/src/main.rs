@@ -29,6 +29,8 @@ mod jdbc;
 mod s3;
 
 const LINES: usize = 1_000_000;
+/// How long an idle worker runs before its memory is read.
+const IDLE_SETTLE: Duration = Duration::from_secs(10);
 const LINE_BYTES: usize = 100;
 
 #[derive(Parser)]
@@ -477,7 +479,9 @@ impl Bench {
     }
 
     /// A worker with a file source and a file sink and nothing to do.
-    fn idle_worker(&self) -> Result<()> {
+    /// An idle standalone worker running a FileStreamSource and a FileStreamSink on an empty
+    /// file for 10 s: its resident and peak memory, in MB.
+    fn idle_standalone(&self) -> Result<(f64, f64)> {
         let dir = self.work.join("idle");
         std::fs::create_dir_all(&dir)?;
         let port = free_port()?;
@@ -503,11 +507,16 @@ impl Bench {
             ),
         )?;
         let child = self.spawn(&[&worker, &source, &sink], &dir.join("log"))?;
-        let settle = Duration::from_secs(10);
-        std::thread::sleep(settle);
+        std::thread::sleep(IDLE_SETTLE);
         let rss = status_mb(child.id(), "VmRSS");
         let peak = peak_rss_mb(child.id());
         stop(child).context("idle worker")?;
+        Ok((rss, peak))
+    }
+
+    fn idle_worker(&self) -> Result<()> {
+        let (rss, peak) = self.idle_standalone()?;
+        let settle = IDLE_SETTLE;
         println!(
             "bench idle-worker records=0 seconds={:.3} rate=0 mb_s=0.0 peak_rss_mb={peak:.1} rss_mb={rss:.1} ref=none ref_rate=0 ratio=0.00",
             settle.as_secs_f64()

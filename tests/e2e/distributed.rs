@@ -384,7 +384,8 @@ fn a_config_topic_written_by_java_workers_runs_and_sluices_records_have_kafkas_b
         .expect("the offset record");
     assert!(value.starts_with(r#"{"position":"#), "{value}");
     let statuses: Vec<(String, String)> = (0..2).flat_map(|p| partition_records(status, p)).collect();
-    let task_status = statuses.iter().filter(|(k, _)| k == "status-task-java-file-0").map(|(_, v)| v.clone()).next_back();
+    let task_status =
+        statuses.iter().filter(|(k, _)| k == "status-task-java-file-0").map(|(_, v)| v.clone()).next_back();
     let running = generation_of(task_status.as_deref().unwrap_or_default());
     assert_eq!(
         task_status.as_deref(),

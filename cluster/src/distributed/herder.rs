@@ -10,8 +10,9 @@ use std::sync::Arc;
 use runtime::config::{ConnectorKind, RawConfig};
 use runtime::herder::entities::ConnectorState;
 use runtime::herder::{
-    ConnectorInfo, ConnectorOffset, ConnectorOffsets, ConnectorStateInfo, ConnectorTaskId, Created, Herder,
-    HerderError, HerderFuture, InternalRequest, Message, RestartRequest, TaskInfo, TaskState,
+    offset_entries, patched, ConnectorInfo, ConnectorOffset, ConnectorOffsets, ConnectorStateInfo, ConnectorTaskId,
+    Created, Herder, HerderError, HerderFuture, InternalRequest, Message, RestartRequest, TaskInfo, TaskState,
+    NOT_STOPPED,
 };
 use runtime::plugin::Registry;
 use runtime::worker::State;
@@ -23,9 +24,6 @@ use super::{Request, Shared};
 use crate::config_log::{ConfigState, RestartFlags, TargetState};
 use crate::signature;
 use crate::status_log::{Status, StatusKey};
-
-/// Kafka's text for offsets changed on a connector that is not stopped.
-const NOT_STOPPED: &str = "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint";
 
 /// The herder REST talks to on a distributed worker.
 pub struct DistributedHerder {
@@ -215,16 +213,7 @@ impl DistributedHerder {
 
     async fn alter(&self, name: &str, offsets: ConnectorOffsets) -> Result<Message, HerderError> {
         self.alterable(name)?;
-        let bad = offsets
-            .offsets
-            .iter()
-            .find(|o| !o.partition.is_object() || o.offset.as_ref().is_some_and(|v| !v.is_object() && !v.is_null()));
-        if let Some(bad) = bad {
-            let message = format!("partitions and offsets must be JSON objects (or a null offset): {}", bad.partition);
-            return Err(HerderError::BadRequest(message));
-        }
-        let entries: Vec<(Value, Option<Value>)> =
-            offsets.offsets.into_iter().map(|o| (o.partition, o.offset.filter(|v| !v.is_null()))).collect();
+        let entries = offset_entries(offsets)?;
         let config = self.config_of(&self.snapshot(), name)?;
         let mut raw = RawConfig::from_map(format!("connector {name}"), &config);
         let _ = self.shared.providers.resolve(&mut raw);
@@ -450,22 +439,7 @@ impl Herder for DistributedHerder {
         patch: BTreeMap<String, Option<String>>,
     ) -> HerderFuture<'_, ConnectorInfo> {
         Box::pin(async move {
-            let mut config = self.config_of(&self.snapshot(), &name)?;
-            for (key, value) in patch {
-                match value {
-                    Some(v) => config.insert(key, v),
-                    None => config.remove(&key),
-                };
-            }
-            match config.get("name") {
-                Some(inner) if *inner != name => {
-                    return Err(HerderError::BadRequest(format!(
-                        "Connector name configuration ({inner}) doesn't match connector name in the URL ({name})"
-                    )))
-                }
-                _ => config.insert("name".into(), name.clone()),
-            };
-            let raw = RawConfig::from_map(format!("REST connector {name}"), &config);
+            let raw = patched(&name, self.config_of(&self.snapshot(), &name)?, patch)?;
             Ok(self.put(raw, false).await?.info)
         })
     }

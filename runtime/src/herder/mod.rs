@@ -104,6 +104,49 @@ pub struct InternalRequest {
     pub body: Vec<u8>,
 }
 
+/// Kafka's text for offsets changed on a connector that is not stopped.
+pub const NOT_STOPPED: &str = "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint";
+
+/// KIP-477: `config` with `patch` applied (`None` removes a key), as a config to put; the
+/// name stays the URL's.
+pub fn patched(
+    name: &str,
+    mut config: BTreeMap<String, String>,
+    patch: BTreeMap<String, Option<String>>,
+) -> Result<RawConfig, HerderError> {
+    for (key, value) in patch {
+        match value {
+            Some(v) => config.insert(key, v),
+            None => config.remove(&key),
+        };
+    }
+    match config.get("name") {
+        Some(inner) if inner != name => {
+            return Err(HerderError::BadRequest(format!(
+                "Connector name configuration ({inner}) doesn't match connector name in the URL ({name})"
+            )))
+        }
+        _ => config.insert("name".into(), name.to_owned()),
+    };
+    Ok(RawConfig::from_map(format!("REST connector {name}"), &config))
+}
+
+/// KIP-875: the entries of offsets written over REST (a null offset resets its partition);
+/// partitions and offsets must be JSON objects.
+pub fn offset_entries(
+    offsets: ConnectorOffsets,
+) -> Result<Vec<(serde_json::Value, Option<serde_json::Value>)>, HerderError> {
+    let bad = offsets
+        .offsets
+        .iter()
+        .find(|o| !o.partition.is_object() || o.offset.as_ref().is_some_and(|v| !v.is_object() && !v.is_null()));
+    if let Some(bad) = bad {
+        let message = format!("partitions and offsets must be JSON objects (or a null offset): {}", bad.partition);
+        return Err(HerderError::BadRequest(message));
+    }
+    Ok(offsets.offsets.into_iter().map(|o| (o.partition, o.offset.filter(|v| !v.is_null()))).collect())
+}
+
 /// What REST asks of a worker, in either mode (Kafka's `Herder`).
 pub trait Herder: Send + Sync + 'static {
     /// This worker's id in status answers: `host:port` of its REST listener.

@@ -11,8 +11,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::entities::{ConnectorState, Message};
 use super::{
-    ConnectorInfo, ConnectorOffset, ConnectorOffsets, ConnectorStateInfo, ConnectorTaskId, Created, Herder,
-    HerderError, HerderFuture, RestartRequest, TaskInfo, TaskState,
+    offset_entries, patched, ConnectorInfo, ConnectorOffset, ConnectorOffsets, ConnectorStateInfo, ConnectorTaskId,
+    Created, Herder, HerderError, HerderFuture, RestartRequest, TaskInfo, TaskState, NOT_STOPPED,
 };
 use crate::config::{ConnectorKind, RawConfig};
 use crate::offset::OffsetStore;
@@ -26,9 +26,6 @@ pub struct StandaloneHerder {
     /// Connector writes go to the worker's loop.
     requests: mpsc::UnboundedSender<HerderRequest>,
 }
-
-/// Kafka's text for offsets changed on a connector that is not stopped.
-const NOT_STOPPED: &str = "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint";
 
 impl StandaloneHerder {
     pub fn new(
@@ -97,16 +94,7 @@ impl StandaloneHerder {
 
     async fn alter(&self, name: &str, offsets: ConnectorOffsets) -> Result<Message, HerderError> {
         let connector = self.alterable(name)?;
-        let bad = offsets
-            .offsets
-            .iter()
-            .find(|o| !o.partition.is_object() || o.offset.as_ref().is_some_and(|v| !v.is_object() && !v.is_null()));
-        if let Some(bad) = bad {
-            let message = format!("partitions and offsets must be JSON objects (or a null offset): {}", bad.partition);
-            return Err(HerderError::BadRequest(message));
-        }
-        let entries: Vec<(Value, Option<Value>)> =
-            offsets.offsets.into_iter().map(|o| (o.partition, o.offset.filter(|v| !v.is_null()))).collect();
+        let entries = offset_entries(offsets)?;
         if let Some(check) = &connector.offset_check {
             if let Some(reason) = entries.iter().find_map(|(p, o)| (check.0)(p, o.as_ref()).err()) {
                 return Err(HerderError::BadRequest(format!(
@@ -252,22 +240,7 @@ impl Herder for StandaloneHerder {
     ) -> HerderFuture<'_, ConnectorInfo> {
         Box::pin(async move {
             let c = self.find(&name)?;
-            let mut config = c.written.clone();
-            for (key, value) in patch {
-                match value {
-                    Some(v) => config.insert(key, v),
-                    None => config.remove(&key),
-                };
-            }
-            match config.get("name") {
-                Some(inner) if *inner != name => {
-                    return Err(HerderError::BadRequest(format!(
-                        "Connector name configuration ({inner}) doesn't match connector name in the URL ({name})"
-                    )))
-                }
-                _ => config.insert("name".into(), name.clone()),
-            };
-            let raw = RawConfig::from_map(format!("REST connector {name}"), &config);
+            let raw = patched(&name, c.written.clone(), patch)?;
             Ok(self.put_connector_config(raw, false).await?.info)
         })
     }
