@@ -9,15 +9,20 @@
 //! time in UTC, the event's other fields after the message as `key=value`, and the Rust module
 //! where Java has the class. Colour codes only for a terminal, never with `NO_COLOR`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
 
 use clap::ValueEnum;
+use runtime::log_levels::{LogLevels, LoggerLevel};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{reload, EnvFilter};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -28,14 +33,104 @@ pub enum LogFormat {
     Connect,
 }
 
-/// Installs the global subscriber: `SLUICE_LOG` filters (default `info`), stderr.
+/// Installs the global subscriber: `SLUICE_LOG` filters (default `info`), stderr; its levels
+/// can be changed at run time over REST (`/admin/loggers`).
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let spec =
+        std::env::var("SLUICE_LOG").ok().filter(|s| EnvFilter::try_new(s).is_ok()).unwrap_or_else(|| "info".into());
+    let levels = Levels::parse(&spec);
+    let (filter, handle) = reload::Layer::new(EnvFilter::new(levels.directives()));
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry().with(filter);
     match format {
-        LogFormat::Plain => builder.with_target(false).with_ansi(colour).init(),
-        LogFormat::Connect => builder.with_ansi(false).event_format(ConnectFormat).init(),
+        LogFormat::Plain => registry
+            .with(tracing_subscriber::fmt::layer().with_target(false).with_ansi(colour).with_writer(std::io::stderr))
+            .init(),
+        LogFormat::Connect => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .event_format(ConnectFormat)
+                    .with_writer(std::io::stderr),
+            )
+            .init(),
+    }
+    runtime::log_levels::install(Arc::new(LogControl { levels: Mutex::new(levels), handle }));
+}
+
+/// The levels in force: the default (`root`) and each target's, with when REST set it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Levels {
+    root: String,
+    targets: BTreeMap<String, LoggerLevel>,
+}
+
+impl Levels {
+    /// `SLUICE_LOG`'s directives: `level` and `target=level`, comma-separated.
+    fn parse(spec: &str) -> Levels {
+        let mut levels = Levels { root: "INFO".into(), targets: BTreeMap::new() };
+        for directive in spec.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+            match directive.split_once('=') {
+                Some((target, level)) => {
+                    let level = LoggerLevel { level: level.to_ascii_uppercase(), last_modified: None };
+                    levels.targets.insert(target.to_owned(), level);
+                }
+                None => levels.root = directive.to_ascii_uppercase(),
+            }
+        }
+        levels
+    }
+
+    fn directives(&self) -> String {
+        let mut out = vec![self.root.to_ascii_lowercase()];
+        out.extend(self.targets.iter().map(|(t, l)| format!("{t}={}", l.level.to_ascii_lowercase())));
+        out.join(",")
+    }
+}
+
+/// Kafka's level names as tracing's (FATAL is ERROR).
+fn tracing_level(level: &str) -> Option<&'static str> {
+    Some(match level.to_ascii_uppercase().as_str() {
+        "TRACE" => "TRACE",
+        "DEBUG" => "DEBUG",
+        "INFO" => "INFO",
+        "WARN" => "WARN",
+        "ERROR" | "FATAL" => "ERROR",
+        "OFF" => "OFF",
+        _ => return None,
+    })
+}
+
+struct LogControl {
+    levels: Mutex<Levels>,
+    handle: reload::Handle<EnvFilter, tracing_subscriber::Registry>,
+}
+
+impl LogLevels for LogControl {
+    fn all(&self) -> BTreeMap<String, LoggerLevel> {
+        let levels = self.levels.lock().unwrap();
+        let mut all = levels.targets.clone();
+        all.insert("root".into(), LoggerLevel { level: levels.root.clone(), last_modified: None });
+        all
+    }
+
+    fn set(&self, logger: &str, level: &str) -> Result<Vec<String>, String> {
+        let Some(level) = tracing_level(level) else { return Err(format!("invalid log level '{level}'.")) };
+        let mut levels = self.levels.lock().unwrap();
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let mut changed = vec![logger.to_owned()];
+        if logger == "root" {
+            levels.root = level.into();
+            // Kafka's root sets every logger below it too
+            changed.extend(levels.targets.keys().cloned());
+            levels.targets.clear();
+        } else {
+            levels.targets.insert(logger.to_owned(), LoggerLevel { level: level.into(), last_modified: Some(now) });
+        }
+        let filter = EnvFilter::try_new(levels.directives()).map_err(|e| e.to_string())?;
+        self.handle.reload(filter).map_err(|e| e.to_string())?;
+        Ok(changed)
     }
 }
 
@@ -111,6 +206,18 @@ fn log4j_time(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn levels_read_sluice_log_and_write_filter_directives() {
+        let levels = Levels::parse("info, connector_jdbc=debug");
+        assert_eq!(levels.root, "INFO");
+        assert_eq!(levels.targets["connector_jdbc"].level, "DEBUG");
+        assert_eq!(levels.targets["connector_jdbc"].last_modified, None);
+        assert_eq!(levels.directives(), "info,connector_jdbc=debug");
+        assert_eq!(tracing_level("fatal"), Some("ERROR"));
+        assert_eq!(tracing_level("Warn"), Some("WARN"));
+        assert_eq!(tracing_level("verbose"), None);
+    }
 
     #[test]
     fn kafka_connect_pieces() {

@@ -32,6 +32,7 @@ pub mod data;
 pub mod date_pattern;
 pub mod error;
 pub mod herder;
+pub mod log_levels;
 pub mod metrics;
 pub mod offset;
 pub mod plugin;

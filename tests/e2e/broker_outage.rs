@@ -148,17 +148,34 @@ fn source_survives_a_broker_outage_without_loss() {
     let size = std::fs::metadata(&input).unwrap().len();
     wait_until(Duration::from_secs(90), "every line after the outage", || dir.file_position() == Some(size));
     assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
-    let records = read_partition_from(&format!("127.0.0.1:{port}"), &topic, total * 2, Duration::from_secs(20));
-    let mut next = 0usize;
-    for r in &records {
-        let line = String::from_utf8(r.value.clone().unwrap()).unwrap();
-        let i: usize = line["rec-".len()..].parse().unwrap();
-        assert!(i <= next, "rec-{next:08} was lost (got {line})");
-        if i == next {
-            next += 1;
+    // a gap is checked with a second and a third fresh read: Tansu has been seen to skip a
+    // batch when a fetch starts inside it (services.md), which a record truly lost is not
+    let gap = |records: &[Read]| -> Option<String> {
+        let mut next = 0usize;
+        for r in records {
+            let line = String::from_utf8(r.value.clone().unwrap()).unwrap();
+            let i: usize = line["rec-".len()..].parse().unwrap();
+            if i > next {
+                return Some(format!("rec-{next:08} was lost (got {line})"));
+            }
+            if i == next {
+                next += 1;
+            }
+        }
+        (next != total).then(|| format!("lines missing: first missing rec-{next:08}"))
+    };
+    let mut gaps = Vec::new();
+    for _ in 0..3 {
+        let records = read_partition_from(&format!("127.0.0.1:{port}"), &topic, total * 2, Duration::from_secs(20));
+        match gap(&records) {
+            None => break,
+            Some(g) => gaps.push(g),
         }
     }
-    assert_eq!(next, total, "lines missing: first missing rec-{next:08}");
+    assert!(gaps.len() < 3, "every read has a gap: {gaps:?}");
+    if !gaps.is_empty() {
+        eprintln!("a read skipped records a later read had: {gaps:?}");
+    }
     let log = log_text(&dir.path("log"));
     assert!(!log.contains("task failed"), "{log}");
     drop(_broker);

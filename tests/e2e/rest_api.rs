@@ -305,3 +305,43 @@ fn connectors_are_created_updated_and_deleted_over_rest() {
     assert_eq!(request(port, "DELETE", &format!("/connectors/{name}")).0, 404);
     assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
 }
+
+#[test]
+fn log_levels_are_read_and_changed_over_rest() {
+    require_kafka();
+    let dir = Dir::new();
+    let port = free_port();
+    let worker = dir.worker(port, "");
+    let log = dir.path("log");
+    let mut child = sluice()
+        .env("SLUICE_LOG", "info,connector_jdbc=warn")
+        .arg("standalone")
+        .arg(&worker)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    wait_until(Duration::from_secs(30), "REST", || get(port, "/connectors").0 == 200);
+    let (code, all) = get(port, "/admin/loggers");
+    assert_eq!(code, 200);
+    assert_eq!(all["root"], serde_json::json!({"level": "INFO", "last_modified": null}));
+    assert_eq!(all["connector_jdbc"]["level"], "WARN");
+    let (code, changed) = request_with(port, "PUT", "/admin/loggers/runtime", r#"{"level":"debug"}"#);
+    assert_eq!((code, changed.as_str()), (200, r#"["runtime"]"#));
+    let (code, one) = get(port, "/admin/loggers/runtime");
+    assert_eq!(code, 200);
+    assert_eq!(one["level"], "DEBUG");
+    assert!(one["last_modified"].as_i64().is_some_and(|t| t > 0), "{one}");
+    // the new level is in force: a source's offset flushes are logged at debug
+    let input = dir.write("in.txt", "one\n");
+    let body = serde_json::json!({"name": unique("levels"), "config": {"connector.class": "FileStreamSource",
+        "file": input.display().to_string(), "topic": unique("e2e-levels"),
+        "topic.creation.default.partitions": 1, "topic.creation.default.replication.factor": 1}});
+    assert_eq!(request_with(port, "POST", "/connectors", &body.to_string()).0, 201);
+    wait_until(Duration::from_secs(20), "a debug line", || log_text(&log).contains("DEBUG"));
+    let (code, body) = request_with(port, "PUT", "/admin/loggers/runtime", r#"{"level":"LOUD"}"#);
+    assert_eq!(code, 404, "{body}");
+    assert!(body.contains("invalid log level 'LOUD'"), "{body}");
+    assert_eq!(get(port, "/admin/loggers/nothing.here").0, 404);
+    assert!(sigterm(&mut child).success());
+}

@@ -196,6 +196,11 @@ pub trait Herder: Send + Sync + 'static {
     /// KIP-875: forgets every offset of a `STOPPED` connector.
     fn reset_offsets(&self, name: String) -> HerderFuture<'_, Message>;
 
+    /// KIP-495: this worker's log levels, when the process exposes them.
+    fn log_levels(&self) -> Option<Arc<dyn crate::log_levels::LogLevels>> {
+        crate::log_levels::installed()
+    }
+
     /// Internal (`POST /connectors/{c}/tasks`, distributed mode): the connector's owner hands
     /// its task configs to the leader.
     fn put_task_configs(

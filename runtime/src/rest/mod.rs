@@ -61,6 +61,8 @@ fn router(rest: Rest) -> Router {
         .route("/connectors/{name}/pause", put(pause))
         .route("/connectors/{name}/resume", put(resume))
         .route("/connectors/{name}/stop", put(stop))
+        .route("/admin/loggers", get(loggers))
+        .route("/admin/loggers/{logger}", get(logger).put(set_logger))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "HTTP 404 Not Found".into()) })
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(forward::forwarding))
@@ -214,6 +216,46 @@ async fn status(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> R
 
 async fn tasks(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
     answer(rest.herder.task_configs(&name))
+}
+
+/// KIP-495: every logger with a level of its own, and `root`.
+async fn loggers(AxumState(rest): AxumState<Rest>) -> Response {
+    match rest.herder.log_levels() {
+        Some(levels) => Json(levels.all()).into_response(),
+        None => error(StatusCode::NOT_FOUND, "this process does not expose its log levels".into()),
+    }
+}
+
+async fn logger(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Response {
+    let level = rest.herder.log_levels().and_then(|l| l.all().remove(&name));
+    match level {
+        Some(level) => Json(level).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("Logger {name} not found.")),
+    }
+}
+
+/// KIP-495: `{"level":"DEBUG"}` sets a logger's level on this worker; answers the loggers
+/// changed. `?scope=cluster` (KIP-976) is refused: sluice sets levels per worker.
+async fn set_logger(
+    AxumState(rest): AxumState<Rest>,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+    Json(body): Json<Value>,
+) -> Response {
+    let scope = query_values(query.as_deref(), "scope").first().map(|s| s.to_ascii_lowercase());
+    if scope.as_deref().is_some_and(|s| s != "worker") {
+        return error(StatusCode::BAD_REQUEST, "only scope=worker is supported by sluice".into());
+    }
+    let Some(level) = body.get("level").and_then(Value::as_str) else {
+        return error(StatusCode::BAD_REQUEST, "Desired 'level' parameter was not specified in request.".into());
+    };
+    let Some(levels) = rest.herder.log_levels() else {
+        return error(StatusCode::NOT_FOUND, "this process does not expose its log levels".into());
+    };
+    match levels.set(&name, level) {
+        Ok(changed) => Json(changed).into_response(),
+        Err(message) => error(StatusCode::NOT_FOUND, message),
+    }
 }
 
 /// Internal (`POST /connectors/{c}/tasks`): a connector's owner hands its task configs to the
