@@ -24,8 +24,10 @@
 //! - [`kafka_log`]: `KafkaBasedLog`: replay a topic to its end, follow it, write and read back.
 //! - [`stores`]: the config, offsets and status stores with Kafka's write sequences.
 //!
-//! Still to come (issue 13): the distributed herder that joins these to the worker's task
-//! loops, and `sluice distributed`.
+//! And the worker itself, [`distributed`]: `sluice distributed`'s loop (join, assign as leader,
+//! run the assigned connectors and tasks through the runtime's connector runners, follow the
+//! config topic), the distributed herder REST talks to, the status writer, and task configs
+//! handed to the leader.
 //!
 //! **Delivery guarantee**: a store write succeeds only once the broker acknowledged it (and,
 //! for the config topic, once it was read back), so what a worker acts on is durable. **State format**: exactly

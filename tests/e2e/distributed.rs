@@ -139,8 +139,9 @@ fn a_cluster_runs_connectors_created_over_rest_and_moves_a_killed_workers_tasks(
         "connector.class": "FileStreamSource", "file": input.display().to_string(), "topic": topic,
         "tasks.max": "1", "topic.creation.default.partitions": "1", "topic.creation.default.replication.factor": "1"
     }});
-    // any worker takes the write: a follower forwards it to the leader
-    let (status, text) = write(nodes[1].port, "POST", "/connectors", &body.to_string());
+    // a follower takes the write and forwards it to the leader
+    let follower = nodes.iter().position(|n| !log_text(&n.log).contains("as leader")).expect("a follower");
+    let (status, text) = write(nodes[follower].port, "POST", "/connectors", &body.to_string());
     assert_eq!(status, 201, "create: {text}\n{}", all_logs(&nodes.iter().collect::<Vec<_>>()));
     let info: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(info["name"], json!(name));
@@ -252,7 +253,7 @@ fn a_joining_worker_takes_tasks_one_task_restarts_alone_and_a_full_restart_resum
         assert_eq!(owners.iter().filter(|w| **w == n.worker_id()).count(), 2, "2 tasks each: {owners:?}");
     }
     let topics: Vec<String> = tables.iter().map(|t| format!("{prefix}{t}")).collect();
-    wait_until(Duration::from_secs(30), "every row", || topics.iter().all(|t| row_ids(t).len() >= 10));
+    wait_until(Duration::from_secs(60), "every row", || topics.iter().all(|t| row_ids(t).len() >= 10));
 
     // one task restarts alone, asked of either worker
     let (status, text) = write(nodes[1].port, "POST", &format!("/connectors/{name}/tasks/1/restart"), "");
@@ -288,10 +289,17 @@ fn a_joining_worker_takes_tasks_one_task_restarts_alone_and_a_full_restart_resum
         .collect();
     mariadb(&more);
     let restarted = vec![cluster.start(), cluster.start(), cluster.start()];
-    wait_until(Duration::from_secs(90), "4 tasks RUNNING after the full restart", || {
-        running_on(restarted[0].port, &name, 4).is_some()
-    });
-    wait_until(Duration::from_secs(30), "the new rows", || topics.iter().all(|t| row_ids(t).len() >= 15));
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while running_on(restarted[0].port, &name, 4).is_none() {
+        let status = get(restarted[0].port, &format!("/connectors/{name}/status")).1;
+        assert!(Instant::now() < deadline, "4 tasks RUNNING after the full restart: {status}\n{}", logs(&restarted));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !topics.iter().all(|t| row_ids(t).len() >= 15) {
+        let got: Vec<usize> = topics.iter().map(|t| row_ids(t).len()).collect();
+        assert!(Instant::now() < deadline, "the new rows: {got:?}\n{}", logs(&restarted));
+    }
     for t in &topics {
         let ids = row_ids(t);
         let distinct: BTreeSet<i64> = ids.iter().copied().collect();
