@@ -109,6 +109,7 @@ impl LocalWork {
         for name in &revoked.connectors {
             if let Some(local) = self.connectors.get_mut(name) {
                 local.runner.stop().await;
+                self.listener.connector_state(name, State::Unassigned, None);
             }
         }
     }
@@ -231,11 +232,21 @@ impl LocalWork {
         started
     }
 
-    /// Stops every connector and task here (at shutdown, or when the group is lost).
+    /// Stops every connector and task here at shutdown, each then `UNASSIGNED` (a safe write:
+    /// a worker that took the work over in a newer generation keeps its status).
     pub async fn stop_all(&mut self) {
         let names: Vec<String> = self.connectors.keys().cloned().collect();
         for name in names {
+            let Some(local) = self.connectors.get(&name) else { continue };
+            let tasks: Vec<usize> = local.runner.tasks().map(|(id, _, _)| id).collect();
+            let started = local.runner.is_started();
             self.drop_connector(&name).await;
+            for id in tasks {
+                self.listener.task_state(&name, id, State::Unassigned, None);
+            }
+            if started {
+                self.listener.connector_state(&name, State::Unassigned, None);
+            }
         }
     }
 }

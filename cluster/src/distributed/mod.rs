@@ -345,6 +345,7 @@ impl DistributedWorker {
     /// Stops every task (each commits), then leaves the group and flushes offsets.
     async fn stop(&mut self) {
         self.local.stop_all().await;
+        self.shared.status_writer.flush(Duration::from_secs(5)).await;
         if let Err(e) = self.member.leave().await {
             warn!(error = %e, "could not leave the group; the others rebalance after session.timeout.ms");
         }

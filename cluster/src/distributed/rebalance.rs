@@ -151,6 +151,9 @@ impl DistributedWorker {
         self.catch_up(assignment.config_offset).await;
         if joined.protocol.is_incremental() {
             self.local.revoke(&assignment.revoked).await;
+            if !assignment.revoked.is_empty() {
+                self.shared.status_writer.flush(Duration::from_secs(5)).await;
+            }
             self.assignment.remove(&assignment.revoked);
             self.assignment.add(&assignment.assigned);
         } else {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use runtime::worker::{State, StatusListener};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
 use crate::status_log::{Status, StatusKey, StatusState};
@@ -47,21 +47,32 @@ struct Change {
     generation: i32,
 }
 
+/// What the writer task is sent: a change, or a request to say when every earlier one is done.
+enum Message {
+    Change(Change),
+    Flush(oneshot::Sender<()>),
+}
+
 /// Reports state changes to the status topic.
 pub struct StatusWriter {
     worker_id: String,
     generation: Arc<AtomicI32>,
-    changes: mpsc::UnboundedSender<Change>,
+    changes: mpsc::UnboundedSender<Message>,
 }
 
 impl StatusWriter {
     /// Starts the writer task over `store`; `generation` is the worker's current one.
     pub fn start(store: Arc<StatusStore>, worker_id: String, generation: Arc<AtomicI32>) -> Arc<StatusWriter> {
-        let (changes, mut rx) = mpsc::unbounded_channel::<Change>();
+        let (changes, mut rx) = mpsc::unbounded_channel::<Message>();
         let (id, current) = (worker_id.clone(), generation.clone());
         tokio::spawn(async move {
-            while let Some(change) = rx.recv().await {
-                write(&store, &id, &current, change).await;
+            while let Some(message) = rx.recv().await {
+                match message {
+                    Message::Change(change) => write(&store, &id, &current, change).await,
+                    Message::Flush(done) => {
+                        let _ = done.send(());
+                    }
+                }
             }
         });
         Arc::new(StatusWriter { worker_id, generation, changes })
@@ -74,7 +85,16 @@ impl StatusWriter {
             trace: trace.map(str::to_owned),
             generation: self.generation.load(Ordering::Relaxed),
         };
-        let _ = self.changes.send(change);
+        let _ = self.changes.send(Message::Change(change));
+    }
+
+    /// Waits until every change reported so far is written (or `timeout` passed), as Kafka
+    /// flushes the status store after a revocation and at shutdown.
+    pub async fn flush(&self, timeout: Duration) {
+        let (done, written) = oneshot::channel();
+        if self.changes.send(Message::Flush(done)).is_ok() {
+            let _ = tokio::time::timeout(timeout, written).await;
+        }
     }
 
     /// DESTROYED: the entry's tombstone (a connector deleted, a task gone).
