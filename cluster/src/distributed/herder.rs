@@ -183,20 +183,20 @@ impl DistributedHerder {
 
     /// KIP-875: offsets change only while the connector is `STOPPED` with no tasks; the
     /// leader writes them.
-    fn alterable(&self, name: &str) -> Result<ConnectorKind, HerderError> {
+    /// Answers the connector's stored config.
+    fn alterable(&self, name: &str) -> Result<BTreeMap<String, String>, HerderError> {
         let snapshot = self.snapshot();
         let config = self.config_of(&snapshot, name)?;
         if snapshot.target_state(name) != Some(TargetState::Stopped) || !snapshot.tasks(name).is_empty() {
             return Err(HerderError::BadRequest(NOT_STOPPED.replace("{name}", name)));
         }
-        let kind = self.kind(&config);
-        if kind == ConnectorKind::Sink {
+        if self.kind(&config) == ConnectorKind::Sink {
             return Err(HerderError::BadRequest(
                 "altering sink connector offsets is not supported yet by sluice".into(),
             ));
         }
         self.require_leader()?;
-        Ok(kind)
+        Ok(config)
     }
 
     async fn write_offsets(
@@ -212,12 +212,12 @@ impl DistributedHerder {
     }
 
     async fn alter(&self, name: &str, offsets: ConnectorOffsets) -> Result<Message, HerderError> {
-        self.alterable(name)?;
+        let config = self.alterable(name)?;
         let entries = offset_entries(offsets)?;
-        let config = self.config_of(&self.snapshot(), name)?;
-        let mut raw = RawConfig::from_map(format!("connector {name}"), &config);
-        let _ = self.shared.providers.resolve(&mut raw);
-        if let Some(check) = self.shared.registry.prepare(&raw).ok().and_then(|p| p.offset_check()) {
+        let prepared = super::resolved(&self.shared.providers, name, &config)
+            .ok()
+            .and_then(|raw| self.shared.registry.prepare(&raw).ok());
+        if let Some(check) = prepared.and_then(|p| p.offset_check()) {
             if let Some(reason) = entries.iter().find_map(|(p, o)| (check.0)(p, o.as_ref()).err()) {
                 return Err(HerderError::BadRequest(format!(
                     "Failed to alter offsets for source connector {name}: {reason}; nothing was changed"

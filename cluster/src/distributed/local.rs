@@ -6,13 +6,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use runtime::config::{Providers, RawConfig, WorkerConfig};
+use runtime::config::{Providers, WorkerConfig};
 use runtime::offset::OffsetStore;
 use runtime::plugin::Registry;
 use runtime::worker::{Command, ConnectorRunner, State, StatusListener, WorkerState};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
+use super::resolved;
 use crate::config_log::{ConfigState, Properties, TargetState};
 use crate::protocol::Work;
 
@@ -45,21 +46,11 @@ pub(super) struct LocalWork {
     pub commands: mpsc::UnboundedSender<(String, Command)>,
 }
 
-/// The config with its `${…}` references resolved, as the worker runs it.
-fn resolved(providers: &Providers, name: &str, config: &Properties) -> Result<RawConfig, String> {
-    let mut raw = RawConfig::from_map(format!("connector {name}"), config);
-    let errors = providers.resolve(&mut raw);
-    match errors.is_empty() {
-        true => Ok(raw),
-        false => Err(runtime::config::ConfigErrors(errors).to_string()),
-    }
-}
-
 impl LocalWork {
-    /// Builds the runner of `name` from its stored config; `None` (the connector `FAILED`)
+    /// Builds the runner of `name` from its stored config; `false` (the connector `FAILED`)
     /// when the config does not parse here.
-    fn build(&mut self, name: &str, snapshot: &ConfigState) -> Option<&mut LocalConnector> {
-        let config = snapshot.connector_config(name)?.clone();
+    fn build(&mut self, name: &str, snapshot: &ConfigState) -> bool {
+        let Some(config) = snapshot.connector_config(name).cloned() else { return false };
         let prepared = resolved(&self.providers, name, &config)
             .and_then(|raw| self.registry.prepare(&raw).map_err(|e| e.to_string()));
         let prepared = match prepared {
@@ -67,7 +58,7 @@ impl LocalWork {
             Err(e) => {
                 error!(connector = name, error = %e, "connector config does not parse on this worker");
                 self.listener.connector_state(name, State::Failed, Some(&e));
-                return None;
+                return false;
             }
         };
         let (runner, mut commands) =
@@ -81,7 +72,7 @@ impl LocalWork {
         self.state.connectors.write().unwrap().insert(name.to_owned(), runner.status().clone());
         let local = LocalConnector { runner, config, task_generation: snapshot.task_generation(name), forwarder };
         self.connectors.insert(name.to_owned(), local);
-        self.connectors.get_mut(name)
+        true
     }
 
     /// Stops everything of `name` here and forgets it.
@@ -141,7 +132,7 @@ impl LocalWork {
                 info!(connector = %name, "connector config changed: restarting its part on this worker");
                 self.drop_connector(&name).await;
             }
-            if !self.connectors.contains_key(&name) && self.build(&name, snapshot).is_none() {
+            if !self.connectors.contains_key(&name) && !self.build(&name, snapshot) {
                 continue;
             }
             let tasks: BTreeSet<usize> =

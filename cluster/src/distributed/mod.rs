@@ -133,6 +133,20 @@ pub struct DistributedWorker {
     shutdown_tx: watch::Sender<bool>,
 }
 
+/// A stored connector config with its `${…}` references resolved, as the worker runs it.
+pub(crate) fn resolved(
+    providers: &Providers,
+    name: &str,
+    config: &crate::config_log::Properties,
+) -> Result<runtime::config::RawConfig, String> {
+    let mut raw = runtime::config::RawConfig::from_map(format!("connector {name}"), config);
+    let errors = providers.resolve(&mut raw);
+    match errors.is_empty() {
+        true => Ok(raw),
+        false => Err(runtime::config::ConfigErrors(errors).to_string()),
+    }
+}
+
 /// The internal clients' settings: the worker's `bootstrap.servers`.
 fn client_base(worker: &WorkerConfig) -> ClientConfig {
     let mut base = ClientConfig::new();
