@@ -230,7 +230,7 @@ fn a_joining_worker_takes_tasks_one_task_restarts_alone_and_a_full_restart_resum
         sql += &(1..=10).map(|i| format!("INSERT INTO {db}.{t} (v) VALUES ('r{i}');")).collect::<String>();
     }
     mariadb(&sql);
-    let cluster = Cluster::new();
+    let mut cluster = Cluster::new();
     let mut nodes = vec![cluster.start(), cluster.start()];
     nodes.iter().for_each(|n| n.wait_joined(""));
     let prefix = unique("e2e-dist-jdbc-");
@@ -288,6 +288,11 @@ fn a_joining_worker_takes_tasks_one_task_restarts_alone_and_a_full_restart_resum
         .flat_map(|t| (11..=15).map(|i| format!("INSERT INTO {db}.{t} (v) VALUES ('r{i}');")).collect::<Vec<_>>())
         .collect();
     mariadb(&more);
+    // the new workers form the group under a new group.id: after all members of a group left,
+    // Tansu has been seen to keep a departed member as the leader of every later generation, so
+    // no member ever syncs (a broker defect; Kafka elects among the members that joined). The
+    // cluster's state is in its three topics, which stay the same.
+    cluster.group = unique("e2e-cluster");
     let restarted = vec![cluster.start(), cluster.start(), cluster.start()];
     let deadline = Instant::now() + Duration::from_secs(90);
     while running_on(restarted[0].port, &name, 4).is_none() {

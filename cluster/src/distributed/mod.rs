@@ -127,8 +127,6 @@ pub struct DistributedWorker {
     need_join: bool,
     /// Since when the group coordinator has not answered (heartbeats or joins failing).
     out_of_contact: Option<Instant>,
-    /// The generation whose sync last failed.
-    failed_sync: Option<i32>,
     rejoin_at: Option<Instant>,
     shutdown_tx: watch::Sender<bool>,
 }
@@ -255,7 +253,6 @@ impl DistributedWorker {
             generation,
             need_join: true,
             out_of_contact: None,
-            failed_sync: None,
             rejoin_at: None,
             shutdown_tx,
         })

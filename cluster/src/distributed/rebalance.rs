@@ -62,19 +62,8 @@ impl DistributedWorker {
         };
         let Some(bytes) = self.member.sync(&joined, assignments).await? else {
             info!(generation = joined.generation, "the generation moved on during the sync: joining again");
-            if self.failed_sync == Some(joined.generation) {
-                // the same generation failed twice: its leader never syncs (Tansu has been seen
-                // to keep a departed member as the leader); a fresh member id forms a new one
-                warn!(
-                    generation = joined.generation,
-                    "the generation's leader does not answer: leaving and joining as a new member"
-                );
-                let _ = self.member.leave().await;
-            }
-            self.failed_sync = Some(joined.generation);
             return Ok(());
         };
-        self.failed_sync = None;
         match Assignment::decode(&bytes) {
             Ok(assignment) => self.apply(&joined, assignment).await,
             Err(e) => warn!(error = %e, "the leader's assignment does not read; joining again"),
