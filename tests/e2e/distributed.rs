@@ -13,21 +13,21 @@ use serde_json::{json, Value};
 use crate::harness::*;
 
 /// The cluster's shared names.
-struct Cluster {
-    dir: Dir,
-    group: String,
-    topics: [String; 3],
+pub(crate) struct Cluster {
+    pub(crate) dir: Dir,
+    pub(crate) group: String,
+    pub(crate) topics: [String; 3],
 }
 
 /// One running worker.
-struct Node {
-    port: u16,
-    child: Child,
-    log: PathBuf,
+pub(crate) struct Node {
+    pub(crate) port: u16,
+    pub(crate) child: Child,
+    pub(crate) log: PathBuf,
 }
 
 impl Cluster {
-    fn new() -> Cluster {
+    pub(crate) fn new() -> Cluster {
         Cluster {
             dir: Dir::new(),
             group: unique("e2e-cluster"),
@@ -36,7 +36,7 @@ impl Cluster {
     }
 
     /// A worker file for a worker listening on `port`.
-    fn file(&self, port: u16) -> PathBuf {
+    pub(crate) fn file(&self, port: u16) -> PathBuf {
         let [configs, offsets, status] = &self.topics;
         let text = format!(
             "bootstrap.servers={}\ngroup.id={}\nconfig.storage.topic={configs}\noffset.storage.topic={offsets}\n\
@@ -52,7 +52,7 @@ impl Cluster {
         self.dir.write(&format!("worker-{port}.properties"), &text)
     }
 
-    fn start(&self) -> Node {
+    pub(crate) fn start(&self) -> Node {
         let port = free_port();
         let file = self.file(port);
         let log = self.dir.path(&format!("worker-{port}.log"));
@@ -68,17 +68,17 @@ impl Cluster {
 }
 
 impl Node {
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         Command::new("kill").arg("-9").arg(self.child.id().to_string()).status().unwrap();
         let _ = self.child.wait();
     }
 
-    fn worker_id(&self) -> String {
+    pub(crate) fn worker_id(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 
     /// Waits until this worker has an assignment (it answers a write without 409).
-    fn wait_joined(&self, logs: &str) {
+    pub(crate) fn wait_joined(&self, logs: &str) {
         wait_until(Duration::from_secs(60), "the worker to join its group", || {
             log_text(&self.log).contains("assignment applied")
         });
@@ -94,7 +94,7 @@ impl Drop for Node {
 }
 
 /// Retries a write while the cluster answers 409 (a rebalance) or cannot be reached.
-fn write(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
+pub(crate) fn write(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (status, text) = request_with(port, method, path, body);
@@ -105,7 +105,7 @@ fn write(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
     }
 }
 
-fn task_workers(port: u16, name: &str) -> Vec<(String, String)> {
+pub(crate) fn task_workers(port: u16, name: &str) -> Vec<(String, String)> {
     let (_, status) = get(port, &format!("/connectors/{name}/status"));
     status["tasks"]
         .as_array()
@@ -119,7 +119,7 @@ fn task_workers(port: u16, name: &str) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-fn all_logs(nodes: &[&Node]) -> String {
+pub(crate) fn all_logs(nodes: &[&Node]) -> String {
     nodes.iter().map(|n| format!("--- worker {}\n{}", n.port, log_text(&n.log))).collect()
 }
 
@@ -212,7 +212,7 @@ fn starts(log: &str, connector: &str, task: usize) -> usize {
         .count()
 }
 
-fn running_on(port: u16, name: &str, tasks: usize) -> Option<Vec<String>> {
+pub(crate) fn running_on(port: u16, name: &str, tasks: usize) -> Option<Vec<String>> {
     let states = task_workers(port, name);
     (states.len() == tasks && states.iter().all(|(s, _)| s == "RUNNING"))
         .then(|| states.into_iter().map(|(_, w)| w).collect())

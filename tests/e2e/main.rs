@@ -13,6 +13,7 @@ mod cli;
 mod config_errors;
 mod dead_letter;
 mod distributed;
+mod distributed_pipeline;
 mod file_pipeline;
 mod jdbc_mariadb;
 mod jdbc_postgres;
