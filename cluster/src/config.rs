@@ -24,6 +24,12 @@ key!(CONFIG_TOPIC, "config.storage.topic", None, "The topic of connector and tas
 key!(OFFSET_TOPIC, "offset.storage.topic", None, "The topic of source offsets; required.");
 key!(STATUS_TOPIC, "status.storage.topic", None, "The topic of connector and task statuses; required.");
 key!(
+    STATE_TOPIC,
+    "state.storage.topic",
+    None,
+    "sluice's own: the topic of connectors' state logs (the binlog schema history); one partition, never compacted, created with the offsets topic's replication factor when first used; default <offset.storage.topic>-sluice-state."
+);
+key!(
     CONFIG_RF,
     "config.storage.replication.factor",
     Some("3"),
@@ -109,6 +115,7 @@ pub const KEYS: &[KeyDoc] = &[
     CONFIG_TOPIC,
     OFFSET_TOPIC,
     STATUS_TOPIC,
+    STATE_TOPIC,
     CONFIG_RF,
     OFFSET_RF,
     STATUS_RF,
@@ -157,6 +164,8 @@ pub struct DistributedConfig {
     pub config_topic: TopicSettings,
     pub offset_topic: TopicSettings,
     pub status_topic: TopicSettings,
+    /// Connectors' state logs (sluice's own; see [`crate::state_topic`]).
+    pub state_topic: TopicSettings,
     pub session_timeout: Duration,
     pub heartbeat_interval: Duration,
     pub rebalance_timeout: Duration,
@@ -217,6 +226,12 @@ impl DistributedConfig {
         let offset_topic = topic(reader, offset_name, "offset.storage.", &OFFSET_RF, offset_partitions);
         let status_partitions = count(reader, &STATUS_PARTITIONS, i32::MAX.into());
         let status_topic = topic(reader, status_name, "status.storage.", &STATUS_RF, status_partitions);
+        let state_topic = offset_topic.as_ref().map(|offsets| TopicSettings {
+            name: reader.non_empty(STATE_TOPIC.name).unwrap_or_else(|| format!("{}-sluice-state", offsets.name)),
+            partitions: 1,
+            replication_factor: offsets.replication_factor,
+            configs: topic_configs(reader, "state.storage."),
+        });
         let protocol = reader.one_of(PROTOCOL.name, declared(&PROTOCOL), &["eager", "compatible", "sessioned"]);
         for key in [KEY_ALGORITHM, SIGNATURE_ALGORITHM] {
             reader.one_of(key.name, declared(&key), MACS);
@@ -245,6 +260,7 @@ impl DistributedConfig {
             config_topic: config_topic?,
             offset_topic: offset_topic?,
             status_topic: status_topic?,
+            state_topic: state_topic?,
             session_timeout: ms(reader, &SESSION_TIMEOUT),
             heartbeat_interval: ms(reader, &HEARTBEAT_INTERVAL),
             rebalance_timeout: ms(reader, &REBALANCE_TIMEOUT),

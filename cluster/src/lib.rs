@@ -23,6 +23,8 @@
 //!   topic with more than one partition, naming the fix.
 //! - [`kafka_log`]: `KafkaBasedLog`: replay a topic to its end, follow it, write and read back.
 //! - [`stores`]: the config, offsets and status stores with Kafka's write sequences.
+//! - [`state_topic`]: sluice's own state topic, connectors' state logs (the binlog schema
+//!   history), created on first use.
 //!
 //! And the worker itself, [`distributed`]: `sluice distributed`'s loop (join, assign as leader,
 //! run the assigned connectors and tasks through the runtime's connector runners, follow the
@@ -44,6 +46,7 @@ pub mod membership;
 pub mod offset_log;
 pub mod protocol;
 pub mod signature;
+pub mod state_topic;
 pub mod status_log;
 pub mod stores;
 pub mod topics;

@@ -4,6 +4,7 @@
 //! the write sequences Kafka uses (distributed-mode.md §3.3, §4, §5).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::config::ClientConfig;
@@ -16,6 +17,9 @@ use crate::config_log::{
 use crate::kafka_log::{KafkaBasedLog, LogError, LogState};
 use crate::status_log::{may_write_safely, Status, StatusCache, StatusKey};
 use runtime::offset::{BackendFuture, OffsetBackend, OffsetStoreError, RawEntry};
+use runtime::state_log::StateLog;
+
+use crate::state_topic::StateTopic;
 
 /// How long a write waits to be read back (Kafka's 30 s `readToEnd` budget).
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -217,13 +221,21 @@ impl LogState for OffsetLog {
 /// worker's [`runtime::offset::OffsetStore`].
 pub struct OffsetTopic {
     log: KafkaBasedLog<OffsetLog>,
+    /// Where connectors' state logs are kept, when this worker runs tasks.
+    state: Option<Arc<StateTopic>>,
 }
 
 impl OffsetTopic {
     pub async fn start(base: &ClientConfig, topic: &str, client_id: &str) -> Result<OffsetTopic, LogError> {
         Ok(OffsetTopic {
             log: KafkaBasedLog::start(base, topic, client_id, OffsetLog::default(), WRITE_TIMEOUT).await?,
+            state: None,
         })
+    }
+
+    /// Tasks' state logs go to `state` (see [`OffsetBackend::state_log`]).
+    pub fn with_state(self, state: Arc<StateTopic>) -> OffsetTopic {
+        OffsetTopic { state: Some(state), ..self }
     }
 
     /// Every stored key and value.
@@ -267,5 +279,10 @@ impl OffsetBackend for OffsetTopic {
     /// Sends the changed entries (a reset as a tombstone); durable once all are acknowledged.
     fn persist(&self, _all: Vec<RawEntry>, changed: Vec<RawEntry>) -> BackendFuture<'_, ()> {
         Box::pin(async move { self.put(&changed).await.map_err(offset_error) })
+    }
+
+    /// In the worker's state topic.
+    fn state_log(&self, connector: &str, name: &str) -> Option<Arc<dyn StateLog>> {
+        self.state.as_ref().map(|s| s.log(connector, name))
     }
 }

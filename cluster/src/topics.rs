@@ -1,7 +1,8 @@
 //! Creating and checking the internal topics at start-up (distributed-mode.md §2): each is
 //! created compacted, with the configured partitions, replication factor and extra settings,
 //! when missing; an existing one must be compacted (only), and the config topic must have one
-//! partition, or the worker does not start, saying what to change.
+//! partition, or the worker does not start, saying what to change. sluice's state topic is the
+//! exception: an append log kept whole (`delete` with no retention limit), never compacted.
 
 use std::time::Duration;
 
@@ -23,6 +24,8 @@ pub enum TopicError {
     Create { topic: String, code: RDKafkaErrorCode },
     #[error("topic {topic} ({key}) has cleanup.policy={policy}, but an internal topic must be compacted: set it with `kafka-configs.sh --alter --entity-type topics --entity-name {topic} --add-config cleanup.policy=compact`, or name a new topic")]
     NotCompacted { topic: String, key: &'static str, policy: String },
+    #[error("topic {topic} (state.storage.topic) has cleanup.policy={policy}, but compaction would drop all but the last entry of each connector's state log: name a new topic and let the worker create it")]
+    Compacted { topic: String, policy: String },
     #[error("topic {topic} (config.storage.topic) has {partitions} partitions, but the config topic is required to have a single partition: name a new topic and let the worker create it")]
     ConfigPartitions { topic: String, partitions: usize },
 }
@@ -33,6 +36,8 @@ pub enum InternalTopic {
     Config,
     Offsets,
     Status,
+    /// sluice's own: connectors' state logs.
+    State,
 }
 
 impl InternalTopic {
@@ -41,6 +46,15 @@ impl InternalTopic {
             InternalTopic::Config => "config.storage.topic",
             InternalTopic::Offsets => "offset.storage.topic",
             InternalTopic::Status => "status.storage.topic",
+            InternalTopic::State => "state.storage.topic",
+        }
+    }
+
+    /// The topic configs it is created with, before the configured extras.
+    fn policy(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            InternalTopic::State => &[("cleanup.policy", "delete"), ("retention.ms", "-1"), ("retention.bytes", "-1")],
+            _ => &[("cleanup.policy", "compact")],
         }
     }
 }
@@ -57,8 +71,10 @@ pub async fn ensure(
     let admin: AdminClient<DefaultClientContext> = base.create().map_err(kafka)?;
     let options = AdminOptions::new().operation_timeout(Some(timeout)).request_timeout(Some(timeout));
     let mut new =
-        NewTopic::new(topic, settings.partitions, TopicReplication::Fixed(settings.replication_factor.into()))
-            .set("cleanup.policy", "compact");
+        NewTopic::new(topic, settings.partitions, TopicReplication::Fixed(settings.replication_factor.into()));
+    for (k, v) in which.policy().iter().filter(|(k, _)| !settings.configs.contains_key(*k)) {
+        new = new.set(k, v);
+    }
     for (k, v) in &settings.configs {
         new = new.set(k, v);
     }
@@ -100,6 +116,12 @@ async fn check_policy(
         return Ok(());
     };
     let policies: Vec<&str> = policy.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
+    if which == InternalTopic::State {
+        if policies.contains(&"compact") {
+            return Err(TopicError::Compacted { topic: topic.to_owned(), policy });
+        }
+        return Ok(());
+    }
     if policies != ["compact"] {
         return Err(TopicError::NotCompacted { topic: topic.to_owned(), key: which.key(), policy });
     }

@@ -1,21 +1,22 @@
 //! The schema history (binlog-cdc.md A7): the table structures the connector decoded with,
-//! keyed by the binlog position from which each applies, in a file next to the offsets
-//! (`<offset file>.<connector>.schema-history`, one JSON line per structure).
+//! keyed by the binlog position from which each applies, one JSON entry per structure in the
+//! connector's `schema-history` state log, kept where the offsets are (standalone: the file
+//! `<offset file>.<connector>.schema-history`; distributed: the worker's state topic).
 //!
 //! `information_schema` describes tables as they are *now*. A connector that restarts behind a
 //! DDL would read events written before it with the structure after it; the binlog's own
 //! TABLE_MAP still decodes them, but without what only the catalogue knows (defaults, JSON,
 //! UUID, INET6, `TINYINT(1)`). The history gives back the structure used at the offset.
 //!
-//! A line is written (and synced) before any record decoded with its structure is handed over,
-//! so a committed offset never covers a structure the history lacks. At start the lines past
+//! An entry is durable before any record decoded with its structure is handed over, so a
+//! committed offset never covers a structure the history lacks. At start the entries past
 //! the resume position are dropped (they belong to records that were never committed and will
 //! be read again); a new snapshot starts the history afresh.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use runtime::state_log::{StateLog, StateLogError};
 
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
@@ -100,74 +101,59 @@ pub fn before_or_at(a: &FilePos, b: &FilePos) -> bool {
 }
 
 pub struct SchemaHistory {
-    path: Option<PathBuf>,
-    file: Option<File>,
+    log: Option<Arc<dyn StateLog>>,
     /// The last structure recorded for each table.
     last: HashMap<(String, String), Entry>,
 }
 
-fn io_error(path: &Path, e: impl std::fmt::Display) -> BinlogError {
-    BinlogError::History { path: path.display().to_string(), message: e.to_string() }
+fn log_error(e: StateLogError) -> BinlogError {
+    BinlogError::History { path: e.log, message: e.message }
+}
+
+fn encode(entry: &Entry) -> Vec<u8> {
+    serde_json::to_vec(entry).expect("entries serialize")
 }
 
 impl SchemaHistory {
-    /// A history that is not kept (offsets not in a file).
+    /// A history that is not kept (the offsets' store keeps no state log).
     pub fn none() -> SchemaHistory {
-        SchemaHistory { path: None, file: None, last: HashMap::new() }
+        SchemaHistory { log: None, last: HashMap::new() }
     }
 
-    /// Reads the history for a restart at `resume`: keeps the lines up to it, drops the rest.
-    /// A missing file is an empty history; an unreadable line stops the reading there, with a
+    /// Reads the history for a restart at `resume`: keeps the entries up to it, drops the rest.
+    /// An empty log is an empty history; an unreadable entry stops the reading there, with a
     /// warning (the catalogue then fills in).
-    pub fn open(path: Option<PathBuf>, resume: &FilePos) -> Result<SchemaHistory, BinlogError> {
-        let Some(path) = path else { return Ok(SchemaHistory::none()) };
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(io_error(&path, e)),
-        };
-        let lines: Vec<(usize, &str)> = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
+    pub async fn open(log: Option<Arc<dyn StateLog>>, resume: &FilePos) -> Result<SchemaHistory, BinlogError> {
+        let Some(log) = log else { return Ok(SchemaHistory::none()) };
+        let entries = log.read().await.map_err(log_error)?;
         let mut kept = Vec::new();
-        for &(n, line) in &lines {
-            match serde_json::from_str::<Entry>(line) {
+        for (n, bytes) in entries.iter().enumerate() {
+            match serde_json::from_slice::<Entry>(bytes) {
                 Ok(e) if before_or_at(&e.at(), resume) => kept.push(e),
                 Ok(_) => {}
                 Err(e) => {
-                    warn!(path = %path.display(), line = n + 1, error = %e, "unreadable schema history line: the history is read up to it; the catalogue fills in the rest");
+                    warn!(log = %log.describe(), entry = n + 1, error = %e, "unreadable schema history entry: the history is read up to it; the catalogue fills in the rest");
                     break;
                 }
             }
         }
-        let mut history = SchemaHistory { path: Some(path), file: None, last: HashMap::new() };
-        if kept.len() != lines.len() {
-            info!(kept = kept.len(), dropped = lines.len() - kept.len(), resume = %resume, "schema history cut back to the resume position");
-            history.rewrite(&kept)?;
+        if kept.len() != entries.len() {
+            info!(kept = kept.len(), dropped = entries.len() - kept.len(), resume = %resume, "schema history cut back to the resume position");
+            log.replace(kept.iter().map(encode).collect()).await.map_err(log_error)?;
         }
+        let mut history = SchemaHistory { log: Some(log), last: HashMap::new() };
         for e in kept {
             history.last.insert((e.db.clone(), e.table.clone()), e);
         }
         Ok(history)
     }
 
-    /// A new history (a new snapshot): the file is emptied.
-    pub fn fresh(path: Option<PathBuf>) -> Result<SchemaHistory, BinlogError> {
-        let mut history = SchemaHistory { path, file: None, last: HashMap::new() };
-        if history.path.is_some() {
-            history.rewrite(&[])?;
+    /// A new history (a new snapshot): the log is emptied.
+    pub async fn fresh(log: Option<Arc<dyn StateLog>>) -> Result<SchemaHistory, BinlogError> {
+        if let Some(log) = &log {
+            log.replace(Vec::new()).await.map_err(log_error)?;
         }
-        Ok(history)
-    }
-
-    fn rewrite(&mut self, entries: &[Entry]) -> Result<(), BinlogError> {
-        let path = self.path.clone().expect("only called with a path");
-        let mut text = String::new();
-        for e in entries {
-            text.push_str(&serde_json::to_string(e).expect("entries serialize"));
-            text.push('\n');
-        }
-        runtime::offset::write_atomically(&path, text.as_bytes()).map_err(|e| io_error(&path, e))?;
-        self.file = None;
-        Ok(())
+        Ok(SchemaHistory { log, last: HashMap::new() })
     }
 
     /// The structures at the resume position, for the tables the history knows.
@@ -177,21 +163,14 @@ impl SchemaHistory {
 
     /// Records `def` as the structure of its table from `at` on, unless it is already the last
     /// one recorded. Durable when it returns.
-    pub fn record(&mut self, at: &FilePos, def: &TableDef) -> Result<(), BinlogError> {
-        let Some(path) = self.path.clone() else { return Ok(()) };
+    pub async fn record(&mut self, at: &FilePos, def: &TableDef) -> Result<(), BinlogError> {
+        let Some(log) = &self.log else { return Ok(()) };
         let entry = Entry::new(at, def);
         let key = (def.db.clone(), def.table.clone());
         if self.last.get(&key).is_some_and(|e| e.columns == entry.columns && e.key == entry.key) {
             return Ok(());
         }
-        if self.file.is_none() {
-            let f = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io_error(&path, e))?;
-            self.file = Some(f);
-        }
-        let f = self.file.as_mut().expect("opened above");
-        let mut line = serde_json::to_vec(&entry).expect("entries serialize");
-        line.push(b'\n');
-        f.write_all(&line).and_then(|()| f.sync_data()).map_err(|e| io_error(&path, e))?;
+        log.append(encode(&entry)).await.map_err(log_error)?;
         self.last.insert(key, entry);
         Ok(())
     }
@@ -221,6 +200,10 @@ mod tests {
         }
     }
 
+    fn file_log(path: &std::path::Path) -> Option<Arc<dyn StateLog>> {
+        Some(Arc::new(runtime::state_log::FileStateLog::new(path.to_owned())))
+    }
+
     fn at(file: &str, pos: u64) -> FilePos {
         FilePos { file: file.into(), pos }
     }
@@ -233,42 +216,43 @@ mod tests {
         assert!(!before_or_at(&at("b.000100", 4), &at("b.000099", 9999)));
     }
 
-    #[test]
-    fn restart_reads_the_structure_at_the_offset_and_drops_later_lines() {
+    #[tokio::test]
+    async fn restart_reads_the_structure_at_the_offset_and_drops_later_lines() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h");
         let filters = Filters::default();
         let v1 = def(&[("id", Kind::Int32, None), ("note", Kind::Json, None)]);
         let v2 = def(&[("id", Kind::Int32, None), ("note", Kind::Json, None), ("n", Kind::Int32, Some("7"))]);
-        let mut h = SchemaHistory::fresh(Some(path.clone())).unwrap();
-        h.record(&at("b.000001", 100), &v1).unwrap();
-        h.record(&at("b.000001", 150), &v1).unwrap(); // unchanged: no line
-        h.record(&at("b.000002", 4), &v2).unwrap();
+        let mut h = SchemaHistory::fresh(file_log(&path)).await.unwrap();
+        h.record(&at("b.000001", 100), &v1).await.unwrap();
+        h.record(&at("b.000001", 150), &v1).await.unwrap(); // unchanged: no line
+        h.record(&at("b.000002", 4), &v2).await.unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
 
-        let back = SchemaHistory::open(Some(path.clone()), &at("b.000002", 4)).unwrap();
+        let back = SchemaHistory::open(file_log(&path), &at("b.000002", 4)).await.unwrap();
         assert_eq!(back.defs(&filters, &MODES), vec![v2.clone()]);
         assert_eq!(back.defs(&filters, &MODES)[0].columns[2].default, Some(runtime::data::Value::Int32(7)));
 
         // behind the DDL: the structure before it, and the line after the offset is gone
-        let mut back = SchemaHistory::open(Some(path.clone()), &at("b.000001", 900)).unwrap();
+        let mut back = SchemaHistory::open(file_log(&path), &at("b.000001", 900)).await.unwrap();
         assert_eq!(back.defs(&filters, &MODES), vec![v1.clone()]);
         assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
-        back.record(&at("b.000002", 4), &v2).unwrap();
+        back.record(&at("b.000002", 4), &v2).await.unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
     }
 
-    #[test]
-    fn a_damaged_line_keeps_what_precedes_it() {
+    #[tokio::test]
+    async fn a_damaged_line_keeps_what_precedes_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h");
         let v1 = def(&[("id", Kind::Int32, None)]);
-        let mut h = SchemaHistory::fresh(Some(path.clone())).unwrap();
-        h.record(&at("b.000001", 100), &v1).unwrap();
+        let mut h = SchemaHistory::fresh(file_log(&path)).await.unwrap();
+        h.record(&at("b.000001", 100), &v1).await.unwrap();
         drop(h);
-        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(b"{\"file\":\"b.0000").unwrap();
-        let back = SchemaHistory::open(Some(path.clone()), &at("b.000003", 4)).unwrap();
+        let back = SchemaHistory::open(file_log(&path), &at("b.000003", 4)).await.unwrap();
         assert_eq!(back.defs(&Filters::default(), &MODES), vec![v1]);
         assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
     }

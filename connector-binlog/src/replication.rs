@@ -561,7 +561,7 @@ impl<'a> Replication<'a> {
         }
         let def = self.read_structure(map).await?;
         let at = FilePos { file: self.file.clone(), pos: self.pos };
-        self.history.record(&at, &def)?;
+        self.history.record(&at, &def).await?;
         self.defs.insert(key, def.clone());
         Ok(def)
     }

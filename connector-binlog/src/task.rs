@@ -6,7 +6,6 @@
 //! bounded whatever the transaction size.
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +14,7 @@ use runtime::{OffsetReader, SourceTask, TaskError};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use runtime::retry::Backoff;
+use runtime::state_log::StateLog;
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 use tracing::{info, warn, Instrument};
@@ -188,7 +188,7 @@ struct Start {
     plan: Plan,
     /// Read at start for a restart; `None` when a snapshot starts a new one.
     history: Option<SchemaHistory>,
-    history_path: Option<PathBuf>,
+    history_log: Option<Arc<dyn StateLog>>,
 }
 
 async fn read(config: Arc<BinlogConfig>, start: Start, tx: mpsc::Sender<Batch>, budget: Arc<Budget>) {
@@ -213,7 +213,7 @@ async fn read(config: Arc<BinlogConfig>, start: Start, tx: mpsc::Sender<Batch>, 
             loop {
                 match snapshot::run(c, &events, &modes, rows, &mut sink).await {
                     Ok(Some((coords, defs))) => {
-                        let history = match new_history(start.history_path.clone(), &coords.at, &defs) {
+                        let history = match new_history(start.history_log.clone(), &coords.at, &defs).await {
                             Ok(h) => h,
                             Err(e) => return fail(e).await,
                         };
@@ -244,10 +244,14 @@ async fn read(config: Arc<BinlogConfig>, start: Start, tx: mpsc::Sender<Batch>, 
 }
 
 /// The schema history a snapshot starts: its tables' structures at its position.
-fn new_history(path: Option<PathBuf>, at: &FilePos, defs: &[TableDef]) -> Result<SchemaHistory, BinlogError> {
-    let mut history = SchemaHistory::fresh(path)?;
+async fn new_history(
+    log: Option<Arc<dyn StateLog>>,
+    at: &FilePos,
+    defs: &[TableDef],
+) -> Result<SchemaHistory, BinlogError> {
+    let mut history = SchemaHistory::fresh(log).await?;
     for d in defs {
-        history.record(at, d)?;
+        history.record(at, d).await?;
     }
     Ok(history)
 }
@@ -263,9 +267,9 @@ impl SourceTask for BinlogSourceTask {
         let mut conn = self.checked_connection().await.map_err(TaskError::fatal)?;
         let plan = self.plan(&mut conn, stored.clone()).await.map_err(TaskError::fatal)?;
         let _ = conn.disconnect().await;
-        let history_path = offsets.state_file("schema-history");
+        let history_log = offsets.state_log("schema-history");
         let history = match &plan {
-            Plan::Stream(r) => Some(SchemaHistory::open(history_path.clone(), &r.at).map_err(TaskError::fatal)?),
+            Plan::Stream(r) => Some(SchemaHistory::open(history_log.clone(), &r.at).await.map_err(TaskError::fatal)?),
             _ => None,
         };
         info!(
@@ -284,7 +288,7 @@ impl SourceTask for BinlogSourceTask {
         let depth = (c.max_batch_size / (2 * CHUNK)).clamp(1, bound);
         let (tx, rx) = mpsc::channel(depth);
         let span = tracing::Span::current();
-        let start = Start { plan, history, history_path };
+        let start = Start { plan, history, history_log };
         self.reader = Some(tokio::spawn(read(c, start, tx, self.budget.clone()).instrument(span)));
         self.rx = Some(rx);
         Ok(())

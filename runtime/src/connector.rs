@@ -59,10 +59,10 @@ impl ConnectorContext {
 pub trait OffsetReader: Send + Sync {
     fn offset<P: Serialize, O: DeserializeOwned>(&self, partition: &P) -> Result<Option<O>, OffsetStoreError>;
 
-    /// A file for state that must stay consistent with these offsets (the binlog connector's
-    /// schema history), next to the offset file and named after the connector and `name`;
-    /// `None` where offsets are not kept in a file.
-    fn state_file(&self, _name: &str) -> Option<std::path::PathBuf> {
+    /// The connector's log of state that must stay consistent with these offsets (the binlog
+    /// connector's schema history), kept where the offsets are and named `name`; `None` where
+    /// the offsets' store keeps none (see [`crate::state_log`]).
+    fn state_log(&self, _name: &str) -> Option<std::sync::Arc<dyn crate::state_log::StateLog>> {
         None
     }
 }

@@ -39,6 +39,7 @@ pub mod plugin;
 pub mod record;
 pub mod rest;
 pub mod retry;
+pub mod state_log;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod transform;

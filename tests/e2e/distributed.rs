@@ -440,3 +440,59 @@ fn partition_records(topic: &str, partition: i32) -> Vec<(String, String)> {
     }
     out
 }
+
+/// A binlog connector restarted behind a DDL on a new cluster over the same topics: the rows
+/// written before the DDL decode with the structure they were written under, from the schema
+/// history in the worker's state topic (a distributed worker has no offset file to keep it next
+/// to).
+#[test]
+fn a_binlog_connectors_schema_history_lives_in_the_state_topic() {
+    use crate::binlog_cdc::{changes, database, server_id};
+    require_kafka();
+    let db = database("dist_hist");
+    mariadb(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, doc JSON, n INT NOT NULL DEFAULT 5)"));
+    let mut cluster = Cluster::new();
+    let node = cluster.start();
+    node.wait_joined("");
+    let (prefix, name) = (unique("dist-hist"), unique("dist-cdc"));
+    let json = "org.apache.kafka.connect.json.JsonConverter";
+    let config = json!({
+        "connector.class": "io.debezium.connector.mariadb.MariaDbConnector", "database.hostname": "127.0.0.1",
+        "database.port": "3307", "database.user": "root", "database.password": "",
+        "database.server.id": server_id().to_string(), "topic.prefix": prefix, "database.include.list": db,
+        "include.schema.changes": "false", "key.converter": json, "value.converter": json,
+        "topic.creation.default.partitions": "1", "topic.creation.default.replication.factor": "1"
+    });
+    let (status, text) = write(node.port, "PUT", &format!("/connectors/{name}/config"), &config.to_string());
+    assert_eq!(status, 201, "create: {text}");
+    wait_until(Duration::from_secs(60), "streaming", || log_text(&node.log).contains("streaming the binlog"));
+    let topic = format!("{prefix}.{db}.t");
+    mariadb(&format!("INSERT INTO {db}.t VALUES (1, '{{\"a\": 1}}', 1)"));
+    assert_eq!(changes(&topic, 1, Duration::from_secs(30)).len(), 1, "{}", log_text(&node.log));
+    let mut node = node;
+    assert!(sigterm(&mut node.child).success(), "{}", log_text(&node.log));
+    let state_topic = format!("{}-sluice-state", cluster.topics[1]);
+    let key = format!(r#"["{name}","schema-history"]"#);
+    let history: Vec<String> =
+        partition_records(&state_topic, 0).into_iter().filter(|(k, _)| *k == key).map(|(_, v)| v).collect();
+    assert!(history.iter().any(|v| v.contains(&format!(r#""db":"{db}","table":"t""#))), "{history:?}");
+
+    mariadb(&format!(
+        "INSERT INTO {db}.t VALUES (2, '{{\"b\": 2}}', 2); \
+         ALTER TABLE {db}.t DROP COLUMN doc, ALTER COLUMN n SET DEFAULT 6; INSERT INTO {db}.t VALUES (3, 3);"
+    ));
+    // a new group.id over the same topics (Tansu keeps a departed leader; see above)
+    cluster.group = unique("e2e-cluster");
+    let mut node = cluster.start();
+    let got = changes(&topic, 3, Duration::from_secs(60));
+    assert!(sigterm(&mut node.child).success(), "{}", log_text(&node.log));
+    assert_eq!(got.len(), 3, "{}", log_text(&node.log));
+    let field = |i: usize, name: &str| {
+        got[i].value["schema"]["fields"][1]["fields"].as_array().unwrap().iter().find(|f| f["field"] == name).cloned()
+    };
+    assert_eq!(serde_json::to_string(got[1].after()).unwrap(), r#"{"id":2,"doc":"{\"b\": 2}","n":2}"#);
+    assert_eq!(field(1, "doc").unwrap()["name"], "io.debezium.data.Json", "{}", log_text(&node.log));
+    assert_eq!(field(1, "n").unwrap()["default"], 5);
+    assert_eq!(serde_json::to_string(got[2].after()).unwrap(), r#"{"id":3,"n":3}"#);
+    assert_eq!(field(2, "n").unwrap()["default"], 6);
+}

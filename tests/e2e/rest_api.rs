@@ -345,3 +345,64 @@ fn log_levels_are_read_and_changed_over_rest() {
     assert_eq!(get(port, "/admin/loggers/nothing.here").0, 404);
     assert!(sigterm(&mut child).success());
 }
+
+/// KIP-875 on a sink: its offsets are its consumer group's commits, read while running and
+/// while stopped, altered (a rewind, and a null offset that removes a partition's commit) and
+/// reset (the group deleted); resuming reads from where they were set.
+#[test]
+fn a_stopped_sinks_offsets_are_altered_and_reset_in_its_consumer_group() {
+    require_kafka();
+    let dir = Dir::new();
+    let topic = unique("e2e-sink-offsets");
+    create_topic(&topic);
+    let records: Vec<&[u8]> = vec![b"a", b"b", b"c", b"d", b"e", b"f"];
+    produce(&topic, &records.iter().map(|r| (*r, &[][..])).collect::<Vec<_>>());
+    let port = free_port();
+    // dynamic members, which leave when the connector stops (Tansu never drops a static member)
+    let worker = dir.worker(port, "consumer.group.instance.id=\n");
+    let name = unique("sink-offsets");
+    let output = dir.path("out.txt");
+    let props =
+        sink_props(&name, &output, &topic) + "value.converter=org.apache.kafka.connect.storage.StringConverter\n";
+    let sink = dir.write("sink.properties", &props);
+    let mut child = spawn(&[&worker, &sink], &dir.path("log"));
+    let path = format!("/connectors/{name}/offsets");
+    let committed = || get(port, &path).1["offsets"].clone();
+    let partition = serde_json::json!({"kafka_topic": topic, "kafka_partition": 0});
+    let at = |o: i64| serde_json::json!([{"partition": partition, "offset": {"kafka_offset": o}}]);
+    wait_until(Duration::from_secs(60), "6 lines", || lines_of(&output) == 6);
+    wait_until(Duration::from_secs(20), "offset 6 committed", || committed() == at(6));
+    let state = || get(port, &format!("/connectors/{name}/status")).1["connector"]["state"].clone();
+    assert_eq!(request(port, "PUT", &format!("/connectors/{name}/stop")).0, 204);
+    wait_until(Duration::from_secs(10), "STOPPED", || state() == "STOPPED");
+    assert_eq!(committed(), at(6), "read from the group while stopped");
+
+    let patch = |offset: serde_json::Value| {
+        let body = serde_json::json!({"offsets": [{"partition": partition, "offset": offset}]}).to_string();
+        request_with(port, "PATCH", &path, &body)
+    };
+    let (code, body) = patch(serde_json::json!({"kafka_offset": -1}));
+    assert_eq!(code, 400, "a negative offset: {body}");
+    let (code, body) = patch(serde_json::json!({"kafka_offset": 4}));
+    assert_eq!(code, 200, "{body}\n{}", log_text(&dir.path("log")));
+    assert_eq!(committed(), at(4));
+    assert_eq!(request(port, "PUT", &format!("/connectors/{name}/resume")).0, 202);
+    wait_until(Duration::from_secs(60), "e and f again", || lines_of(&output) == 8);
+
+    assert_eq!(request(port, "PUT", &format!("/connectors/{name}/stop")).0, 204);
+    wait_until(Duration::from_secs(10), "STOPPED", || state() == "STOPPED");
+    let (code, body) = request(port, "DELETE", &path);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(committed(), serde_json::json!([]), "the group is gone");
+    let (code, body) = patch(serde_json::json!({"kafka_offset": 3}));
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(committed(), at(3));
+    let (code, body) = patch(serde_json::Value::Null);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(committed(), serde_json::json!([]), "a null offset removes the partition's commit");
+    assert_eq!(request(port, "PUT", &format!("/connectors/{name}/resume")).0, 202);
+    wait_until(Duration::from_secs(60), "the whole topic again", || lines_of(&output) == 14);
+    assert!(sigterm(&mut child).success());
+    let text = std::fs::read_to_string(&output).unwrap();
+    assert_eq!(text, "a\nb\nc\nd\ne\nf\ne\nf\na\nb\nc\nd\ne\nf\n");
+}

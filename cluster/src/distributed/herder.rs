@@ -9,10 +9,11 @@ use std::sync::Arc;
 
 use runtime::config::{ConnectorKind, RawConfig};
 use runtime::herder::entities::ConnectorState;
+use runtime::herder::sink_offsets::SinkGroup;
 use runtime::herder::{
     offset_entries, patched, ConnectorInfo, ConnectorOffset, ConnectorOffsets, ConnectorStateInfo, ConnectorTaskId,
-    Created, Herder, HerderError, HerderFuture, InternalRequest, Message, RestartRequest, TaskInfo, TaskState,
-    NOT_STOPPED,
+    Created, Herder, HerderError, HerderFuture, InternalRequest, Message, RestartRequest, TaskInfo, TaskState, ALTERED,
+    NOT_STOPPED, RESET,
 };
 use runtime::plugin::Registry;
 use runtime::worker::State;
@@ -190,11 +191,6 @@ impl DistributedHerder {
         if snapshot.target_state(name) != Some(TargetState::Stopped) || !snapshot.tasks(name).is_empty() {
             return Err(HerderError::BadRequest(NOT_STOPPED.replace("{name}", name)));
         }
-        if self.kind(&config) == ConnectorKind::Sink {
-            return Err(HerderError::BadRequest(
-                "altering sink connector offsets is not supported yet by sluice".into(),
-            ));
-        }
         self.require_leader()?;
         Ok(config)
     }
@@ -214,6 +210,10 @@ impl DistributedHerder {
     async fn alter(&self, name: &str, offsets: ConnectorOffsets) -> Result<Message, HerderError> {
         let config = self.alterable(name)?;
         let entries = offset_entries(offsets)?;
+        if self.kind(&config) == ConnectorKind::Sink {
+            SinkGroup::new(&self.shared.base, name, &config)?.alter(entries).await?;
+            return Ok(Message { message: ALTERED.into() });
+        }
         let prepared = super::resolved(&self.shared.providers, name, &config)
             .ok()
             .and_then(|raw| self.shared.registry.prepare(&raw).ok());
@@ -224,11 +224,15 @@ impl DistributedHerder {
                 )));
             }
         }
-        self.write_offsets(name, entries, "The offsets for this connector have been altered successfully").await
+        self.write_offsets(name, entries, ALTERED).await
     }
 
     async fn reset(&self, name: &str) -> Result<Message, HerderError> {
-        self.alterable(name)?;
+        let config = self.alterable(name)?;
+        if self.kind(&config) == ConnectorKind::Sink {
+            SinkGroup::new(&self.shared.base, name, &config)?.reset().await?;
+            return Ok(Message { message: RESET.into() });
+        }
         self.shared.offsets.refresh().await.map_err(log_error)?;
         let entries = self
             .shared
@@ -238,13 +242,13 @@ impl DistributedHerder {
             .filter(|e| e.connector == name)
             .map(|e| (e.partition, None))
             .collect();
-        self.write_offsets(name, entries, "The offsets for this connector have been reset successfully").await
+        self.write_offsets(name, entries, RESET).await
     }
 
     async fn offsets_of(&self, name: &str) -> Result<ConnectorOffsets, HerderError> {
         let config = self.config_of(&self.snapshot(), name)?;
         if self.kind(&config) == ConnectorKind::Sink {
-            return self.sink_offsets(name, &config).await;
+            return SinkGroup::new(&self.shared.base, name, &config)?.offsets().await;
         }
         self.shared.offsets.refresh().await.map_err(log_error)?;
         let offsets = self
@@ -254,62 +258,6 @@ impl DistributedHerder {
             .into_iter()
             .filter(|e| e.connector == name && e.offset.is_some())
             .map(|e| ConnectorOffset { partition: e.partition, offset: e.offset })
-            .collect();
-        Ok(ConnectorOffsets { offsets })
-    }
-
-    /// A sink's offsets: what its consumer group `connect-<name>` committed on the topics it
-    /// reads (`topics`, or those matching `topics.regex`).
-    async fn sink_offsets(
-        &self,
-        name: &str,
-        config: &BTreeMap<String, String>,
-    ) -> Result<ConnectorOffsets, HerderError> {
-        let listed: Vec<String> = config
-            .get("topics")
-            .map(|t| t.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
-            .unwrap_or_default();
-        let pattern = match config.get("topics.regex").filter(|r| !r.trim().is_empty()) {
-            Some(r) => {
-                Some(regex::Regex::new(&format!("^(?:{r})$")).map_err(|e| HerderError::BadRequest(e.to_string()))?)
-            }
-            None => None,
-        };
-        let mut client = self.shared.base.clone();
-        client.set("group.id", format!("connect-{name}")).set("enable.auto.commit", "false");
-        let committed =
-            tokio::task::spawn_blocking(move || -> Result<Vec<(String, i32, i64)>, rdkafka::error::KafkaError> {
-                use rdkafka::consumer::{BaseConsumer, Consumer};
-                let timeout = std::time::Duration::from_secs(10);
-                let consumer: BaseConsumer = client.create()?;
-                let metadata = consumer.fetch_metadata(None, timeout)?;
-                let mut partitions = rdkafka::TopicPartitionList::new();
-                for t in metadata.topics() {
-                    if listed.iter().any(|l| l == t.name()) || pattern.as_ref().is_some_and(|p| p.is_match(t.name())) {
-                        for p in t.partitions() {
-                            partitions.add_partition(t.name(), p.id());
-                        }
-                    }
-                }
-                let answered = consumer.committed_offsets(partitions, timeout)?;
-                Ok(answered
-                    .elements()
-                    .iter()
-                    .filter_map(|e| match e.offset() {
-                        rdkafka::Offset::Offset(o) => Some((e.topic().to_owned(), e.partition(), o)),
-                        _ => None,
-                    })
-                    .collect())
-            })
-            .await
-            .map_err(log_error)?
-            .map_err(log_error)?;
-        let offsets = committed
-            .into_iter()
-            .map(|(topic, partition, offset)| ConnectorOffset {
-                partition: serde_json::json!({"kafka_topic": topic, "kafka_partition": partition}),
-                offset: Some(serde_json::json!({"kafka_offset": offset})),
-            })
             .collect();
         Ok(ConnectorOffsets { offsets })
     }

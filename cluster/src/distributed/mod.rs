@@ -42,6 +42,7 @@ use crate::config_log::{ConfigEvent, TargetState};
 use crate::kafka_log::LogError;
 use crate::membership::{GroupError, GroupMember, GroupSettings, Heartbeat};
 use crate::protocol::{ConnectProtocol, Work};
+use crate::state_topic::StateTopic;
 use crate::stores::{ConfigStore, OffsetTopic, StatusStore};
 use crate::topics::{ensure, InternalTopic, TopicError};
 
@@ -175,7 +176,11 @@ impl DistributedWorker {
         ensure(&base, InternalTopic::Status, &settings.status_topic, timeout).await?;
         ensure(&base, InternalTopic::Config, &settings.config_topic, timeout).await?;
         let ids = settings.client_id_base();
-        let offset_topic = OffsetTopic::start(&base, &settings.offset_topic.name, &format!("{ids}offsets")).await?;
+        let state_topic =
+            StateTopic::new(&base, settings.state_topic.clone(), format!("{ids}state"), settings.request_timeout);
+        let offset_topic = OffsetTopic::start(&base, &settings.offset_topic.name, &format!("{ids}offsets"))
+            .await?
+            .with_state(Arc::new(state_topic));
         let entries = offset_topic.entries().into_iter().map(|(k, v)| (k, Some(v))).collect();
         let offsets = Arc::new(OffsetStore::new(Box::new(offset_topic), entries)?);
         let status = Arc::new(StatusStore::start(&base, &settings.status_topic.name, &format!("{ids}statuses")).await?);

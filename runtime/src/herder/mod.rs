@@ -9,6 +9,7 @@
 //! leader) to carry them out.
 
 pub mod entities;
+pub mod sink_offsets;
 mod standalone;
 
 use std::collections::BTreeMap;
@@ -103,6 +104,10 @@ pub struct InternalRequest {
     pub algorithm: Option<String>,
     pub body: Vec<u8>,
 }
+
+/// Kafka's answers to a successful offsets alteration and reset.
+pub const ALTERED: &str = "The offsets for this connector have been altered successfully";
+pub const RESET: &str = "The offsets for this connector have been reset successfully";
 
 /// Kafka's text for offsets changed on a connector that is not stopped.
 pub const NOT_STOPPED: &str = "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint";

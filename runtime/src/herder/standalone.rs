@@ -6,14 +6,17 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 use super::entities::{ConnectorState, Message};
 use super::{
     offset_entries, patched, ConnectorInfo, ConnectorOffset, ConnectorOffsets, ConnectorStateInfo, ConnectorTaskId,
-    Created, Herder, HerderError, HerderFuture, RestartRequest, TaskInfo, TaskState, NOT_STOPPED,
+    Created, Herder, HerderError, HerderFuture, RestartRequest, TaskInfo, TaskState, ALTERED, NOT_STOPPED, RESET,
 };
+use rdkafka::config::ClientConfig;
+
+use super::sink_offsets::SinkGroup;
 use crate::config::{ConnectorKind, RawConfig};
 use crate::offset::OffsetStore;
 use crate::plugin::Registry;
@@ -23,6 +26,8 @@ use crate::worker::{Command, ConnectorStatus, HerderRequest, PutOutcome, State, 
 pub struct StandaloneHerder {
     state: Arc<WorkerState>,
     offsets: Arc<OffsetStore>,
+    /// The worker's client settings, for sinks' consumer groups.
+    client: ClientConfig,
     /// Connector writes go to the worker's loop.
     requests: mpsc::UnboundedSender<HerderRequest>,
 }
@@ -31,9 +36,10 @@ impl StandaloneHerder {
     pub fn new(
         state: Arc<WorkerState>,
         offsets: Arc<OffsetStore>,
+        client: ClientConfig,
         requests: mpsc::UnboundedSender<HerderRequest>,
     ) -> StandaloneHerder {
-        StandaloneHerder { state, offsets, requests }
+        StandaloneHerder { state, offsets, client, requests }
     }
 
     fn find(&self, name: &str) -> Result<Arc<ConnectorStatus>, HerderError> {
@@ -73,18 +79,17 @@ impl StandaloneHerder {
         c.control.send(command).map_err(|_| HerderError::stopping())
     }
 
-    /// KIP-875: only a `STOPPED` source connector's offsets change (sinks: not yet).
+    /// KIP-875: only a `STOPPED` connector's offsets change.
     fn alterable(&self, name: &str) -> Result<Arc<ConnectorStatus>, HerderError> {
         let c = self.find(name)?;
         if c.state() != State::Stopped {
             return Err(HerderError::BadRequest(NOT_STOPPED.replace("{name}", name)));
         }
-        if c.kind == ConnectorKind::Sink {
-            return Err(HerderError::BadRequest(
-                "altering sink connector offsets is not supported yet by sluice".into(),
-            ));
-        }
         Ok(c)
+    }
+
+    fn sink_group(&self, c: &ConnectorStatus) -> Result<SinkGroup, HerderError> {
+        SinkGroup::new(&self.client, &c.name, &c.config)
     }
 
     async fn flushed(&self, message: &str) -> Result<Message, HerderError> {
@@ -95,6 +100,10 @@ impl StandaloneHerder {
     async fn alter(&self, name: &str, offsets: ConnectorOffsets) -> Result<Message, HerderError> {
         let connector = self.alterable(name)?;
         let entries = offset_entries(offsets)?;
+        if connector.kind == ConnectorKind::Sink {
+            self.sink_group(&connector)?.alter(entries).await?;
+            return Ok(Message { message: ALTERED.into() });
+        }
         if let Some(check) = &connector.offset_check {
             if let Some(reason) = entries.iter().find_map(|(p, o)| (check.0)(p, o.as_ref()).err()) {
                 return Err(HerderError::BadRequest(format!(
@@ -103,41 +112,35 @@ impl StandaloneHerder {
             }
         }
         self.offsets.put(name, entries);
-        self.flushed("The offsets for this connector have been altered successfully").await
+        self.flushed(ALTERED).await
     }
 
     async fn reset(&self, name: &str) -> Result<Message, HerderError> {
-        self.alterable(name)?;
+        let connector = self.alterable(name)?;
+        if connector.kind == ConnectorKind::Sink {
+            self.sink_group(&connector)?.reset().await?;
+            return Ok(Message { message: RESET.into() });
+        }
         let partitions: Vec<(Value, Option<Value>)> =
             self.offsets.entries().into_iter().filter(|e| e.connector == name).map(|e| (e.partition, None)).collect();
         self.offsets.put(name, partitions);
-        self.flushed("The offsets for this connector have been reset successfully").await
+        self.flushed(RESET).await
     }
 
-    fn offsets_of(&self, name: &str) -> Result<ConnectorOffsets, HerderError> {
+    /// Sources: the offset store's entries. Sinks: their consumer group's commits, as Kafka
+    /// reads them (also while stopped).
+    async fn offsets_of(&self, name: &str) -> Result<ConnectorOffsets, HerderError> {
         let c = self.find(name)?;
-        let offsets = match c.kind {
-            ConnectorKind::Source => self
-                .offsets
-                .entries()
-                .into_iter()
-                .filter(|e| e.connector == name && e.offset.is_some())
-                .map(|e| ConnectorOffset { partition: e.partition, offset: e.offset })
-                .collect(),
-            ConnectorKind::Sink => {
-                let mut merged = BTreeMap::new();
-                for t in &c.tasks() {
-                    merged.extend(t.committed.lock().unwrap().clone());
-                }
-                merged
-                    .into_iter()
-                    .map(|(tp, o)| ConnectorOffset {
-                        partition: json!({"kafka_topic": &*tp.topic, "kafka_partition": tp.partition}),
-                        offset: Some(json!({"kafka_offset": o})),
-                    })
-                    .collect()
-            }
-        };
+        if c.kind == ConnectorKind::Sink {
+            return self.sink_group(&c)?.offsets().await;
+        }
+        let offsets = self
+            .offsets
+            .entries()
+            .into_iter()
+            .filter(|e| e.connector == name && e.offset.is_some())
+            .map(|e| ConnectorOffset { partition: e.partition, offset: e.offset })
+            .collect();
         Ok(ConnectorOffsets { offsets })
     }
 
@@ -280,7 +283,7 @@ impl Herder for StandaloneHerder {
     }
 
     fn connector_offsets(&self, name: String) -> HerderFuture<'_, ConnectorOffsets> {
-        Box::pin(async move { self.offsets_of(&name) })
+        Box::pin(async move { self.offsets_of(&name).await })
     }
 
     fn alter_offsets(&self, name: String, offsets: ConnectorOffsets) -> HerderFuture<'_, Message> {

@@ -4,8 +4,10 @@
 //! their exact key bytes and hands the backend what to make durable.
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::state_log::StateLog;
 
 use super::OffsetStoreError;
 
@@ -32,10 +34,10 @@ pub trait OffsetBackend: Send + Sync + 'static {
     /// were written since the last success (a topic sends those).
     fn persist(&self, all: Vec<RawEntry>, changed: Vec<RawEntry>) -> BackendFuture<'_, ()>;
 
-    /// A file for state that must stay consistent with a connector's offsets (the binlog
-    /// connector's schema history), named after the connector and `name`; `None` where offsets
-    /// are not kept in files.
-    fn state_file(&self, _connector: &str, _name: &str) -> Option<PathBuf> {
+    /// A log of state that must stay consistent with a connector's offsets (the binlog
+    /// connector's schema history), kept with them and named after the connector and `name`;
+    /// `None` where this store keeps none.
+    fn state_log(&self, _connector: &str, _name: &str) -> Option<Arc<dyn StateLog>> {
         None
     }
 }

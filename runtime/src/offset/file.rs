@@ -5,6 +5,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -12,6 +13,7 @@ use super::backend::{BackendFuture, OffsetBackend, RawEntry};
 use super::java;
 use super::json_text::write_json;
 use super::store::{io, parse_entry, OffsetEntry, OffsetStoreError};
+use crate::state_log::{FileStateLog, StateLog};
 
 /// The offset file as an [`OffsetBackend`].
 pub struct FileBackend {
@@ -68,8 +70,13 @@ impl OffsetBackend for FileBackend {
         })
     }
 
-    fn state_file(&self, connector: &str, name: &str) -> Option<PathBuf> {
-        Some(PathBuf::from(format!("{}.{connector}.{name}", self.path.display())))
+    /// `<offset file>.<connector>.<name>`, the connector's name with characters other than
+    /// letters, digits, `-`, `_` and `.` as `_`.
+    fn state_log(&self, connector: &str, name: &str) -> Option<Arc<dyn StateLog>> {
+        let connector: String =
+            connector.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+        let path = PathBuf::from(format!("{}.{connector}.{name}", self.path.display()));
+        Some(Arc::new(FileStateLog::new(path)))
     }
 }
 

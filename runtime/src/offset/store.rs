@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -17,6 +17,7 @@ use super::backend::{OffsetBackend, RawEntry};
 use super::file::FileBackend;
 use super::java::CodecError;
 use super::json_text::{canonical, write_json};
+use crate::state_log::StateLog;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OffsetStoreError {
@@ -113,9 +114,9 @@ impl OffsetStore {
         inner.load(theirs, self.backend.as_ref())
     }
 
-    /// See [`OffsetBackend::state_file`].
-    pub fn state_file(&self, connector: &str, name: &str) -> Option<PathBuf> {
-        self.backend.state_file(connector, name)
+    /// See [`OffsetBackend::state_log`].
+    pub fn state_log(&self, connector: &str, name: &str) -> Option<Arc<dyn StateLog>> {
+        self.backend.state_log(connector, name)
     }
 
     /// The stored offset of a partition, `None` when absent or reset.

@@ -368,11 +368,19 @@ impl Worker {
         Ok(())
     }
 
+    /// The worker's own client settings (KIP-875 on sinks' consumer groups).
+    fn client_base(&self) -> rdkafka::config::ClientConfig {
+        let mut base = rdkafka::config::ClientConfig::new();
+        base.set("bootstrap.servers", &self.config.bootstrap_servers).set("log_level", "4");
+        base
+    }
+
     /// The herder REST talks to.
     pub fn herder(&self) -> Arc<dyn crate::herder::Herder> {
         Arc::new(crate::herder::StandaloneHerder::new(
             self.state.clone(),
             self.offsets.clone(),
+            self.client_base(),
             self.requests_tx.clone(),
         ))
     }

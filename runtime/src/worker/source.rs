@@ -65,13 +65,8 @@ impl OffsetReader for ConnectorOffsets {
         self.store.get_typed(&self.connector, partition)
     }
 
-    fn state_file(&self, name: &str) -> Option<std::path::PathBuf> {
-        let connector: String = self
-            .connector
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
-            .collect();
-        self.store.state_file(&connector, name)
+    fn state_log(&self, name: &str) -> Option<Arc<dyn crate::state_log::StateLog>> {
+        self.store.state_log(&self.connector, name)
     }
 }
 
