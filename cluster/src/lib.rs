@@ -33,7 +33,8 @@
 //!
 //! **Delivery guarantee**: a store write succeeds only once the broker acknowledged it (and,
 //! for the config topic, once it was read back), so what a worker acts on is durable. **State format**: exactly
-//! Kafka Connect's internal topics (config, offsets, status) and group protocol bytes.
+//! Kafka Connect's internal topics (config, offsets, status) and group protocol bytes, plus
+//! sluice's own state topic (connectors' state logs; [`state_topic`]), which Java ignores.
 //! **Server needs**: a Kafka-API broker that serves ApiVersions, FindCoordinator and the classic
 //! group APIs (JoinGroup, SyncGroup, Heartbeat, LeaveGroup) with protocol type `connect`.
 

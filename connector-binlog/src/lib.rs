@@ -13,9 +13,10 @@
 //! **Offset format** (binlog-cdc.md A3): partition `{"server":"<topic.prefix>"}`; offset
 //! `{"ts_sec","file","pos","gtids","row","server_id","event"}` with `snapshot:"INITIAL"` while a
 //! snapshot runs. `gtids` is MariaDB's `domain-server-seq[,…]`; resuming uses it
-//! (`@slave_connect_state`) when present, else `file`/`pos`. Beside the offset file, the
-//! schema history (`<offset file>.<connector>.schema-history`, `history.rs`) keeps the table
-//! structures by binlog position, so a restart behind a DDL decodes as the rows were written.
+//! (`@slave_connect_state`) when present, else `file`/`pos`. Where the offsets are, the
+//! schema history (`history.rs`, the connector's `schema-history` state log: the file
+//! `<offset file>.<connector>.schema-history` standalone, the state topic distributed) keeps the
+//! table structures by binlog position, so a restart behind a DDL decodes as the rows were written.
 //!
 //! **Needs from the server**: `log_bin`, `binlog_format=ROW`, `binlog_row_image=FULL`,
 //! `binlog_row_metadata=FULL`, `log_bin_compress=OFF` (MariaDB); a user with `SELECT`,
