@@ -341,3 +341,75 @@ fn jdbc_source_survives_a_broker_killed_with_sigkill_without_loss() {
         |r| json_id(r.value.as_deref()),
     );
 }
+
+/// `request_with`, failing the test when no answer comes within `limit` (a hung REST call).
+fn answered_within(port: u16, method: &'static str, path: String, body: String, limit: Duration) -> (u16, Duration) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let started = std::time::Instant::now();
+    std::thread::spawn(move || {
+        let _ = tx.send(request_with(port, method, &path, &body).0);
+    });
+    let code = rx.recv_timeout(limit).unwrap_or_else(|_| panic!("{method} got no answer within {limit:?}"));
+    (code, started.elapsed())
+}
+
+/// A cluster worker whose broker goes away: REST keeps answering (reads from its replay, writes
+/// refused with an error rather than held), and when the broker is back the worker rejoins and
+/// its connector goes on with every line.
+#[test]
+fn a_cluster_worker_answers_rest_through_a_broker_outage_and_goes_on_after_it() {
+    use crate::distributed::{running_on, write, Cluster};
+    require_kafka();
+    let _heavy = heavy();
+    let dir = Dir::new();
+    let port = free_port();
+    let bucket = unique("e2e-dist-outage");
+    DurableBroker::create_bucket(&bucket);
+    let broker = DurableBroker::start(port, &bucket, dir.path("tansu.log"));
+    let mut cluster = Cluster::new();
+    cluster.servers = format!("127.0.0.1:{port}");
+    let mut node = cluster.start();
+    node.wait_joined("");
+    let input = dir.write("in.txt", "one\ntwo\n");
+    let (name, topic) = (unique("outage-file"), unique("e2e-dist-outage"));
+    let config = serde_json::json!({
+        "connector.class": "FileStreamSource", "file": input.display().to_string(), "topic": topic,
+        "tasks.max": "1", "topic.creation.default.partitions": "1", "topic.creation.default.replication.factor": "1"
+    });
+    let (status, text) = write(node.port, "PUT", &format!("/connectors/{name}/config"), &config.to_string());
+    assert_eq!(status, 201, "{text}");
+    wait_until(Duration::from_secs(60), "RUNNING", || running_on(node.port, &name, 1).is_some());
+    let servers = cluster.servers.clone();
+    let lines = |n: usize| -> BTreeSet<String> {
+        // a marker first: Tansu serves nothing past its stale high watermark (services.md)
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+        crate::s3_sink::produce_at_on(&servers, &topic, &[("marker".to_owned(), now)]);
+        read_partition_from(&servers, &topic, n + 10, Duration::from_secs(3))
+            .into_iter()
+            .filter_map(|r| String::from_utf8(r.value?).ok())
+            .filter(|v| v != "marker")
+            .collect()
+    };
+    wait_until(Duration::from_secs(30), "two lines", || lines(2).len() >= 2);
+
+    let (port, bucket, log) = broker.stop();
+    std::thread::sleep(Duration::from_secs(2));
+    let limit = Duration::from_secs(45);
+    let (code, took) = answered_within(node.port, "GET", format!("/connectors/{name}/status"), String::new(), limit);
+    assert_eq!(code, 200, "a read is answered from the replay");
+    assert!(took < Duration::from_secs(5), "a read took {took:?}");
+    let other = serde_json::json!({"name": unique("outage-other"), "config": config}).to_string();
+    let (code, took) = answered_within(node.port, "POST", "/connectors".into(), other.clone(), limit);
+    assert!([409, 500, 503].contains(&code), "a write without the broker: {code} after {took:?}");
+    eprintln!("a write without the broker answered {code} after {took:?}");
+
+    std::fs::write(&input, "one\ntwo\nthree\nfour\n").unwrap();
+    let broker = DurableBroker::start(port, &bucket, log);
+    wait_until(Duration::from_secs(120), "every line after the outage", || lines(4).len() >= 4);
+    assert_eq!(lines(4), ["one", "two", "three", "four"].map(String::from).into(), "{}", log_text(&node.log));
+    let (status, text) = write(node.port, "POST", "/connectors", &other);
+    assert_eq!(status, 201, "a write after the outage: {text}\n{}", log_text(&node.log));
+    assert!(sigterm(&mut node.child).success(), "{}", log_text(&node.log));
+    drop(broker);
+    DurableBroker::remove_bucket(&bucket);
+}

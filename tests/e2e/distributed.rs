@@ -17,6 +17,8 @@ pub(crate) struct Cluster {
     pub(crate) dir: Dir,
     pub(crate) group: String,
     pub(crate) topics: [String; 3],
+    /// The workers' `bootstrap.servers`.
+    pub(crate) servers: String,
 }
 
 /// One running worker.
@@ -32,6 +34,7 @@ impl Cluster {
             dir: Dir::new(),
             group: unique("e2e-cluster"),
             topics: [unique("e2e-configs"), unique("e2e-offsets"), unique("e2e-status")],
+            servers: bootstrap(),
         }
     }
 
@@ -46,8 +49,7 @@ impl Cluster {
              value.converter=org.apache.kafka.connect.storage.StringConverter\noffset.flush.interval.ms=500\n\
              listeners=http://127.0.0.1:{port}\nsession.timeout.ms=6000\nheartbeat.interval.ms=1000\n\
              scheduled.rebalance.max.delay.ms=0\n",
-            bootstrap(),
-            self.group
+            self.servers, self.group
         );
         self.dir.write(&format!("worker-{port}.properties"), &text)
     }

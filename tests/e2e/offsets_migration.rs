@@ -135,3 +135,47 @@ fn validate_checks_a_distributed_worker_file() {
     assert!(stderr.contains("bad-distributed.properties:4: connect.protocol: expected one of"), "{stderr}");
     assert!(!stderr.contains("offset.storage.file.filename"), "a distributed file needs no offset file: {stderr}");
 }
+
+/// A standalone user moves to distributed mode: the file source ran standalone, its offset is
+/// copied into the cluster's offsets topic, and the same connector created on a cluster goes on
+/// from there (no line twice).
+#[test]
+fn a_connector_moved_from_standalone_resumes_on_a_cluster_from_the_copied_offset() {
+    use crate::distributed::{running_on, write, Cluster};
+    require_kafka();
+    let dir = Dir::new();
+    let input = dir.write("in.txt", "one\ntwo\nthree\n");
+    let (name, topic) = (unique("moved-file"), unique("e2e-moved"));
+    create_topic(&topic);
+    let string = "value.converter=org.apache.kafka.connect.storage.StringConverter\n";
+    let source = dir.write("source.properties", &source_props(&name, &input, &topic, string));
+    let mut standalone = spawn(&[&dir.worker(free_port(), ""), &source], &dir.path("standalone.log"));
+    wait_until(Duration::from_secs(30), "the three lines read", || dir.file_position() == Some(14));
+    assert!(sigterm(&mut standalone).success(), "{}", log_text(&dir.path("standalone.log")));
+
+    let cluster = Cluster::new();
+    let out = sluice()
+        .args(["offsets", "copy"])
+        .arg(dir.path("connect.offsets"))
+        .arg("--worker")
+        .arg(cluster.file(free_port()))
+        .args(["--connector", &name])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(&input, "one\ntwo\nthree\nfour\nfive\n").unwrap();
+    let node = cluster.start();
+    node.wait_joined("");
+    let config = serde_json::json!({
+        "connector.class": "FileStreamSource", "file": input.display().to_string(), "topic": topic, "tasks.max": "1"
+    });
+    let (status, text) = write(node.port, "PUT", &format!("/connectors/{name}/config"), &config.to_string());
+    assert_eq!(status, 201, "{text}");
+    wait_until(Duration::from_secs(60), "RUNNING on the cluster", || running_on(node.port, &name, 1).is_some());
+    let lines = || -> Vec<String> {
+        produce(&topic, &[(b"marker", &[])]);
+        values(&topic, 100, Duration::from_secs(3)).into_iter().filter(|v| v != "marker").collect()
+    };
+    wait_until(Duration::from_secs(30), "five lines", || lines().len() >= 5);
+    assert_eq!(lines(), ["one", "two", "three", "four", "five"], "{}", log_text(&node.log));
+}

@@ -11,7 +11,7 @@ use runtime::config::{ConnectorKind, RawConfig};
 use runtime::herder::entities::ConnectorState;
 use runtime::herder::sink_offsets::SinkGroup;
 use runtime::herder::{
-    offset_entries, patched, ConnectorInfo, ConnectorOffset, ConnectorOffsets, ConnectorStateInfo, ConnectorTaskId,
+    offset_entries, patched, source_offsets, ConnectorInfo, ConnectorOffsets, ConnectorStateInfo, ConnectorTaskId,
     Created, Herder, HerderError, HerderFuture, InternalRequest, Message, RestartRequest, TaskInfo, TaskState, ALTERED,
     NOT_STOPPED, RESET,
 };
@@ -251,15 +251,7 @@ impl DistributedHerder {
             return SinkGroup::new(&self.shared.base, name, &config)?.offsets().await;
         }
         self.shared.offsets.refresh().await.map_err(log_error)?;
-        let offsets = self
-            .shared
-            .offsets
-            .entries()
-            .into_iter()
-            .filter(|e| e.connector == name && e.offset.is_some())
-            .map(|e| ConnectorOffset { partition: e.partition, offset: e.offset })
-            .collect();
-        Ok(ConnectorOffsets { offsets })
+        Ok(source_offsets(&self.shared.offsets, name))
     }
 
     async fn restart_one(&self, id: ConnectorTaskId) -> Result<(), HerderError> {

@@ -105,6 +105,17 @@ pub struct InternalRequest {
     pub body: Vec<u8>,
 }
 
+/// A source connector's stored offsets, as `GET …/offsets` answers them.
+pub fn source_offsets(store: &crate::offset::OffsetStore, name: &str) -> ConnectorOffsets {
+    let offsets = store
+        .entries()
+        .into_iter()
+        .filter(|e| e.connector == name && e.offset.is_some())
+        .map(|e| ConnectorOffset { partition: e.partition, offset: e.offset })
+        .collect();
+    ConnectorOffsets { offsets }
+}
+
 /// Kafka's answers to a successful offsets alteration and reset.
 pub const ALTERED: &str = "The offsets for this connector have been altered successfully";
 pub const RESET: &str = "The offsets for this connector have been reset successfully";

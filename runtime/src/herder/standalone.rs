@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::entities::{ConnectorState, Message};
 use super::{
-    offset_entries, patched, ConnectorInfo, ConnectorOffset, ConnectorOffsets, ConnectorStateInfo, ConnectorTaskId,
+    offset_entries, patched, source_offsets, ConnectorInfo, ConnectorOffsets, ConnectorStateInfo, ConnectorTaskId,
     Created, Herder, HerderError, HerderFuture, RestartRequest, TaskInfo, TaskState, ALTERED, NOT_STOPPED, RESET,
 };
 use rdkafka::config::ClientConfig;
@@ -134,14 +134,7 @@ impl StandaloneHerder {
         if c.kind == ConnectorKind::Sink {
             return self.sink_group(&c)?.offsets().await;
         }
-        let offsets = self
-            .offsets
-            .entries()
-            .into_iter()
-            .filter(|e| e.connector == name && e.offset.is_some())
-            .map(|e| ConnectorOffset { partition: e.partition, offset: e.offset })
-            .collect();
-        Ok(ConnectorOffsets { offsets })
+        Ok(source_offsets(&self.offsets, name))
     }
 
     /// Kafka's restart plan on one worker: the connector instance when the request selects it
