@@ -498,3 +498,37 @@ fn a_binlog_connectors_schema_history_lives_in_the_state_topic() {
     assert_eq!(serde_json::to_string(got[2].after()).unwrap(), r#"{"id":3,"n":3}"#);
     assert_eq!(field(2, "n").unwrap()["default"], 6);
 }
+
+/// A config topic with two partitions stops the start with the fix; a sink whose consumer group
+/// `connect-<name>` would be the cluster's own `group.id` is refused with 400.
+#[test]
+fn a_multi_partition_config_topic_and_a_sink_group_equal_to_group_id_are_refused() {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    require_kafka();
+    let mut cluster = Cluster::new();
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", bootstrap()).create().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let topic = NewTopic::new(&cluster.topics[0], 2, TopicReplication::Fixed(1)).set("cleanup.policy", "compact");
+    rt.block_on(admin.create_topics(&[topic], &AdminOptions::new())).unwrap().into_iter().for_each(|r| {
+        r.unwrap();
+    });
+    let out = sluice().arg("distributed").arg(cluster.file(free_port())).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("topic {} (config.storage.topic) has 2 partitions", cluster.topics[0]))
+            && stderr.contains("single partition"),
+        "{stderr}"
+    );
+
+    cluster.topics[0] = unique("e2e-configs");
+    let name = unique("same-group");
+    cluster.group = format!("connect-{name}");
+    let node = cluster.start();
+    node.wait_joined("");
+    let sink = json!({"connector.class": "FileStreamSink", "file": cluster.dir.path("out.txt").display().to_string(), "topics": "t"});
+    let (status, text) = write(node.port, "PUT", &format!("/connectors/{name}/config"), &sink.to_string());
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("is the same as the Connect cluster's group.id"), "{text}");
+}
