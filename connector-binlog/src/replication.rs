@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use mysql_async::binlog::events::{Event, EventData};
+use mysql_async::binlog::events::{BinlogEventHeader, Event, EventData, QueryEvent};
 use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStream, BinlogStreamRequest, Conn};
 use runtime::retry::Backoff;
@@ -32,6 +32,14 @@ use crate::rows::{self, Change, TableMap};
 use crate::schema::{SourceInfo, TableDef, TableSchemas};
 use crate::server::clean_rotate_name;
 use crate::snapshot::Sink;
+
+/// What an event means for the batch: hand it over now, with whether anything is to hand over
+/// (`Now`: the position moved past the event already), or count the event in the current
+/// transaction first, with whether the batch is full (`Count`).
+enum Step {
+    Now(bool),
+    Count(bool),
+}
 
 /// MariaDB event types mysql_common does not parse.
 const MARIADB_ANNOTATE_ROWS: u8 = 0xa0;
@@ -277,121 +285,33 @@ impl<'a> Replication<'a> {
     /// Processes one event; `true` when the batch should be handed over now.
     async fn handle(&mut self, ev: &Event) -> Result<bool, BinlogError> {
         let h = ev.header();
-        let ty = h.event_type_raw();
         let artificial = h.flags_raw() & ARTIFICIAL != 0 || h.log_pos() == 0;
         let end = h.log_pos() as u64;
         let start = end.saturating_sub(h.event_size() as u64);
-        let mut flush = false;
-        let decode_err = |event: &'static str, message: String, file: &str| BinlogError::Decode {
-            event,
-            file: file.to_owned(),
-            pos: start,
-            message,
-        };
-        match ty {
+        let step = match h.event_type_raw() {
             MARIADB_GTID => {
-                let d = ev.data();
-                if d.len() < 13 {
-                    return Err(decode_err("GTID", "short event".into(), &self.file));
-                }
-                let seq = u64::from_le_bytes(d[0..8].try_into().unwrap_or_default());
-                let domain = u32::from_le_bytes(d[8..12].try_into().unwrap_or_default());
-                let standalone = d[12] & 0x01 != 0;
-                self.begin(start, Some(Gtid { domain, server: h.server_id(), seq }), None, standalone);
+                self.mariadb_gtid(ev.data(), &h, start)?;
+                Step::Count(false)
             }
-            MARIADB_GTID_LIST | MARIADB_BINLOG_CHECKPOINT | MARIADB_ANNOTATE_ROWS | MARIADB_START_ENCRYPTION => {}
+            MARIADB_GTID_LIST | MARIADB_BINLOG_CHECKPOINT | MARIADB_ANNOTATE_ROWS | MARIADB_START_ENCRYPTION => {
+                Step::Count(false)
+            }
             MARIADB_COMPRESSED_FIRST..=MARIADB_COMPRESSED_LAST => {
-                return Err(decode_err(
+                return Err(self.decode_error(
                     "compressed",
                     "compressed binlog events cannot be decoded: SET GLOBAL log_bin_compress=OFF, then take a new snapshot (the compressed range is lost to CDC)".into(),
-                    &self.file,
+                    start,
                 ))
             }
-            _ => {
-                let data = ev.read_data().map_err(|e| decode_err("binlog", e.to_string(), &self.file))?;
-                match data {
-                    Some(EventData::RotateEvent(r)) => {
-                        self.file = if artificial { clean_rotate_name(r.name_raw()) } else { r.name().into_owned() };
-                        self.pos = r.position();
-                        return Ok(false);
-                    }
-                    Some(EventData::HeartbeatEvent) => {
-                        if self.txn.is_none() && end > 0 {
-                            self.pos = end;
-                        }
-                        flush = self.maybe_heartbeat(h.timestamp() as i64, h.server_id());
-                        return Ok(flush || self.txn.is_none());
-                    }
-                    Some(EventData::GtidEvent(g)) => {
-                        let sid = g.sid();
-                        let uuid: String = sid.iter().map(|b| format!("{b:02x}")).collect();
-                        let text = format!("{}-{}-{}-{}-{}:{}", &uuid[0..8], &uuid[8..12], &uuid[12..16], &uuid[16..20], &uuid[20..32], g.gno());
-                        self.begin(start, None, Some(text), false);
-                    }
-                    Some(EventData::AnonymousGtidEvent(_)) => self.begin(start, None, None, false),
-                    Some(EventData::QueryEvent(q)) => {
-                        let sql = q.query();
-                        let head = sql.trim_start();
-                        let word = head.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
-                        match word.as_str() {
-                            "BEGIN" | "XA" if !head.to_ascii_uppercase().starts_with("XA END") => {
-                                if self.txn.is_none() {
-                                    self.begin(start, None, None, false);
-                                }
-                                if let Some(t) = self.txn.as_mut() {
-                                    t.thread = Some(q.thread_id() as i64);
-                                }
-                            }
-                            "COMMIT" => {
-                                self.commit(end);
-                                return Ok(true);
-                            }
-                            "ROLLBACK" => {
-                                self.txn = None;
-                                self.pos = end;
-                                return Ok(true);
-                            }
-                            _ => {
-                                let ddl = matches!(word.as_str(), "CREATE" | "ALTER" | "DROP" | "RENAME" | "TRUNCATE");
-                                if ddl {
-                                    debug!(schema = %q.schema(), ddl = %sql, "DDL");
-                                    self.defs.clear();
-                                }
-                                if self.txn.as_ref().is_none_or(|t| t.standalone) {
-                                    let gtid = self.txn.as_ref().and_then(|t| t.gtid.map(|g| g.to_string()));
-                                    let thread = q.thread_id() as i64;
-                                    self.commit(end);
-                                    if word == "TRUNCATE" {
-                                        self.truncate(&q.schema(), &sql, &h, start, gtid.clone(), thread).await?;
-                                    }
-                                    if ddl {
-                                        let (schema, sql) = (q.schema().into_owned(), sql.into_owned());
-                                        self.schema_change(&schema, &sql, &h, start, gtid, thread).await?;
-                                    }
-                                    return Ok(true);
-                                }
-                            }
-                        }
-                    }
-                    Some(EventData::TableMapEvent(tme)) => {
-                        let (db, table) = (tme.database_name().into_owned(), tme.table_name().into_owned());
-                        if self.c.filters.table(&db, &table) {
-                            self.table_map(tme.table_id(), &tme).await?;
-                        }
-                    }
-                    Some(EventData::RowsEvent(rows)) => {
-                        self.rows(&rows, &h)?;
-                        flush = self.batch.len() >= crate::task::CHUNK.min(self.c.max_batch_size);
-                    }
-                    Some(EventData::XidEvent(_)) => {
-                        self.commit(end);
-                        self.maybe_heartbeat(h.timestamp() as i64, h.server_id());
-                        return Ok(true);
-                    }
-                    _ => {}
-                }
-            }
-        }
+            _ => match ev.read_data().map_err(|e| self.decode_error("binlog", e.to_string(), start))? {
+                Some(data) => self.decoded(data, &h, start, end, artificial).await?,
+                None => Step::Count(false),
+            },
+        };
+        let flush = match step {
+            Step::Now(flush) => return Ok(flush),
+            Step::Count(flush) => flush,
+        };
         if !artificial {
             match self.txn.as_mut() {
                 Some(t) => t.events += 1,
@@ -399,6 +319,134 @@ impl<'a> Replication<'a> {
             }
         }
         Ok(flush)
+    }
+
+    fn decode_error(&self, event: &'static str, message: String, pos: u64) -> BinlogError {
+        BinlogError::Decode { event, file: self.file.clone(), pos, message }
+    }
+
+    /// MariaDB's GTID event (mysql_common does not parse it): a transaction starts.
+    fn mariadb_gtid(&mut self, d: &[u8], h: &BinlogEventHeader, start: u64) -> Result<(), BinlogError> {
+        if d.len() < 13 {
+            return Err(self.decode_error("GTID", "short event".into(), start));
+        }
+        let seq = u64::from_le_bytes(d[0..8].try_into().unwrap_or_default());
+        let domain = u32::from_le_bytes(d[8..12].try_into().unwrap_or_default());
+        let standalone = d[12] & 0x01 != 0;
+        self.begin(start, Some(Gtid { domain, server: h.server_id(), seq }), None, standalone);
+        Ok(())
+    }
+
+    /// An event mysql_common decoded.
+    async fn decoded(
+        &mut self,
+        data: EventData<'_>,
+        h: &BinlogEventHeader,
+        start: u64,
+        end: u64,
+        artificial: bool,
+    ) -> Result<Step, BinlogError> {
+        match data {
+            EventData::RotateEvent(r) => {
+                self.file = if artificial { clean_rotate_name(r.name_raw()) } else { r.name().into_owned() };
+                self.pos = r.position();
+                return Ok(Step::Now(false));
+            }
+            EventData::HeartbeatEvent => {
+                if self.txn.is_none() && end > 0 {
+                    self.pos = end;
+                }
+                let flush = self.maybe_heartbeat(h.timestamp() as i64, h.server_id());
+                return Ok(Step::Now(flush || self.txn.is_none()));
+            }
+            EventData::GtidEvent(g) => {
+                let uuid: String = g.sid().iter().map(|b| format!("{b:02x}")).collect();
+                let text = format!(
+                    "{}-{}-{}-{}-{}:{}",
+                    &uuid[0..8],
+                    &uuid[8..12],
+                    &uuid[12..16],
+                    &uuid[16..20],
+                    &uuid[20..32],
+                    g.gno()
+                );
+                self.begin(start, None, Some(text), false);
+            }
+            EventData::AnonymousGtidEvent(_) => self.begin(start, None, None, false),
+            EventData::QueryEvent(q) => return self.query(&q, h, start, end).await,
+            EventData::TableMapEvent(tme) => {
+                let (db, table) = (tme.database_name().into_owned(), tme.table_name().into_owned());
+                if self.c.filters.table(&db, &table) {
+                    self.table_map(tme.table_id(), &tme).await?;
+                }
+            }
+            EventData::RowsEvent(rows) => {
+                self.rows(&rows, h)?;
+                return Ok(Step::Count(self.batch.len() >= crate::task::CHUNK.min(self.c.max_batch_size)));
+            }
+            EventData::XidEvent(_) => {
+                self.commit(end);
+                self.maybe_heartbeat(h.timestamp() as i64, h.server_id());
+                return Ok(Step::Now(true));
+            }
+            _ => {}
+        }
+        Ok(Step::Count(false))
+    }
+
+    /// A query event: a transaction's `BEGIN`/`XA`, `COMMIT` or `ROLLBACK`, or a statement (a
+    /// DDL, committed on its own unless inside a transaction).
+    async fn query(
+        &mut self,
+        q: &QueryEvent<'_>,
+        h: &BinlogEventHeader,
+        start: u64,
+        end: u64,
+    ) -> Result<Step, BinlogError> {
+        let sql = q.query();
+        let head = sql.trim_start();
+        let word = head.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+        match word.as_str() {
+            "BEGIN" | "XA" if !head.to_ascii_uppercase().starts_with("XA END") => {
+                if self.txn.is_none() {
+                    self.begin(start, None, None, false);
+                }
+                if let Some(t) = self.txn.as_mut() {
+                    t.thread = Some(q.thread_id() as i64);
+                }
+                Ok(Step::Count(false))
+            }
+            "COMMIT" => {
+                self.commit(end);
+                Ok(Step::Now(true))
+            }
+            "ROLLBACK" => {
+                self.txn = None;
+                self.pos = end;
+                Ok(Step::Now(true))
+            }
+            _ => {
+                let ddl = matches!(word.as_str(), "CREATE" | "ALTER" | "DROP" | "RENAME" | "TRUNCATE");
+                if ddl {
+                    debug!(schema = %q.schema(), ddl = %sql, "DDL");
+                    self.defs.clear();
+                }
+                if !self.txn.as_ref().is_none_or(|t| t.standalone) {
+                    return Ok(Step::Count(false));
+                }
+                let gtid = self.txn.as_ref().and_then(|t| t.gtid.map(|g| g.to_string()));
+                let thread = q.thread_id() as i64;
+                self.commit(end);
+                if word == "TRUNCATE" {
+                    self.truncate(&q.schema(), &sql, h, start, gtid.clone(), thread).await?;
+                }
+                if ddl {
+                    let (schema, sql) = (q.schema().into_owned(), sql.into_owned());
+                    self.schema_change(&schema, &sql, h, start, gtid, thread).await?;
+                }
+                Ok(Step::Now(true))
+            }
+        }
     }
 
     /// A truncate record for `TRUNCATE TABLE` on a captured table (after its commit), on the
