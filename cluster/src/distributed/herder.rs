@@ -183,8 +183,7 @@ impl DistributedHerder {
     }
 
     /// KIP-875: offsets change only while the connector is `STOPPED` with no tasks; the
-    /// leader writes them.
-    /// Answers the connector's stored config.
+    /// leader writes them. Answers the connector's stored config.
     fn alterable(&self, name: &str) -> Result<BTreeMap<String, String>, HerderError> {
         let snapshot = self.snapshot();
         let config = self.config_of(&snapshot, name)?;
