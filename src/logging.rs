@@ -15,7 +15,7 @@ use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 
 use clap::ValueEnum;
-use runtime::log_levels::{LogLevels, LoggerLevel};
+use runtime::log_levels::{invalid_level, tracing_level, LogLevels, LoggerLevel};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
@@ -88,19 +88,6 @@ impl Levels {
     }
 }
 
-/// Kafka's level names as tracing's (FATAL is ERROR).
-fn tracing_level(level: &str) -> Option<&'static str> {
-    Some(match level.to_ascii_uppercase().as_str() {
-        "TRACE" => "TRACE",
-        "DEBUG" => "DEBUG",
-        "INFO" => "INFO",
-        "WARN" => "WARN",
-        "ERROR" | "FATAL" => "ERROR",
-        "OFF" => "OFF",
-        _ => return None,
-    })
-}
-
 struct LogControl {
     levels: Mutex<Levels>,
     handle: reload::Handle<EnvFilter, tracing_subscriber::Registry>,
@@ -115,7 +102,7 @@ impl LogLevels for LogControl {
     }
 
     fn set(&self, logger: &str, level: &str) -> Result<Vec<String>, String> {
-        let Some(level) = tracing_level(level) else { return Err(format!("invalid log level '{level}'.")) };
+        let Some(level) = tracing_level(level) else { return Err(invalid_level(level)) };
         let mut levels = self.levels.lock().unwrap();
         let now =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);

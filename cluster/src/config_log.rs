@@ -153,6 +153,11 @@ pub mod value {
             .expect("serializes")
     }
 
+    /// `logger-cluster-<namespace>` (KIP-976).
+    pub fn logger_level(level: &str) -> Vec<u8> {
+        serde_json::to_vec(&json!({ "level": level })).expect("serializes")
+    }
+
     /// `tasks-fencing-<name>`.
     pub fn task_count(count: u32) -> Vec<u8> {
         serde_json::to_vec(&json!({ "task-count": count })).expect("serializes")

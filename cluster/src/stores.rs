@@ -128,6 +128,12 @@ impl ConfigStore {
         self.log.write(key.as_bytes(), Some(&value::restart(flags)), WRITE_TIMEOUT).await
     }
 
+    /// KIP-976: a level for every worker (any worker writes it; each applies it on reading).
+    pub async fn put_logger_level(&self, namespace: &str, level: &str) -> Result<(), LogError> {
+        let key = ConfigKey::LoggerCluster(namespace.into()).key();
+        self.log.send(key.as_bytes(), Some(&value::logger_level(level))).await.map(|_| ())
+    }
+
     pub async fn put_session_key(&self, key: &SessionKey) -> Result<(), LogError> {
         self.log.write(ConfigKey::SessionKey.key().as_bytes(), Some(&value::session_key(key)), WRITE_TIMEOUT).await
     }

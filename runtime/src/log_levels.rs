@@ -25,6 +25,25 @@ pub trait LogLevels: Send + Sync + 'static {
     fn set(&self, logger: &str, level: &str) -> Result<Vec<String>, String>;
 }
 
+/// Kafka's level names (any case) as `tracing`'s: FATAL is ERROR; `None` for a name Kafka
+/// does not know.
+pub fn tracing_level(level: &str) -> Option<&'static str> {
+    Some(match level.to_ascii_uppercase().as_str() {
+        "TRACE" => "TRACE",
+        "DEBUG" => "DEBUG",
+        "INFO" => "INFO",
+        "WARN" => "WARN",
+        "ERROR" | "FATAL" => "ERROR",
+        "OFF" => "OFF",
+        _ => return None,
+    })
+}
+
+/// Kafka's answer to an unknown level name (404).
+pub fn invalid_level(level: &str) -> String {
+    format!("invalid log level '{level}'.")
+}
+
 static LEVELS: OnceLock<Arc<dyn LogLevels>> = OnceLock::new();
 
 /// Installs the process's log control (the first call wins).

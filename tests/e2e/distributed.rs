@@ -266,11 +266,33 @@ fn a_joining_worker_takes_tasks_one_task_restarts_alone_and_a_full_restart_resum
     wait_until(Duration::from_secs(20), "task 1 started again", || {
         nodes.iter().map(|n| starts(&log_text(&n.log), &name, 1)).sum::<usize>() == 2
     });
+    // a plain restart runs on the connector's owner, asked of either worker; its tasks run on
+    let connector_starts = || -> usize {
+        let line = format!("connector started connector={name}");
+        nodes.iter().map(|n| log_text(&n.log).lines().filter(|l| l.contains(&line)).count()).sum()
+    };
+    assert_eq!(connector_starts(), 1, "{}", logs(&nodes));
+    for n in &nodes {
+        let (status, text) = write(n.port, "POST", &format!("/connectors/{name}/restart"), "");
+        assert_eq!(status, 204, "plain restart: {text}");
+    }
+    wait_until(Duration::from_secs(20), "the connector started twice more", || connector_starts() == 3);
     std::thread::sleep(Duration::from_secs(2));
     for task in [0, 2, 3] {
         let count: usize = nodes.iter().map(|n| starts(&log_text(&n.log), &name, task)).sum();
         assert_eq!(count, 1, "task {task} ran on untouched\n{}", logs(&nodes));
     }
+
+    // KIP-976: a level set with scope=cluster on one worker is in force on every worker
+    let (status, text) =
+        write(nodes[1].port, "PUT", "/admin/loggers/connector_jdbc?scope=cluster", r#"{"level":"debug"}"#);
+    assert_eq!(status, 204, "cluster-wide level: {text}");
+    wait_until(Duration::from_secs(20), "DEBUG on every worker", || {
+        nodes.iter().all(|n| get(n.port, "/admin/loggers/connector_jdbc").1["level"] == "DEBUG")
+    });
+    let (status, text) =
+        write(nodes[0].port, "PUT", "/admin/loggers/connector_jdbc?scope=cluster", r#"{"level":"LOUD"}"#);
+    assert_eq!(status, 404, "an unknown level is refused before it is written: {text}");
 
     // a third worker joins and receives a share
     nodes.push(cluster.start());

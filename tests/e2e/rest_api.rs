@@ -115,7 +115,7 @@ fn connectors_status_tasks_offsets_and_hidden_secrets() {
     }
     let (code, answer) =
         request(port, "POST", &format!("/connectors/{name}/restart?includeTasks=False&onlyFailed=False"));
-    assert_eq!(code, 202, "Java's Boolean.parseBoolean: {answer}");
+    assert_eq!(code, 204, "both flags false (Java's Boolean.parseBoolean): the connector alone restarts: {answer}");
     assert!(sigterm(&mut child).success());
     assert!(!log_text(&dir.path("log")).contains("hunter2"), "a secret reached the log");
 }
@@ -343,6 +343,12 @@ fn log_levels_are_read_and_changed_over_rest() {
     assert_eq!(code, 404, "{body}");
     assert!(body.contains("invalid log level 'LOUD'"), "{body}");
     assert_eq!(get(port, "/admin/loggers/nothing.here").0, 404);
+    // KIP-976: a standalone worker is its whole cluster; an unknown scope is this worker's
+    let (code, body) = request_with(port, "PUT", "/admin/loggers/connector_s3?scope=cluster", r#"{"level":"ERROR"}"#);
+    assert_eq!((code, body.as_str()), (204, ""));
+    assert_eq!(get(port, "/admin/loggers/connector_s3").1["level"], "ERROR");
+    let (code, body) = request_with(port, "PUT", "/admin/loggers/connector_s3?scope=galaxy", r#"{"level":"WARN"}"#);
+    assert_eq!((code, body.as_str()), (200, r#"["connector_s3"]"#));
     assert!(sigterm(&mut child).success());
 }
 

@@ -25,6 +25,7 @@ fn values_are_kafkas_bytes() {
         br#"{"include-tasks":true,"only-failed":false}"#
     );
     assert_eq!(value::task_count(2), br#"{"task-count":2}"#);
+    assert_eq!(value::logger_level("DEBUG"), br#"{"level":"DEBUG"}"#);
 }
 
 #[test]
@@ -160,6 +161,22 @@ fn restarts_during_the_replay_are_ignored() {
         Ok(Some(ConfigEvent::RestartRequested("c".into(), RestartFlags::default()))),
         "a missing or invalid flag is false"
     );
+}
+
+#[test]
+fn cluster_log_levels_count_only_after_the_replay() {
+    let mut state = ConfigState::new();
+    assert_eq!(
+        state.apply(0, "logger-cluster-org.apache.kafka.connect", Some(&value::logger_level("TRACE"))),
+        Ok(None)
+    );
+    state.mark_started();
+    assert_eq!(
+        state.apply(1, "logger-cluster-connector_jdbc", Some(&value::logger_level("DEBUG"))),
+        Ok(Some(ConfigEvent::LoggerLevel("connector_jdbc".into(), "DEBUG".into())))
+    );
+    assert_eq!(state.apply(2, "logger-cluster-connector_jdbc", Some(br#"{"level":7}"#)), Ok(None));
+    assert_eq!(state.offset(), 3);
 }
 
 proptest! {

@@ -152,8 +152,18 @@ impl DistributedHerder {
         Ok(Created { created: !exists, info })
     }
 
+    /// A plain restart runs on the connector's owner (REST forwards it there); a restart with
+    /// flags is a `restart-connector-` record the leader writes, which every worker acts on for
+    /// what it runs.
     async fn restart(&self, name: &str, request: RestartRequest) -> Result<ConnectorStateInfo, HerderError> {
         self.config_of(&self.snapshot(), name)?;
+        if request.connector_only() {
+            let (reply, answer) = oneshot::channel();
+            let request = Request::RestartConnector { name: name.to_owned(), reply };
+            self.shared.requests.send(request).map_err(|_| HerderError::stopping())?;
+            answer.await.map_err(|_| HerderError::stopping())??;
+            return Ok(self.empty_status(name));
+        }
         self.require_leader()?;
         let flags = RestartFlags { include_tasks: request.include_tasks, only_failed: request.only_failed };
         self.shared.config.put_restart_request(name, flags).await.map_err(log_error)?;
@@ -436,6 +446,10 @@ impl Herder for DistributedHerder {
 
     fn reset_offsets(&self, name: String) -> HerderFuture<'_, Message> {
         Box::pin(async move { self.reset(&name).await })
+    }
+
+    fn set_cluster_log_level(&self, namespace: String, level: String) -> HerderFuture<'_, ()> {
+        Box::pin(async move { self.shared.config.put_logger_level(&namespace, &level).await.map_err(log_error) })
     }
 
     fn put_task_configs(

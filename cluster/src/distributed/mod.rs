@@ -38,7 +38,7 @@ use status_writer::StatusWriter;
 
 use crate::assignor::IncrementalAssignor;
 use crate::config::DistributedConfig;
-use crate::config_log::{ConfigEvent, TargetState};
+use crate::config_log::{ConfigEvent, RestartFlags, TargetState};
 use crate::kafka_log::LogError;
 use crate::membership::{GroupError, GroupMember, GroupSettings, Heartbeat};
 use crate::protocol::{ConnectProtocol, Work};
@@ -81,11 +81,29 @@ impl GroupView {
         let key = (connector.to_owned(), task as i32);
         self.owners.iter().find(|(_, w)| w.tasks.contains(&key)).map(|(url, _)| url)
     }
+
+    /// The URL of the worker running the connector instance, as the leader assigned it.
+    fn connector_owner(&self, connector: &str) -> Option<&String> {
+        self.owners.iter().find(|(_, w)| w.connectors.contains(connector)).map(|(url, _)| url)
+    }
+
+    /// Where a request for work this worker does not run goes (Kafka's `NotAssignedException`
+    /// from the leader, `NotLeaderException` from the others); `what` names the work.
+    fn elsewhere(&self, owner: Option<&String>, url: &str, what: &str) -> HerderError {
+        match (self.is_leader, owner) {
+            (true, Some(owner)) if owner != url => HerderError::Elsewhere(Some(owner.clone())),
+            (true, _) => HerderError::Conflict(format!(
+                "{what} is not assigned to any worker right now (a rebalance is underway)"
+            )),
+            (false, _) => HerderError::Elsewhere(self.leader_url.clone()),
+        }
+    }
 }
 
 /// Requests REST hands to the worker's loop (they need the running work).
 pub(crate) enum Request {
     RestartTask { id: ConnectorTaskId, reply: oneshot::Sender<Result<(), HerderError>> },
+    RestartConnector { name: String, reply: oneshot::Sender<Result<(), HerderError>> },
 }
 
 /// What the loop and the herder share.
@@ -380,6 +398,10 @@ impl DistributedWorker {
                 let answer = self.restart_task(&id).await;
                 let _ = reply.send(answer);
             }
+            Request::RestartConnector { name, reply } => {
+                let answer = self.restart_connector(&name).await;
+                let _ = reply.send(answer);
+            }
         }
     }
 
@@ -396,14 +418,19 @@ impl DistributedWorker {
             }
         }
         let group = self.shared.group.read().unwrap();
-        match (group.is_leader, group.owner_of(&id.connector, id.task)) {
-            (true, Some(owner)) if *owner != self.shared.url => Err(HerderError::Elsewhere(Some(owner.clone()))),
-            (true, _) => Err(HerderError::Conflict(format!(
-                "Task {}-{} is not assigned to any worker right now (a rebalance is underway)",
-                id.connector, id.task
-            ))),
-            (false, _) => Err(HerderError::Elsewhere(group.leader_url.clone())),
+        let what = format!("Task {}-{}", id.connector, id.task);
+        Err(group.elsewhere(group.owner_of(&id.connector, id.task), &self.shared.url, &what))
+    }
+
+    /// Restarts a connector instance running here (its tasks run on); elsewhere, names the
+    /// worker to forward to.
+    async fn restart_connector(&mut self, name: &str) -> Result<(), HerderError> {
+        if self.assignment.connectors.contains(name) && self.local.connectors.contains_key(name) {
+            self.restart_requested(name, RestartFlags::default()).await;
+            return Ok(());
         }
+        let group = self.shared.group.read().unwrap();
+        Err(group.elsewhere(group.connector_owner(name), &self.shared.url, &format!("Connector {name}")))
     }
 
     async fn on_command(&mut self, name: &str, command: Command) {
@@ -431,7 +458,8 @@ impl DistributedWorker {
                 }
             }
             ConfigEvent::ConnectorRemoved(name) => self.local.drop_connector(&name).await,
-            ConfigEvent::SessionKeyUpdated | ConfigEvent::LoggerLevel(..) => {}
+            ConfigEvent::LoggerLevel(namespace, level) => set_log_level(&namespace, &level),
+            ConfigEvent::SessionKeyUpdated => {}
         }
     }
 
@@ -470,6 +498,15 @@ impl DistributedWorker {
             let key = snapshot.session_key().cloned().filter(|_| protocol.is_some_and(|p| p.version() >= 2));
             tokio::spawn(task_configs::send_to_leader(url, name.to_owned(), configs, key));
         }
+    }
+}
+
+/// A cluster-wide level read from the config topic, set on this worker.
+fn set_log_level(namespace: &str, level: &str) {
+    match runtime::log_levels::installed().map(|l| l.set(namespace, level)) {
+        Some(Ok(_)) => info!(logger = namespace, level, "cluster-wide log level set"),
+        Some(Err(e)) => warn!(logger = namespace, level, error = %e, "cluster-wide log level not applied"),
+        None => {}
     }
 }
 

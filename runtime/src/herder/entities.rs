@@ -113,6 +113,13 @@ pub struct RestartRequest {
 }
 
 impl RestartRequest {
+    /// Neither flag: only the connector instance restarts, on the worker that runs it, and REST
+    /// answers 204 with no body (Kafka's `forceRestartConnectorOnly`, whether or not the flags
+    /// were given).
+    pub fn connector_only(&self) -> bool {
+        !self.include_tasks && !self.only_failed
+    }
+
     /// Whether the connector instance restarts: always, unless only failed things restart and
     /// it has not failed (Kafka's `RestartRequest.shouldRestartConnector`).
     pub fn restarts_connector(&self, state: State) -> bool {

@@ -163,6 +163,12 @@ pub fn offset_entries(
     Ok(offsets.offsets.into_iter().map(|o| (o.partition, o.offset.filter(|v| !v.is_null()))).collect())
 }
 
+/// The answer when the process does not expose its log levels (a library user's own
+/// subscriber).
+pub fn no_log_levels() -> HerderError {
+    HerderError::NotFound("this process does not expose its log levels".into())
+}
+
 /// What REST asks of a worker, in either mode (Kafka's `Herder`).
 pub trait Herder: Send + Sync + 'static {
     /// This worker's id in status answers: `host:port` of its REST listener.
@@ -215,6 +221,15 @@ pub trait Herder: Send + Sync + 'static {
     /// KIP-495: this worker's log levels, when the process exposes them.
     fn log_levels(&self) -> Option<Arc<dyn crate::log_levels::LogLevels>> {
         crate::log_levels::installed()
+    }
+
+    /// KIP-976 (`PUT /admin/loggers/{namespace}?scope=cluster`): sets the level on every
+    /// worker of the cluster, until each restarts. A standalone worker is its whole cluster.
+    fn set_cluster_log_level(&self, namespace: String, level: String) -> HerderFuture<'_, ()> {
+        Box::pin(async move {
+            let levels = self.log_levels().ok_or_else(no_log_levels)?;
+            levels.set(&namespace, &level).map(|_| ()).map_err(HerderError::NotFound)
+        })
     }
 
     /// Internal (`POST /connectors/{c}/tasks`, distributed mode): the connector's owner hands

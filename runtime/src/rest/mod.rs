@@ -13,7 +13,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{json, Value};
-use tracing::info;
+use tracing::{info, warn};
 
 pub mod client;
 mod forward;
@@ -222,7 +222,7 @@ async fn tasks(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> Re
 async fn loggers(AxumState(rest): AxumState<Rest>) -> Response {
     match rest.herder.log_levels() {
         Some(levels) => Json(levels.all()).into_response(),
-        None => error(StatusCode::NOT_FOUND, "this process does not expose its log levels".into()),
+        None => herder_error(crate::herder::no_log_levels()),
     }
 }
 
@@ -234,24 +234,30 @@ async fn logger(AxumState(rest): AxumState<Rest>, Path(name): Path<String>) -> R
     }
 }
 
-/// KIP-495: `{"level":"DEBUG"}` sets a logger's level on this worker; answers the loggers
-/// changed. `?scope=cluster` (KIP-976) is refused: sluice sets levels per worker.
+/// KIP-495: `{"level":"DEBUG"}` sets a logger's level on this worker and answers the loggers
+/// changed; with `?scope=cluster` (KIP-976) on every worker of the cluster, answered 204. Any
+/// other scope is this worker's, as Kafka reads it.
 async fn set_logger(
     AxumState(rest): AxumState<Rest>,
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
     Json(body): Json<Value>,
 ) -> Response {
-    let scope = query_values(query.as_deref(), "scope").first().map(|s| s.to_ascii_lowercase());
-    if scope.as_deref().is_some_and(|s| s != "worker") {
-        return error(StatusCode::BAD_REQUEST, "only scope=worker is supported by sluice".into());
-    }
     let Some(level) = body.get("level").and_then(Value::as_str) else {
         return error(StatusCode::BAD_REQUEST, "Desired 'level' parameter was not specified in request.".into());
     };
-    let Some(levels) = rest.herder.log_levels() else {
-        return error(StatusCode::NOT_FOUND, "this process does not expose its log levels".into());
-    };
+    if crate::log_levels::tracing_level(level).is_none() {
+        return error(StatusCode::NOT_FOUND, crate::log_levels::invalid_level(level));
+    }
+    let scope = query_values(query.as_deref(), "scope").first().map(|s| s.to_ascii_lowercase());
+    match scope.as_deref() {
+        Some("cluster") => {
+            return empty(rest.herder.set_cluster_log_level(name, level.to_owned()).await, StatusCode::NO_CONTENT)
+        }
+        None | Some("worker") => {}
+        Some(other) => warn!(scope = other, "unknown logging scope; the level is set on this worker"),
+    }
+    let Some(levels) = rest.herder.log_levels() else { return herder_error(crate::herder::no_log_levels()) };
     match levels.set(&name, level) {
         Ok(changed) => Json(changed).into_response(),
         Err(message) => error(StatusCode::NOT_FOUND, message),
@@ -301,18 +307,15 @@ async fn reset_topics(AxumState(rest): AxumState<Rest>, Path(name): Path<String>
 }
 
 /// `POST /connectors/{c}/restart?includeTasks=&onlyFailed=`, Kafka's plan
-/// ([`RestartRequest`]). With either flag given the answer is 202 and the planned states
-/// (`RESTARTING`); without flags, 204.
+/// ([`RestartRequest`]). With either flag true the answer is 202 and the planned states
+/// (`RESTARTING`); with both false (given or not), the connector alone restarts and the answer is
+/// 204.
 async fn restart(AxumState(rest): AxumState<Rest>, Path(name): Path<String>, RawQuery(query): RawQuery) -> Response {
-    let include_tasks = query_bool(query.as_deref(), "includeTasks");
-    let only_failed = query_bool(query.as_deref(), "onlyFailed");
-    let request =
-        RestartRequest { include_tasks: include_tasks.unwrap_or(false), only_failed: only_failed.unwrap_or(false) };
+    let flag = |key| query_bool(query.as_deref(), key).unwrap_or(false);
+    let request = RestartRequest { include_tasks: flag("includeTasks"), only_failed: flag("onlyFailed") };
     match rest.herder.restart_connector(name, request).await {
-        Ok(planned) if include_tasks.is_some() || only_failed.is_some() => {
-            (StatusCode::ACCEPTED, Json(planned)).into_response()
-        }
-        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Ok(_) if request.connector_only() => StatusCode::NO_CONTENT.into_response(),
+        Ok(planned) => (StatusCode::ACCEPTED, Json(planned)).into_response(),
         Err(e) => herder_error(e),
     }
 }

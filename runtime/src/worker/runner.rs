@@ -165,6 +165,7 @@ impl ConnectorRunner {
         self.stop().await;
         self.launcher.start(ConnectorContext::new(self.status.control.clone())).await?;
         self.started = true;
+        tracing::info!(connector = %self.connector.name, "connector started");
         Ok(())
     }
 
