@@ -554,3 +554,60 @@ fn a_multi_partition_config_topic_and_a_sink_group_equal_to_group_id_are_refused
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("is the same as the Connect cluster's group.id"), "{text}");
 }
+
+/// KIP-875 on a cluster's sink, asked of a follower: the group's commits read while stopped, a
+/// rewind and a reset (both forwarded to the leader), and the tasks resume from what was set.
+#[test]
+fn a_sinks_offsets_are_altered_and_reset_through_a_follower() {
+    require_kafka();
+    let cluster = Cluster::new();
+    let nodes = [cluster.start(), cluster.start()];
+    nodes.iter().for_each(|n| n.wait_joined(""));
+    let topic = unique("e2e-dist-sink-offsets");
+    create_topic(&topic);
+    produce(&topic, &[b"a", b"b", b"c", b"d", b"e", b"f"].map(|r| (&r[..], &[][..])));
+    let name = unique("dist-sink-offsets");
+    let output = cluster.dir.path("out.txt");
+    // dynamic members, which leave when the connector stops (Tansu never drops a static member)
+    let config = json!({"connector.class": "FileStreamSink", "file": output.display().to_string(), "topics": topic,
+        "consumer.override.group.instance.id": ""});
+    let follower = nodes.iter().find(|n| !log_text(&n.log).contains("as leader")).expect("a follower");
+    let port = follower.port;
+    let (status, text) = write(port, "PUT", &format!("/connectors/{name}/config"), &config.to_string());
+    assert_eq!(status, 201, "create: {text}");
+    let path = format!("/connectors/{name}/offsets");
+    let committed = || get(port, &path).1["offsets"].clone();
+    let at =
+        |o: i64| json!([{"partition": {"kafka_topic": topic, "kafka_partition": 0}, "offset": {"kafka_offset": o}}]);
+    let logs = || all_logs(&nodes.iter().collect::<Vec<_>>());
+
+    wait_until(Duration::from_secs(60), "6 lines", || lines_of(&output) == 6);
+    wait_until(Duration::from_secs(20), "offset 6 committed", || committed() == at(6));
+    let stopped = || {
+        let (status, text) = write(port, "PUT", &format!("/connectors/{name}/stop"), "");
+        assert_eq!(status, 204, "stop: {text}");
+        wait_until(Duration::from_secs(20), "STOPPED with no tasks", || {
+            let status = get(port, &format!("/connectors/{name}/status")).1;
+            status["connector"]["state"] == "STOPPED" && status["tasks"] == json!([])
+        });
+    };
+    stopped();
+    assert_eq!(committed(), at(6), "read from the group while stopped");
+    let body = json!({"offsets": [{"partition": {"kafka_topic": topic, "kafka_partition": 0}, "offset": {"kafka_offset": 4}}]});
+    let (status, text) = write(port, "PATCH", &path, &body.to_string());
+    assert_eq!(status, 200, "{text}\n{}", logs());
+    assert_eq!(committed(), at(4));
+    assert_eq!(write(port, "PUT", &format!("/connectors/{name}/resume"), "").0, 202);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while lines_of(&output) != 8 {
+        assert!(Instant::now() < deadline, "e and f again: {} lines\n{}", lines_of(&output), logs());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    stopped();
+    let (status, text) = write(port, "DELETE", &path, "");
+    assert_eq!(status, 200, "{text}\n{}", logs());
+    assert_eq!(committed(), json!([]), "the group is gone");
+    assert_eq!(write(port, "PUT", &format!("/connectors/{name}/resume"), "").0, 202);
+    wait_until(Duration::from_secs(60), "the whole topic again", || lines_of(&output) == 14);
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), "a\nb\nc\nd\ne\nf\ne\nf\na\nb\nc\nd\ne\nf\n");
+}

@@ -27,6 +27,7 @@ use runtime::config::{Providers, WorkerConfig};
 use runtime::herder::{ConnectorTaskId, HerderError};
 use runtime::offset::{OffsetStore, OffsetStoreError};
 use runtime::plugin::Registry;
+use runtime::retry::Backoff;
 use runtime::worker::{Command, WorkerState};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -134,6 +135,8 @@ pub struct DistributedWorker {
     events: mpsc::UnboundedReceiver<ConfigEvent>,
     requests: mpsc::UnboundedReceiver<Request>,
     commands: mpsc::UnboundedReceiver<(String, Command)>,
+    /// Per connector, the backoff of task configs not yet taken by the leader.
+    task_config_retries: BTreeMap<String, Backoff>,
     local: LocalWork,
     /// What the group assigned this worker (and it runs).
     assignment: Work,
@@ -268,6 +271,7 @@ impl DistributedWorker {
             events,
             requests,
             commands,
+            task_config_retries: BTreeMap::new(),
             local,
             assignment: Work::default(),
             has_assignment: false,
@@ -435,7 +439,7 @@ impl DistributedWorker {
 
     async fn on_command(&mut self, name: &str, command: Command) {
         if command == Command::Reconfigure {
-            info!(connector = name, "the connector asked for new task configs");
+            info!(connector = name, "task configs asked for (by the connector, or again after a failed hand-over)");
             self.publish_task_configs(name).await;
         }
     }
@@ -457,7 +461,10 @@ impl DistributedWorker {
                     self.publish_task_configs(&c).await;
                 }
             }
-            ConfigEvent::ConnectorRemoved(name) => self.local.drop_connector(&name).await,
+            ConfigEvent::ConnectorRemoved(name) => {
+                self.task_config_retries.remove(&name);
+                self.local.drop_connector(&name).await
+            }
             ConfigEvent::LoggerLevel(namespace, level) => set_log_level(&namespace, &level),
             ConfigEvent::SessionKeyUpdated => {}
         }
@@ -483,20 +490,39 @@ impl DistributedWorker {
         };
         let configs: Vec<_> = configs.iter().map(|c| task_configs::reverse(local.runner.raw(), c)).collect();
         if !task_configs::changed(&snapshot, name, &configs) {
+            self.task_config_retries.remove(name);
             return;
         }
         let (is_leader, leader_url, protocol) = {
             let g = self.shared.group.read().unwrap();
             (g.is_leader, g.leader_url.clone(), g.protocol)
         };
+        let retry = self
+            .task_config_retries
+            .entry(name.to_owned())
+            .or_insert_with(|| Backoff::new(Duration::from_millis(250), Duration::from_secs(60)))
+            .fail();
+        let again = self.local.commands.clone();
+        let name = name.to_owned();
         if is_leader {
-            match self.shared.config.put_task_configs(name, &configs).await {
+            match self.shared.config.put_task_configs(&name, &configs).await {
                 Ok(()) => info!(connector = name, tasks = configs.len(), "task configs written"),
-                Err(e) => error!(connector = name, error = %e, "cannot write task configs"),
+                Err(e) => {
+                    error!(connector = name, error = %e, retry_ms = retry.as_millis() as u64, "cannot write task configs");
+                    tokio::spawn(async move {
+                        tokio::time::sleep(retry).await;
+                        let _ = again.send((name, Command::Reconfigure));
+                    });
+                }
             }
         } else if let Some(url) = leader_url {
             let key = snapshot.session_key().cloned().filter(|_| protocol.is_some_and(|p| p.version() >= 2));
-            tokio::spawn(task_configs::send_to_leader(url, name.to_owned(), configs, key));
+            tokio::spawn(async move {
+                if !task_configs::send_to_leader(url, &name, configs, key).await {
+                    tokio::time::sleep(retry).await;
+                    let _ = again.send((name, Command::Reconfigure));
+                }
+            });
         }
     }
 }

@@ -2,14 +2,14 @@
 //! written only when they changed; references put back as the connector's config wrote them
 //! (Kafka's reverse transformation, so no resolved secret reaches the topic); written directly
 //! by a leader, and by any other worker sent to the leader's internal endpoint, signed with the
-//! session key, retried with backoff until it lands or the connector changes.
+//! session key. A failed hand-over is tried again after a backoff through the worker's loop,
+//! which checks first that the connector still runs here and its configs still differ
+//! (Kafka's `reconfigureConnectorTasksWithExponentialBackoffRetries`).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use runtime::config::RawConfig;
 use runtime::connector::TaskConfig;
-use runtime::retry::Backoff;
 use tracing::{info, warn};
 
 use crate::config_log::{ConfigState, Properties, SessionKey};
@@ -41,33 +41,34 @@ pub fn changed(snapshot: &ConfigState, name: &str, configs: &[Properties]) -> bo
     configs.iter().enumerate().any(|(i, c)| snapshot.task_config(name, i as u32) != Some(c))
 }
 
-/// Sends `configs` to the leader at `leader_url` until it accepts them; `key` signs them
-/// (sessioned protocol). Gives up on a 404 (the connector is gone) or a 400 (refused).
-pub async fn send_to_leader(leader_url: String, name: String, configs: Vec<Properties>, key: Option<SessionKey>) {
+/// Sends `configs` to the leader at `leader_url` once; `key` signs them (sessioned protocol).
+/// `false` when they should be sent again later: the leader refused them (a 400 also comes from
+/// a leader that has not yet read the change that started the connector) or could not be
+/// reached. A 404 (the connector is gone) is final.
+pub async fn send_to_leader(leader_url: String, name: &str, configs: Vec<Properties>, key: Option<SessionKey>) -> bool {
     let body = serde_json::to_vec(&configs).expect("serializes");
-    let path = format!("connectors/{}/tasks", runtime::rest::client::encode_segment(&name));
-    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(60));
-    loop {
-        let mut headers: BTreeMap<&str, String> = BTreeMap::new();
-        if let Some(key) = &key {
-            headers.insert("X-Connect-Authorization", signature::sign(key, &body));
-            headers.insert("X-Connect-Request-Signature-Algorithm", key.algorithm.clone());
+    let path = format!("connectors/{}/tasks", runtime::rest::client::encode_segment(name));
+    let mut headers: BTreeMap<&str, String> = BTreeMap::new();
+    if let Some(key) = &key {
+        headers.insert("X-Connect-Authorization", signature::sign(key, &body));
+        headers.insert("X-Connect-Request-Signature-Algorithm", key.algorithm.clone());
+    }
+    match runtime::rest::client::send(&leader_url, "POST", &path, &headers, body).await {
+        Ok((status, _)) if status < 300 => {
+            info!(connector = %name, tasks = configs.len(), "task configs handed to the leader");
+            true
         }
-        let sent = runtime::rest::client::send(&leader_url, "POST", &path, &headers, body.clone()).await;
-        match sent {
-            Ok((status, _)) if status < 300 => {
-                info!(connector = %name, tasks = configs.len(), "task configs handed to the leader");
-                return;
-            }
-            Ok((status @ (400 | 404), text)) => {
-                warn!(connector = %name, status, answer = %String::from_utf8_lossy(&text), "the leader refused the task configs");
-                return;
-            }
-            Ok((status, text)) => {
-                warn!(connector = %name, status, answer = %String::from_utf8_lossy(&text), "the leader did not take the task configs; retrying")
-            }
-            Err(e) => warn!(connector = %name, error = %e, "cannot reach the leader with task configs; retrying"),
+        Ok((404, text)) => {
+            warn!(connector = %name, answer = %String::from_utf8_lossy(&text), "the leader does not know the connector");
+            true
         }
-        tokio::time::sleep(backoff.fail()).await;
+        Ok((status, text)) => {
+            warn!(connector = %name, status, answer = %String::from_utf8_lossy(&text), "the leader did not take the task configs; retrying");
+            false
+        }
+        Err(e) => {
+            warn!(connector = %name, error = %e, "cannot reach the leader with task configs; retrying");
+            false
+        }
     }
 }
