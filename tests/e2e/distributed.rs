@@ -580,7 +580,6 @@ fn a_sinks_offsets_are_altered_and_reset_through_a_follower() {
     let at =
         |o: i64| json!([{"partition": {"kafka_topic": topic, "kafka_partition": 0}, "offset": {"kafka_offset": o}}]);
     let logs = || all_logs(&nodes.iter().collect::<Vec<_>>());
-
     wait_until(Duration::from_secs(60), "6 lines", || lines_of(&output) == 6);
     wait_until(Duration::from_secs(20), "offset 6 committed", || committed() == at(6));
     let stopped = || {
