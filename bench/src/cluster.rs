@@ -122,7 +122,7 @@ impl Bench {
         let child = Command::new(&self.sluice)
             .arg("distributed")
             .arg(&file)
-            .env("SLUICE_LOG", "warn")
+            .env("SLUICE_LOG", std::env::var("BENCH_SLUICE_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join(format!("w{port}.log")))?)
             .spawn()?;
@@ -162,6 +162,15 @@ impl Bench {
             tasks(probe, name).iter().any(|(s, w)| s == "RUNNING" && *w != owner)
         })?;
         let failover = killed_at.elapsed().as_secs_f64();
+        // BENCH_KEEP_LOGS=<dir> (with BENCH_SLUICE_LOG=info,…) keeps the workers' logs to see
+        // where the failover's time goes
+        if let Ok(keep) = std::env::var("BENCH_KEEP_LOGS") {
+            for entry in std::fs::read_dir(&dir)?.flatten() {
+                std::fs::copy(entry.path(), Path::new(&keep).join(entry.file_name()))?;
+            }
+            let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as f64;
+            eprintln!("worker logs in {keep}; the kill was at unix ms {:.0}", now_ms - failover * 1000.0);
+        }
         let target = (SESSION_TIMEOUT_MS as f64 / 1000.0) + 3.0;
         println!(
             "bench cluster-failover seconds={failover:.3} ref=session.timeout.ms+3s ref_seconds={target:.3} ratio={:.2}",

@@ -108,8 +108,12 @@ pub async fn run<T: SourceTask>(ctx: TaskContext, mut task: T) -> Result<(), Tas
     // an outage begins when the server is back
     let mut backoff = Backoff::reconnect();
     loop {
+        let reading = std::time::Instant::now();
         let started = match ctx.offsets.refresh().await {
-            Ok(()) => task.start(&offsets).await,
+            Ok(()) => {
+                debug!(elapsed_ms = reading.elapsed().as_millis() as u64, "stored offsets read");
+                task.start(&offsets).await
+            }
             Err(e) => Err(TaskError::retriable(format!("cannot read the stored offsets: {e}"))),
         };
         match started {
