@@ -452,6 +452,10 @@ impl DistributedWorker {
         if snapshot.configured() != self.configured {
             self.need_join = true;
         }
+        if let ConfigEvent::TasksCommitted(name) = &event {
+            // the hand-over landed (or another did): the next failure starts from a short wait
+            self.task_config_retries.remove(name);
+        }
         match event {
             ConfigEvent::RestartRequested(name, flags) => self.restart_requested(&name, flags).await,
             ConfigEvent::ConnectorUpdated(_) | ConfigEvent::TargetStateChanged(_) | ConfigEvent::TasksCommitted(_) => {
