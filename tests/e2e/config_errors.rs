@@ -47,6 +47,20 @@ fn worker_file_problems_exit_1() {
     );
 }
 
+/// A worker file for a secured broker is refused at start, never run in plaintext against it.
+#[test]
+fn a_security_protocol_this_build_lacks_is_refused_at_start() {
+    let dir = Dir::new();
+    let worker = dir.worker(free_port(), "security.protocol=SASL_SSL\nconsumer.security.protocol=SSL\n");
+    let out = run(&[&worker]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let expected = "expected PLAINTEXT (this build of sluice connects to Kafka without TLS or SASL)";
+    assert!(stderr.contains(&format!(": security.protocol: {expected}, got \"SASL_SSL\"")), "{stderr}");
+    assert!(stderr.contains(&format!(": consumer.security.protocol: {expected}, got \"SSL\"")), "{stderr}");
+    assert!(!dir.path("connect.offsets").exists(), "nothing is written on a config error");
+}
+
 #[test]
 fn unknown_keys_warn_with_a_suggestion_and_strict_refuses_them() {
     let dir = Dir::new();

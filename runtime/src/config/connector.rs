@@ -170,6 +170,7 @@ impl ConnectorConfig {
         let producer_overrides = reader.prefixed("producer.override.");
         let consumer_overrides = reader.prefixed("consumer.override.");
         let admin_overrides = reader.prefixed("admin.override.");
+        super::security::refuse_unsupported(reader, &["producer.override.", "consumer.override.", "admin.override."]);
         if reader.has_errors() {
             return None;
         }

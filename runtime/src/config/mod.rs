@@ -6,6 +6,7 @@ pub mod file;
 pub mod properties;
 pub mod provider;
 pub mod reader;
+mod security;
 pub mod worker;
 
 pub use connector::{

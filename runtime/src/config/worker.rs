@@ -106,6 +106,7 @@ impl WorkerConfig {
         let producer = reader.prefixed("producer.");
         let consumer = reader.prefixed("consumer.");
         let admin = reader.prefixed("admin.");
+        super::security::refuse_unsupported(reader, &["", "producer.", "consumer.", "admin."]);
         reader.prefixed("config.providers");
         let plugin_path = reader.string("plugin.path");
         reader.accept(IGNORED);
