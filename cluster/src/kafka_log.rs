@@ -141,20 +141,12 @@ impl<S: LogState> KafkaBasedLog<S> {
                 .expect("end offsets task")
                 .map_err(|source| LogError::Kafka { topic: self.topic.clone(), source })?
         };
-        let listed = asked.elapsed();
-        let behind: Vec<(i32, i64, i64)> = {
-            let read = self.positions.borrow();
-            ends.iter()
-                .map(|(p, end)| (*p, *end, read.get(p).copied().unwrap_or(0)))
-                .filter(|(_, end, at)| at < end)
-                .collect()
-        };
         let waited = self
             .wait(timeout, "reading to the end", |read| {
                 ends.iter().all(|(p, end)| read.get(p).copied().unwrap_or(0) >= *end)
             })
             .await;
-        tracing::debug!(topic = %self.topic, listed_ms = listed.as_millis() as u64, total_ms = asked.elapsed().as_millis() as u64, ?behind, "read to the end");
+        tracing::debug!(topic = %self.topic, elapsed_ms = asked.elapsed().as_millis() as u64, "read to the end");
         waited
     }
 
