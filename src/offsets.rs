@@ -112,17 +112,15 @@ fn distributed(path: &Path) -> anyhow::Result<(WorkerConfig, DistributedConfig)>
     }
 }
 
-/// The internal clients' settings: the worker's `bootstrap.servers`.
-fn client_base(worker: &WorkerConfig) -> ClientConfig {
-    let mut base = ClientConfig::new();
-    base.set("bootstrap.servers", &worker.bootstrap_servers);
-    base
+/// The internal clients' settings: the worker's `bootstrap.servers` and security keys.
+fn client_base(worker: &WorkerConfig) -> anyhow::Result<ClientConfig> {
+    Ok(runtime::worker::internal_config(worker)?)
 }
 
 /// The offsets topic, created as a distributed worker creates it when missing.
 async fn offsets_topic(worker_file: &Path) -> anyhow::Result<OffsetTopic> {
     let (worker, cluster) = distributed(worker_file)?;
-    let base = client_base(&worker);
+    let base = client_base(&worker)?;
     let settings = &cluster.offset_topic;
     ensure(&base, InternalTopic::Offsets, settings, cluster.request_timeout).await?;
     let client_id = format!("{}offsets-cli", cluster.client_id_base());

@@ -41,7 +41,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run benchmarks (all when none is named): file-source, file-source-json, file-sink, idle-worker,
+    /// Run benchmarks (all when none is named): file-source, file-source-json, file-source-tls, file-sink, idle-worker,
     /// jdbc-source, jdbc-source-4, binlog-cdc, binlog-cdc-noschema, s3-sink-parquet, s3-sink-json-gzip, s3-sink-200,
     /// cluster (failover, join, idle RSS of `sluice distributed`);
     /// on demand only: chaos (= chaos-file, chaos-jdbc, chaos-binlog, chaos-s3; `CHAOS_KILLS`, `CHAOS_SEED`).
@@ -84,6 +84,7 @@ fn main() -> Result<()> {
             let all = [
                 "file-source",
                 "file-source-json",
+                "file-source-tls",
                 "file-sink",
                 "idle-worker",
                 "jdbc-source",
@@ -103,6 +104,7 @@ fn main() -> Result<()> {
                 match name {
                     "file-source" => b.file_source(false)?,
                     "file-source-json" => b.file_source(true)?,
+                    "file-source-tls" => b.file_source_tls()?,
                     "file-sink" => b.file_sink()?,
                     "idle-worker" => b.idle_worker()?,
                     "jdbc-source" => b.jdbc_source("jdbc-source", 1)?,
@@ -123,6 +125,35 @@ fn main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// A Tansu of its own on a free port (memory storage), for a reference that must not share the
+/// test broker's state; the broker's address.
+fn fresh_broker() -> Result<(Child, String)> {
+    let tansu = std::env::var("TANSU")
+        .unwrap_or_else(|_| format!("{}/.cache/sluice/tools/tansu", std::env::var("HOME").unwrap_or_default()));
+    let addr = format!("127.0.0.1:{}", free_port()?);
+    let child = Command::new(&tansu)
+        .args([
+            "broker",
+            "--listener-url",
+            &format!("tcp://{addr}"),
+            "--advertised-listener-url",
+            &format!("tcp://{addr}"),
+        ])
+        .args(["--storage-engine", "memory://tansu/"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("{tansu} (scripts/services up installs it)"))?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(&addr).is_err() {
+        if Instant::now() > deadline {
+            bail!("a fresh tansu did not listen on {addr}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok((child, addr))
 }
 
 struct Line<'a> {
@@ -336,15 +367,29 @@ impl Bench {
     /// `flush_ms`: short for sources (the clock stops when the offset file reaches the end), Kafka's
     /// sample value (10 s) for sinks, whose commits fsync the output.
     fn worker(&self, dir: &Path, converter: &str, schemas: bool, port: u16, flush_ms: u64) -> Result<PathBuf> {
+        self.worker_on(dir, converter, schemas, port, flush_ms, &bootstrap(), "")
+    }
+
+    /// `worker` on the brokers at `servers`, with `extra` lines (security keys).
+    #[allow(clippy::too_many_arguments)]
+    fn worker_on(
+        &self,
+        dir: &Path,
+        converter: &str,
+        schemas: bool,
+        port: u16,
+        flush_ms: u64,
+        servers: &str,
+        extra: &str,
+    ) -> Result<PathBuf> {
         let path = dir.join("worker.properties");
         std::fs::write(
             &path,
             format!(
-                "bootstrap.servers={}\nkey.converter={converter}\nvalue.converter={converter}\n\
+                "bootstrap.servers={servers}\nkey.converter={converter}\nvalue.converter={converter}\n\
                  key.converter.schemas.enable={schemas}\nvalue.converter.schemas.enable={schemas}\n\
                  offset.storage.file.filename={}\noffset.flush.interval.ms={flush_ms}\nlisteners=http://127.0.0.1:{port}\n\
-                 consumer.session.timeout.ms=6000\n",
-                bootstrap(),
+                 consumer.session.timeout.ms=6000\n{extra}",
                 dir.join("connect.offsets").display()
             ),
         )?;
@@ -374,6 +419,31 @@ impl Bench {
         drop(text);
 
         let name = if json { "file-source-json" } else { "file-source" };
+        let (seconds, peak) = self.timed_file_source(name, &input, json, &bootstrap(), "")?;
+        Line {
+            name,
+            records: LINES,
+            seconds,
+            bytes: size as usize,
+            peak_rss_mb: peak,
+            reference: "rdkafka-produce",
+            ref_rate,
+        }
+        .print();
+        Ok(())
+    }
+
+    /// sluice's FileStreamSource from `input` to the brokers at `servers`: seconds from process
+    /// start until the offset file says the whole file is acknowledged, and peak RSS.
+    fn timed_file_source(
+        &self,
+        name: &str,
+        input: &Path,
+        json: bool,
+        servers: &str,
+        extra: &str,
+    ) -> Result<(f64, f64)> {
+        let size = std::fs::metadata(input)?.len();
         let dir = self.work.join(name);
         std::fs::create_dir_all(&dir)?;
         let port = free_port()?;
@@ -382,7 +452,7 @@ impl Bench {
         } else {
             ("org.apache.kafka.connect.storage.StringConverter", false)
         };
-        let worker = self.worker(&dir, converter, schemas, port, 20)?;
+        let worker = self.worker_on(&dir, converter, schemas, port, 20, servers, extra)?;
         let topic = unique("bench-file-source");
         let connector = dir.join("source.properties");
         std::fs::write(
@@ -405,14 +475,37 @@ impl Bench {
         let seconds = started.elapsed().as_secs_f64();
         let peak = peak_rss_mb(child.id());
         stop(child)?;
+        Ok((seconds, peak))
+    }
+
+    /// The file source over TLS (the services' TLS listener: socat with the test CA's certificate
+    /// in front of a Tansu of its own, a JKS trust store) against the same run over plaintext to
+    /// a fresh Tansu started for it: the difference is TLS, socat's hop included.
+    fn file_source_tls(&self) -> Result<()> {
+        let input = self.input()?;
+        let size = std::fs::metadata(&input)?.len() as usize;
+        let tls_dir = std::env::var("SLUICE_TLS_DIR").unwrap_or_else(|_| "/var/tmp/sluice/tls".into());
+        let mut keys = String::new();
+        for prefix in ["", "producer.", "consumer."] {
+            keys.push_str(&format!(
+                "{prefix}security.protocol=SSL\n{prefix}ssl.truststore.location={tls_dir}/truststore.jks\n\
+                 {prefix}ssl.truststore.password=trustpass\n"
+            ));
+        }
+        let (mut broker, servers) = fresh_broker()?;
+        let plain = self.timed_file_source("file-source-plaintext", &input, false, &servers, "");
+        let _ = broker.kill();
+        let _ = broker.wait();
+        let (plain_seconds, _) = plain?;
+        let (seconds, peak) = self.timed_file_source("file-source-tls", &input, false, "127.0.0.1:9093", &keys)?;
         Line {
-            name,
+            name: "file-source-tls",
             records: LINES,
             seconds,
-            bytes: size as usize,
+            bytes: size,
             peak_rss_mb: peak,
-            reference: "rdkafka-produce",
-            ref_rate,
+            reference: "sluice-file-source-plaintext",
+            ref_rate: LINES as f64 / plain_seconds,
         }
         .print();
         Ok(())

@@ -178,7 +178,8 @@ pub struct DistributedConfig {
     pub metadata_max_age: Duration,
     pub advertised_host: Option<String>,
     pub advertised_port: Option<u16>,
-    pub advertised_scheme: String,
+    /// `rest.advertised.listener`; unset: the listener's own scheme.
+    pub advertised_scheme: Option<String>,
     pub client_id: String,
 }
 
@@ -254,7 +255,16 @@ impl DistributedConfig {
                 None
             }
         });
-        let advertised_scheme = reader.one_of(ADVERTISED_LISTENER.name, "http", &["http"]).to_owned();
+        let advertised_scheme = match reader.non_empty(ADVERTISED_LISTENER.name) {
+            None => None,
+            Some(v) if v.eq_ignore_ascii_case("http") || v.eq_ignore_ascii_case("https") => {
+                Some(v.to_ascii_lowercase())
+            }
+            Some(v) => {
+                reader.invalid(ADVERTISED_LISTENER.name, "http or https", v.as_str());
+                None
+            }
+        };
         let config = DistributedConfig {
             group_id: group_id?,
             config_topic: config_topic?,
@@ -285,7 +295,7 @@ impl DistributedConfig {
     /// The REST URL other workers use, always with a trailing slash (`http://w1:8083/`): the
     /// listener's, with the `rest.advertised.*` keys applied; an unspecified listener host
     /// becomes `local_host`.
-    pub fn advertised_url(&self, listener: std::net::SocketAddr, local_host: &str) -> String {
+    pub fn advertised_url(&self, listener: std::net::SocketAddr, local_host: &str, https: bool) -> String {
         let host = match (&self.advertised_host, listener.ip()) {
             (Some(h), _) => h.clone(),
             (None, ip) if ip.is_unspecified() => local_host.to_owned(),
@@ -293,7 +303,8 @@ impl DistributedConfig {
             (None, ip) => ip.to_string(),
         };
         let port = self.advertised_port.unwrap_or(listener.port());
-        format!("{}://{host}:{port}/", self.advertised_scheme)
+        let scheme = self.advertised_scheme.as_deref().unwrap_or(if https { "https" } else { "http" });
+        format!("{scheme}://{host}:{port}/")
     }
 
     /// The worker id of status records: `host:port` of the advertised URL.
@@ -373,7 +384,7 @@ mod tests {
         assert_eq!(c.max_delay, Duration::from_secs(300));
         assert_eq!(c.protocol, ConnectProtocol::Sessioned);
         assert_eq!(c.client_id_base(), "connect-cluster-");
-        let url = c.advertised_url("0.0.0.0:8083".parse().unwrap(), "w1");
+        let url = c.advertised_url("0.0.0.0:8083".parse().unwrap(), "w1", false);
         assert_eq!(url, "http://w1:8083/");
         assert_eq!(DistributedConfig::worker_id(&url), "w1:8083");
     }

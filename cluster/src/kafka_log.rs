@@ -78,7 +78,7 @@ impl<S: LogState> KafkaBasedLog<S> {
             .set("auto.offset.reset", "earliest")
             .set("group.id", format!("{client_id}-unused"))
             .create()
-            .map_err(kafka)?;
+            .map_err(|e| kafka(runtime::worker::redacted(e)))?;
         let consumer = Arc::new(consumer);
         let partitions = {
             let (consumer, name) = (consumer.clone(), topic.to_owned());
@@ -98,7 +98,7 @@ impl<S: LogState> KafkaBasedLog<S> {
             .set("partitioner", "murmur2_random")
             .set("message.timeout.ms", timeout.as_millis().to_string())
             .create()
-            .map_err(kafka)?;
+            .map_err(|e| kafka(runtime::worker::redacted(e)))?;
         let state = Arc::new(Mutex::new(state));
         let (tx, positions) = watch::channel(Positions::new());
         let stop = Arc::new(AtomicBool::new(false));

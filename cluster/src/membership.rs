@@ -36,6 +36,8 @@ pub struct GroupSettings {
     pub heartbeat_interval: Duration,
     /// `request.timeout.ms`.
     pub request_timeout: Duration,
+    /// The worker's TLS settings when `security.protocol` is SSL.
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 /// A completed JoinGroup.
@@ -137,7 +139,7 @@ impl GroupMember {
         let s = &self.settings;
         let mut last = None;
         for addr in &s.bootstrap {
-            let mut conn = match Connection::open(addr, &s.client_id, s.request_timeout).await {
+            let mut conn = match Connection::open(addr, &s.client_id, s.request_timeout, s.tls.as_ref()).await {
                 Ok(c) => c,
                 Err(e) => {
                     last = Some(e);
@@ -169,7 +171,7 @@ impl GroupMember {
             if target == conn.addr() {
                 return Ok(conn);
             }
-            return Ok(Connection::open(&target, &s.client_id, s.request_timeout).await?);
+            return Ok(Connection::open(&target, &s.client_id, s.request_timeout, s.tls.as_ref()).await?);
         }
         match last {
             Some(e) => Err(e.into()),

@@ -68,7 +68,7 @@ pub async fn ensure(
 ) -> Result<(), TopicError> {
     let topic = settings.name.as_str();
     let kafka = |source| TopicError::Kafka { topic: topic.to_owned(), source };
-    let admin: AdminClient<DefaultClientContext> = base.create().map_err(kafka)?;
+    let admin: AdminClient<DefaultClientContext> = base.create().map_err(|e| kafka(runtime::worker::redacted(e)))?;
     let options = AdminOptions::new().operation_timeout(Some(timeout)).request_timeout(Some(timeout));
     let mut new =
         NewTopic::new(topic, settings.partitions, TopicReplication::Fixed(settings.replication_factor.into()));

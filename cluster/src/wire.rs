@@ -10,14 +10,22 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes, VersionRange};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+/// A plain or TLS connection.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// Why a call to the broker failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {
     #[error("cannot connect to {addr}: {source}")]
     Connect { addr: String, source: std::io::Error },
+    #[error("TLS handshake with {addr} failed: {source}")]
+    Tls { addr: String, source: std::io::Error },
     #[error("connection to {addr} failed: {source}")]
     Io { addr: String, source: std::io::Error },
     #[error("{addr} did not answer {api} within {after:?}")]
@@ -42,21 +50,43 @@ const MAX_RESPONSE: usize = 64 * 1024 * 1024;
 /// A connection with the broker's supported versions.
 pub struct Connection {
     addr: String,
-    stream: TcpStream,
+    stream: Box<dyn Io>,
     client_id: StrBytes,
     correlation: i32,
     versions: BTreeMap<i16, VersionRange>,
 }
 
 impl Connection {
-    /// Connects to `addr` (`host:port`) and asks for the broker's API versions.
-    pub async fn open(addr: &str, client_id: &str, timeout: Duration) -> Result<Connection, WireError> {
+    /// Connects to `addr` (`host:port`), over TLS with `tls`, and asks for the broker's API
+    /// versions.
+    pub async fn open(
+        addr: &str,
+        client_id: &str,
+        timeout: Duration,
+        tls: Option<&Arc<rustls::ClientConfig>>,
+    ) -> Result<Connection, WireError> {
         let connect = tokio::time::timeout(timeout, TcpStream::connect(addr));
-        let stream = connect
+        let tcp = connect
             .await
             .map_err(|_| WireError::Timeout { addr: addr.into(), api: "connect", after: timeout })?
             .map_err(|source| WireError::Connect { addr: addr.into(), source })?;
-        let _ = stream.set_nodelay(true);
+        let _ = tcp.set_nodelay(true);
+        let stream: Box<dyn Io> = match tls {
+            None => Box::new(tcp),
+            Some(config) => {
+                let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h).trim_matches(['[', ']']);
+                let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|e| WireError::Tls {
+                    addr: addr.into(),
+                    source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
+                })?;
+                let handshake = tokio_rustls::TlsConnector::from(config.clone()).connect(name, tcp);
+                let stream = tokio::time::timeout(timeout, handshake)
+                    .await
+                    .map_err(|_| WireError::Timeout { addr: addr.into(), api: "TLS handshake", after: timeout })?
+                    .map_err(|source| WireError::Tls { addr: addr.into(), source })?;
+                Box::new(stream)
+            }
+        };
         let mut conn = Connection {
             addr: addr.into(),
             stream,

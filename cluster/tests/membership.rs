@@ -30,6 +30,7 @@ fn settings(group: &str, worker: &str) -> GroupSettings {
         rebalance_timeout: Duration::from_secs(10),
         heartbeat_interval: Duration::from_secs(1),
         request_timeout: Duration::from_secs(20),
+        tls: None,
     }
 }
 
@@ -135,4 +136,38 @@ async fn two_workers_join_get_assignments_and_a_leave_rebalances() {
     let current = WorkerMetadata::decode(joined.protocol, &joined.members[0].1).unwrap();
     assert_eq!(current.allocation, Some(aa.assigned.clone()), "the allocation travels in the metadata");
     a.leave().await.expect("LeaveGroup");
+}
+
+/// The group client over TLS (the services' TLS listener, its private CA): join, sync, heartbeat
+/// and leave as over plaintext; and a CA that did not sign the broker's certificate is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_joins_over_tls_and_an_unknown_ca_is_refused() {
+    use rustls_pki_types::pem::PemObject;
+    let dir = std::env::var("SLUICE_TLS_DIR").unwrap_or_else(|_| "/var/tmp/sluice/tls".into());
+    let ca = |name: &str| {
+        let path = format!("{dir}/{name}");
+        let certs: Vec<_> = runtime::tls::CertificateDer::pem_file_iter(&path)
+            .unwrap_or_else(|e| panic!("{path}: {e}; run scripts/services up"))
+            .map(Result::unwrap)
+            .collect();
+        runtime::tls::ClientTls { roots: Some(certs), identity: None, verify_host: true }.rustls().unwrap()
+    };
+    let tls_settings = |group: &str, tls| GroupSettings {
+        bootstrap: vec!["127.0.0.1:9093".into()],
+        tls: Some(tls),
+        ..settings(group, "t:8083")
+    };
+    let group = format!("sluice-test-tls-{}", std::process::id());
+    let mut member = GroupMember::new(tls_settings(&group, ca("ca.pem")));
+    let work = configured();
+    let (joined, assignment) = join_and_sync(&mut member, "http://t:8083/", &work).await;
+    assert!(joined.is_leader());
+    assert_eq!(assignment.assigned, work, "the only member gets everything");
+    assert_eq!(member.heartbeat().await.expect("heartbeat over TLS"), Heartbeat::Ok);
+    member.leave().await.expect("LeaveGroup");
+
+    let mut stranger = GroupMember::new(tls_settings(&format!("{group}-x"), ca("other-ca.pem")));
+    let err = stranger.join(&metadata("http://t:8083/", None)).await.expect_err("an unknown CA");
+    let text = err.to_string();
+    assert!(text.contains("127.0.0.1:9093"), "{text}");
 }

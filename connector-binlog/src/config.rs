@@ -14,6 +14,15 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc { name: "database.port", default: Some("3306"), doc: "server port" },
     KeyDoc { name: "database.user", default: None, doc: "user with SELECT, REPLICATION SLAVE, BINLOG MONITOR" },
     KeyDoc { name: "database.password", default: None, doc: "password (never logged)" },
+    KeyDoc {
+        name: "database.ssl.mode",
+        default: Some("preferred (MySqlConnector), disable (MariaDbConnector)"),
+        doc: "disabled, preferred, required, verify_ca, verify_identity (or disable, trust, verify-ca, verify-full)",
+    },
+    KeyDoc { name: "database.ssl.truststore", default: None, doc: "JKS or PKCS12 store of the CAs to trust" },
+    KeyDoc { name: "database.ssl.truststore.password", default: None, doc: "its password (never logged)" },
+    KeyDoc { name: "database.ssl.keystore", default: None, doc: "JKS or PKCS12 store of the client certificate" },
+    KeyDoc { name: "database.ssl.keystore.password", default: None, doc: "its password (never logged)" },
     KeyDoc { name: "database.server.id", default: None, doc: "replica id this client registers with; unique" },
     KeyDoc { name: "database.include.list", default: None, doc: "regexes of databases to capture (full match)" },
     KeyDoc { name: "database.exclude.list", default: None, doc: "regexes of databases not to capture" },
@@ -216,6 +225,8 @@ pub struct BinlogConfig {
     pub skip_truncates: bool,
     pub skip_updates: bool,
     pub skip_deletes: bool,
+    /// `database.ssl.*`.
+    pub tls: runtime::tls::db::DbTls,
 }
 
 fn regex_list(r: &mut ConfigReader<'_>, key: &str) -> Vec<Regex> {
@@ -376,15 +387,9 @@ impl BinlogConfig {
             ),
             ("provide.transaction.metadata", "false", "transaction metadata events are not implemented yet"),
             ("skip.messages.without.change", "false", "not implemented yet"),
-            (
-                "database.ssl.mode",
-                "disabled",
-                "this sluice build has no TLS; use a TLS-terminating proxy on a trusted network",
-            ),
         ] {
             if let Some(v) = r.non_empty(key) {
-                let ok = v.trim() == default || (key == "database.ssl.mode" && v.trim() == "preferred");
-                if !ok {
+                if v.trim() != default {
                     r.invalid(key, format!("{default} ({why})"), v.as_str());
                 }
             }
@@ -414,6 +419,7 @@ impl BinlogConfig {
             "signal.data.collection",
             "topic.creation.enable",
         ]);
+        let tls = crate::tls::parse(r, flavor);
         if r.has_errors() {
             return None;
         }
@@ -446,6 +452,7 @@ impl BinlogConfig {
             skip_creates: skip.0,
             skip_updates: skip.1,
             skip_deletes: skip.2,
+            tls,
         })
     }
 }

@@ -18,6 +18,8 @@ pub mod code {
 pub enum BinlogError {
     #[error("cannot connect to {target}: {source} (database.hostname, database.port; connect.timeout.ms)")]
     Connect { target: String, source: mysql_async::Error },
+    #[error("{target}: {why}")]
+    Tls { target: String, why: String },
     #[error("{target}: access denied for user {user:?}: check database.user and database.password ({detail})")]
     Credentials { target: String, user: String, detail: String },
     #[error("cannot {what}: {source}")]

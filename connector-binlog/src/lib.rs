@@ -23,7 +23,7 @@
 //! `REPLICATION SLAVE` and `BINLOG MONITOR` (`REPLICATION CLIENT` on MySQL); a
 //! `database.server.id` no other replica uses. MariaDB snapshots take no locks; MySQL's take a
 //! global read lock for an instant (`RELOAD`) unless `snapshot.locking.mode=none`. Tested
-//! against MariaDB 10.11; the MySQL paths are untested here. No TLS in this build.
+//! against MariaDB 10.11; the MySQL paths are untested here. TLS from `database.ssl.*` (`tls.rs`), on rustls.
 
 pub mod catalogue;
 pub mod column;
@@ -40,5 +40,6 @@ pub mod schema_change;
 pub mod server;
 pub mod snapshot;
 pub mod task;
+pub mod tls;
 
 pub use connector::{MariaDbConnector, MySqlConnector};

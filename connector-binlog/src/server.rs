@@ -25,11 +25,32 @@ pub async fn connect(c: &BinlogConfig) -> Result<Conn, BinlogError> {
         .prefer_socket(false)
         .wait_timeout(Some(28_800))
         .init(vec!["SET time_zone = '+00:00'"]);
-    let connecting = Conn::new(opts);
+    let tls = crate::tls::ssl_opts(&c.tls);
+    let connecting = Conn::new(opts.clone().ssl_opts(tls.clone()));
     let conn = match tokio::time::timeout(c.connect_timeout.max(Duration::from_secs(1)), connecting).await {
         Ok(Ok(conn)) => conn,
+        // preferred: plaintext when the server offers no TLS
+        Ok(Err(mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer)))
+            if c.tls.mode == runtime::tls::db::DbTlsMode::Preferred =>
+        {
+            return plain(c, opts).await;
+        }
+        Ok(Err(e @ mysql_async::Error::Io(mysql_async::IoError::Tls(_)))) => {
+            let why = runtime::tls::db::explain_tls_error(&e.to_string(), crate::tls::KEYS);
+            return Err(BinlogError::Tls { target: target(c), why });
+        }
+        Ok(Err(e @ mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer))) => {
+            let why = runtime::tls::db::explain_tls_error(&e.to_string(), crate::tls::KEYS);
+            return Err(BinlogError::Tls { target: target(c), why });
+        }
         Ok(Err(e)) if server_code(&e) == Some(code::ACCESS_DENIED) => {
-            return Err(BinlogError::Credentials { target: target(c), user: c.user.clone(), detail: e.to_string() })
+            let mut detail = e.to_string();
+            if tls.is_none() {
+                // a user that only TLS may use is refused as if its password were wrong
+                detail
+                    .push_str("; if the server requires TLS for this user, set database.ssl.mode=required or stronger");
+            }
+            return Err(BinlogError::Credentials { target: target(c), user: c.user.clone(), detail });
         }
         Ok(Err(e)) => return Err(BinlogError::Connect { target: target(c), source: e }),
         Err(_) => {
@@ -41,6 +62,22 @@ pub async fn connect(c: &BinlogConfig) -> Result<Conn, BinlogError> {
         }
     };
     Ok(conn)
+}
+
+/// A plaintext session, for `preferred` against a server without TLS.
+async fn plain(c: &BinlogConfig, opts: OptsBuilder) -> Result<Conn, BinlogError> {
+    let connecting = tokio::time::timeout(c.connect_timeout.max(Duration::from_secs(1)), Conn::new(opts));
+    match connecting.await {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(e)) => Err(BinlogError::Connect { target: target(c), source: e }),
+        Err(_) => Err(BinlogError::Connect {
+            target: target(c),
+            source: mysql_async::Error::Io(mysql_async::IoError::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within connect.timeout.ms={}", c.connect_timeout.as_millis()),
+            ))),
+        }),
+    }
 }
 
 /// Binlog settings, each wrong one with the statement that fixes it.

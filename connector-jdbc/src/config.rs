@@ -133,6 +133,8 @@ pub struct Connection {
     pub password: Option<Password>,
     /// URL parameters other than the credentials (`useSSL`, `sslmode`, …).
     pub params: Vec<(String, String)>,
+    /// TLS as the URL's driver reads its parameters.
+    pub tls: runtime::tls::db::DbTls,
 }
 
 #[derive(Debug, Clone)]
@@ -188,9 +190,10 @@ fn percent_decode(s: &str) -> String {
 pub fn parse_url(url: &str) -> Result<Connection, String> {
     let rest = url.strip_prefix("jdbc:").unwrap_or(url);
     let (scheme, rest) = rest.split_once("://").ok_or("expected <scheme>://host[:port]/database")?;
-    let (dialect, default_port) = match scheme {
-        "mysql" | "mariadb" => (Dialect::MySql, 3306),
-        "postgresql" | "postgres" => (Dialect::Postgres, 5432),
+    let (dialect, default_port, driver) = match scheme {
+        "mysql" => (Dialect::MySql, 3306, crate::tls::Driver::MySql),
+        "mariadb" => (Dialect::MySql, 3306, crate::tls::Driver::MariaDb),
+        "postgresql" | "postgres" => (Dialect::Postgres, 5432, crate::tls::Driver::Postgres),
         other => return Err(format!("unsupported database {other:?} (mysql, mariadb or postgresql)")),
     };
     let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
@@ -227,7 +230,8 @@ pub fn parse_url(url: &str) -> Result<Connection, String> {
             _ => params.push((k.to_owned(), percent_decode(v))),
         }
     }
-    Ok(Connection { dialect, host, port, database, user, password, params })
+    let tls = crate::tls::from_url(driver, &params)?;
+    Ok(Connection { dialect, host, port, database, user, password, params, tls })
 }
 
 /// `connection.url` with `connection.user` / `connection.password` over it.

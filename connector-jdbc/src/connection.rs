@@ -10,6 +10,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::{ConnectOptions as _, Connection as _};
 use tracing::{info, warn};
 
+use runtime::tls::db::{DbTls, DbTlsMode};
+
 use crate::config::Connection;
 use crate::dialect::Dialect;
 use crate::error::JdbcError;
@@ -24,7 +26,11 @@ pub enum Pool {
 /// Whether the error is worth a retry: the network, a timeout, a server restarting, a deadlock.
 pub fn is_transient(e: &sqlx::Error) -> bool {
     match e {
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => true,
+        // sqlx reports a refused certificate as an I/O error: waiting does not change it
+        sqlx::Error::Io(io) => !is_certificate_error(&io.to_string()),
+        sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => true,
+        // a certificate or a TLS requirement does not change by waiting
+        sqlx::Error::Tls(_) => false,
         sqlx::Error::Protocol(_) => true,
         sqlx::Error::Database(db) => {
             let code = db.code().unwrap_or_default();
@@ -40,11 +46,75 @@ pub fn is_transient(e: &sqlx::Error) -> bool {
     }
 }
 
-fn describe_connect_error(target: &str, user: &str, e: sqlx::Error) -> JdbcError {
+fn mysql_tls(o: MySqlConnectOptions, tls: &DbTls) -> MySqlConnectOptions {
+    let mut o = o.ssl_mode(match tls.mode {
+        DbTlsMode::Disabled => MySqlSslMode::Disabled,
+        DbTlsMode::Preferred => MySqlSslMode::Preferred,
+        DbTlsMode::Required => MySqlSslMode::Required,
+        DbTlsMode::VerifyCa => MySqlSslMode::VerifyCa,
+        DbTlsMode::VerifyIdentity => MySqlSslMode::VerifyIdentity,
+    });
+    if let Some(ca) = &tls.ca_pem {
+        o = o.ssl_ca_from_pem(ca.clone());
+    }
+    if let Some(client) = &tls.client {
+        o = o.ssl_client_cert_from_pem(&client.chain).ssl_client_key_from_pem(&client.key);
+    }
+    o
+}
+
+fn pg_tls(o: PgConnectOptions, tls: &DbTls) -> PgConnectOptions {
+    let mut o = o.ssl_mode(match tls.mode {
+        DbTlsMode::Disabled => PgSslMode::Disable,
+        DbTlsMode::Preferred => PgSslMode::Prefer,
+        DbTlsMode::Required => PgSslMode::Require,
+        DbTlsMode::VerifyCa => PgSslMode::VerifyCa,
+        DbTlsMode::VerifyIdentity => PgSslMode::VerifyFull,
+    });
+    if let Some(ca) = &tls.ca_pem {
+        o = o.ssl_root_cert_from_pem(ca.clone());
+    }
+    if let Some(client) = &tls.client {
+        o = o.ssl_client_cert_from_pem(&client.chain).ssl_client_key_from_pem(&client.key);
+    }
+    o
+}
+
+fn is_certificate_error(text: &str) -> bool {
+    text.contains("certificate")
+}
+
+/// The URL parameters named in TLS errors.
+const URL_KEYS: runtime::tls::db::TlsKeys = runtime::tls::db::TlsKeys {
+    trust: "trustCertificateKeyStoreUrl, serverSslCert or sslrootcert in connection.url",
+    verify_ca: "sslMode=VERIFY_CA or sslmode=verify-ca",
+    mode: "sslMode / sslmode in connection.url",
+};
+
+fn describe_connect_error(target: &str, user: &str, tls_off: bool, e: sqlx::Error) -> JdbcError {
+    let tls_failure = match &e {
+        sqlx::Error::Tls(t) => Some(t.to_string()),
+        sqlx::Error::Io(io) if is_certificate_error(&io.to_string()) => Some(io.to_string()),
+        _ => None,
+    };
+    if let Some(detail) = tls_failure {
+        return JdbcError::Tls {
+            target: target.to_owned(),
+            why: runtime::tls::db::explain_tls_error(&detail, URL_KEYS),
+        };
+    }
     if let sqlx::Error::Database(db) = &e {
         let code = db.code().unwrap_or_default();
         if matches!(&*code, "1045" | "28P01" | "28000") {
-            return JdbcError::Credentials { target: target.to_owned(), user: user.to_owned(), detail: db.to_string() };
+            let mut detail = db.to_string();
+            // a user that only TLS may use is refused as if its password were wrong
+            if tls_off || detail.contains("no encryption") {
+                detail.push_str(
+                    "; if the server requires TLS for this user, ask for it: sslMode=REQUIRED or stronger \
+                                 (MySQL, MariaDB), sslmode=require or stronger (PostgreSQL)",
+                );
+            }
+            return JdbcError::Credentials { target: target.to_owned(), user: user.to_owned(), detail };
         }
         if matches!(&*code, "1049" | "3D000") {
             return JdbcError::UnknownDatabase { target: target.to_owned(), detail: db.to_string() };
@@ -59,17 +129,6 @@ impl Pool {
     pub async fn open(c: &Connection, size: u32, attempts: u32, backoff: Duration) -> Result<Pool, JdbcError> {
         let target = format!("{}:{}/{}", c.host, c.port, c.database.as_deref().unwrap_or(""));
         let user = c.user.clone().unwrap_or_default();
-        let tls_requested = c.params.iter().any(|(k, v)| {
-            let v = v.to_ascii_lowercase();
-            match k.as_str() {
-                "useSSL" | "requireSSL" => v == "true",
-                "sslMode" | "sslmode" | "ssl-mode" => !matches!(&*v, "disabled" | "disable" | "preferred" | "prefer"),
-                _ => false,
-            }
-        });
-        if tls_requested {
-            return Err(JdbcError::TlsNotBuilt { target });
-        }
         for (k, _) in c.params.iter().filter(|(k, _)| !is_known_param(k)) {
             warn!(parameter = %k, "connection.url parameter is ignored by sluice");
         }
@@ -77,11 +136,13 @@ impl Pool {
         loop {
             let opened = match c.dialect {
                 Dialect::MySql => {
-                    let mut o = MySqlConnectOptions::new()
-                        .host(&c.host)
-                        .port(c.port)
-                        .ssl_mode(MySqlSslMode::Disabled)
-                        .log_slow_statements(SLOW_STATEMENT_LEVEL, SLOW_STATEMENT);
+                    let mut o = mysql_tls(
+                        MySqlConnectOptions::new()
+                            .host(&c.host)
+                            .port(c.port)
+                            .log_slow_statements(SLOW_STATEMENT_LEVEL, SLOW_STATEMENT),
+                        &c.tls,
+                    );
                     o = o.username(&user);
                     if let Some(p) = &c.password {
                         o = o.password(p.expose());
@@ -99,12 +160,14 @@ impl Pool {
                     }
                 }
                 Dialect::Postgres => {
-                    let mut o = PgConnectOptions::new_without_pgpass()
-                        .host(&c.host)
-                        .port(c.port)
-                        .ssl_mode(PgSslMode::Disable)
-                        .options([("TimeZone", "UTC")])
-                        .log_slow_statements(SLOW_STATEMENT_LEVEL, SLOW_STATEMENT);
+                    let mut o = pg_tls(
+                        PgConnectOptions::new_without_pgpass()
+                            .host(&c.host)
+                            .port(c.port)
+                            .options([("TimeZone", "UTC")])
+                            .log_slow_statements(SLOW_STATEMENT_LEVEL, SLOW_STATEMENT),
+                        &c.tls,
+                    );
                     if !user.is_empty() {
                         o = o.username(&user);
                     }
@@ -135,7 +198,7 @@ impl Pool {
                     tokio::time::sleep(backoff).await;
                     attempt += 1;
                 }
-                Err(e) => return Err(describe_connect_error(&target, &user, e)),
+                Err(e) => return Err(describe_connect_error(&target, &user, c.tls.mode == DbTlsMode::Disabled, e)),
             }
         }
     }
@@ -160,25 +223,21 @@ impl Pool {
 }
 
 fn is_known_param(k: &str) -> bool {
-    matches!(
-        k,
-        "useSSL"
-            | "requireSSL"
-            | "sslMode"
-            | "sslmode"
-            | "ssl-mode"
-            | "serverTimezone"
-            | "connectionTimeZone"
-            | "characterEncoding"
-            | "useUnicode"
-            | "allowPublicKeyRetrieval"
-            | "zeroDateTimeBehavior"
-            | "tinyInt1isBit"
-            | "autoReconnect"
-            | "useLegacyDatetimeCode"
-            | "connectTimeout"
-            | "currentSchema"
-    )
+    crate::tls::PARAMS.iter().any(|p| p.eq_ignore_ascii_case(k))
+        || matches!(
+            k,
+            "serverTimezone"
+                | "connectionTimeZone"
+                | "characterEncoding"
+                | "useUnicode"
+                | "allowPublicKeyRetrieval"
+                | "zeroDateTimeBehavior"
+                | "tinyInt1isBit"
+                | "autoReconnect"
+                | "useLegacyDatetimeCode"
+                | "connectTimeout"
+                | "currentSchema"
+        )
 }
 
 /// sqlx warns about every statement over a second, which every large initial load is: that is

@@ -13,8 +13,8 @@ pub enum JdbcError {
     Credentials { target: String, user: String, detail: String },
     #[error("{target}: the database in connection.url does not exist ({detail})")]
     UnknownDatabase { target: String, detail: String },
-    #[error("{target}: connection.url asks for TLS, which this sluice build does not include; use a TLS-terminating proxy or set useSSL=false / sslmode=disable on a trusted network")]
-    TlsNotBuilt { target: String },
+    #[error("{target}: {why}")]
+    Tls { target: String, why: String },
     #[error("cannot list tables: {source}")]
     Discovery { source: sqlx::Error },
     #[error(transparent)]

@@ -17,7 +17,7 @@
 //!
 //! **Needs from the server**: SELECT on the tables and on `information_schema` (tables and
 //! columns); sessions are set to UTC (MariaDB `time_zone='+00:00'`, PostgreSQL `TimeZone=UTC`).
-//! No TLS in this build.
+//! TLS as the URL's driver reads its parameters (`tls.rs`), on rustls.
 
 pub mod config;
 pub mod connection;
@@ -31,5 +31,6 @@ pub mod row;
 pub mod schema;
 pub mod tables;
 pub mod task;
+pub mod tls;
 
 pub use connector::JdbcSourceConnector;

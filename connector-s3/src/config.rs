@@ -57,8 +57,11 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc {
         name: "s3.credentials.provider.class",
         default: Some("com.amazonaws.auth.DefaultAWSCredentialsProviderChain"),
-        doc: "the AWS default chain (environment, profile, web identity, container, instance)",
+        doc: "the AWS default chain (environment, profile, web identity, container, instance), or io.confluent.connect.s3.auth.AwsAssumeRoleCredentialsProvider",
     },
+    KeyDoc { name: "sts.role.arn", default: None, doc: "AwsAssumeRoleCredentialsProvider: the role to assume" },
+    KeyDoc { name: "sts.role.session.name", default: None, doc: "AwsAssumeRoleCredentialsProvider: the session's name" },
+    KeyDoc { name: "sts.role.external.id", default: None, doc: "AwsAssumeRoleCredentialsProvider: the external id" },
     KeyDoc {
         name: "rotate.file.on.partition.change",
         default: Some("true"),
@@ -137,11 +140,23 @@ pub enum NullValues {
     Write,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRole {
+    pub arn: String,
+    pub session_name: String,
+    pub external_id: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct S3SinkConfig {
     pub bucket: String,
     pub region: String,
     pub endpoint: Option<String>,
+    /// The CAs for an HTTPS endpoint: the JVM trust store `KAFKA_OPTS` names (as Confluent's
+    /// connector gets a private CA), else the system's.
+    pub ca_pem: Option<Vec<u8>>,
+    /// `AwsAssumeRoleCredentialsProvider`: the role, session name and external id.
+    pub assume_role: Option<AssumeRole>,
     pub access_key: Option<String>,
     pub secret_key: Option<Password>,
     pub part_size: usize,
@@ -314,13 +329,34 @@ impl S3SinkConfig {
                 "WebIdentityTokenCredentialsProvider",
             ]
             .contains(&provider.trim().rsplit('.').next().unwrap_or(""));
-        if !known_provider {
+        let assume_role_class = provider.trim() == "io.confluent.connect.s3.auth.AwsAssumeRoleCredentialsProvider";
+        let assume_role = if assume_role_class {
+            let arn = r.required("sts.role.arn", "the ARN of the role to assume (AwsAssumeRoleCredentialsProvider)");
+            let session_name = r.string_or("sts.role.session.name", "sluice-s3-sink");
+            let external_id = r.non_empty("sts.role.external.id");
+            arn.map(|arn| AssumeRole { arn, session_name, external_id })
+        } else {
+            r.accept(&["sts.role.arn", "sts.role.session.name", "sts.role.external.id"]);
+            None
+        };
+        if !known_provider && !assume_role_class {
             r.invalid(
                 "s3.credentials.provider.class",
-                "an AWS credentials provider of the default chain (custom Java classes cannot run here)",
+                "an AWS credentials provider of the default chain or io.confluent.connect.s3.auth.AwsAssumeRoleCredentialsProvider (custom Java classes cannot run here)",
                 provider.as_str(),
             );
         }
+        let ca_pem = match runtime::tls::jvm::trust_store(std::env::var("KAFKA_OPTS").ok().as_deref()) {
+            Ok(certs) => certs.map(|c| runtime::tls::to_pem_certs(&c).into_bytes()),
+            Err(why) => {
+                r.invalid(
+                    "store.url",
+                    format!("an endpoint whose CAs can be read ({why})"),
+                    endpoint.clone().unwrap_or_default(),
+                );
+                None
+            }
+        };
         r.accept(ACCEPTED);
         for (key, default) in REFUSED {
             let v = r.string_or(key, default);
@@ -351,6 +387,8 @@ impl S3SinkConfig {
             bucket: bucket?,
             region,
             endpoint,
+            ca_pem,
+            assume_role,
             access_key,
             secret_key,
             part_size,
@@ -463,6 +501,31 @@ mod tests {
 
     fn parse(pairs: &[(&str, &str)]) -> Result<S3SinkConfig, Vec<String>> {
         runtime::testkit::parse_config("s3.properties", pairs, S3SinkConfig::parse)
+    }
+
+    #[test]
+    fn the_assume_role_provider_and_its_keys() {
+        let class = "io.confluent.connect.s3.auth.AwsAssumeRoleCredentialsProvider";
+        let c = parse(&[
+            ("s3.bucket.name", "b"),
+            ("flush.size", "1"),
+            ("format.class", "JsonFormat"),
+            ("s3.credentials.provider.class", class),
+            ("sts.role.arn", "arn:aws:iam::123456789012:role/archive"),
+            ("sts.role.external.id", "ext-1"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.assume_role,
+            Some(AssumeRole {
+                arn: "arn:aws:iam::123456789012:role/archive".into(),
+                session_name: "sluice-s3-sink".into(),
+                external_id: Some("ext-1".into())
+            })
+        );
+        let e = parse(&[("s3.bucket.name", "b"), ("flush.size", "1"), ("s3.credentials.provider.class", class)])
+            .unwrap_err();
+        assert!(e.iter().any(|e| e.contains("sts.role.arn: missing required key")), "{e:?}");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use runtime::retry::Backoff;
 use runtime::TaskError;
 use tracing::{debug, warn};
 
-use crate::config::S3SinkConfig;
+use crate::config::{AssumeRole, S3SinkConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -95,6 +95,31 @@ pub struct Multipart {
     pub upload_id: String,
 }
 
+/// An HTTPS client that trusts `ca_pem` only (the endpoint's private CA), on rustls.
+fn https_client(ca_pem: &[u8]) -> aws_sdk_s3::config::SharedHttpClient {
+    use aws_smithy_http_client::tls;
+    let trust = tls::TrustStore::empty().with_native_roots(false).with_pem_certificate(ca_pem.to_vec());
+    let context = tls::TlsContext::builder().with_trust_store(trust).build().expect("a TLS context from certificates");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https()
+}
+
+/// `AwsAssumeRoleCredentialsProvider`: credentials of `role`, assumed through STS with the
+/// credentials `sdk` found (the default chain, or the connector's keys), refreshed before they
+/// expire.
+async fn assume_role(sdk: aws_config::SdkConfig, role: &AssumeRole) -> aws_config::SdkConfig {
+    let mut builder = aws_config::sts::AssumeRoleProvider::builder(&role.arn).session_name(&role.session_name);
+    if let Some(id) = &role.external_id {
+        builder = builder.external_id(id);
+    }
+    let provider = builder.configure(&sdk).build().await;
+    sdk.into_builder()
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider))
+        .build()
+}
+
 #[derive(Clone)]
 pub struct Storage {
     client: Client,
@@ -121,7 +146,13 @@ impl Storage {
         if let Some(url) = &c.endpoint {
             loader = loader.endpoint_url(url);
         }
-        let sdk = loader.load().await;
+        if let Some(ca) = &c.ca_pem {
+            loader = loader.http_client(https_client(ca));
+        }
+        let mut sdk = loader.load().await;
+        if let Some(role) = &c.assume_role {
+            sdk = assume_role(sdk, role).await;
+        }
         let conf = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(c.path_style).build();
         Storage {
             client: Client::from_conf(conf),

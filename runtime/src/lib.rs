@@ -42,6 +42,7 @@ pub mod retry;
 pub mod state_log;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod tls;
 pub mod transform;
 pub mod worker;
 

@@ -49,15 +49,35 @@ fn worker_file_problems_exit_1() {
 
 /// A worker file for a secured broker is refused at start, never run in plaintext against it.
 #[test]
-fn a_security_protocol_this_build_lacks_is_refused_at_start() {
+fn kafka_security_keys_that_cannot_work_are_refused_at_start_with_their_lines() {
     let dir = Dir::new();
-    let worker = dir.worker(free_port(), "security.protocol=SASL_SSL\nconsumer.security.protocol=SSL\n");
+    let worker = dir.worker(
+        free_port(),
+        "security.protocol=SASL_SSL\nsasl.mechanism=GSSAPI\nconsumer.security.protocol=TLS\n\
+         producer.security.protocol=SSL\nproducer.ssl.truststore.location=/no/such/truststore.jks\n\
+         admin.security.protocol=SASL_PLAINTEXT\nadmin.sasl.mechanism=PLAIN\n\
+         admin.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"s3cret\";\n\
+         producer.sasl.jaas.config=broken\n",
+    );
     let out = run(&[&worker]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    let expected = "expected PLAINTEXT (this build of sluice connects to Kafka without TLS or SASL)";
-    assert!(stderr.contains(&format!(": security.protocol: {expected}, got \"SASL_SSL\"")), "{stderr}");
-    assert!(stderr.contains(&format!(": consumer.security.protocol: {expected}, got \"SSL\"")), "{stderr}");
+    let at = |line: usize, key: &str| format!("worker.properties:{line}: {key}: expected ");
+    assert!(stderr.contains(&at(11, "sasl.mechanism")) && stderr.contains("Kerberos is not in this build"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL, got \"TLS\"",
+            at(12, "consumer.security.protocol")
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&at(14, "producer.ssl.truststore.location")) && stderr.contains("/no/such/truststore.jks"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("admin.sasl"), "a valid PLAIN login is accepted: {stderr}");
+    assert!(!stderr.contains("producer.sasl"), "sasl.* is unused under SSL, as Java's: {stderr}");
+    assert!(!stderr.contains("s3cret"), "{stderr}");
     assert!(!dir.path("connect.offsets").exists(), "nothing is written on a config error");
 }
 

@@ -55,6 +55,10 @@ impl Dir {
     /// A worker file (JsonConverter with schemas) on the test broker; `extra` lines appended.
     /// `consumer.session.timeout.ms=6000`: Tansu holds a first JoinGroup for the session timeout.
     pub fn worker(&self, port: u16, extra: &str) -> PathBuf {
+        self.worker_on(port, &bootstrap(), extra)
+    }
+    /// `worker` on the brokers at `servers`.
+    pub fn worker_on(&self, port: u16, servers: &str, extra: &str) -> PathBuf {
         self.write(
             "worker.properties",
             &format!(
@@ -62,7 +66,7 @@ impl Dir {
                  value.converter=org.apache.kafka.connect.json.JsonConverter\nkey.converter.schemas.enable=true\n\
                  value.converter.schemas.enable=true\noffset.storage.file.filename={}\noffset.flush.interval.ms=500\n\
                  listeners=http://127.0.0.1:{port}\nconsumer.session.timeout.ms=6000\n{extra}",
-                bootstrap(),
+                servers,
                 self.path("connect.offsets").display()
             ),
         )
@@ -140,13 +144,14 @@ pub fn read_partition(topic: &str, n: usize, timeout: Duration) -> Vec<Read> {
 }
 
 pub fn read_partition_from(bootstrap: &str, topic: &str, n: usize, timeout: Duration) -> Vec<Read> {
+    read_partition_with(ClientConfig::new().set("bootstrap.servers", bootstrap), topic, n, timeout)
+}
+
+/// `read_partition` with a client's own settings (TLS, SASL).
+pub fn read_partition_with(base: &mut ClientConfig, topic: &str, n: usize, timeout: Duration) -> Vec<Read> {
     use rdkafka::message::Headers;
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", unique("e2e-reader"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
+    let consumer: BaseConsumer =
+        base.set("group.id", unique("e2e-reader")).set("enable.auto.commit", "false").create().unwrap();
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(topic, 0, Offset::Beginning).unwrap();
     consumer.assign(&tpl).unwrap();

@@ -511,3 +511,62 @@ fn s3_errors_and_dropped_connections_are_retried_and_nothing_is_written_twice() 
     assert!(proxy.injected.load(std::sync::atomic::Ordering::SeqCst) >= 3, "faults were injected");
     assert!(bucket.unfinished_uploads().is_empty(), "no multipart upload left behind");
 }
+
+/// An HTTPS endpoint signed by a private CA, trusted as Confluent's connector is made to trust
+/// it: the JVM trust store in `KAFKA_OPTS` (`-Djavax.net.ssl.trustStore=…`). The same files run,
+/// and the objects are the plain endpoint's.
+#[test]
+fn an_https_endpoint_with_a_private_ca_from_the_jvm_trust_store() {
+    require_kafka();
+    let bucket = Bucket::create("s3tls");
+    let topic = unique("orders");
+    create_topic(&topic);
+    orders(&topic, 3);
+    let dir = Dir::new();
+    let name = unique("s3-tls");
+    let tls_dir = std::env::var("SLUICE_TLS_DIR").unwrap_or_else(|_| "/var/tmp/sluice/tls".into());
+    let c = s3_connector(&dir, "s3.properties", &name, &topic, &bucket, "https://127.0.0.1:8334", "flush.size=3\n");
+    let worker = dir.worker(free_port(), "");
+    let mut child = sluice()
+        .arg("standalone")
+        .arg(&worker)
+        .arg(&c)
+        .env(
+            "KAFKA_OPTS",
+            format!("-Djavax.net.ssl.trustStore={tls_dir}/truststore.jks -Djavax.net.ssl.trustStorePassword=trustpass"),
+        )
+        .stderr(std::fs::File::create(dir.path("log")).unwrap())
+        .spawn()
+        .unwrap();
+    wait_until(Duration::from_secs(60), "the object over HTTPS", || {
+        bucket.keys("").len() == 1 || child.try_wait().unwrap().is_some()
+    });
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
+    let t = &topic;
+    assert_eq!(
+        bucket.keys(""),
+        vec![format!("topics/{t}/partition=0/{t}+0+0000000000.json")],
+        "{}",
+        log_text(&dir.path("log"))
+    );
+    assert!(!log_text(&dir.path("log")).contains("trustpass"));
+
+    // a wrong trust store password stops the start, naming where it came from
+    let out = sluice()
+        .arg("standalone")
+        .arg(&worker)
+        .arg(&c)
+        .env(
+            "KAFKA_OPTS",
+            format!("-Djavax.net.ssl.trustStore={tls_dir}/truststore.jks -Djavax.net.ssl.trustStorePassword=wrongpass"),
+        )
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("javax.net.ssl.trustStore in KAFKA_OPTS") && stderr.contains("password is wrong"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("wrongpass"), "{stderr}");
+}

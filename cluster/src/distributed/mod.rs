@@ -58,6 +58,15 @@ pub enum DistributedError {
     Group(#[from] GroupError),
     #[error(transparent)]
     Offsets(#[from] OffsetStoreError),
+    #[error(transparent)]
+    ClientSettings(#[from] runtime::worker::ClientConfigError),
+    #[error("the group membership client's TLS settings: {0}")]
+    GroupTls(#[from] runtime::tls::StoreError),
+    #[error(
+        "security.protocol={0}: the distributed group membership client speaks PLAINTEXT and SSL; SASL is not in it yet \
+         (standalone workers and the connectors' clients speak SASL)"
+    )]
+    GroupSasl(String),
     #[error("a distributed worker needs a REST listener (listeners): the other workers reach it there")]
     NoListener,
     #[error("REST API cannot listen on {addr} (listeners): {source}")]
@@ -131,6 +140,7 @@ pub struct DistributedWorker {
     shared: Arc<Shared>,
     settings: DistributedConfig,
     listener: SocketAddr,
+    rest_security: runtime::config::rest_security::RestSecurity,
     member: GroupMember,
     events: mpsc::UnboundedReceiver<ConfigEvent>,
     requests: mpsc::UnboundedReceiver<Request>,
@@ -167,11 +177,18 @@ pub(crate) fn resolved(
     }
 }
 
-/// The internal clients' settings: the worker's `bootstrap.servers`.
-fn client_base(worker: &WorkerConfig) -> ClientConfig {
-    let mut base = ClientConfig::new();
-    base.set("bootstrap.servers", &worker.bootstrap_servers);
-    base
+/// The internal clients' settings: the worker's `bootstrap.servers` and security keys.
+fn client_base(worker: &WorkerConfig) -> Result<ClientConfig, DistributedError> {
+    Ok(runtime::worker::internal_config(worker)?)
+}
+
+/// The group client's TLS, from the same settings the worker's librdkafka clients got.
+fn group_tls(base: &ClientConfig) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>, DistributedError> {
+    let protocol = base.get("security.protocol").unwrap_or("plaintext");
+    if protocol.starts_with("sasl") {
+        return Err(DistributedError::GroupSasl(protocol.to_ascii_uppercase()));
+    }
+    Ok(runtime::tls::from_librdkafka(&|k| base.get(k).map(str::to_owned))?)
 }
 
 /// The local host name other workers reach this one by, when `listeners` names no host.
@@ -191,7 +208,7 @@ impl DistributedWorker {
         providers: Providers,
     ) -> Result<DistributedWorker, DistributedError> {
         let listener = worker.listener.ok_or(DistributedError::NoListener)?;
-        let base = client_base(&worker);
+        let base = client_base(&worker)?;
         let timeout = settings.request_timeout;
         ensure(&base, InternalTopic::Offsets, &settings.offset_topic, timeout).await?;
         ensure(&base, InternalTopic::Status, &settings.status_topic, timeout).await?;
@@ -209,7 +226,7 @@ impl DistributedWorker {
         let config = Arc::new(
             ConfigStore::start(&base, &settings.config_topic.name, &format!("{ids}configs"), events_tx).await?,
         );
-        let url = settings.advertised_url(listener, &local_host());
+        let url = settings.advertised_url(listener, &local_host(), worker.rest_security.server_tls.is_some());
         let worker_id = DistributedConfig::worker_id(&url);
         let generation = Arc::new(AtomicI32::new(-1));
         let status_writer = StatusWriter::start(status.clone(), worker_id.clone(), generation.clone());
@@ -243,6 +260,7 @@ impl DistributedWorker {
             rebalance_timeout: settings.rebalance_timeout,
             heartbeat_interval: settings.heartbeat_interval,
             request_timeout: settings.request_timeout,
+            tls: group_tls(&base)?,
         });
         let shared = Arc::new(Shared {
             worker_id,
@@ -267,6 +285,7 @@ impl DistributedWorker {
             assignor: IncrementalAssignor::new(settings.max_delay.as_millis() as i64),
             settings,
             listener,
+            rest_security: worker.rest_security.clone(),
             member,
             events,
             requests,
@@ -299,8 +318,9 @@ impl DistributedWorker {
     pub async fn run(mut self) -> Result<(), DistributedError> {
         let addr = self.listener;
         let herder: Arc<dyn runtime::herder::Herder> = self.herder();
-        let rest =
-            runtime::rest::serve(addr, herder).await.map_err(|source| DistributedError::Rest { addr, source })?;
+        let rest = runtime::rest::serve(addr, herder, &self.rest_security)
+            .await
+            .map_err(|source| DistributedError::Rest { addr, source })?;
         let mut term = signal(SignalKind::terminate()).expect("signal handler");
         let mut int = signal(SignalKind::interrupt()).expect("signal handler");
         let mut requested = self.shutdown_tx.subscribe();

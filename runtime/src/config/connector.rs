@@ -170,7 +170,17 @@ impl ConnectorConfig {
         let producer_overrides = reader.prefixed("producer.override.");
         let consumer_overrides = reader.prefixed("consumer.override.");
         let admin_overrides = reader.prefixed("admin.override.");
-        super::security::refuse_unsupported(reader, &["producer.override.", "consumer.override.", "admin.override."]);
+        // checked here when the override sets its own protocol; otherwise with the worker's
+        // keys it completes, when the task's client is made
+        for (prefix, settings) in [
+            ("producer.override.", &producer_overrides),
+            ("consumer.override.", &consumer_overrides),
+            ("admin.override.", &admin_overrides),
+        ] {
+            if settings.contains_key("security.protocol") {
+                super::client_security::check(reader, prefix, settings);
+            }
+        }
         if reader.has_errors() {
             return None;
         }

@@ -1,12 +1,14 @@
 //! Configuration: `.properties`/JSON files, config providers, the typed reader that reports every
 //! problem at once, and the worker and connector keys the runtime owns.
 
+pub mod client_security;
 pub mod connector;
 pub mod file;
+mod jaas;
 pub mod properties;
 pub mod provider;
 pub mod reader;
-mod security;
+pub mod rest_security;
 pub mod worker;
 
 pub use connector::{

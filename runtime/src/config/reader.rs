@@ -97,6 +97,8 @@ pub fn is_secret_key(key: &str) -> bool {
         || k.ends_with("sasl.jaas.config")
         || k.ends_with("session.token")
         || k.ends_with("api.key")
+        || k.ends_with("ssl.keystore.key")
+        || k.ends_with("client.secret")
 }
 
 /// A value as a user may see it: `[hidden]` for a secret key; in any other value, the password

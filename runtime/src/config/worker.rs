@@ -71,8 +71,14 @@ pub struct WorkerConfig {
     pub shutdown_timeout: Duration,
     /// Where the REST API listens; `None` when `listeners` is empty.
     pub listener: Option<SocketAddr>,
+    /// The REST listener's TLS (`https://`) and basic authentication.
+    pub rest_security: super::rest_security::RestSecurity,
     pub topic_creation_enable: bool,
-    /// `producer.*`, `consumer.*`, `admin.*` with the prefix removed.
+    /// The worker's own `security.protocol`, `ssl.*`, `sasl.*` (Java's keys): its internal
+    /// clients' security, and the base of the connectors' admin clients' as Kafka's.
+    pub client_security: BTreeMap<String, String>,
+    /// `producer.*`, `consumer.*`, `admin.*` with the prefix removed (Java's keys; security
+    /// keys are turned into librdkafka's when a client is made, after the connector's overrides).
     pub producer: BTreeMap<String, String>,
     pub consumer: BTreeMap<String, String>,
     pub admin: BTreeMap<String, String>,
@@ -102,11 +108,16 @@ impl WorkerConfig {
         let offset_flush_timeout = reader.millis("offset.flush.timeout.ms", 5_000);
         let shutdown_timeout = reader.millis("task.shutdown.graceful.timeout.ms", 5_000);
         let listener = parse_listeners(reader);
+        let https = matches!(listener, Some(Some((_, true))));
+        let rest_security = super::rest_security::parse(reader, https);
         let topic_creation_enable = reader.bool("topic.creation.enable", true);
         let producer = reader.prefixed("producer.");
         let consumer = reader.prefixed("consumer.");
         let admin = reader.prefixed("admin.");
-        super::security::refuse_unsupported(reader, &["", "producer.", "consumer.", "admin."]);
+        let client_security = super::client_security::top_level(reader);
+        for (prefix, settings) in [("producer.", &producer), ("consumer.", &consumer), ("admin.", &admin)] {
+            super::client_security::check(reader, prefix, settings);
+        }
         reader.prefixed("config.providers");
         let plugin_path = reader.string("plugin.path");
         reader.accept(IGNORED);
@@ -125,8 +136,10 @@ impl WorkerConfig {
             offset_flush_interval,
             offset_flush_timeout,
             shutdown_timeout,
-            listener: listener?,
+            listener: listener?.map(|(addr, _)| addr),
+            rest_security,
             topic_creation_enable,
+            client_security,
             producer,
             consumer,
             admin,
@@ -160,18 +173,23 @@ fn required_converter(reader: &mut ConfigReader<'_>, key: &str) -> Option<Conver
     }
 }
 
-/// `listeners`: the first `http://host:port`. Unset → `127.0.0.1:8083` (loopback; Kafka's default
-/// `http://:8083` binds every interface, a documented difference). An empty host → all interfaces.
-fn parse_listeners(reader: &mut ConfigReader<'_>) -> Option<Option<SocketAddr>> {
+/// `listeners`: the first `http://host:port` or `https://host:port`, and whether it is HTTPS.
+/// Unset → `127.0.0.1:8083` (loopback; Kafka's default `http://:8083` binds every interface, a
+/// documented difference). An empty host → all interfaces.
+fn parse_listeners(reader: &mut ConfigReader<'_>) -> Option<Option<(SocketAddr, bool)>> {
     let Some(value) = reader.string("listeners") else {
-        return Some(Some(SocketAddr::from(([127, 0, 0, 1], 8083))));
+        return Some(Some((SocketAddr::from(([127, 0, 0, 1], 8083)), false)));
     };
     let first = value.split(',').map(str::trim).find(|s| !s.is_empty());
     let Some(first) = first else { return Some(None) };
-    let expected = "http://HOST:PORT (https is not supported)";
-    let Some(hostport) = first.strip_prefix("http://") else {
-        reader.invalid("listeners", expected, value.as_str());
-        return None;
+    let expected = "http://HOST:PORT or https://HOST:PORT";
+    let (hostport, https) = match (first.strip_prefix("http://"), first.strip_prefix("https://")) {
+        (Some(h), _) => (h, false),
+        (_, Some(h)) => (h, true),
+        _ => {
+            reader.invalid("listeners", expected, value.as_str());
+            return None;
+        }
     };
     let hostport = hostport.trim_end_matches('/');
     let (host, port) = match hostport.rsplit_once(':') {
@@ -187,7 +205,7 @@ fn parse_listeners(reader: &mut ConfigReader<'_>) -> Option<Option<SocketAddr>> 
         h => h,
     };
     match (host.parse::<std::net::IpAddr>(), port.parse::<u16>()) {
-        (Ok(ip), Ok(port)) => Some(Some(SocketAddr::new(ip, port))),
+        (Ok(ip), Ok(port)) => Some(Some((SocketAddr::new(ip, port), https))),
         _ => {
             reader.invalid("listeners", expected, value.as_str());
             None
@@ -210,12 +228,12 @@ mod tests {
         assert_eq!(w.bootstrap_servers, "localhost:9092");
         assert_eq!(w.offset_flush_interval, Duration::from_secs(60));
         assert_eq!(w.listener, Some(SocketAddr::from(([127, 0, 0, 1], 8083))));
-        let errors = WorkerConfig::from_pairs(&[("value.converter", "com.example.Nope"), ("listeners", "https://x:1")])
+        let errors = WorkerConfig::from_pairs(&[("value.converter", "com.example.Nope"), ("listeners", "ftp://x:1")])
             .unwrap_err()
             .to_string();
         assert!(errors.contains("key.converter: missing required key"), "{errors}");
         assert!(errors.contains("value.converter: expected one of"), "{errors}");
         assert!(errors.contains("offset.storage.file.filename: missing required key"), "{errors}");
-        assert!(errors.contains("listeners: expected http://HOST:PORT"), "{errors}");
+        assert!(errors.contains("listeners: expected http://HOST:PORT or https://HOST:PORT"), "{errors}");
     }
 }

@@ -17,7 +17,7 @@ pub const TIMEOUT: Duration = Duration::from_secs(90);
 /// Why a request to another worker failed before it answered.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("{0} is not an http:// URL")]
+    #[error("{0} is not an http:// or https:// URL")]
     Url(String),
     #[error("IO Error trying to forward REST request: {0}")]
     Io(String),
@@ -37,10 +37,40 @@ pub fn encode_segment(s: &str) -> String {
     out
 }
 
-/// `host:port` of an `http://host:port/` base URL.
-fn authority(base: &str) -> Result<&str, ClientError> {
-    let rest = base.strip_prefix("http://").ok_or_else(|| ClientError::Url(base.to_owned()))?;
-    Ok(rest.split('/').next().unwrap_or(rest))
+/// The worker's TLS settings for `https://` workers (its REST keys), set when REST starts.
+static TLS: std::sync::RwLock<Option<std::sync::Arc<rustls::ClientConfig>>> = std::sync::RwLock::new(None);
+
+pub fn set_tls(tls: Option<std::sync::Arc<rustls::ClientConfig>>) {
+    *TLS.write().unwrap() = tls;
+}
+
+/// `host:port` of an `http://host:port/` or `https://host:port/` base URL, and whether HTTPS.
+fn authority(base: &str) -> Result<(&str, bool), ClientError> {
+    let (rest, https) = match (base.strip_prefix("http://"), base.strip_prefix("https://")) {
+        (Some(r), _) => (r, false),
+        (_, Some(r)) => (r, true),
+        _ => return Err(ClientError::Url(base.to_owned())),
+    };
+    Ok((rest.split('/').next().unwrap_or(rest), https))
+}
+
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
+async fn connect(host: &str, https: bool) -> Result<Box<dyn Io>, ClientError> {
+    let io = |e: &dyn std::fmt::Display| ClientError::Io(e.to_string());
+    let tcp = tokio::net::TcpStream::connect(host).await.map_err(|e| io(&e))?;
+    if !https {
+        return Ok(Box::new(tcp));
+    }
+    let config = match TLS.read().unwrap().clone() {
+        Some(c) => c,
+        None => crate::tls::ClientTls { verify_host: true, ..Default::default() }.rustls().map_err(|e| io(&e))?,
+    };
+    let name = host.rsplit_once(':').map_or(host, |(h, _)| h).trim_matches(['[', ']']).to_owned();
+    let name = rustls::pki_types::ServerName::try_from(name).map_err(|e| io(&e))?;
+    let stream = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await.map_err(|e| io(&e))?;
+    Ok(Box::new(stream))
 }
 
 /// Sends `method` `base` + `path` (`path` without its leading slash, query included) with a
@@ -52,11 +82,12 @@ pub async fn send(
     headers: &BTreeMap<&str, String>,
     body: Vec<u8>,
 ) -> Result<(u16, Bytes), ClientError> {
-    let host = authority(base)?.to_owned();
+    let (host, https) = authority(base)?;
+    let host = host.to_owned();
     let uri = format!("/{}", path.trim_start_matches('/'));
     let call = async {
         let io = |e: &dyn std::fmt::Display| ClientError::Io(e.to_string());
-        let stream = tokio::net::TcpStream::connect(&host).await.map_err(|e| io(&e))?;
+        let stream = connect(&host, https).await?;
         let (mut sender, conn) =
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| io(&e))?;
         tokio::spawn(async move {

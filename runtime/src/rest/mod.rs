@@ -15,8 +15,10 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tracing::{info, warn};
 
+mod auth;
 pub mod client;
 mod forward;
+mod listener;
 mod plugins;
 mod writes;
 
@@ -29,14 +31,27 @@ struct Rest {
     herder: Arc<dyn Herder>,
 }
 
-/// Binds `addr` and serves in the background; dropping the handle does not stop it.
-pub async fn serve(addr: SocketAddr, herder: Arc<dyn Herder>) -> std::io::Result<tokio::task::JoinHandle<()>> {
+/// Binds `addr` and serves in the background, over TLS and with basic authentication as
+/// `security` says; dropping the handle does not stop it.
+pub async fn serve(
+    addr: SocketAddr,
+    herder: Arc<dyn Herder>,
+    security: &crate::config::rest_security::RestSecurity,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    info!(address = %listener.local_addr()?, "REST API listening");
-    let app = router(Rest { herder });
-    Ok(tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    }))
+    let scheme = if security.server_tls.is_some() { "https" } else { "http" };
+    info!(address = %listener.local_addr()?, scheme, basic_auth = security.users.is_some(), "REST API listening");
+    client::set_tls(security.client_tls.clone());
+    let mut app = router(Rest { herder });
+    if let Some(users) = security.users.clone() {
+        app = app.layer(axum::middleware::from_fn(move |request, next| auth::basic(users.clone(), request, next)));
+    }
+    Ok(match security.server_tls.clone() {
+        None => tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        }),
+        Some(tls) => tokio::spawn(listener::serve_tls(listener, tls, app)),
+    })
 }
 
 fn router(rest: Rest) -> Router {

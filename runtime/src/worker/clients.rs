@@ -37,13 +37,6 @@ const JAVA_ONLY: &[&str] = &[
     "client.dns.lookup",
     "default.api.timeout.ms",
     "max.poll.records",
-    "ssl.truststore.type",
-    "ssl.keystore.type",
-    "ssl.truststore.location",
-    "ssl.truststore.password",
-    "sasl.jaas.config",
-    "sasl.login.callback.handler.class",
-    "sasl.client.callback.handler.class",
     "exclude.internal.topics",
     "send.buffer.bytes",
     "receive.buffer.bytes",
@@ -59,8 +52,37 @@ fn librdkafka_name(java: &str) -> &str {
     }
 }
 
-fn apply(cfg: &mut ClientConfig, settings: &BTreeMap<String, String>, what: &str) {
-    for (k, v) in settings {
+/// A client's security keys that cannot be used (a store gone or changed since the start, or a
+/// connector override completed by the worker's keys).
+#[derive(Debug, thiserror::Error)]
+#[error("{client} settings: {problems}")]
+pub struct ClientConfigError {
+    client: &'static str,
+    problems: String,
+}
+
+/// Java's keys for one client, in order (later wins), with the security keys made librdkafka's
+/// on the merged result, as a Java client reads its one merged config.
+fn apply(
+    cfg: &mut ClientConfig,
+    layers: &[&BTreeMap<String, String>],
+    what: &'static str,
+) -> Result<(), ClientConfigError> {
+    let mut settings = BTreeMap::new();
+    for layer in layers {
+        settings.extend(layer.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    crate::config::client_security::translate(&mut settings).map_err(|problems| ClientConfigError {
+        client: what,
+        problems: problems
+            .iter()
+            .map(|p| {
+                format!("{}: expected {}, got {:?}", p.key, p.expected, crate::config::redact_value(&p.key, &p.got))
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+    })?;
+    for (k, v) in &settings {
         if JAVA_ONLY.contains(&k.as_str()) {
             debug!(key = %k, client = what, "java client setting has no librdkafka equivalent; ignored");
             continue;
@@ -74,11 +96,16 @@ fn apply(cfg: &mut ClientConfig, settings: &BTreeMap<String, String>, what: &str
         }
         cfg.set(librdkafka_name(k), v);
     }
+    Ok(())
 }
 
 /// The source task producer: acks=all, idempotent (ordering kept with several requests in
 /// flight), murmur2 partitioning as Java's, deliveries retried until they succeed.
-pub fn producer_config(worker: &WorkerConfig, cc: &ConnectorConfig, task: usize) -> ClientConfig {
+pub fn producer_config(
+    worker: &WorkerConfig,
+    cc: &ConnectorConfig,
+    task: usize,
+) -> Result<ClientConfig, ClientConfigError> {
     let mut cfg = ClientConfig::new();
     cfg.set("bootstrap.servers", &worker.bootstrap_servers)
         .set("client.id", format!("connector-producer-{}-{task}", cc.name))
@@ -92,13 +119,16 @@ pub fn producer_config(worker: &WorkerConfig, cc: &ConnectorConfig, task: usize)
         // 32 MB) at no cost in throughput; `producer.buffer.memory` changes it
         .set("queue.buffering.max.kbytes", "8192")
         .set("log_level", "4");
-    apply(&mut cfg, &worker.producer, "producer");
-    apply(&mut cfg, &cc.producer_overrides, "producer");
-    cfg
+    apply(&mut cfg, &[&worker.producer, &cc.producer_overrides], "producer")?;
+    Ok(cfg)
 }
 
 /// The sink task consumer: group `connect-<name>`, manual commits, earliest.
-pub fn consumer_config(worker: &WorkerConfig, cc: &ConnectorConfig, task: usize) -> ClientConfig {
+pub fn consumer_config(
+    worker: &WorkerConfig,
+    cc: &ConnectorConfig,
+    task: usize,
+) -> Result<ClientConfig, ClientConfigError> {
     let mut cfg = ClientConfig::new();
     cfg.set("bootstrap.servers", &worker.bootstrap_servers)
         .set("group.id", format!("connect-{}", cc.name))
@@ -123,19 +153,28 @@ pub fn consumer_config(worker: &WorkerConfig, cc: &ConnectorConfig, task: usize)
         // soon as its buffer drains
         .set("fetch.queue.backoff.ms", "20")
         .set("log_level", "4");
-    apply(&mut cfg, &worker.consumer, "consumer");
-    apply(&mut cfg, &cc.consumer_overrides, "consumer");
-    cfg
+    apply(&mut cfg, &[&worker.consumer, &cc.consumer_overrides], "consumer")?;
+    Ok(cfg)
 }
 
-pub fn admin_config(worker: &WorkerConfig, cc: Option<&ConnectorConfig>) -> ClientConfig {
+/// A connector's (or the worker's) admin client: the worker's own security keys, then
+/// `admin.*`, then the connector's `admin.override.*`, as Kafka's `Worker.adminConfigs`.
+pub fn admin_config(worker: &WorkerConfig, cc: Option<&ConnectorConfig>) -> Result<ClientConfig, ClientConfigError> {
     let mut cfg = ClientConfig::new();
     cfg.set("bootstrap.servers", &worker.bootstrap_servers).set("log_level", "3");
-    apply(&mut cfg, &worker.admin, "admin");
-    if let Some(cc) = cc {
-        apply(&mut cfg, &cc.admin_overrides, "admin");
-    }
-    cfg
+    let none = BTreeMap::new();
+    let overrides = cc.map_or(&none, |cc| &cc.admin_overrides);
+    apply(&mut cfg, &[&worker.client_security, &worker.admin, overrides], "admin")?;
+    Ok(cfg)
+}
+
+/// The worker's internal clients (offsets, status and config topics, group membership, KIP-875
+/// on sinks' groups): `bootstrap.servers` and the worker's own security keys.
+pub fn internal_config(worker: &WorkerConfig) -> Result<ClientConfig, ClientConfigError> {
+    let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", &worker.bootstrap_servers);
+    apply(&mut cfg, &[&worker.client_security], "worker")?;
+    Ok(cfg)
 }
 
 /// Which task a Kafka client works for: librdkafka logs from its own threads, outside the task's
@@ -177,16 +216,137 @@ impl ClientOwner {
     }
 }
 
+/// A client-creation error with a secret key's value hidden (librdkafka's own message names
+/// the key and its value).
+pub fn redacted(e: KafkaError) -> KafkaError {
+    match e {
+        KafkaError::ClientConfig(code, desc, key, value) => {
+            let value = crate::config::redact_value(&key, &value).into_owned();
+            KafkaError::ClientConfig(code, desc, key, value)
+        }
+        other => other,
+    }
+}
+
+/// Why the brokers did not answer the start-up check.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerCheckError {
+    #[error(transparent)]
+    Settings(#[from] ClientConfigError),
+    #[error("{error}{}", .cause.as_deref().map(|c| format!("; {c}")).unwrap_or_default())]
+    Unreachable { error: KafkaError, cause: Option<String> },
+}
+
+/// Keeps librdkafka's last connection error, whose text says why (a TLS handshake, SASL).
+#[derive(Default)]
+struct ProbeContext(std::sync::Mutex<Option<String>>);
+
+impl rdkafka::ClientContext for ProbeContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        debug!(error = %error, reason, "kafka connection check");
+        *self.0.lock().unwrap() = Some(reason.to_owned());
+    }
+    /// Connection failures are logged under `FAIL` as they happen (the error events wait for a
+    /// poll).
+    fn log(&self, _: rdkafka::config::RDKafkaLogLevel, facility: &str, message: &str) {
+        debug!(facility, "librdkafka: {message}");
+        if facility == "FAIL" {
+            *self.0.lock().unwrap() = Some(message.to_owned());
+        }
+    }
+}
+
+impl rdkafka::producer::ProducerContext for ProbeContext {
+    type DeliveryOpaque = ();
+    fn delivery(&self, _: &rdkafka::message::DeliveryResult<'_>, _: ()) {}
+}
+
+/// The broker a librdkafka message is about (`[thrd:ssl://host:port/bootstrap]: …`), as
+/// `host:port`.
+fn broker_of(reason: &str) -> Option<&str> {
+    use std::sync::OnceLock;
+    static BROKER: OnceLock<regex::Regex> = OnceLock::new();
+    let re = BROKER.get_or_init(|| regex::Regex::new(r"(?:[a-z_]+://)?([A-Za-z0-9.\-]+:\d+)/").unwrap());
+    re.captures(reason).and_then(|c| c.get(1)).map(|m| m.as_str())
+}
+
+/// What is wrong with the certificate `broker` presents, checked against `ca_pem` (librdkafka's
+/// `ssl.ca.pem`; without it, the chain's own root, so an expired or misnamed certificate still
+/// shows as such).
+fn certificate_problem(broker: &str, ca_pem: Option<&str>) -> Option<crate::tls::diagnose::CertificateProblem> {
+    use rustls_pki_types::pem::PemObject;
+    let (host, port) = broker.rsplit_once(':')?;
+    let chain = crate::tls::diagnose::server_chain(host, port.parse().ok()?, Duration::from_secs(3))?;
+    let roots: Vec<_> = match ca_pem {
+        Some(pem) => crate::tls::CertificateDer::pem_slice_iter(pem.as_bytes()).filter_map(Result::ok).collect(),
+        None => chain.last().cloned().into_iter().collect(),
+    };
+    crate::tls::diagnose::check_chain(&chain, host, &roots)
+}
+
+/// True when `broker` answers a TLS handshake.
+fn speaks_tls(broker: &str) -> bool {
+    let Some((host, port)) = broker.rsplit_once(':') else { return false };
+    port.parse().is_ok_and(|port| crate::tls::diagnose::server_chain(host, port, Duration::from_secs(3)).is_some())
+}
+
+/// librdkafka's reason for a failed connection, with what to change, in Java's key names.
+pub fn explain_connection_error(reason: &str, ca_pem: Option<&str>) -> String {
+    use crate::tls::diagnose::CertificateProblem as P;
+    let lower = reason.to_ascii_lowercase();
+    let broker = broker_of(reason).unwrap_or("the broker");
+    const UNKNOWN_CA: &str = "the broker's certificate is not signed by a CA in the trust store \
+                              (ssl.truststore.location, and the producer./consumer. ones)";
+    let why = if lower.contains("certificate verify failed") || lower.contains("could not be verified") {
+        match certificate_problem(broker, ca_pem) {
+            Some(P::Expired) => "the broker's certificate has expired (renew it on the broker)".to_owned(),
+            Some(P::NotYetValid) => "the broker's certificate is not valid yet (check the clocks)".to_owned(),
+            Some(P::WrongHost) => format!(
+                "the broker's certificate is not issued for the host name {} (bootstrap.servers, or the broker's \
+                 advertised listener); ssl.endpoint.identification.algorithm= (empty) turns the check off",
+                broker.rsplit_once(':').map_or(broker, |(h, _)| h)
+            ),
+            Some(P::Other(why)) => format!("the broker's certificate was refused: {why}"),
+            Some(P::UnknownIssuer) | None => UNKNOWN_CA.to_owned(),
+        }
+    } else if lower.contains("sasl authentication") || lower.contains("authentication failed") {
+        "the broker refused the SASL credentials (sasl.jaas.config's username and password, sasl.mechanism)".to_owned()
+    } else if lower.contains("apiversion") && lower.contains("disconnected") && speaks_tls(broker) {
+        "the broker speaks TLS on this port: set security.protocol=SSL or SASL_SSL (and the producer./consumer. ones)"
+            .to_owned()
+    } else if lower.contains("security.protocol") || lower.contains("ssl listener") {
+        "the broker may expect TLS or SASL here: set security.protocol (and the producer./consumer. ones)".to_owned()
+    } else if lower.contains("ssl handshake failed") {
+        "the TLS handshake failed (ssl.* keys, or a broker that does not speak TLS on this port)".to_owned()
+    } else {
+        return reason.to_owned();
+    };
+    format!("{broker}: {why} [{reason}]")
+}
+
 /// Fails fast with a clear message when no broker answers within `timeout`.
-pub async fn check_brokers(worker: &WorkerConfig, timeout: Duration) -> Result<usize, KafkaError> {
-    let cfg = admin_config(worker, None);
+pub async fn check_brokers(worker: &WorkerConfig, timeout: Duration) -> Result<usize, BrokerCheckError> {
+    let cfg = admin_config(worker, None)?;
+    let ca_pem = cfg.get("ssl.ca.pem").map(str::to_owned);
     tokio::task::spawn_blocking(move || {
-        let producer: BaseProducer = cfg.create()?;
-        let md = producer.client().fetch_metadata(None, timeout)?;
-        Ok(md.brokers().len())
+        let unreachable = |error, cause| BrokerCheckError::Unreachable { error, cause };
+        let producer: BaseProducer<ProbeContext> =
+            cfg.create_with_context(ProbeContext::default()).map_err(|e| unreachable(redacted(e), None))?;
+        match producer.client().fetch_metadata(None, timeout) {
+            Ok(md) => Ok(md.brokers().len()),
+            Err(e) => {
+                // the error callbacks are served by polling
+                producer.poll(Duration::ZERO);
+                let reason = producer.context().0.lock().unwrap().clone();
+                Err(unreachable(e, reason.map(|r| explain_connection_error(&r, ca_pem.as_deref()))))
+            }
+        }
     })
     .await
-    .unwrap_or_else(|e| Err(KafkaError::Canceled).inspect_err(|_| warn!(error = %e, "metadata check panicked")))
+    .unwrap_or_else(|e| {
+        warn!(error = %e, "metadata check panicked");
+        Err(BrokerCheckError::Unreachable { error: KafkaError::Canceled, cause: None })
+    })
 }
 
 /// Creates `topic` with the connector's `topic.creation.default.*` settings; an existing topic is fine.
@@ -211,4 +371,42 @@ pub async fn ensure_topic(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_broker_is_read_from_librdkafka_messages() {
+        let tls = "[thrd:ssl://127.0.0.1:9095/bootstrap]: ssl://127.0.0.1:9095/bootstrap: SSL handshake failed: x";
+        assert_eq!(broker_of(tls), Some("127.0.0.1:9095"));
+        assert_eq!(
+            broker_of("[thrd:b-1.kafka.example.com:9092/bootstrap]: Disconnected"),
+            Some("b-1.kafka.example.com:9092")
+        );
+        assert_eq!(broker_of("no broker here"), None);
+    }
+
+    #[test]
+    fn a_secret_value_in_librdkafka_config_errors_is_hidden() {
+        let e = KafkaError::ClientConfig(
+            rdkafka::types::RDKafkaConfRes::RD_KAFKA_CONF_INVALID,
+            "not supported".into(),
+            "sasl.oauthbearer.client.secret".into(),
+            "s3cret".into(),
+        );
+        let text = redacted(e).to_string();
+        assert!(text.contains("[hidden]") && !text.contains("s3cret"), "{text}");
+    }
+
+    #[test]
+    fn sasl_and_protocol_failures_name_the_keys() {
+        let sasl = "[thrd:sasl_ssl://b:9093/bootstrap]: sasl_ssl://b:9093/bootstrap: SASL authentication error: Authentication failed";
+        let text = explain_connection_error(sasl, None);
+        assert!(text.starts_with("b:9093: the broker refused the SASL credentials (sasl.jaas.config"), "{text}");
+        let other =
+            "[thrd:b:9092/bootstrap]: b:9092/bootstrap: Connect to ipv4#10.0.0.1:9092 failed: Connection refused";
+        assert_eq!(explain_connection_error(other, None), other);
+    }
 }

@@ -75,16 +75,18 @@ impl DeadLetterQueue {
             rf = brokers as i32;
         }
         let admin = clients::admin_config(&ctx.worker, Some(&ctx.connector))
+            .map_err(TaskError::fatal)?
             .create()
-            .map_err(|e| TaskError::fatal(format!("cannot create the admin client: {e}")))?;
+            .map_err(|e| TaskError::fatal(format!("cannot create the admin client: {}", clients::redacted(e))))?;
         let creation = TopicCreation { partitions: 1, replication_factor: rf, configs: Default::default() };
         clients::ensure_topic(&admin, &topic, &creation)
             .await
             .map_err(|e| TaskError::fatal(format!("cannot create the dead letter queue topic {topic}: {e}")))?;
-        let mut cfg = clients::producer_config(&ctx.worker, &ctx.connector, ctx.task_id);
+        let mut cfg = clients::producer_config(&ctx.worker, &ctx.connector, ctx.task_id).map_err(TaskError::fatal)?;
         cfg.set("client.id", format!("connector-dlq-producer-{}-{}", ctx.connector.name, ctx.task_id));
-        let producer =
-            cfg.create().map_err(|e| TaskError::fatal(format!("cannot create the dead letter queue producer: {e}")))?;
+        let producer = cfg.create().map_err(|e| {
+            TaskError::fatal(format!("cannot create the dead letter queue producer: {}", clients::redacted(e)))
+        })?;
         info!(topic = %topic, "dead letter queue ready");
         Ok(Some(DeadLetterQueue {
             producer,

@@ -20,7 +20,10 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
-pub use clients::{admin_config, check_brokers, consumer_config, producer_config};
+pub use clients::{
+    admin_config, check_brokers, consumer_config, explain_connection_error, internal_config, producer_config, redacted,
+    BrokerCheckError, ClientConfigError,
+};
 pub use herder::{HerderRequest, PutOutcome};
 pub use runner::{redact, ConnectorRunner, TaskEnded};
 use runner::{Launcher, SinkLauncher, SourceLauncher};
@@ -361,8 +364,9 @@ impl Worker {
             self.signals = Some(Signals::new());
         }
         if let (Some(addr), None) = (self.config.listener, &self.rest) {
-            let handle =
-                crate::rest::serve(addr, self.herder()).await.map_err(|source| WorkerError::Rest { addr, source })?;
+            let handle = crate::rest::serve(addr, self.herder(), &self.config.rest_security)
+                .await
+                .map_err(|source| WorkerError::Rest { addr, source })?;
             self.rest = Some(handle);
         }
         Ok(())
@@ -370,8 +374,15 @@ impl Worker {
 
     /// The worker's own client settings (KIP-875 on sinks' consumer groups).
     fn client_base(&self) -> rdkafka::config::ClientConfig {
-        let mut base = rdkafka::config::ClientConfig::new();
-        base.set("bootstrap.servers", &self.config.bootstrap_servers).set("log_level", "4");
+        // the worker's security keys were read when its file was; a store changed since then
+        // shows in the client's own errors
+        let mut base = internal_config(&self.config).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the worker's client settings");
+            let mut plain = rdkafka::config::ClientConfig::new();
+            plain.set("bootstrap.servers", &self.config.bootstrap_servers);
+            plain
+        });
+        base.set("log_level", "4");
         base
     }
 

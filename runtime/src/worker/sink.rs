@@ -172,8 +172,9 @@ struct Loop<'a, T: SinkTask> {
 /// Runs one sink task until shutdown or failure.
 pub async fn run<T: SinkTask>(ctx: TaskContext, mut task: T) -> Result<(), TaskError> {
     let consumer: SinkConsumer = clients::consumer_config(&ctx.worker, &ctx.connector, ctx.task_id)
+        .map_err(TaskError::fatal)?
         .create_with_context(RebalanceContext { events: Mutex::default(), owner: clients::ClientOwner::of(&ctx) })
-        .map_err(|e| TaskError::fatal(format!("cannot create the consumer: {e}")))?;
+        .map_err(|e| TaskError::fatal(format!("cannot create the consumer: {}", clients::redacted(e))))?;
     let consumer = Arc::new(consumer);
     let mut subscription = Subscription::new(&ctx);
     subscription.refresh(&consumer).await?;

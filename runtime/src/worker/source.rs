@@ -93,13 +93,15 @@ struct Loop<T: SourceTask> {
 pub async fn run<T: SourceTask>(ctx: TaskContext, mut task: T) -> Result<(), TaskError> {
     let (tx, acks) = mpsc::unbounded_channel();
     let producer: ThreadedProducer<AckContext> = clients::producer_config(&ctx.worker, &ctx.connector, ctx.task_id)
+        .map_err(TaskError::fatal)?
         .create_with_context(AckContext { tx, owner: clients::ClientOwner::of(&ctx) })
-        .map_err(|e| TaskError::fatal(format!("cannot create the producer: {e}")))?;
+        .map_err(|e| TaskError::fatal(format!("cannot create the producer: {}", clients::redacted(e))))?;
     let admin = match (&ctx.connector.topic_creation, ctx.worker.topic_creation_enable) {
         (Some(_), true) => Some(
             clients::admin_config(&ctx.worker, Some(&ctx.connector))
+                .map_err(TaskError::fatal)?
                 .create()
-                .map_err(|e| TaskError::fatal(format!("cannot create the admin client: {e}")))?,
+                .map_err(|e| TaskError::fatal(format!("cannot create the admin client: {}", clients::redacted(e))))?,
         ),
         _ => None,
     };

@@ -1,0 +1,156 @@
+//! SASL on the wire. No SASL-capable broker runs here (Tansu 0.6.0's SASL did not accept the
+//! users it made), so this test stands in for one: a listener that speaks the start of Kafka's
+//! protocol (ApiVersions, SaslHandshake, SaslAuthenticate, decoded and encoded by the
+//! `kafka-protocol` crate) receives what sluice sends for a user's unchanged
+//! `sasl.jaas.config`, checks the bytes, and refuses the credentials as a broker does; sluice
+//! must stop at start naming the keys to change, without showing the password.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsResponse, RequestHeader, ResponseHeader, SaslAuthenticateRequest, SaslAuthenticateResponse,
+    SaslHandshakeRequest, SaslHandshakeResponse,
+};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+
+use crate::harness::*;
+
+/// What the client sent: the mechanism asked for and the first SASL message.
+#[derive(Debug)]
+struct Seen {
+    mechanism: String,
+    auth_bytes: Vec<u8>,
+}
+
+fn read_frame(s: &mut TcpStream) -> Option<Bytes> {
+    let mut size = [0u8; 4];
+    s.read_exact(&mut size).ok()?;
+    let mut body = vec![0u8; i32::from_be_bytes(size) as usize];
+    s.read_exact(&mut body).ok()?;
+    Some(Bytes::from(body))
+}
+
+fn write_frame<R: Encodable>(s: &mut TcpStream, key: ApiKey, version: i16, correlation: i32, response: &R) {
+    let mut body = BytesMut::new();
+    ResponseHeader::default()
+        .with_correlation_id(correlation)
+        .encode(&mut body, key.response_header_version(version))
+        .unwrap();
+    response.encode(&mut body, version).unwrap();
+    s.write_all(&(body.len() as i32).to_be_bytes()).unwrap();
+    s.write_all(&body).unwrap();
+}
+
+/// Serves one client connection up to its SaslAuthenticate, which it refuses.
+fn serve(mut s: TcpStream) -> Option<Seen> {
+    let mut mechanism = String::new();
+    loop {
+        let mut frame = read_frame(&mut s)?;
+        let key = ApiKey::try_from(i16::from_be_bytes([frame[0], frame[1]])).ok()?;
+        let version = i16::from_be_bytes([frame[2], frame[3]]);
+        let header = RequestHeader::decode(&mut frame, key.request_header_version(version)).ok()?;
+        let correlation = header.correlation_id;
+        match key {
+            ApiKey::ApiVersions => {
+                let versions = [
+                    (ApiKey::ApiVersions, 0, 3),
+                    (ApiKey::SaslHandshake, 0, 1),
+                    (ApiKey::SaslAuthenticate, 0, 2),
+                    (ApiKey::Metadata, 0, 12),
+                ];
+                let response = ApiVersionsResponse::default().with_api_keys(
+                    versions
+                        .iter()
+                        .map(|(k, min, max)| {
+                            ApiVersion::default().with_api_key(*k as i16).with_min_version(*min).with_max_version(*max)
+                        })
+                        .collect(),
+                );
+                write_frame(&mut s, key, version, correlation, &response);
+            }
+            ApiKey::SaslHandshake => {
+                let request = SaslHandshakeRequest::decode(&mut frame, version).ok()?;
+                mechanism = request.mechanism.to_string();
+                let offered = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"].map(StrBytes::from_static_str).to_vec();
+                write_frame(
+                    &mut s,
+                    key,
+                    version,
+                    correlation,
+                    &SaslHandshakeResponse::default().with_mechanisms(offered),
+                );
+            }
+            ApiKey::SaslAuthenticate => {
+                let request = SaslAuthenticateRequest::decode(&mut frame, version).ok()?;
+                let refused = SaslAuthenticateResponse::default()
+                    .with_error_code(58) // SASL_AUTHENTICATION_FAILED
+                    .with_error_message(Some(StrBytes::from_static_str(
+                        "Authentication failed: Invalid username or password",
+                    )));
+                write_frame(&mut s, key, version, correlation, &refused);
+                return Some(Seen { mechanism, auth_bytes: request.auth_bytes.to_vec() });
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// A listener that records what the first client to authenticate sent.
+fn fake_broker() -> (String, mpsc::Receiver<Seen>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                if let Some(seen) = serve(conn) {
+                    let _ = tx.send(seen);
+                }
+            });
+        }
+    });
+    (addr, rx)
+}
+
+fn refused_with(mechanism: &str, module: &str) -> (Seen, String) {
+    let (addr, seen) = fake_broker();
+    let dir = Dir::new();
+    let mut keys = String::new();
+    for prefix in ["", "producer.", "consumer."] {
+        keys.push_str(&format!(
+            "{prefix}security.protocol=SASL_PLAINTEXT\n{prefix}sasl.mechanism={mechanism}\n\
+             {prefix}sasl.jaas.config={module} required username=\"alice\" password=\"alice-s3cret\";\n"
+        ));
+    }
+    let worker = dir.worker_on(free_port(), &addr, &keys);
+    let out = run(&[&worker]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{stderr}");
+    assert!(!stderr.contains("alice-s3cret"), "the password in the output:\n{stderr}");
+    let seen = seen.recv_timeout(Duration::from_secs(5)).expect("no SaslAuthenticate reached the listener");
+    (seen, stderr)
+}
+
+#[test]
+fn sasl_plain_sends_the_jaas_credentials_and_a_refusal_names_the_keys() {
+    let (seen, stderr) = refused_with("PLAIN", "org.apache.kafka.common.security.plain.PlainLoginModule");
+    assert_eq!(seen.mechanism, "PLAIN");
+    // RFC 4616: authzid NUL authcid NUL passwd
+    assert_eq!(seen.auth_bytes, b"\0alice\0alice-s3cret");
+    assert!(stderr.contains("the broker refused the SASL credentials (sasl.jaas.config"), "{stderr}");
+}
+
+#[test]
+fn sasl_scram_starts_with_the_rfc_5802_client_first_message() {
+    let (seen, stderr) = refused_with("SCRAM-SHA-512", "org.apache.kafka.common.security.scram.ScramLoginModule");
+    assert_eq!(seen.mechanism, "SCRAM-SHA-512");
+    let first = String::from_utf8(seen.auth_bytes).unwrap();
+    assert!(first.starts_with("n,,n=alice,r=") && first.len() > "n,,n=alice,r=".len() + 16, "{first}");
+    assert!(stderr.contains("sasl.jaas.config"), "{stderr}");
+}
