@@ -205,7 +205,8 @@ fn mariadb_tables_split_over_tasks_and_a_new_table_is_picked_up() {
             .as_array()
             .map_or(vec![], |ts| ts.iter().map(|t| t["config"]["tables"].as_str().unwrap().to_owned()).collect())
     };
-    wait_until(Duration::from_secs(30), "tasks", || tables(&four).len() == 2);
+    // the connectors start one after the other: wait for both splits
+    wait_until(Duration::from_secs(30), "tasks", || tables(&four).len() == 2 && tables(&three).len() == 3);
     assert_eq!(tables(&four), [format!("`{db}`.`t1`,`{db}`.`t2`"), format!("`{db}`.`t3`,`{db}`.`t4`")]);
     assert_eq!(tables(&three), [format!("`{small}`.`a`"), format!("`{small}`.`b`"), format!("`{small}`.`c`")]);
     mariadb(&format!(

@@ -34,9 +34,8 @@ const OAUTH_HANDLERS: &[&str] = &[
     "org.apache.kafka.common.security.oauthbearer.secured.OAuthBearerLoginCallbackHandler",
 ];
 
-/// Java keys read here (and so removed from the map librdkafka gets), with the values that
-/// need no action.
-const SSL_KEYS: &[&str] = &[
+/// The key and trust store keys (Kafka's `SslConfigs`), shared with the REST listener's.
+pub(crate) const STORE_KEYS: &[&str] = &[
     "ssl.truststore.type",
     "ssl.truststore.location",
     "ssl.truststore.password",
@@ -48,6 +47,10 @@ const SSL_KEYS: &[&str] = &[
     "ssl.keystore.key",
     "ssl.key.password",
     "ssl.endpoint.identification.algorithm",
+];
+
+/// The other Java `ssl.*` keys read here (all are removed from the map librdkafka gets).
+const SSL_KEYS: &[&str] = &[
     "ssl.enabled.protocols",
     "ssl.protocol",
     "ssl.provider",
@@ -90,7 +93,10 @@ const SASL_KEYS: &[&str] = &[
 
 /// Every Java security key this module reads, for the worker's top-level keys.
 pub fn java_keys() -> impl Iterator<Item = &'static str> {
-    std::iter::once("security.protocol").chain(SSL_KEYS.iter().copied()).chain(SASL_KEYS.iter().copied())
+    std::iter::once("security.protocol")
+        .chain(STORE_KEYS.iter().copied())
+        .chain(SSL_KEYS.iter().copied())
+        .chain(SASL_KEYS.iter().copied())
 }
 
 /// Replaces the Java security keys in `settings` (one client's keys, prefix removed) with

@@ -57,28 +57,13 @@ pub struct RestSecurity {
     pub users: Option<Arc<BasicAuthUsers>>,
 }
 
-const SSL_KEYS: &[&str] = &[
-    "ssl.keystore.type",
-    "ssl.keystore.location",
-    "ssl.keystore.password",
-    "ssl.keystore.certificate.chain",
-    "ssl.keystore.key",
-    "ssl.key.password",
-    "ssl.truststore.type",
-    "ssl.truststore.location",
-    "ssl.truststore.password",
-    "ssl.truststore.certificates",
-    "ssl.client.auth",
-    "ssl.endpoint.identification.algorithm",
-];
-
 /// Reads the listener's security; `https` when `listeners` names an `https://` URL.
 pub(crate) fn parse(reader: &mut ConfigReader<'_>, https: bool) -> RestSecurity {
     let users = basic_auth(reader);
     let prefixed = reader.prefixed("listeners.https.");
     let prefix = if prefixed.keys().any(|k| k.starts_with("ssl.")) { "listeners.https." } else { "" };
     let mut ssl = BTreeMap::new();
-    for key in SSL_KEYS {
+    for key in super::client_security::STORE_KEYS.iter().chain(&["ssl.client.auth"]) {
         if let Some(v) = reader.string(&format!("{prefix}{key}")) {
             ssl.insert(*key, v);
         }
