@@ -10,6 +10,11 @@
 //!   config to a connector ready to start.
 //! - `herder`: what should run, the interface REST talks to, and Kafka's REST entities.
 //! - `worker`: task loops on rdkafka, the offset store, REST, graceful shutdown.
+//! - `tls`: key material from Java's stores (JKS read natively, PKCS12, PEM) for both TLS stacks
+//!   (rustls for what sluice speaks itself, OpenSSL inside librdkafka), the certificate diagnosis
+//!   behind the connection errors, and the databases' TLS modes; `config::client_security` turns
+//!   Java's `security.protocol`/`ssl.*`/`sasl.*` into librdkafka's, `config::rest_security` the
+//!   REST listener's HTTPS and basic authentication.
 //!
 //! **Delivery guarantee**: at-least-once. Source offsets are committed only for records the broker
 //! acknowledged (every earlier record of the task included), every `offset.flush.interval.ms` and
@@ -22,7 +27,8 @@
 //! readable `<file>.json` sidecar.
 //!
 //! **Server needs**: a Kafka-compatible broker (Metadata, Produce with idempotence, Fetch,
-//! consumer groups, CreateTopics when `topic.creation.*` is used).
+//! consumer groups, CreateTopics when `topic.creation.*` is used), over PLAINTEXT, TLS, or SASL
+//! (PLAIN, SCRAM, OAUTHBEARER) as the worker file says.
 
 pub mod assignment;
 pub mod config;
