@@ -315,48 +315,7 @@ impl S3SinkConfig {
         let parquet_row_group_bytes =
             r.int_in("parquet.row.group.size.bytes", 16 * 1024 * 1024, 1024, i32::MAX as i64) as usize;
         r.one_of("schema.compatibility", "NONE", &["NONE"]);
-        let provider =
-            r.string_or("s3.credentials.provider.class", "com.amazonaws.auth.DefaultAWSCredentialsProviderChain");
-        let known_provider = provider.trim().is_empty()
-            || [
-                "DefaultAWSCredentialsProviderChain",
-                "DefaultCredentialsProvider",
-                "EnvironmentVariableCredentialsProvider",
-                "ProfileCredentialsProvider",
-                "InstanceProfileCredentialsProvider",
-                "ContainerCredentialsProvider",
-                "EC2ContainerCredentialsProviderWrapper",
-                "WebIdentityTokenCredentialsProvider",
-            ]
-            .contains(&provider.trim().rsplit('.').next().unwrap_or(""));
-        let assume_role_class = provider.trim() == "io.confluent.connect.s3.auth.AwsAssumeRoleCredentialsProvider";
-        let assume_role = if assume_role_class {
-            let arn = r.required("sts.role.arn", "the ARN of the role to assume (AwsAssumeRoleCredentialsProvider)");
-            let session_name = r.string_or("sts.role.session.name", "sluice-s3-sink");
-            let external_id = r.non_empty("sts.role.external.id");
-            arn.map(|arn| AssumeRole { arn, session_name, external_id })
-        } else {
-            r.accept(&["sts.role.arn", "sts.role.session.name", "sts.role.external.id"]);
-            None
-        };
-        if !known_provider && !assume_role_class {
-            r.invalid(
-                "s3.credentials.provider.class",
-                "an AWS credentials provider of the default chain or io.confluent.connect.s3.auth.AwsAssumeRoleCredentialsProvider (custom Java classes cannot run here)",
-                provider.as_str(),
-            );
-        }
-        let ca_pem = match runtime::tls::jvm::trust_store(std::env::var("KAFKA_OPTS").ok().as_deref()) {
-            Ok(certs) => certs.map(|c| runtime::tls::to_pem_certs(&c).into_bytes()),
-            Err(why) => {
-                r.invalid(
-                    "store.url",
-                    format!("an endpoint whose CAs can be read ({why})"),
-                    endpoint.clone().unwrap_or_default(),
-                );
-                None
-            }
-        };
+        let (assume_role, ca_pem) = credentials_and_trust(r, endpoint.as_deref());
         r.accept(ACCEPTED);
         for (key, default) in REFUSED {
             let v = r.string_or(key, default);
@@ -493,6 +452,50 @@ impl S3SinkConfig {
             }
         }
     }
+}
+
+/// `s3.credentials.provider.class` (the default chain's classes, or the assume-role provider with
+/// `sts.role.*`) and the CAs of an HTTPS endpoint (the JVM trust store `KAFKA_OPTS` names).
+fn credentials_and_trust(r: &mut ConfigReader<'_>, endpoint: Option<&str>) -> (Option<AssumeRole>, Option<Vec<u8>>) {
+    let provider =
+        r.string_or("s3.credentials.provider.class", "com.amazonaws.auth.DefaultAWSCredentialsProviderChain");
+    let known_provider = provider.trim().is_empty()
+        || [
+            "DefaultAWSCredentialsProviderChain",
+            "DefaultCredentialsProvider",
+            "EnvironmentVariableCredentialsProvider",
+            "ProfileCredentialsProvider",
+            "InstanceProfileCredentialsProvider",
+            "ContainerCredentialsProvider",
+            "EC2ContainerCredentialsProviderWrapper",
+            "WebIdentityTokenCredentialsProvider",
+        ]
+        .contains(&provider.trim().rsplit('.').next().unwrap_or(""));
+    let assume_role_class = provider.trim() == "io.confluent.connect.s3.auth.AwsAssumeRoleCredentialsProvider";
+    let assume_role = if assume_role_class {
+        let arn = r.required("sts.role.arn", "the ARN of the role to assume (AwsAssumeRoleCredentialsProvider)");
+        let session_name = r.string_or("sts.role.session.name", "sluice-s3-sink");
+        let external_id = r.non_empty("sts.role.external.id");
+        arn.map(|arn| AssumeRole { arn, session_name, external_id })
+    } else {
+        r.accept(&["sts.role.arn", "sts.role.session.name", "sts.role.external.id"]);
+        None
+    };
+    if !known_provider && !assume_role_class {
+        r.invalid(
+            "s3.credentials.provider.class",
+            "an AWS credentials provider of the default chain or io.confluent.connect.s3.auth.AwsAssumeRoleCredentialsProvider (custom Java classes cannot run here)",
+            provider.as_str(),
+        );
+    }
+    let ca_pem = match runtime::tls::jvm::trust_store(std::env::var("KAFKA_OPTS").ok().as_deref()) {
+        Ok(certs) => certs.map(|c| runtime::tls::to_pem_certs(&c).into_bytes()),
+        Err(why) => {
+            r.invalid("store.url", format!("an endpoint whose CAs can be read ({why})"), endpoint.unwrap_or_default());
+            None
+        }
+    };
+    (assume_role, ca_pem)
 }
 
 #[cfg(test)]
