@@ -235,8 +235,17 @@ fn create_topic(topic: &str, partitions: i32) -> Result<()> {
 
 /// The producer settings sluice's source tasks use (acks=all, idempotent, murmur2, linger 5 ms).
 fn producer() -> Result<BaseProducer> {
-    Ok(ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
+    producer_to(&bootstrap(), &[])
+}
+
+/// [`producer`]'s settings against `servers`, with `extra` librdkafka settings.
+fn producer_to(servers: &str, extra: &[(&str, &str)]) -> Result<BaseProducer> {
+    let mut cfg = ClientConfig::new();
+    for (k, v) in extra {
+        cfg.set(*k, *v);
+    }
+    Ok(cfg
+        .set("bootstrap.servers", servers)
         .set("acks", "all")
         .set("enable.idempotence", "true")
         .set("partitioner", "murmur2_random")
@@ -245,7 +254,10 @@ fn producer() -> Result<BaseProducer> {
 }
 
 fn produce_all(topic: &str, values: impl Iterator<Item = Vec<u8>>) -> Result<usize> {
-    let p = producer()?;
+    produce_all_with(&producer()?, topic, values)
+}
+
+fn produce_all_with(p: &BaseProducer, topic: &str, values: impl Iterator<Item = Vec<u8>>) -> Result<usize> {
     let mut n = 0;
     for v in values {
         let mut rec = BaseRecord::<[u8], [u8]>::to(topic).payload(&v[..]);
@@ -480,7 +492,8 @@ impl Bench {
 
     /// The file source over TLS (the services' TLS listener: socat with the test CA's certificate
     /// in front of a Tansu of its own, a JKS trust store) against the same run over plaintext to
-    /// a fresh Tansu started for it: the difference is TLS, socat's hop included.
+    /// a fresh Tansu started for it (the difference is TLS, socat's hop included), and against a
+    /// raw rdkafka producer of the same lines over the same TLS listener (what that path carries).
     fn file_source_tls(&self) -> Result<()> {
         let input = self.input()?;
         let size = std::fs::metadata(&input)?.len() as usize;
@@ -498,16 +511,23 @@ impl Bench {
         let _ = broker.wait();
         let (plain_seconds, _) = plain?;
         let (seconds, peak) = self.timed_file_source("file-source-tls", &input, false, "127.0.0.1:9093", &keys)?;
-        Line {
+        let ca = format!("{tls_dir}/ca.pem");
+        let raw = producer_to("127.0.0.1:9093", &[("security.protocol", "ssl"), ("ssl.ca.location", &ca)])?;
+        let text = std::fs::read_to_string(&input)?;
+        let started = Instant::now();
+        let n = produce_all_with(&raw, &unique("bench-ref-produce-tls"), text.lines().map(|l| l.as_bytes().to_vec()))?;
+        let raw_rate = n as f64 / started.elapsed().as_secs_f64();
+        let line = |reference, ref_rate| Line {
             name: "file-source-tls",
             records: LINES,
             seconds,
             bytes: size,
             peak_rss_mb: peak,
-            reference: "sluice-file-source-plaintext",
-            ref_rate: LINES as f64 / plain_seconds,
-        }
-        .print();
+            reference,
+            ref_rate,
+        };
+        line("sluice-file-source-plaintext", LINES as f64 / plain_seconds).print();
+        line("rdkafka-produce-tls", raw_rate).print();
         Ok(())
     }
 

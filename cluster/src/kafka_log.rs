@@ -23,6 +23,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
 use rdkafka::{Offset, TopicPartitionList};
+use runtime::worker::{seed_token, AuthContext};
 use tokio::sync::watch;
 use tracing::warn;
 
@@ -51,7 +52,7 @@ type Positions = BTreeMap<i32, i64>;
 pub struct KafkaBasedLog<S> {
     topic: String,
     state: Arc<Mutex<S>>,
-    producer: FutureProducer,
+    producer: FutureProducer<AuthContext>,
     positions: watch::Receiver<Positions>,
     partitions: Vec<i32>,
     stop: Arc<AtomicBool>,
@@ -70,15 +71,17 @@ impl<S: LogState> KafkaBasedLog<S> {
         timeout: Duration,
     ) -> Result<KafkaBasedLog<S>, LogError> {
         let kafka = |source| LogError::Kafka { topic: topic.to_owned(), source };
-        let consumer: BaseConsumer = base
+        let consumer_cfg = base
             .clone()
             .set("client.id", client_id)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
             .set("group.id", format!("{client_id}-unused"))
-            .create()
-            .map_err(|e| kafka(runtime::worker::redacted(e)))?;
+            .clone();
+        let consumer: BaseConsumer<AuthContext> =
+            consumer_cfg.create_with_context(AuthContext).map_err(|e| kafka(runtime::worker::redacted(e)))?;
+        seed_token(consumer.client(), &consumer_cfg);
         let consumer = Arc::new(consumer);
         let partitions = {
             let (consumer, name) = (consumer.clone(), topic.to_owned());
@@ -91,14 +94,16 @@ impl<S: LogState> KafkaBasedLog<S> {
             assignment.add_partition_offset(topic, *p, Offset::Beginning).map_err(kafka)?;
         }
         consumer.assign(&assignment).map_err(kafka)?;
-        let producer: FutureProducer = base
+        let producer_cfg = base
             .clone()
             .set("client.id", client_id)
             .set("acks", "all")
             .set("partitioner", "murmur2_random")
             .set("message.timeout.ms", timeout.as_millis().to_string())
-            .create()
-            .map_err(|e| kafka(runtime::worker::redacted(e)))?;
+            .clone();
+        let producer: FutureProducer<AuthContext> =
+            producer_cfg.create_with_context(AuthContext).map_err(|e| kafka(runtime::worker::redacted(e)))?;
+        seed_token(producer.client(), &producer_cfg);
         let state = Arc::new(Mutex::new(state));
         let (tx, positions) = watch::channel(Positions::new());
         let stop = Arc::new(AtomicBool::new(false));
@@ -227,7 +232,7 @@ fn end_offsets<C: ClientContext>(
     Ok(ends)
 }
 
-fn partitions_of(consumer: &BaseConsumer, topic: &str, timeout: Duration) -> Result<Vec<i32>, LogError> {
+fn partitions_of(consumer: &BaseConsumer<AuthContext>, topic: &str, timeout: Duration) -> Result<Vec<i32>, LogError> {
     let metadata = consumer
         .fetch_metadata(Some(topic), timeout)
         .map_err(|source| LogError::Kafka { topic: topic.to_owned(), source })?;
@@ -245,7 +250,7 @@ fn partitions_of(consumer: &BaseConsumer, topic: &str, timeout: Duration) -> Res
 
 /// The log's thread: applies every record in order and publishes the positions.
 fn follow<S: LogState>(
-    consumer: &BaseConsumer,
+    consumer: &BaseConsumer<AuthContext>,
     state: &Mutex<S>,
     positions: &watch::Sender<Positions>,
     stop: &AtomicBool,

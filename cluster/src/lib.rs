@@ -14,7 +14,8 @@
 //! - [`signature`]: the session key and HmacSHA256 signatures of internal requests (KIP-507).
 //!
 //! And on the Kafka protocol itself (the `kafka-protocol` crate for messages):
-//! - [`wire`]: one broker connection: framing, correlation ids, ApiVersions.
+//! - [`wire`]: one broker connection: framing, correlation ids, ApiVersions, TLS, SASL.
+//! - [`sasl`]: PLAIN, SCRAM-SHA-256/512 and MSK IAM's OAUTHBEARER for that connection.
 //! - [`membership`]: FindCoordinator, JoinGroup/SyncGroup/Heartbeat/LeaveGroup as a `connect`
 //!   member, with Kafka's answer to each error (tested against the real broker).
 //!
@@ -46,6 +47,7 @@ pub mod kafka_log;
 pub mod membership;
 pub mod offset_log;
 pub mod protocol;
+pub mod sasl;
 pub mod signature;
 pub mod state_topic;
 pub mod status_log;

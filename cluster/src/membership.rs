@@ -38,6 +38,8 @@ pub struct GroupSettings {
     pub request_timeout: Duration,
     /// The worker's TLS settings when `security.protocol` is SSL.
     pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    /// The worker's SASL settings when `security.protocol` is SASL_*.
+    pub sasl: Option<crate::sasl::Sasl>,
 }
 
 /// A completed JoinGroup.
@@ -139,13 +141,14 @@ impl GroupMember {
         let s = &self.settings;
         let mut last = None;
         for addr in &s.bootstrap {
-            let mut conn = match Connection::open(addr, &s.client_id, s.request_timeout, s.tls.as_ref()).await {
-                Ok(c) => c,
-                Err(e) => {
-                    last = Some(e);
-                    continue;
-                }
-            };
+            let mut conn =
+                match Connection::open(addr, &s.client_id, s.request_timeout, s.tls.as_ref(), s.sasl.as_ref()).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        last = Some(e);
+                        continue;
+                    }
+                };
             let version = conn.version::<FindCoordinatorRequest>()?;
             let mut request = FindCoordinatorRequest::default().with_key_type(0);
             if version >= 4 {
@@ -171,7 +174,9 @@ impl GroupMember {
             if target == conn.addr() {
                 return Ok(conn);
             }
-            return Ok(Connection::open(&target, &s.client_id, s.request_timeout, s.tls.as_ref()).await?);
+            return Ok(
+                Connection::open(&target, &s.client_id, s.request_timeout, s.tls.as_ref(), s.sasl.as_ref()).await?
+            );
         }
         match last {
             Some(e) => Err(e.into()),

@@ -7,7 +7,6 @@
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
@@ -68,7 +67,8 @@ pub async fn ensure(
 ) -> Result<(), TopicError> {
     let topic = settings.name.as_str();
     let kafka = |source| TopicError::Kafka { topic: topic.to_owned(), source };
-    let admin: AdminClient<DefaultClientContext> = base.create().map_err(|e| kafka(runtime::worker::redacted(e)))?;
+    let admin = runtime::worker::Admin::new(base).map_err(|e| kafka(runtime::worker::redacted(e)))?;
+    let admin = admin.client();
     let options = AdminOptions::new().operation_timeout(Some(timeout)).request_timeout(Some(timeout));
     let mut new =
         NewTopic::new(topic, settings.partitions, TopicReplication::Fixed(settings.replication_factor.into()));
@@ -86,7 +86,7 @@ pub async fn ensure(
     if created {
         info!(topic, key = which.key(), partitions = settings.partitions, "internal topic created");
     } else {
-        check_policy(&admin, &options, which, topic).await?;
+        check_policy(admin, &options, which, topic).await?;
     }
     if which == InternalTopic::Config {
         let metadata = admin.inner().fetch_metadata(Some(topic), timeout).map_err(kafka)?;
@@ -101,7 +101,7 @@ pub async fn ensure(
 /// An existing topic's `cleanup.policy` must be exactly `compact`; when it cannot be described
 /// (no ACL, an old broker) the worker goes on, as Kafka's does.
 async fn check_policy(
-    admin: &AdminClient<DefaultClientContext>,
+    admin: &AdminClient<runtime::worker::AuthContext>,
     options: &AdminOptions,
     which: InternalTopic,
     topic: &str,

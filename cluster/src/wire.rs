@@ -8,12 +8,17 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader, SaslAuthenticateRequest,
+    SaslHandshakeRequest,
+};
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes, VersionRange};
 use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use crate::sasl::Sasl;
 
 /// A plain or TLS connection.
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -34,12 +39,14 @@ pub enum WireError {
     Unsupported { addr: String, api: &'static str },
     #[error("{addr} sent a {api} answer sluice cannot read: {message}")]
     Decode { addr: String, api: &'static str, message: String },
+    #[error("{addr} refused SASL {mechanism} authentication: {message} (sasl.mechanism, sasl.jaas.config)")]
+    Sasl { addr: String, mechanism: &'static str, message: String },
 }
 
 impl WireError {
     /// Whether another connection (or the same one later) may succeed.
     pub fn is_retriable(&self) -> bool {
-        !matches!(self, WireError::Unsupported { .. })
+        !matches!(self, WireError::Unsupported { .. } | WireError::Sasl { .. })
     }
 }
 
@@ -57,13 +64,14 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Connects to `addr` (`host:port`), over TLS with `tls`, and asks for the broker's API
-    /// versions.
+    /// Connects to `addr` (`host:port`), over TLS with `tls`, asks for the broker's API
+    /// versions and authenticates with `sasl`.
     pub async fn open(
         addr: &str,
         client_id: &str,
         timeout: Duration,
         tls: Option<&Arc<rustls::ClientConfig>>,
+        sasl: Option<&Sasl>,
     ) -> Result<Connection, WireError> {
         let connect = tokio::time::timeout(timeout, TcpStream::connect(addr));
         let tcp = connect
@@ -101,7 +109,60 @@ impl Connection {
             .iter()
             .map(|k| (k.api_key, VersionRange { min: k.min_version, max: k.max_version }))
             .collect();
+        if let Some(sasl) = sasl {
+            conn.authenticate(sasl, timeout).await?;
+        }
         Ok(conn)
+    }
+
+    /// SaslHandshake, then the mechanism's SaslAuthenticate exchange (KIP-152).
+    async fn authenticate(&mut self, sasl: &Sasl, timeout: Duration) -> Result<(), WireError> {
+        let mechanism = sasl.mechanism();
+        let refused = |addr: &str, message: String| WireError::Sasl { addr: addr.into(), mechanism, message };
+        let handshake = SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str(mechanism));
+        let (answer, _) = self.call(&handshake, timeout).await?;
+        if answer.error_code != 0 {
+            let enabled: Vec<&str> = answer.mechanisms.iter().map(|m| m.as_str()).collect();
+            return Err(refused(&self.addr, format!("the broker offers {}", enabled.join(", "))));
+        }
+        match sasl {
+            Sasl::Plain { user, password } => {
+                self.sasl_step(crate::sasl::plain_message(user, password), mechanism, timeout).await?;
+            }
+            Sasl::MskIam(msk) => {
+                let settings = msk.clone();
+                let token = tokio::task::spawn_blocking(move || settings.token())
+                    .await
+                    .map_err(|e| refused(&self.addr, e.to_string()))?
+                    .map_err(|e| refused(&self.addr, e.to_string()))?;
+                self.sasl_step(crate::sasl::oauthbearer_message(&token.value), mechanism, timeout).await?;
+            }
+            Sasl::Scram { sha512, user, password } => {
+                let mut scram = crate::sasl::Scram::new(*sha512, user, password);
+                let server_first = self.sasl_step(scram.client_first(), mechanism, timeout).await?;
+                let client_final = scram.client_final(&server_first).map_err(|e| refused(&self.addr, e.to_string()))?;
+                let server_final = self.sasl_step(client_final, mechanism, timeout).await?;
+                scram.verify(&server_final).map_err(|e| refused(&self.addr, e.to_string()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One SaslAuthenticate round: sends `message`, answers the server's bytes.
+    async fn sasl_step(
+        &mut self,
+        message: Vec<u8>,
+        mechanism: &'static str,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, WireError> {
+        let request = SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from(message));
+        let (answer, _) = self.call(&request, timeout).await?;
+        if answer.error_code != 0 {
+            let message =
+                answer.error_message.map(|m| m.to_string()).unwrap_or_else(|| format!("error {}", answer.error_code));
+            return Err(WireError::Sasl { addr: self.addr.clone(), mechanism, message });
+        }
+        Ok(answer.auth_bytes.to_vec())
     }
 
     pub fn addr(&self) -> &str {
@@ -186,6 +247,8 @@ fn api_name(key: i16) -> &'static str {
         Ok(ApiKey::Heartbeat) => "Heartbeat",
         Ok(ApiKey::LeaveGroup) => "LeaveGroup",
         Ok(ApiKey::Metadata) => "Metadata",
+        Ok(ApiKey::SaslHandshake) => "SaslHandshake",
+        Ok(ApiKey::SaslAuthenticate) => "SaslAuthenticate",
         _ => "a Kafka request",
     }
 }

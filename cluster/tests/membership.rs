@@ -31,6 +31,7 @@ fn settings(group: &str, worker: &str) -> GroupSettings {
         heartbeat_interval: Duration::from_secs(1),
         request_timeout: Duration::from_secs(20),
         tls: None,
+        sasl: None,
     }
 }
 

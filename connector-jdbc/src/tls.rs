@@ -190,7 +190,7 @@ fn mode(driver: Driver, params: &[(String, String)]) -> Result<DbTlsMode, String
 }
 
 /// pgJDBC's files: `sslrootcert` PEM; `sslcert` PEM; `sslkey` PEM, PKCS#8 DER (`.pk8`) or
-/// PKCS12 (`.p12`, with `sslpassword`).
+/// PKCS12 (`.p12`), encrypted ones with `sslpassword`.
 fn postgres_material(params: &[(String, String)]) -> Result<(Option<Vec<u8>>, Option<ClientPem>), String> {
     let read = |name: &str, path: &str| std::fs::read(path).map_err(|e| format!("{name}: cannot read {path}: {e}"));
     let ca = match param(params, "sslrootcert") {
@@ -205,15 +205,17 @@ fn postgres_material(params: &[(String, String)]) -> Result<(Option<Vec<u8>>, Op
         (Some(cert), Some(key)) => {
             let chain = read("sslcert", cert)?;
             let bytes = read("sslkey", key)?;
-            let key = if bytes.starts_with(b"-----") {
-                if String::from_utf8_lossy(&bytes).contains("ENCRYPTED") {
-                    return Err("sslkey: an encrypted key (give a PKCS12 .p12 key with sslpassword instead)".into());
+            // PEM or DER PKCS#8 (pgJDBC's .pk8), encrypted ones decrypted with sslpassword
+            let der = runtime::tls::private_key(&bytes, param(params, "sslpassword")).map_err(|e| match e {
+                runtime::tls::StoreError::WrongKeyPassword => {
+                    format!("sslpassword: not the password of {key} ([hidden])")
                 }
-                bytes
-            } else {
-                let der = runtime::tls::PrivateKeyDer::Pkcs8(bytes.into());
-                runtime::tls::to_pem_key(&der).into_bytes()
-            };
+                runtime::tls::StoreError::PasswordRequired => {
+                    format!("sslpassword: {key} is encrypted; set its password")
+                }
+                other => format!("sslkey: {key}: {other}"),
+            })?;
+            let key = runtime::tls::to_pem_key(&der).into_bytes();
             Some(ClientPem { chain, key })
         }
         (Some(_), None) => return Err("sslcert: set sslkey too".into()),
@@ -314,5 +316,22 @@ mod tests {
         )
         .unwrap();
         assert!(pg.client.is_some() && pg.ca_pem.is_some());
+        // an encrypted PKCS#8 key (openssl pkcs8 -topk8 -v2 aes-256-cbc) with its sslpassword
+        let encrypted = |password: &str| {
+            from_url(
+                Driver::Postgres,
+                &params(&[
+                    ("sslmode", "verify-full"),
+                    ("sslrootcert", &format!("{dir}/ca.pem")),
+                    ("sslcert", &format!("{dir}/client.pem")),
+                    ("sslkey", &format!("{dir}/client-encrypted.key")),
+                    ("sslpassword", password),
+                ]),
+            )
+        };
+        let decrypted = encrypted("keypass").unwrap().client.unwrap();
+        assert_eq!(decrypted.key, pg.client.unwrap().key, "the same key as client.key");
+        let e = encrypted("wrong").unwrap_err();
+        assert!(e.contains("sslpassword: not the password of") && !e.contains("wrong"), "{e}");
     }
 }

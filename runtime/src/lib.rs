@@ -14,7 +14,8 @@
 //!   (rustls for what sluice speaks itself, OpenSSL inside librdkafka), the certificate diagnosis
 //!   behind the connection errors, and the databases' TLS modes; `config::client_security` turns
 //!   Java's `security.protocol`/`ssl.*`/`sasl.*` into librdkafka's, `config::rest_security` the
-//!   REST listener's HTTPS and basic authentication.
+//!   REST listener's HTTPS, basic authentication and `admin.listeners`; `worker::msk_iam` signs
+//!   Amazon MSK IAM tokens, which every Kafka client's context hands to librdkafka.
 //!
 //! **Delivery guarantee**: at-least-once. Source offsets are committed only for records the broker
 //! acknowledged (every earlier record of the task included), every `offset.flush.interval.ms` and
@@ -28,7 +29,8 @@
 //!
 //! **Server needs**: a Kafka-compatible broker (Metadata, Produce with idempotence, Fetch,
 //! consumer groups, CreateTopics when `topic.creation.*` is used), over PLAINTEXT, TLS, or SASL
-//! (PLAIN, SCRAM, OAUTHBEARER) as the worker file says.
+//! (PLAIN, SCRAM, OAUTHBEARER, MSK IAM through OAUTHBEARER) as the worker file says; for MSK IAM,
+//! AWS credentials from the default chain (and STS for an assumed role).
 
 pub mod assignment;
 pub mod config;

@@ -19,6 +19,12 @@ pub(crate) struct Cluster {
     pub(crate) topics: [String; 3],
     /// The workers' `bootstrap.servers`.
     pub(crate) servers: String,
+    /// `http` or `https` for the workers' listeners.
+    pub(crate) scheme: &'static str,
+    /// More worker keys, one per line.
+    pub(crate) extra: String,
+    /// The workers' environment (`KAFKA_OPTS`).
+    pub(crate) env: Vec<(String, String)>,
 }
 
 /// One running worker.
@@ -35,6 +41,9 @@ impl Cluster {
             group: unique("e2e-cluster"),
             topics: [unique("e2e-configs"), unique("e2e-offsets"), unique("e2e-status")],
             servers: bootstrap(),
+            scheme: "http",
+            extra: String::new(),
+            env: Vec::new(),
         }
     }
 
@@ -47,9 +56,9 @@ impl Cluster {
              status.storage.replication.factor=1\noffset.storage.partitions=3\nstatus.storage.partitions=2\n\
              key.converter=org.apache.kafka.connect.storage.StringConverter\n\
              value.converter=org.apache.kafka.connect.storage.StringConverter\noffset.flush.interval.ms=500\n\
-             listeners=http://127.0.0.1:{port}\nsession.timeout.ms=6000\nheartbeat.interval.ms=1000\n\
-             scheduled.rebalance.max.delay.ms=0\n",
-            self.servers, self.group
+             listeners={}://127.0.0.1:{port}\nsession.timeout.ms=6000\nheartbeat.interval.ms=1000\n\
+             scheduled.rebalance.max.delay.ms=0\n{}",
+            self.servers, self.group, self.scheme, self.extra
         );
         self.dir.write(&format!("worker-{port}.properties"), &text)
     }
@@ -61,6 +70,7 @@ impl Cluster {
         let child = sluice()
             .arg("distributed")
             .arg(&file)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()

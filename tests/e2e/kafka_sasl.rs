@@ -76,7 +76,8 @@ fn serve(mut s: TcpStream) -> Option<Seen> {
             ApiKey::SaslHandshake => {
                 let request = SaslHandshakeRequest::decode(&mut frame, version).ok()?;
                 mechanism = request.mechanism.to_string();
-                let offered = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"].map(StrBytes::from_static_str).to_vec();
+                let offered =
+                    ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"].map(StrBytes::from_static_str).to_vec();
                 write_frame(
                     &mut s,
                     key,
@@ -153,4 +154,58 @@ fn sasl_scram_starts_with_the_rfc_5802_client_first_message() {
     let first = String::from_utf8(seen.auth_bytes).unwrap();
     assert!(first.starts_with("n,,n=alice,r=") && first.len() > "n,,n=alice,r=".len() + 16, "{first}");
     assert!(stderr.contains("sasl.jaas.config"), "{stderr}");
+}
+
+/// Amazon MSK IAM as AWS's Java library is configured: the same worker keys reach the broker as
+/// SASL/OAUTHBEARER with a SigV4-presigned `kafka-cluster:Connect` URL signed with the
+/// credentials of the AWS default chain (the environment here) for the region set; the secret
+/// key never leaves the worker.
+#[test]
+fn aws_msk_iam_sends_a_presigned_connect_url_over_oauthbearer() {
+    let (addr, seen) = fake_broker();
+    let dir = Dir::new();
+    let mut keys = String::new();
+    for prefix in ["", "producer.", "consumer."] {
+        keys.push_str(&format!(
+            "{prefix}security.protocol=SASL_PLAINTEXT\n{prefix}sasl.mechanism=AWS_MSK_IAM\n\
+             {prefix}sasl.jaas.config=software.amazon.msk.auth.iam.IAMLoginModule required;\n\
+             {prefix}sasl.client.callback.handler.class=software.amazon.msk.auth.iam.IAMClientCallbackHandler\n"
+        ));
+    }
+    let worker = dir.worker_on(free_port(), &addr, &keys);
+    let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    let out = sluice()
+        .arg("standalone")
+        .arg(&worker)
+        .args(["--kafka-timeout-ms", "3000"])
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_CONFIG_FILE", dir.path("no-aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path("no-aws-credentials"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{stderr}");
+    let seen = seen.recv_timeout(Duration::from_secs(5)).expect("no SaslAuthenticate reached the listener");
+    assert_eq!(seen.mechanism, "OAUTHBEARER");
+    // RFC 7628: gs2 header, then auth=Bearer <token> between ^A separators
+    let message = String::from_utf8(seen.auth_bytes).unwrap();
+    let token = message
+        .strip_prefix("n,,\x01auth=Bearer ")
+        .and_then(|t| t.strip_suffix("\x01\x01"))
+        .unwrap_or_else(|| panic!("not an OAUTHBEARER client response: {message:?}"));
+    use base64::Engine;
+    let url = String::from_utf8(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).unwrap()).unwrap();
+    let prefix = "https://kafka.eu-west-1.amazonaws.com/?Action=kafka-cluster%3AConnect&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F";
+    assert!(url.starts_with(prefix), "{url}");
+    for part in [
+        "%2Feu-west-1%2Fkafka-cluster%2Faws4_request&X-Amz-Date=",
+        "&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=",
+        "&User-Agent=sluice%2F",
+    ] {
+        assert!(url.contains(part), "{part} in {url}");
+    }
+    assert!(!url.contains("wJalr") && !stderr.contains(secret), "the secret key left the worker");
 }

@@ -62,10 +62,7 @@ pub enum DistributedError {
     ClientSettings(#[from] runtime::worker::ClientConfigError),
     #[error("the group membership client's TLS settings: {0}")]
     GroupTls(#[from] runtime::tls::StoreError),
-    #[error(
-        "security.protocol={0}: the distributed group membership client speaks PLAINTEXT and SSL; SASL is not in it yet \
-         (standalone workers and the connectors' clients speak SASL)"
-    )]
+    #[error("the distributed group membership client's SASL settings: {0}")]
     GroupSasl(String),
     #[error("a distributed worker needs a REST listener (listeners): the other workers reach it there")]
     NoListener,
@@ -184,10 +181,6 @@ fn client_base(worker: &WorkerConfig) -> Result<ClientConfig, DistributedError> 
 
 /// The group client's TLS, from the same settings the worker's librdkafka clients got.
 fn group_tls(base: &ClientConfig) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>, DistributedError> {
-    let protocol = base.get("security.protocol").unwrap_or("plaintext");
-    if protocol.starts_with("sasl") {
-        return Err(DistributedError::GroupSasl(protocol.to_ascii_uppercase()));
-    }
     Ok(runtime::tls::from_librdkafka(&|k| base.get(k).map(str::to_owned))?)
 }
 
@@ -261,6 +254,8 @@ impl DistributedWorker {
             heartbeat_interval: settings.heartbeat_interval,
             request_timeout: settings.request_timeout,
             tls: group_tls(&base)?,
+            sasl: crate::sasl::Sasl::from_librdkafka(&|k| base.get(k).map(str::to_owned))
+                .map_err(DistributedError::GroupSasl)?,
         });
         let shared = Arc::new(Shared {
             worker_id,

@@ -25,10 +25,12 @@ fn problem(key: &str, expected: impl Into<String>, got: impl Into<String>) -> Pr
 }
 
 const PROTOCOLS: &str = "one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL";
-const MECHANISMS: &str = "one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER";
+const MECHANISMS: &str = "one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER, AWS_MSK_IAM";
 const PLAIN_MODULE: &str = "org.apache.kafka.common.security.plain.PlainLoginModule";
 const SCRAM_MODULE: &str = "org.apache.kafka.common.security.scram.ScramLoginModule";
 const OAUTH_MODULE: &str = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule";
+const MSK_IAM_MODULE: &str = "software.amazon.msk.auth.iam.IAMLoginModule";
+const MSK_IAM_HANDLER: &str = "software.amazon.msk.auth.iam.IAMClientCallbackHandler";
 const OAUTH_HANDLERS: &[&str] = &[
     "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler",
     "org.apache.kafka.common.security.oauthbearer.secured.OAuthBearerLoginCallbackHandler",
@@ -266,7 +268,7 @@ fn key_store(java: &Lookup<'_>, out: &mut BTreeMap<String, String>, problems: &m
                 out.insert("ssl.key.password".into(), key_password.unwrap_or_default().to_owned());
                 return;
             }
-            (tls::pem_identity(StoreSource::Inline(chain), StoreSource::Inline(key)), "ssl.keystore.key")
+            (tls::pem_identity(StoreSource::Inline(chain), StoreSource::Inline(key), key_password), "ssl.keystore.key")
         }
         _ => return problems.push(problem(
             "ssl.keystore.location",
@@ -315,6 +317,7 @@ fn sasl_settings(java: &Lookup<'_>, out: &mut BTreeMap<String, String>, problems
         "PLAIN" => PLAIN_MODULE,
         "SCRAM-SHA-256" | "SCRAM-SHA-512" => SCRAM_MODULE,
         "OAUTHBEARER" => OAUTH_MODULE,
+        "AWS_MSK_IAM" => MSK_IAM_MODULE,
         "GSSAPI" => {
             return problems.push(problem(
                 "sasl.mechanism",
@@ -326,8 +329,10 @@ fn sasl_settings(java: &Lookup<'_>, out: &mut BTreeMap<String, String>, problems
     };
     out.insert("sasl.mechanisms".into(), mechanism.clone());
     for key in ["sasl.login.class", "sasl.client.callback.handler.class"] {
-        if let Some(v) = non_blank(java, key) {
-            problems.push(problem(key, "no value (a Java class cannot run in sluice)", v));
+        match non_blank(java, key) {
+            Some(MSK_IAM_HANDLER) if mechanism == "AWS_MSK_IAM" && key == "sasl.client.callback.handler.class" => {}
+            Some(v) => problems.push(problem(key, "no value (a Java class cannot run in sluice)", v)),
+            None => {}
         }
     }
     let Some(text) = java("sasl.jaas.config") else {
@@ -349,6 +354,13 @@ fn sasl_settings(java: &Lookup<'_>, out: &mut BTreeMap<String, String>, problems
     }
     if mechanism == "OAUTHBEARER" {
         return oauth_settings(java, &m, out, problems);
+    }
+    if mechanism == "AWS_MSK_IAM" {
+        // MSK takes OAUTHBEARER with a presigned token from non-Java clients; the region is
+        // added from bootstrap.servers when the client is made
+        out.insert("sasl.mechanisms".into(), "OAUTHBEARER".into());
+        out.insert("sasl.oauthbearer.config".into(), crate::worker::MskIam::from_options(&m.options).to_config());
+        return;
     }
     if let Some(v) = non_blank(java, "sasl.login.callback.handler.class") {
         problems.push(problem("sasl.login.callback.handler.class", "no value for PLAIN and SCRAM", v));

@@ -55,19 +55,29 @@ pub struct RestSecurity {
     pub client_tls: Option<Arc<rustls::ClientConfig>>,
     /// Set with `BasicAuthSecurityRestExtension`.
     pub users: Option<Arc<BasicAuthUsers>>,
+    /// Where `/admin` is served (`admin.listeners`).
+    pub admin: AdminListener,
+}
+
+/// `admin.listeners`, as Kafka's `RestServer`: unset, the admin endpoints (`/admin/loggers`)
+/// are on the regular listener; blank, they are off; a URL, they are served there only, over
+/// HTTPS with the `admin.listeners.https.`-prefixed SSL keys (else the worker's `ssl.*`), and,
+/// as in Kafka, without the REST extensions (basic authentication) of the regular listener.
+#[derive(Debug, Clone, Default)]
+pub enum AdminListener {
+    #[default]
+    Shared,
+    Disabled,
+    Own {
+        addr: std::net::SocketAddr,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    },
 }
 
 /// Reads the listener's security; `https` when `listeners` names an `https://` URL.
 pub(crate) fn parse(reader: &mut ConfigReader<'_>, https: bool) -> RestSecurity {
     let users = basic_auth(reader);
-    let prefixed = reader.prefixed("listeners.https.");
-    let prefix = if prefixed.keys().any(|k| k.starts_with("ssl.")) { "listeners.https." } else { "" };
-    let mut ssl = BTreeMap::new();
-    for key in super::client_security::STORE_KEYS.iter().chain(&["ssl.client.auth"]) {
-        if let Some(v) = reader.string(&format!("{prefix}{key}")) {
-            ssl.insert(*key, v);
-        }
-    }
+    let (prefix, ssl) = ssl_keys(reader, "listeners.https.");
     // read once: both sides use them (the client side for mutual TLS to other workers)
     let identity = identity(reader, prefix, &ssl);
     let roots = roots(reader, prefix, &ssl);
@@ -79,7 +89,39 @@ pub(crate) fn parse(reader: &mut ConfigReader<'_>, https: bool) -> RestSecurity 
     };
     let client_tls = client.rustls().ok();
     let server_tls = if https { server_tls(reader, prefix, &ssl, identity, roots) } else { None };
-    RestSecurity { server_tls, client_tls, users }
+    let admin = admin_listener(reader);
+    RestSecurity { server_tls, client_tls, users, admin }
+}
+
+/// The listener's SSL keys: all under `listener_prefix` when any `ssl.` key is there (all or
+/// nothing, as Kafka), else the worker's own; answers the prefix used.
+fn ssl_keys(
+    reader: &mut ConfigReader<'_>,
+    listener_prefix: &'static str,
+) -> (&'static str, BTreeMap<&'static str, String>) {
+    let prefixed = reader.prefixed(listener_prefix);
+    let prefix = if prefixed.keys().any(|k| k.starts_with("ssl.")) { listener_prefix } else { "" };
+    let mut ssl = BTreeMap::new();
+    for key in super::client_security::STORE_KEYS.iter().chain(&["ssl.client.auth"]) {
+        if let Some(v) = reader.string(&format!("{prefix}{key}")) {
+            ssl.insert(*key, v);
+        }
+    }
+    (prefix, ssl)
+}
+
+fn admin_listener(reader: &mut ConfigReader<'_>) -> AdminListener {
+    match super::worker::listener_url(reader, "admin.listeners") {
+        None => AdminListener::Shared,
+        Some(None) => AdminListener::Disabled,
+        Some(Some((addr, false))) => AdminListener::Own { addr, tls: None },
+        Some(Some((addr, true))) => {
+            let (prefix, ssl) = ssl_keys(reader, "admin.listeners.https.");
+            let identity = identity(reader, prefix, &ssl);
+            let roots = roots(reader, prefix, &ssl);
+            AdminListener::Own { addr, tls: server_tls(reader, prefix, &ssl, identity, roots) }
+        }
+    }
 }
 
 fn store_type(reader: &mut ConfigReader<'_>, key: &str, value: Option<&String>) -> Option<StoreType> {
@@ -104,7 +146,8 @@ fn identity(reader: &mut ConfigReader<'_>, prefix: &str, ssl: &BTreeMap<&str, St
     let result = match (non_blank(ssl, "ssl.keystore.location"), non_blank(ssl, "ssl.keystore.certificate.chain")) {
         (Some(path), _) => tls::identity(kind, StoreSource::File(Path::new(path)), password, key_password),
         (None, Some(chain)) => {
-            tls::pem_identity(StoreSource::Inline(chain), StoreSource::Inline(non_blank(ssl, "ssl.keystore.key")?))
+            let key = StoreSource::Inline(non_blank(ssl, "ssl.keystore.key")?);
+            tls::pem_identity(StoreSource::Inline(chain), key, key_password)
         }
         (None, None) => return None,
     };

@@ -24,7 +24,6 @@ const IGNORED: &[&str] = &[
     "rest.advertised.host.name",
     "rest.advertised.port",
     "rest.advertised.listener",
-    "admin.listeners",
     "access.control.allow.origin",
     "access.control.allow.methods",
     "connector.client.config.override.policy",
@@ -113,7 +112,9 @@ impl WorkerConfig {
         let topic_creation_enable = reader.bool("topic.creation.enable", true);
         let producer = reader.prefixed("producer.");
         let consumer = reader.prefixed("consumer.");
-        let admin = reader.prefixed("admin.");
+        let mut admin = reader.prefixed("admin.");
+        // `admin.listeners` and its `admin.listeners.https.*` belong to the REST server
+        admin.retain(|k, _| k != "listeners" && !k.starts_with("listeners."));
         let client_security = super::client_security::top_level(reader);
         for (prefix, settings) in [("producer.", &producer), ("consumer.", &consumer), ("admin.", &admin)] {
             super::client_security::check(reader, prefix, settings);
@@ -177,9 +178,16 @@ fn required_converter(reader: &mut ConfigReader<'_>, key: &str) -> Option<Conver
 /// Unset → `127.0.0.1:8083` (loopback; Kafka's default `http://:8083` binds every interface, a
 /// documented difference). An empty host → all interfaces.
 fn parse_listeners(reader: &mut ConfigReader<'_>) -> Option<Option<(SocketAddr, bool)>> {
-    let Some(value) = reader.string("listeners") else {
+    if reader.string("listeners").is_none() {
         return Some(Some((SocketAddr::from(([127, 0, 0, 1], 8083)), false)));
-    };
+    }
+    listener_url(reader, "listeners")
+}
+
+/// The first URL of a listener list `key` (`None` when unset or malformed, with the problem
+/// recorded; `Some(None)` when blank), and whether it is HTTPS.
+pub(super) fn listener_url(reader: &mut ConfigReader<'_>, key: &str) -> Option<Option<(SocketAddr, bool)>> {
+    let value = reader.string(key)?;
     let first = value.split(',').map(str::trim).find(|s| !s.is_empty());
     let Some(first) = first else { return Some(None) };
     let expected = "http://HOST:PORT or https://HOST:PORT";
@@ -187,7 +195,7 @@ fn parse_listeners(reader: &mut ConfigReader<'_>) -> Option<Option<(SocketAddr, 
         (Some(h), _) => (h, false),
         (_, Some(h)) => (h, true),
         _ => {
-            reader.invalid("listeners", expected, value.as_str());
+            reader.invalid(key, expected, value.as_str());
             return None;
         }
     };
@@ -195,7 +203,7 @@ fn parse_listeners(reader: &mut ConfigReader<'_>) -> Option<Option<(SocketAddr, 
     let (host, port) = match hostport.rsplit_once(':') {
         Some((h, p)) => (h, p),
         None => {
-            reader.invalid("listeners", expected, value.as_str());
+            reader.invalid(key, expected, value.as_str());
             return None;
         }
     };
@@ -207,7 +215,7 @@ fn parse_listeners(reader: &mut ConfigReader<'_>) -> Option<Option<(SocketAddr, 
     match (host.parse::<std::net::IpAddr>(), port.parse::<u16>()) {
         (Ok(ip), Ok(port)) => Some(Some((SocketAddr::new(ip, port), https))),
         _ => {
-            reader.invalid("listeners", expected, value.as_str());
+            reader.invalid(key, expected, value.as_str());
             None
         }
     }
@@ -235,5 +243,29 @@ mod tests {
         assert!(errors.contains("value.converter: expected one of"), "{errors}");
         assert!(errors.contains("offset.storage.file.filename: missing required key"), "{errors}");
         assert!(errors.contains("listeners: expected http://HOST:PORT or https://HOST:PORT"), "{errors}");
+    }
+
+    #[test]
+    fn admin_listeners_belong_to_the_rest_server_not_the_admin_client() {
+        use crate::config::rest_security::AdminListener;
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = vec![
+                ("key.converter", "org.apache.kafka.connect.json.JsonConverter"),
+                ("value.converter", "org.apache.kafka.connect.storage.StringConverter"),
+                ("offset.storage.file.filename", "/tmp/o"),
+                ("admin.request.timeout.ms", "5000"),
+            ];
+            pairs.extend_from_slice(extra);
+            WorkerConfig::from_pairs(&pairs)
+        };
+        let w = with(&[("admin.listeners", "http://127.0.0.1:9099")]).unwrap();
+        assert!(matches!(w.rest_security.admin, AdminListener::Own { addr, tls: None } if addr.port() == 9099));
+        assert_eq!(w.admin.keys().collect::<Vec<_>>(), ["request.timeout.ms"]);
+        assert!(matches!(with(&[("admin.listeners", " ")]).unwrap().rest_security.admin, AdminListener::Disabled));
+        assert!(matches!(with(&[]).unwrap().rest_security.admin, AdminListener::Shared));
+        let errors = with(&[("admin.listeners", "ftp://x:1")]).unwrap_err().to_string();
+        assert!(errors.contains("admin.listeners: expected http://HOST:PORT or https://HOST:PORT"), "{errors}");
+        let errors = with(&[("admin.listeners", "https://127.0.0.1:9099")]).unwrap_err().to_string();
+        assert!(errors.contains("ssl.keystore.location: missing"), "{errors}");
     }
 }

@@ -15,8 +15,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::{AdminClient, AdminOptions};
-use rdkafka::client::DefaultClientContext;
+use crate::worker::{seed_token, Admin, AuthContext};
+use rdkafka::admin::AdminOptions;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -183,7 +183,8 @@ fn committed(
     topics: &[String],
     pattern: Option<&regex::Regex>,
 ) -> Result<Vec<(String, i32, i64)>, KafkaError> {
-    let consumer: BaseConsumer = client.create()?;
+    let consumer: BaseConsumer<AuthContext> = client.create_with_context(AuthContext)?;
+    seed_token(consumer.client(), client);
     let metadata = consumer.fetch_metadata(None, TIMEOUT)?;
     let mut partitions = TopicPartitionList::new();
     for t in metadata.topics() {
@@ -213,7 +214,8 @@ fn apply(
     known: &[(String, i32, i64)],
     changes: &[Change],
 ) -> Result<(), KafkaError> {
-    let consumer: BaseConsumer = client.create()?;
+    let consumer: BaseConsumer<AuthContext> = client.create_with_context(AuthContext)?;
+    seed_token(consumer.client(), client);
     let mut commit = TopicPartitionList::new();
     if changes.iter().any(|(_, _, o)| o.is_none()) {
         let removed: Vec<(&str, i32)> =
@@ -237,10 +239,10 @@ fn apply(
 }
 
 fn delete_group(client: &ClientConfig, group: &str) -> Result<(), KafkaError> {
-    let admin: AdminClient<DefaultClientContext> = client.create()?;
+    let admin = Admin::new(client)?;
     let options = AdminOptions::new().request_timeout(Some(TIMEOUT)).operation_timeout(Some(TIMEOUT));
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-    let results = runtime.block_on(admin.delete_groups(&[group], &options))?;
+    let results = runtime.block_on(admin.client().delete_groups(&[group], &options))?;
     for result in results {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::GroupIdNotFound)) => {}

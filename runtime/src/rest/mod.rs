@@ -31,30 +31,66 @@ struct Rest {
     herder: Arc<dyn Herder>,
 }
 
-/// Binds `addr` and serves in the background, over TLS and with basic authentication as
-/// `security` says; dropping the handle does not stop it.
+/// Binds `addr` (and `admin.listeners`' address when it has its own) and serves in the
+/// background, over TLS and with basic authentication as `security` says; dropping the handle
+/// does not stop it.
 pub async fn serve(
     addr: SocketAddr,
     herder: Arc<dyn Herder>,
     security: &crate::config::rest_security::RestSecurity,
 ) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    use crate::config::rest_security::AdminListener;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let scheme = if security.server_tls.is_some() { "https" } else { "http" };
     info!(address = %listener.local_addr()?, scheme, basic_auth = security.users.is_some(), "REST API listening");
     client::set_tls(security.client_tls.clone());
-    let mut app = router(Rest { herder });
+    let rest = Rest { herder };
+    let mut app = api_routes();
+    if matches!(security.admin, AdminListener::Shared) {
+        app = app.merge(admin_routes());
+    }
+    let mut app = finish(app, rest.clone());
     if let Some(users) = security.users.clone() {
         app = app.layer(axum::middleware::from_fn(move |request, next| auth::basic(users.clone(), request, next)));
     }
-    Ok(match security.server_tls.clone() {
+    let admin = match &security.admin {
+        AdminListener::Own { addr: admin_addr, tls } => {
+            let bound = tokio::net::TcpListener::bind(admin_addr)
+                .await
+                .map_err(|e| std::io::Error::new(e.kind(), format!("admin.listeners {admin_addr}: {e}")))?;
+            info!(address = %bound.local_addr()?, https = tls.is_some(), "REST admin endpoints listening");
+            Some(listen(bound, tls.clone(), finish(admin_routes(), rest)))
+        }
+        _ => None,
+    };
+    let main = listen(listener, security.server_tls.clone(), app);
+    Ok(tokio::spawn(async move {
+        match admin {
+            Some(admin) => {
+                let _ = tokio::join!(main, admin);
+            }
+            None => {
+                let _ = main.await;
+            }
+        }
+    }))
+}
+
+/// Serves `app` on `listener`, over TLS with `tls`.
+fn listen(
+    listener: tokio::net::TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    app: Router,
+) -> tokio::task::JoinHandle<()> {
+    match tls {
         None => tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         }),
         Some(tls) => tokio::spawn(listener::serve_tls(listener, tls, app)),
-    })
+    }
 }
 
-fn router(rest: Rest) -> Router {
+fn api_routes() -> Router<Rest> {
     Router::new()
         .route("/", get(root))
         .route("/health", get(health))
@@ -76,8 +112,16 @@ fn router(rest: Rest) -> Router {
         .route("/connectors/{name}/pause", put(pause))
         .route("/connectors/{name}/resume", put(resume))
         .route("/connectors/{name}/stop", put(stop))
-        .route("/admin/loggers", get(loggers))
-        .route("/admin/loggers/{logger}", get(logger).put(set_logger))
+}
+
+/// Kafka's admin resources (KIP-495, KIP-976).
+fn admin_routes() -> Router<Rest> {
+    Router::new().route("/admin/loggers", get(loggers)).route("/admin/loggers/{logger}", get(logger).put(set_logger))
+}
+
+/// Kafka's 404, JSON error bodies and forwarding to the leader around `routes`.
+fn finish(routes: Router<Rest>, rest: Rest) -> Router {
+    routes
         .fallback(|| async { error(StatusCode::NOT_FOUND, "HTTP 404 Not Found".into()) })
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(forward::forwarding))

@@ -108,7 +108,6 @@ impl ServerCertVerifier for AnyHostName {
 /// `ssl.endpoint.identification.algorithm`), for the clients sluice speaks Kafka's protocol with
 /// itself (the distributed group membership).
 pub fn from_librdkafka(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Arc<rustls::ClientConfig>>, StoreError> {
-    use rustls_pki_types::pem::PemObject;
     let protocol = get("security.protocol").unwrap_or_default().to_ascii_lowercase();
     if !protocol.contains("ssl") {
         return Ok(None);
@@ -117,17 +116,25 @@ pub fn from_librdkafka(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Ar
         Some(pem) => Some(super::pem_certs(pem.as_bytes())?),
         None => None,
     };
+    let password = get("ssl.key.password");
     let identity = match (get("ssl.certificate.pem"), get("ssl.key.pem")) {
-        (Some(chain), Some(key)) if get("ssl.key.password").is_none() => Some(Identity {
+        (Some(chain), Some(key)) => Some(Identity {
             chain: super::pem_certs(chain.as_bytes())?,
-            key: rustls_pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes())
-                .map_err(|e| StoreError::Format(format!("not a PEM private key: {e}")))?,
+            key: super::private_key(key.as_bytes(), password.as_deref())?,
         }),
-        (None, None) if get("ssl.key.location").is_none() => None,
-        _ => return Err(StoreError::Format(
-            "an encrypted PEM private key (the distributed group client reads JKS, PKCS12 and unencrypted PEM keys)"
-                .into(),
-        )),
+        // an encrypted PEM key store handed to librdkafka as a file
+        _ => match (get("ssl.certificate.location"), get("ssl.key.location")) {
+            (Some(chain), Some(key)) => {
+                let read = |path: String| {
+                    std::fs::read(&path).map_err(|source| StoreError::Read { path: path.into(), source })
+                };
+                Some(Identity {
+                    chain: super::pem_certs(&read(chain)?)?,
+                    key: super::private_key(&read(key)?, password.as_deref())?,
+                })
+            }
+            _ => None,
+        },
     };
     let verify_host = get("ssl.endpoint.identification.algorithm").as_deref() != Some("none");
     ClientTls { roots, identity, verify_host }.rustls().map(Some)

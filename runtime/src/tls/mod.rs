@@ -9,11 +9,13 @@ pub mod diagnose;
 mod jks;
 pub mod jvm;
 mod pem;
+mod private_key;
 
 use std::path::{Path, PathBuf};
 
 pub use client::{from_librdkafka, system_roots, ClientTls};
 pub use pem::{to_pem_certs, to_pem_key};
+pub use private_key::private_key;
 pub use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use rustls_pki_types::pem::PemObject;
@@ -170,17 +172,21 @@ pub fn identity(
         }
         StoreType::Pem => {
             let chain = pem_certs(&data)?;
-            let key = PrivateKeyDer::from_pem_slice(&data).map_err(|e| pem_key_error(&data, e))?;
+            let key = private_key(&data, key_password.or(store_password))?;
             Ok(Identity { chain, key })
         }
     }
 }
 
-/// A PEM key store given as two values (`ssl.keystore.certificate.chain`, `ssl.keystore.key`).
-pub fn pem_identity(chain: StoreSource<'_>, key: StoreSource<'_>) -> Result<Identity, StoreError> {
+/// A PEM key store given as two values (`ssl.keystore.certificate.chain`, `ssl.keystore.key`),
+/// the key decrypted with `key_password` when it is encrypted.
+pub fn pem_identity(
+    chain: StoreSource<'_>,
+    key: StoreSource<'_>,
+    key_password: Option<&str>,
+) -> Result<Identity, StoreError> {
     let chain = pem_certs(&chain.bytes()?)?;
-    let key_bytes = key.bytes()?;
-    let key = PrivateKeyDer::from_pem_slice(&key_bytes).map_err(|e| pem_key_error(&key_bytes, e))?;
+    let key = private_key(&key.bytes()?, key_password)?;
     Ok(Identity { chain, key })
 }
 
@@ -198,16 +204,6 @@ pub(crate) fn pem_certs(data: &[u8]) -> Result<Vec<CertificateDer<'static>>, Sto
         return Err(StoreError::NoCerts);
     }
     Ok(certs)
-}
-
-fn pem_key_error(data: &[u8], e: rustls_pki_types::pem::Error) -> StoreError {
-    if String::from_utf8_lossy(data).contains("ENCRYPTED PRIVATE KEY") {
-        return StoreError::Format("an encrypted PEM private key (supported for Kafka clients only)".into());
-    }
-    match e {
-        rustls_pki_types::pem::Error::NoItemsFound => StoreError::NoKey,
-        other => StoreError::Format(format!("not a PEM private key: {other}")),
-    }
 }
 
 fn pkcs12(data: &[u8], password: Option<&str>) -> Result<p12_keystore::KeyStore, StoreError> {

@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
 use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{BaseProducer, Producer};
@@ -82,6 +81,14 @@ fn apply(
             .collect::<Vec<_>>()
             .join("; "),
     })?;
+    if let Some(config) = settings.get("sasl.oauthbearer.config") {
+        // an MSK token is signed for the region in the brokers' names
+        if let Some(mut msk) = super::MskIam::from_config(config).filter(|m| m.region.is_none()) {
+            let servers = settings.get("bootstrap.servers").map(String::as_str).or(cfg.get("bootstrap.servers"));
+            msk.region = servers.and_then(super::region_of_bootstrap);
+            settings.insert("sasl.oauthbearer.config".into(), msk.to_config());
+        }
+    }
     for (k, v) in &settings {
         if JAVA_ONLY.contains(&k.as_str()) {
             debug!(key = %k, client = what, "java client setting has no librdkafka equivalent; ignored");
@@ -242,6 +249,13 @@ pub enum BrokerCheckError {
 struct ProbeContext(std::sync::Mutex<Option<String>>);
 
 impl rdkafka::ClientContext for ProbeContext {
+    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+    fn generate_oauth_token(
+        &self,
+        config: Option<&str>,
+    ) -> Result<rdkafka::client::OAuthToken, Box<dyn std::error::Error>> {
+        super::oauth_token(config)
+    }
     fn error(&self, error: KafkaError, reason: &str) {
         debug!(error = %error, reason, "kafka connection check");
         *self.0.lock().unwrap() = Some(reason.to_owned());
@@ -332,6 +346,7 @@ pub async fn check_brokers(worker: &WorkerConfig, timeout: Duration) -> Result<u
         let unreachable = |error, cause| BrokerCheckError::Unreachable { error, cause };
         let producer: BaseProducer<ProbeContext> =
             cfg.create_with_context(ProbeContext::default()).map_err(|e| unreachable(redacted(e), None))?;
+        super::seed_token(producer.client(), &cfg);
         match producer.client().fetch_metadata(None, timeout) {
             Ok(md) => Ok(md.brokers().len()),
             Err(e) => {
@@ -350,17 +365,13 @@ pub async fn check_brokers(worker: &WorkerConfig, timeout: Duration) -> Result<u
 }
 
 /// Creates `topic` with the connector's `topic.creation.default.*` settings; an existing topic is fine.
-pub async fn ensure_topic(
-    admin: &AdminClient<DefaultClientContext>,
-    topic: &str,
-    tc: &TopicCreation,
-) -> Result<(), KafkaError> {
+pub async fn ensure_topic(admin: &super::Admin, topic: &str, tc: &TopicCreation) -> Result<(), KafkaError> {
     let mut new = NewTopic::new(topic, tc.partitions, TopicReplication::Fixed(tc.replication_factor));
     for (k, v) in &tc.configs {
         new = new.set(k, v);
     }
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = admin.create_topics([&new], &opts).await?;
+    let results = admin.client().create_topics([&new], &opts).await?;
     for r in results {
         match r {
             Ok(_) => {

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use tracing::{info, warn};
 
 use super::clients;
@@ -53,7 +53,7 @@ pub struct Failure<'a> {
 }
 
 pub struct DeadLetterQueue {
-    producer: ThreadedProducer<DefaultProducerContext>,
+    producer: ThreadedProducer<super::AuthContext>,
     topic: String,
     context_headers: bool,
     connector: String,
@@ -74,17 +74,16 @@ impl DeadLetterQueue {
             warn!(topic = %topic, configured = rf, brokers, "errors.deadletterqueue.topic.replication.factor is larger than the cluster; using the number of brokers");
             rf = brokers as i32;
         }
-        let admin = clients::admin_config(&ctx.worker, Some(&ctx.connector))
-            .map_err(TaskError::fatal)?
-            .create()
-            .map_err(|e| TaskError::fatal(format!("cannot create the admin client: {}", clients::redacted(e))))?;
+        let admin =
+            super::Admin::new(&clients::admin_config(&ctx.worker, Some(&ctx.connector)).map_err(TaskError::fatal)?)
+                .map_err(|e| TaskError::fatal(format!("cannot create the admin client: {}", clients::redacted(e))))?;
         let creation = TopicCreation { partitions: 1, replication_factor: rf, configs: Default::default() };
         clients::ensure_topic(&admin, &topic, &creation)
             .await
             .map_err(|e| TaskError::fatal(format!("cannot create the dead letter queue topic {topic}: {e}")))?;
         let mut cfg = clients::producer_config(&ctx.worker, &ctx.connector, ctx.task_id).map_err(TaskError::fatal)?;
         cfg.set("client.id", format!("connector-dlq-producer-{}-{}", ctx.connector.name, ctx.task_id));
-        let producer = cfg.create().map_err(|e| {
+        let producer = cfg.create_with_context(super::AuthContext).map_err(|e| {
             TaskError::fatal(format!("cannot create the dead letter queue producer: {}", clients::redacted(e)))
         })?;
         info!(topic = %topic, "dead letter queue ready");

@@ -4,6 +4,8 @@
 mod clients;
 mod dead_letter;
 mod herder;
+mod msk_iam;
+mod oauth;
 mod runner;
 mod sink;
 mod source;
@@ -25,6 +27,8 @@ pub use clients::{
     BrokerCheckError, ClientConfigError,
 };
 pub use herder::{HerderRequest, PutOutcome};
+pub use msk_iam::{presigned_token, region_of_bootstrap, MskIam, MskIamError, MskToken};
+pub use oauth::{oauth_token, seed_token, Admin, AuthContext};
 pub use runner::{redact, ConnectorRunner, TaskEnded};
 use runner::{Launcher, SinkLauncher, SourceLauncher};
 pub use source::ConnectorOffsets;

@@ -6,8 +6,6 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::AdminClient;
-use rdkafka::client::DefaultClientContext;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
@@ -38,6 +36,13 @@ struct AckContext {
 }
 
 impl ClientContext for AckContext {
+    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+    fn generate_oauth_token(
+        &self,
+        config: Option<&str>,
+    ) -> Result<rdkafka::client::OAuthToken, Box<dyn std::error::Error>> {
+        super::oauth_token(config)
+    }
     fn error(&self, error: KafkaError, reason: &str) {
         self.owner.error(&error, reason);
     }
@@ -77,7 +82,7 @@ struct Loop<T: SourceTask> {
     submitted: SubmittedRecords<T::Partition, T::Offset>,
     key_converter: Converter,
     value_converter: Converter,
-    admin: Option<AdminClient<DefaultClientContext>>,
+    admin: Option<super::Admin>,
     topics_ready: HashSet<Arc<str>>,
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
@@ -98,9 +103,7 @@ pub async fn run<T: SourceTask>(ctx: TaskContext, mut task: T) -> Result<(), Tas
         .map_err(|e| TaskError::fatal(format!("cannot create the producer: {}", clients::redacted(e))))?;
     let admin = match (&ctx.connector.topic_creation, ctx.worker.topic_creation_enable) {
         (Some(_), true) => Some(
-            clients::admin_config(&ctx.worker, Some(&ctx.connector))
-                .map_err(TaskError::fatal)?
-                .create()
+            super::Admin::new(&clients::admin_config(&ctx.worker, Some(&ctx.connector)).map_err(TaskError::fatal)?)
                 .map_err(|e| TaskError::fatal(format!("cannot create the admin client: {}", clients::redacted(e))))?,
         ),
         _ => None,

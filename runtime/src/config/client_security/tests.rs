@@ -286,6 +286,38 @@ fn oauthbearer_client_credentials_and_unsecured_tokens() {
 }
 
 #[test]
+fn aws_msk_iam_becomes_oauthbearer_with_the_login_modules_options() {
+    let m = ok(&[
+        ("security.protocol", "SASL_SSL"),
+        ("sasl.mechanism", "AWS_MSK_IAM"),
+        (
+            "sasl.jaas.config",
+            "software.amazon.msk.auth.iam.IAMLoginModule required awsRoleArn=\"arn:aws:iam::123456789012:role/msk\" awsRoleSessionName=\"connect\" awsDebugCreds=true;",
+        ),
+        ("sasl.client.callback.handler.class", "software.amazon.msk.auth.iam.IAMClientCallbackHandler"),
+    ]);
+    assert_eq!(m["sasl.mechanisms"], "OAUTHBEARER");
+    let msk = crate::worker::MskIam::from_config(&m["sasl.oauthbearer.config"]).expect("sluice's token source");
+    assert_eq!(msk.role_arn.as_deref(), Some("arn:aws:iam::123456789012:role/msk"));
+    assert_eq!(msk.role_session_name.as_deref(), Some("connect"));
+    assert!(!m.contains_key("sasl.client.callback.handler.class") && !m.contains_key("sasl.jaas.config"));
+    // another handler class, or the module with another mechanism, is refused
+    let p = err(&[
+        ("security.protocol", "SASL_SSL"),
+        ("sasl.mechanism", "AWS_MSK_IAM"),
+        ("sasl.jaas.config", "software.amazon.msk.auth.iam.IAMLoginModule required;"),
+        ("sasl.client.callback.handler.class", "com.example.Handler"),
+    ]);
+    assert_eq!(p[0].key, "sasl.client.callback.handler.class");
+    let p = err(&[
+        ("security.protocol", "SASL_SSL"),
+        ("sasl.mechanism", "PLAIN"),
+        ("sasl.jaas.config", "software.amazon.msk.auth.iam.IAMLoginModule required;"),
+    ]);
+    assert_eq!(p[0].key, "sasl.jaas.config");
+}
+
+#[test]
 fn errors_carry_the_prefixed_key_and_its_line() {
     let mut raw = crate::config::RawConfig::new("worker.properties");
     raw.insert("producer.security.protocol", "SSL", Some(3));
