@@ -235,96 +235,14 @@ fn regex_list(r: &mut ConfigReader<'_>, key: &str) -> Vec<Regex> {
 
 impl BinlogConfig {
     pub fn parse(r: &mut ConfigReader<'_>, flavor: Flavor) -> Option<BinlogConfig> {
-        let topic_prefix = match r.non_empty("topic.prefix") {
-            Some(p) if p.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) => Some(p),
-            Some(p) => {
-                r.invalid("topic.prefix", "a name of ASCII letters, digits, '.', '_' or '-'", p.as_str());
-                None
-            }
-            None => {
-                let old = r.non_empty("database.server.name");
-                let hint = match old {
-                    Some(_) => "the logical server name; database.server.name was renamed topic.prefix in Debezium 2.0",
-                    None => "the logical server name used in topic names and offsets",
-                };
-                r.missing("topic.prefix", hint);
-                None
-            }
-        };
+        let topic_prefix = topic_prefix(r);
         let hostname = r.required("database.hostname", "the server's host name");
         let port = r.int_in("database.port", 3306, 1, 65535) as u16;
         let user = r.required("database.user", "a user with SELECT, REPLICATION SLAVE and BINLOG MONITOR");
         let password = r.password("database.password");
-        let server_id = match r.non_empty("database.server.id") {
-            Some(v) => match v.trim().parse::<u32>() {
-                Ok(n) if n > 0 => Some(n),
-                _ => {
-                    r.invalid(
-                        "database.server.id",
-                        "an integer in [1, 4294967295], unique among the server's replicas",
-                        v.as_str(),
-                    );
-                    None
-                }
-            },
-            None => {
-                r.missing("database.server.id", "a replica id unique among the server's replicas, e.g. 184054");
-                None
-            }
-        };
-        let filters = Filters {
-            database_include: regex_list(r, "database.include.list"),
-            database_exclude: regex_list(r, "database.exclude.list"),
-            table_include: regex_list(r, "table.include.list"),
-            table_exclude: regex_list(r, "table.exclude.list"),
-            column_include: regex_list(r, "column.include.list"),
-            column_exclude: regex_list(r, "column.exclude.list"),
-            key_columns: key_columns(r),
-        };
-        for (a, b) in [
-            ("database.include.list", "database.exclude.list"),
-            ("table.include.list", "table.exclude.list"),
-            ("column.include.list", "column.exclude.list"),
-        ] {
-            if r.raw().get(a).is_some_and(|v| !v.trim().is_empty())
-                && r.raw().get(b).is_some_and(|v| !v.trim().is_empty())
-            {
-                r.invalid(
-                    b,
-                    format!("unset when {a} is set (Debezium allows one of the two)"),
-                    r.raw().get(b).unwrap_or_default(),
-                );
-            }
-        }
-        let snapshot_mode = match r.string_or("snapshot.mode", "initial").trim() {
-            "initial" => SnapshotMode::Initial,
-            "initial_only" => SnapshotMode::InitialOnly,
-            "no_data" | "schema_only" => SnapshotMode::NoData,
-            "when_needed" => SnapshotMode::WhenNeeded,
-            "always" => SnapshotMode::Always,
-            "never" => SnapshotMode::Never,
-            other @ ("recovery" | "schema_only_recovery") => {
-                r.invalid("snapshot.mode", "initial, initial_only, no_data, when_needed, always or never (sluice keeps no schema history topic to recover: use no_data to start from now)", other);
-                SnapshotMode::Initial
-            }
-            other => {
-                r.invalid("snapshot.mode", "initial, initial_only, no_data, when_needed, always or never", other);
-                SnapshotMode::Initial
-            }
-        };
-        let locking = r.string_or("snapshot.locking.mode", "minimal");
-        let snapshot_lock = match locking.trim() {
-            "minimal" | "extended" | "minimal_percona" | "minimal_at_least_once" => true,
-            "none" | "minimal_percona_no_table_locks" => false,
-            other => {
-                r.invalid(
-                    "snapshot.locking.mode",
-                    "minimal, extended, minimal_percona, none (custom lockers are Java classes)",
-                    other,
-                );
-                true
-            }
-        };
+        let server_id = server_id(r);
+        let filters = filters(r);
+        let (snapshot_mode, snapshot_lock) = snapshot_settings(r);
         let include_schema_changes = r.bool("include.schema.changes", true);
         let tombstones_on_delete = r.bool("tombstones.on.delete", true);
         let decimal_mode = match r.one_of("decimal.handling.mode", "precise", &["precise", "double", "string"]) {
@@ -332,18 +250,7 @@ impl BinlogConfig {
             "string" => DecimalMode::String,
             _ => DecimalMode::Precise,
         };
-        let time_mode = match r.string_or("time.precision.mode", "adaptive_time_microseconds").trim() {
-            "adaptive_time_microseconds" => TimeMode::AdaptiveMicroseconds,
-            "connect" => TimeMode::Connect,
-            other => {
-                r.invalid(
-                    "time.precision.mode",
-                    "adaptive_time_microseconds or connect (sluice does not implement the others yet)",
-                    other,
-                );
-                TimeMode::AdaptiveMicroseconds
-            }
-        };
+        let time_mode = time_mode(r);
         let unsigned_precise = r.one_of("bigint.unsigned.handling.mode", "long", &["long", "precise"]) == "precise";
         let binary_mode =
             match r.one_of("binary.handling.mode", "bytes", &["bytes", "base64", "base64-url-safe", "hex"]) {
@@ -366,59 +273,8 @@ impl BinlogConfig {
         let max_queue_bytes = Some(r.int_in("max.queue.size.in.bytes", 0, 0, i64::MAX) as usize).filter(|n| *n > 0);
         let poll_interval = r.millis("poll.interval.ms", 500);
         let connect_timeout = r.millis("connect.timeout.ms", 30_000);
-        let skipped = r.string_or("skipped.operations", "t");
-        let mut skip = (false, false, false, false);
-        for op in skipped.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            match op {
-                "c" => skip.0 = true,
-                "u" => skip.1 = true,
-                "d" => skip.2 = true,
-                "t" => skip.3 = true,
-                "none" => {}
-                other => r.invalid("skipped.operations", "a list of c, u, d, t, or none", other),
-            }
-        }
-        // keys whose other values change the records in ways sluice does not implement
-        for (key, default, why) in [
-            (
-                "include.query",
-                "false",
-                "the query text needs ANNOTATE_ROWS events, which the binlog client cannot request",
-            ),
-            ("provide.transaction.metadata", "false", "transaction metadata events are not implemented yet"),
-            ("skip.messages.without.change", "false", "not implemented yet"),
-        ] {
-            if let Some(v) = r.non_empty(key) {
-                if v.trim() != default {
-                    r.invalid(key, format!("{default} ({why})"), v.as_str());
-                }
-            }
-        }
-        for key in ["column.mask.hash", "column.truncate.to", "converters"] {
-            if let Some(v) = r.non_empty(key) {
-                r.invalid(key, "unset (not implemented by sluice yet)", v.as_str());
-            }
-        }
-        // the schema history topic is not needed: every TABLE_MAP carries the columns, and the
-        // structures used are kept in a file next to the offsets (history.rs)
-        let history = r.prefixed("schema.history.internal.");
-        if !history.is_empty() {
-            tracing::info!("schema.history.internal.* is not used: sluice reads the table structure from each binlog TABLE_MAP event and the catalogue, and keeps its schema history next to the offset file");
-        }
-        r.accept(&[
-            "connect.keep.alive",
-            "connect.keep.alive.interval.ms",
-            "enable.time.adjuster",
-            "database.server.name",
-            "snapshot.fetch.size",
-            "event.processing.failure.handling.mode",
-            "inconsistent.schema.handling.mode",
-            "database.connectionTimeZone",
-            "schema.name.adjustment.mode",
-            "field.name.adjustment.mode",
-            "signal.data.collection",
-            "topic.creation.enable",
-        ]);
+        let skip = skipped_operations(r);
+        refuse_unimplemented(r);
         let tls = crate::tls::parse(r, flavor);
         if r.has_errors() {
             return None;
@@ -455,6 +311,181 @@ impl BinlogConfig {
             tls,
         })
     }
+}
+
+/// `topic.prefix`, naming `database.server.name`'s rename when only the old key is set.
+fn topic_prefix(r: &mut ConfigReader<'_>) -> Option<String> {
+    match r.non_empty("topic.prefix") {
+        Some(p) if p.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) => Some(p),
+        Some(p) => {
+            r.invalid("topic.prefix", "a name of ASCII letters, digits, '.', '_' or '-'", p.as_str());
+            None
+        }
+        None => {
+            let old = r.non_empty("database.server.name");
+            let hint = match old {
+                Some(_) => "the logical server name; database.server.name was renamed topic.prefix in Debezium 2.0",
+                None => "the logical server name used in topic names and offsets",
+            };
+            r.missing("topic.prefix", hint);
+            None
+        }
+    }
+}
+
+fn server_id(r: &mut ConfigReader<'_>) -> Option<u32> {
+    match r.non_empty("database.server.id") {
+        Some(v) => match v.trim().parse::<u32>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                r.invalid(
+                    "database.server.id",
+                    "an integer in [1, 4294967295], unique among the server's replicas",
+                    v.as_str(),
+                );
+                None
+            }
+        },
+        None => {
+            r.missing("database.server.id", "a replica id unique among the server's replicas, e.g. 184054");
+            None
+        }
+    }
+}
+
+/// The include/exclude lists (one of each pair, as Debezium) and `message.key.columns`.
+fn filters(r: &mut ConfigReader<'_>) -> Filters {
+    let filters = Filters {
+        database_include: regex_list(r, "database.include.list"),
+        database_exclude: regex_list(r, "database.exclude.list"),
+        table_include: regex_list(r, "table.include.list"),
+        table_exclude: regex_list(r, "table.exclude.list"),
+        column_include: regex_list(r, "column.include.list"),
+        column_exclude: regex_list(r, "column.exclude.list"),
+        key_columns: key_columns(r),
+    };
+    for (a, b) in [
+        ("database.include.list", "database.exclude.list"),
+        ("table.include.list", "table.exclude.list"),
+        ("column.include.list", "column.exclude.list"),
+    ] {
+        if r.raw().get(a).is_some_and(|v| !v.trim().is_empty()) && r.raw().get(b).is_some_and(|v| !v.trim().is_empty())
+        {
+            r.invalid(
+                b,
+                format!("unset when {a} is set (Debezium allows one of the two)"),
+                r.raw().get(b).unwrap_or_default(),
+            );
+        }
+    }
+    filters
+}
+
+/// `snapshot.mode` and whether `snapshot.locking.mode` takes the global read lock.
+fn snapshot_settings(r: &mut ConfigReader<'_>) -> (SnapshotMode, bool) {
+    let snapshot_mode = match r.string_or("snapshot.mode", "initial").trim() {
+        "initial" => SnapshotMode::Initial,
+        "initial_only" => SnapshotMode::InitialOnly,
+        "no_data" | "schema_only" => SnapshotMode::NoData,
+        "when_needed" => SnapshotMode::WhenNeeded,
+        "always" => SnapshotMode::Always,
+        "never" => SnapshotMode::Never,
+        other @ ("recovery" | "schema_only_recovery") => {
+            r.invalid("snapshot.mode", "initial, initial_only, no_data, when_needed, always or never (sluice keeps no schema history topic to recover: use no_data to start from now)", other);
+            SnapshotMode::Initial
+        }
+        other => {
+            r.invalid("snapshot.mode", "initial, initial_only, no_data, when_needed, always or never", other);
+            SnapshotMode::Initial
+        }
+    };
+    let locking = r.string_or("snapshot.locking.mode", "minimal");
+    let snapshot_lock = match locking.trim() {
+        "minimal" | "extended" | "minimal_percona" | "minimal_at_least_once" => true,
+        "none" | "minimal_percona_no_table_locks" => false,
+        other => {
+            r.invalid(
+                "snapshot.locking.mode",
+                "minimal, extended, minimal_percona, none (custom lockers are Java classes)",
+                other,
+            );
+            true
+        }
+    };
+    (snapshot_mode, snapshot_lock)
+}
+
+fn time_mode(r: &mut ConfigReader<'_>) -> TimeMode {
+    match r.string_or("time.precision.mode", "adaptive_time_microseconds").trim() {
+        "adaptive_time_microseconds" => TimeMode::AdaptiveMicroseconds,
+        "connect" => TimeMode::Connect,
+        other => {
+            r.invalid(
+                "time.precision.mode",
+                "adaptive_time_microseconds or connect (sluice does not implement the others yet)",
+                other,
+            );
+            TimeMode::AdaptiveMicroseconds
+        }
+    }
+}
+
+/// `skipped.operations` as (creates, updates, deletes, truncates).
+fn skipped_operations(r: &mut ConfigReader<'_>) -> (bool, bool, bool, bool) {
+    let skipped = r.string_or("skipped.operations", "t");
+    let mut skip = (false, false, false, false);
+    for op in skipped.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        match op {
+            "c" => skip.0 = true,
+            "u" => skip.1 = true,
+            "d" => skip.2 = true,
+            "t" => skip.3 = true,
+            "none" => {}
+            other => r.invalid("skipped.operations", "a list of c, u, d, t, or none", other),
+        }
+    }
+    skip
+}
+
+/// Keys whose other values sluice does not implement are refused; Java-only ones accepted.
+fn refuse_unimplemented(r: &mut ConfigReader<'_>) {
+    // keys whose other values change the records in ways sluice does not implement
+    for (key, default, why) in [
+        ("include.query", "false", "the query text needs ANNOTATE_ROWS events, which the binlog client cannot request"),
+        ("provide.transaction.metadata", "false", "transaction metadata events are not implemented yet"),
+        ("skip.messages.without.change", "false", "not implemented yet"),
+    ] {
+        if let Some(v) = r.non_empty(key) {
+            if v.trim() != default {
+                r.invalid(key, format!("{default} ({why})"), v.as_str());
+            }
+        }
+    }
+    for key in ["column.mask.hash", "column.truncate.to", "converters"] {
+        if let Some(v) = r.non_empty(key) {
+            r.invalid(key, "unset (not implemented by sluice yet)", v.as_str());
+        }
+    }
+    // the schema history topic is not needed: every TABLE_MAP carries the columns, and the
+    // structures used are kept in a file next to the offsets (history.rs)
+    let history = r.prefixed("schema.history.internal.");
+    if !history.is_empty() {
+        tracing::info!("schema.history.internal.* is not used: sluice reads the table structure from each binlog TABLE_MAP event and the catalogue, and keeps its schema history next to the offset file");
+    }
+    r.accept(&[
+        "connect.keep.alive",
+        "connect.keep.alive.interval.ms",
+        "enable.time.adjuster",
+        "database.server.name",
+        "snapshot.fetch.size",
+        "event.processing.failure.handling.mode",
+        "inconsistent.schema.handling.mode",
+        "database.connectionTimeZone",
+        "schema.name.adjustment.mode",
+        "field.name.adjustment.mode",
+        "signal.data.collection",
+        "topic.creation.enable",
+    ]);
 }
 
 #[cfg(test)]

@@ -179,6 +179,60 @@ fn client_base(worker: &WorkerConfig) -> Result<ClientConfig, DistributedError> 
     Ok(runtime::worker::internal_config(worker)?)
 }
 
+/// The worker's stores on the internal topics, each created when missing and read to its end.
+struct Stores {
+    offsets: Arc<OffsetStore>,
+    status: Arc<StatusStore>,
+    config: Arc<ConfigStore>,
+    events: mpsc::UnboundedReceiver<ConfigEvent>,
+}
+
+impl Stores {
+    async fn open(base: &ClientConfig, settings: &DistributedConfig) -> Result<Stores, DistributedError> {
+        let timeout = settings.request_timeout;
+        ensure(base, InternalTopic::Offsets, &settings.offset_topic, timeout).await?;
+        ensure(base, InternalTopic::Status, &settings.status_topic, timeout).await?;
+        ensure(base, InternalTopic::Config, &settings.config_topic, timeout).await?;
+        let ids = settings.client_id_base();
+        let state_topic = StateTopic::new(base, settings.state_topic.clone(), format!("{ids}state"), timeout);
+        let offset_topic = OffsetTopic::start(base, &settings.offset_topic.name, &format!("{ids}offsets"))
+            .await?
+            .with_state(Arc::new(state_topic));
+        let entries = offset_topic.entries().into_iter().map(|(k, v)| (k, Some(v))).collect();
+        let offsets = Arc::new(OffsetStore::new(Box::new(offset_topic), entries)?);
+        let status = Arc::new(StatusStore::start(base, &settings.status_topic.name, &format!("{ids}statuses")).await?);
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let config =
+            Arc::new(ConfigStore::start(base, &settings.config_topic.name, &format!("{ids}configs"), events_tx).await?);
+        Ok(Stores { offsets, status, config, events })
+    }
+}
+
+/// The group membership client, over the same TLS and SASL as the worker's other clients.
+fn group_member(
+    worker: &WorkerConfig,
+    settings: &DistributedConfig,
+    base: &ClientConfig,
+    worker_id: &str,
+) -> Result<GroupMember, DistributedError> {
+    let client_id = match settings.client_id.as_str() {
+        "" => format!("connect-{worker_id}"),
+        id => id.to_owned(),
+    };
+    Ok(GroupMember::new(GroupSettings {
+        bootstrap: worker.bootstrap_servers.split(',').map(|s| s.trim().to_owned()).collect(),
+        group_id: settings.group_id.clone(),
+        client_id,
+        session_timeout: settings.session_timeout,
+        rebalance_timeout: settings.rebalance_timeout,
+        heartbeat_interval: settings.heartbeat_interval,
+        request_timeout: settings.request_timeout,
+        tls: group_tls(base)?,
+        sasl: crate::sasl::Sasl::from_librdkafka(&|k| base.get(k).map(str::to_owned))
+            .map_err(DistributedError::GroupSasl)?,
+    }))
+}
+
 /// The group client's TLS, from the same settings the worker's librdkafka clients got.
 fn group_tls(base: &ClientConfig) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>, DistributedError> {
     Ok(runtime::tls::from_librdkafka(&|k| base.get(k).map(str::to_owned))?)
@@ -202,23 +256,7 @@ impl DistributedWorker {
     ) -> Result<DistributedWorker, DistributedError> {
         let listener = worker.listener.ok_or(DistributedError::NoListener)?;
         let base = client_base(&worker)?;
-        let timeout = settings.request_timeout;
-        ensure(&base, InternalTopic::Offsets, &settings.offset_topic, timeout).await?;
-        ensure(&base, InternalTopic::Status, &settings.status_topic, timeout).await?;
-        ensure(&base, InternalTopic::Config, &settings.config_topic, timeout).await?;
-        let ids = settings.client_id_base();
-        let state_topic =
-            StateTopic::new(&base, settings.state_topic.clone(), format!("{ids}state"), settings.request_timeout);
-        let offset_topic = OffsetTopic::start(&base, &settings.offset_topic.name, &format!("{ids}offsets"))
-            .await?
-            .with_state(Arc::new(state_topic));
-        let entries = offset_topic.entries().into_iter().map(|(k, v)| (k, Some(v))).collect();
-        let offsets = Arc::new(OffsetStore::new(Box::new(offset_topic), entries)?);
-        let status = Arc::new(StatusStore::start(&base, &settings.status_topic.name, &format!("{ids}statuses")).await?);
-        let (events_tx, events) = mpsc::unbounded_channel();
-        let config = Arc::new(
-            ConfigStore::start(&base, &settings.config_topic.name, &format!("{ids}configs"), events_tx).await?,
-        );
+        let Stores { offsets, status, config, events } = Stores::open(&base, &settings).await?;
         let url = settings.advertised_url(listener, &local_host(), worker.rest_security.server_tls.is_some());
         let worker_id = DistributedConfig::worker_id(&url);
         let generation = Arc::new(AtomicI32::new(-1));
@@ -241,22 +279,7 @@ impl DistributedWorker {
             state: state.clone(),
             commands: commands_tx,
         };
-        let client_id = match settings.client_id.as_str() {
-            "" => format!("connect-{worker_id}"),
-            id => id.to_owned(),
-        };
-        let member = GroupMember::new(GroupSettings {
-            bootstrap: worker.bootstrap_servers.split(',').map(|s| s.trim().to_owned()).collect(),
-            group_id: settings.group_id.clone(),
-            client_id,
-            session_timeout: settings.session_timeout,
-            rebalance_timeout: settings.rebalance_timeout,
-            heartbeat_interval: settings.heartbeat_interval,
-            request_timeout: settings.request_timeout,
-            tls: group_tls(&base)?,
-            sasl: crate::sasl::Sasl::from_librdkafka(&|k| base.get(k).map(str::to_owned))
-                .map_err(DistributedError::GroupSasl)?,
-        });
+        let member = group_member(&worker, &settings, &base, &worker_id)?;
         let shared = Arc::new(Shared {
             worker_id,
             url,
