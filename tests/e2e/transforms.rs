@@ -89,3 +89,49 @@ fn a_failing_transform_is_skipped_with_tolerance_and_fatal_without() {
         "{stderr}"
     );
 }
+
+/// The kafka-tutorials pattern: a JDBC source keys each row by its INT id with `ValueToKey` and
+/// `ExtractField$Key`, written by `IntegerConverter` as Kafka's IntegerSerializer does (4 bytes,
+/// big-endian); a `LongConverter` on the same key fails the record with Kafka's words.
+#[test]
+fn integer_keys_from_value_to_key_and_extract_field() {
+    require_kafka();
+    let db = unique("e2e_intkeys").replace('-', "_");
+    mariadb(&format!(
+        "CREATE DATABASE {db}; CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(8));\
+         INSERT INTO {db}.t VALUES (7, 'a'), (258, 'b');"
+    ));
+    let dir = Dir::new();
+    let worker = dir.worker(free_port(), "");
+    let prefix = unique("e2e-intkeys-");
+    let connector = |key_converter: &str, topic_prefix: &str| {
+        format!(
+            "name={}\nconnector.class=io.confluent.connect.jdbc.JdbcSourceConnector\ntasks.max=1\n\
+             connection.url=jdbc:mysql://127.0.0.1:3307/{db}?user=root&useSSL=false\npoll.interval.ms=200\n\
+             topic.creation.default.partitions=1\ntopic.creation.default.replication.factor=1\n\
+             mode=incrementing\nincrementing.column.name=id\ntopic.prefix={topic_prefix}\n\
+             key.converter=org.apache.kafka.connect.converters.{key_converter}\n\
+             transforms=createKey,extractInt\n\
+             transforms.createKey.type=org.apache.kafka.connect.transforms.ValueToKey\n\
+             transforms.createKey.fields=id\n\
+             transforms.extractInt.type=org.apache.kafka.connect.transforms.ExtractField$Key\n\
+             transforms.extractInt.field=id\n",
+            unique("intkeys")
+        )
+    };
+    let source = dir.write("jdbc.properties", &connector("IntegerConverter", &prefix));
+    let mut child = spawn(&[&worker, &source], &dir.path("log"));
+    let records = consume(&format!("{prefix}t"), 2, Duration::from_secs(30));
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
+    let keys: Vec<Option<Vec<u8>>> = records.into_iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, vec![Some(vec![0, 0, 0, 7]), Some(vec![0, 0, 1, 2])], "{}", log_text(&dir.path("log")));
+
+    let dir = Dir::new();
+    let worker = dir.worker(free_port(), "");
+    let source = dir.write("jdbc.properties", &connector("LongConverter", &unique("e2e-longkeys-")));
+    let mut child = spawn(&[&worker, &source], &dir.path("log"));
+    wait_until(Duration::from_secs(30), "the task to fail on the first key", || {
+        log_text(&dir.path("log")).contains("Failed to serialize to long (was class java.lang.Integer)")
+    });
+    let _ = sigterm(&mut child);
+}

@@ -1,14 +1,16 @@
 //! Converters between Connect data and Kafka bytes: JsonConverter (byte-identical to Kafka's),
-//! StringConverter and ByteArrayConverter.
+//! StringConverter, ByteArrayConverter, and the number and boolean converters ([`primitive`]).
 
 pub mod json;
 mod json_payload;
 pub mod number;
+pub mod primitive;
 pub mod time;
 
 use crate::config::ConfigReader;
 use crate::data::{Schema, Type, Value};
 pub use json::{DecimalFormat, JsonConverter};
+pub use primitive::Primitive;
 
 /// A record could not be converted (a bad record, in `errors.tolerance` terms).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,6 +29,8 @@ pub enum Converter {
     Json(JsonConverter),
     String,
     ByteArray,
+    /// `IntegerConverter`, `LongConverter`, … `BooleanConverter`.
+    Primitive(Primitive),
 }
 
 impl Converter {
@@ -54,14 +58,20 @@ impl Converter {
             }
             "StringConverter" => Converter::String,
             "ByteArrayConverter" => Converter::ByteArray,
-            _ => {
-                reader.invalid(
-                    prefix,
-                    format!("one of {JSON_CLASS}, {STRING_CLASS}, {BYTE_ARRAY_CLASS}"),
-                    class.as_str(),
-                );
-                return None;
-            }
+            other => match Primitive::from_class(other) {
+                Some(p) => Converter::Primitive(p),
+                None => {
+                    reader.invalid(
+                        prefix,
+                        format!(
+                            "one of {JSON_CLASS}, {STRING_CLASS}, {BYTE_ARRAY_CLASS}, \
+                             org.apache.kafka.connect.converters.{{Short,Integer,Long,Float,Double,Boolean}}Converter"
+                        ),
+                        class.as_str(),
+                    );
+                    return None;
+                }
+            },
         };
         Some(Some(converter))
     }
@@ -72,6 +82,7 @@ impl Converter {
             Converter::Json(_) => JSON_CLASS,
             Converter::String => STRING_CLASS,
             Converter::ByteArray => BYTE_ARRAY_CLASS,
+            Converter::Primitive(p) => p.java_class(),
         }
     }
 
@@ -105,6 +116,7 @@ impl Converter {
                     }),
                 }
             }
+            Converter::Primitive(p) => p.encode(schema, value, out),
         }
     }
 
@@ -120,6 +132,7 @@ impl Converter {
                 Some(Schema::primitive(Type::Bytes, true)),
                 bytes.map_or(Value::Null, |b| Value::Bytes(b.to_vec())),
             )),
+            Converter::Primitive(p) => p.decode(bytes),
         }
     }
 }
