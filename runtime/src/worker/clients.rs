@@ -249,13 +249,7 @@ pub enum BrokerCheckError {
 struct ProbeContext(std::sync::Mutex<Option<String>>);
 
 impl rdkafka::ClientContext for ProbeContext {
-    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
-    fn generate_oauth_token(
-        &self,
-        config: Option<&str>,
-    ) -> Result<rdkafka::client::OAuthToken, Box<dyn std::error::Error>> {
-        super::oauth_token(config)
-    }
+    super::oauth::answer_token_requests!();
     fn error(&self, error: KafkaError, reason: &str) {
         debug!(error = %error, reason, "kafka connection check");
         *self.0.lock().unwrap() = Some(reason.to_owned());

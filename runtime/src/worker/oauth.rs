@@ -19,6 +19,20 @@ use tracing::warn;
 
 use super::msk_iam::{MskIam, MskToken};
 
+/// Inside an `impl ClientContext`: answer librdkafka's token requests with [`oauth_token`].
+macro_rules! answer_token_requests {
+    () => {
+        const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+        fn generate_oauth_token(
+            &self,
+            config: Option<&str>,
+        ) -> Result<rdkafka::client::OAuthToken, Box<dyn std::error::Error>> {
+            $crate::worker::oauth_token(config)
+        }
+    };
+}
+pub(crate) use answer_token_requests;
+
 /// The token for librdkafka's `sasl.oauthbearer.config` when sluice makes it.
 pub fn oauth_token(config: Option<&str>) -> Result<OAuthToken, Box<dyn Error>> {
     let msk = config.and_then(MskIam::from_config).ok_or("no token source in sasl.oauthbearer.config")?;
@@ -31,10 +45,7 @@ pub fn oauth_token(config: Option<&str>) -> Result<OAuthToken, Box<dyn Error>> {
 pub struct AuthContext;
 
 impl ClientContext for AuthContext {
-    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
-    fn generate_oauth_token(&self, config: Option<&str>) -> Result<OAuthToken, Box<dyn Error>> {
-        oauth_token(config)
-    }
+    answer_token_requests!();
 }
 
 impl ConsumerContext for AuthContext {}

@@ -36,13 +36,7 @@ struct AckContext {
 }
 
 impl ClientContext for AckContext {
-    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
-    fn generate_oauth_token(
-        &self,
-        config: Option<&str>,
-    ) -> Result<rdkafka::client::OAuthToken, Box<dyn std::error::Error>> {
-        super::oauth_token(config)
-    }
+    super::oauth::answer_token_requests!();
     fn error(&self, error: KafkaError, reason: &str) {
         self.owner.error(&error, reason);
     }
