@@ -253,34 +253,11 @@ impl S3SinkConfig {
         let part_retries = r.int_in("s3.part.retries", 3, 0, i32::MAX as i64) as u32;
         let retry_backoff = r.millis("s3.retry.backoff.ms", 200);
         let gzip = r.one_of("s3.compression.type", "none", &["none", "gzip"]) == "gzip";
-        let flush_size = r.int_in("flush.size", 1, 1, i64::MAX) as u64;
-        if !r.raw().entries.contains_key("flush.size") {
-            r.missing("flush.size", "records per file");
-        }
+        let flush_size = flush_size(r);
         let rotate_interval_ms = positive(r.int_in("rotate.interval.ms", -1, -1, i64::MAX));
         let rotate_schedule_interval_ms = positive(r.int_in("rotate.schedule.interval.ms", -1, -1, i64::MAX));
-        let layout = KeyLayout {
-            topics_dir: r.string_or("topics.dir", "topics"),
-            directory_delim: r.string_or("directory.delim", "/"),
-            file_delim: r.string_or("file.delim", "+"),
-            pad: r.int_in("filename.offset.zero.pad.width", 10, 0, 64) as usize,
-        };
-        let format = match r
-            .required("format.class", "io.confluent.connect.s3.format.json.JsonFormat (or Avro, Parquet, ByteArray)")
-        {
-            Some(class) => match format_of(class.trim()) {
-                Some(f) => Some(f),
-                None => {
-                    r.invalid(
-                        "format.class",
-                        "JsonFormat, AvroFormat, ParquetFormat or ByteArrayFormat",
-                        class.as_str(),
-                    );
-                    None
-                }
-            },
-            None => None,
-        };
+        let layout = KeyLayout::parse(r);
+        let format = format_class(r);
         let parquet_codec =
             r.one_of("parquet.codec", "snappy", &["none", "uncompressed", "snappy", "gzip", "zstd", "lz4"]).to_owned();
         let avro_codec = r.one_of("avro.codec", "null", &["null", "deflate", "snappy"]).to_owned();
@@ -289,22 +266,11 @@ impl S3SinkConfig {
         if gzip && matches!(format, Some(Format::Avro | Format::Parquet)) {
             r.invalid("s3.compression.type", "none with Avro and Parquet (use avro.codec / parquet.codec)", "gzip");
         }
-        let null_values = match r.one_of("behavior.on.null.values", "fail", &["fail", "ignore", "write"]) {
-            "ignore" => NullValues::Ignore,
-            "write" => NullValues::Write,
-            _ => NullValues::Fail,
-        };
+        let null_values = null_values(r);
         let json_decimal = match r.one_of("json.decimal.format", "BASE64", &["BASE64", "NUMERIC"]) {
             "NUMERIC" => runtime::convert::DecimalFormat::Numeric,
             _ => runtime::convert::DecimalFormat::Base64,
         };
-        if null_values == NullValues::Write {
-            r.invalid(
-                "behavior.on.null.values",
-                "fail or ignore (write needs store.kafka.keys, not supported yet)",
-                "write",
-            );
-        }
         let path_style = r.bool("s3.path.style.access.enabled", true);
         let gzip_level = r.int_in("s3.compression.level", -1, -1, 9) as i32;
         let rotate_on_partition_change = r.bool("rotate.file.on.partition.change", true);
@@ -316,29 +282,10 @@ impl S3SinkConfig {
             r.int_in("parquet.row.group.size.bytes", 16 * 1024 * 1024, 1024, i32::MAX as i64) as usize;
         r.one_of("schema.compatibility", "NONE", &["NONE"]);
         let (assume_role, ca_pem) = credentials_and_trust(r, endpoint.as_deref());
-        r.accept(ACCEPTED);
-        for (key, default) in REFUSED {
-            let v = r.string_or(key, default);
-            if !v.trim().eq_ignore_ascii_case(default) {
-                r.invalid(key, format!("{default:?} (other values are not supported yet)"), v.as_str());
-            }
-        }
-        let mut schedule_zone = None;
-        if rotate_schedule_interval_ms.is_some() {
-            match r.raw().get("timezone").map(str::trim).unwrap_or("") {
-                "" => r.missing("timezone", "a time zone such as UTC (rotate.schedule.interval.ms needs one)"),
-                z => schedule_zone = z.parse::<Tz>().ok(),
-            }
-        }
+        refuse_unsupported(r);
+        let schedule_zone = rotate_schedule_interval_ms.and_then(|_| schedule_zone(r));
         let partitioner = Self::partitioner(r, &layout.directory_delim);
-        let ext_name = match format {
-            Some(Format::Json) => "json",
-            Some(Format::Avro) => "avro",
-            Some(Format::Parquet) => "parquet",
-            _ => "bytearray",
-        };
-        let codec = if parquet_codec == "uncompressed" { "none" } else { parquet_codec.as_str() };
-        let extension = extension(ext_name, gzip, codec, &bytearray_extension);
+        let extension = format_extension(format, gzip, &parquet_codec, &bytearray_extension);
         if r.has_errors() {
             return None;
         }
@@ -496,6 +443,86 @@ fn credentials_and_trust(r: &mut ConfigReader<'_>, endpoint: Option<&str>) -> (O
         }
     };
     (assume_role, ca_pem)
+}
+
+/// The objects' file extension for `format` and its compression.
+fn format_extension(format: Option<Format>, gzip: bool, parquet_codec: &str, bytearray_extension: &str) -> String {
+    let ext_name = match format {
+        Some(Format::Json) => "json",
+        Some(Format::Avro) => "avro",
+        Some(Format::Parquet) => "parquet",
+        _ => "bytearray",
+    };
+    let codec = if parquet_codec == "uncompressed" { "none" } else { parquet_codec };
+    extension(ext_name, gzip, codec, bytearray_extension)
+}
+
+/// `flush.size`: required, as in Confluent's connector.
+fn flush_size(r: &mut ConfigReader<'_>) -> u64 {
+    let flush_size = r.int_in("flush.size", 1, 1, i64::MAX) as u64;
+    if !r.raw().entries.contains_key("flush.size") {
+        r.missing("flush.size", "records per file");
+    }
+    flush_size
+}
+
+impl KeyLayout {
+    fn parse(r: &mut ConfigReader<'_>) -> KeyLayout {
+        KeyLayout {
+            topics_dir: r.string_or("topics.dir", "topics"),
+            directory_delim: r.string_or("directory.delim", "/"),
+            file_delim: r.string_or("file.delim", "+"),
+            pad: r.int_in("filename.offset.zero.pad.width", 10, 0, 64) as usize,
+        }
+    }
+}
+
+fn format_class(r: &mut ConfigReader<'_>) -> Option<Format> {
+    let class =
+        r.required("format.class", "io.confluent.connect.s3.format.json.JsonFormat (or Avro, Parquet, ByteArray)")?;
+    let format = format_of(class.trim());
+    if format.is_none() {
+        r.invalid("format.class", "JsonFormat, AvroFormat, ParquetFormat or ByteArrayFormat", class.as_str());
+    }
+    format
+}
+
+/// `behavior.on.null.values`; `write` is refused until `store.kafka.keys` exists.
+fn null_values(r: &mut ConfigReader<'_>) -> NullValues {
+    match r.one_of("behavior.on.null.values", "fail", &["fail", "ignore", "write"]) {
+        "ignore" => NullValues::Ignore,
+        "write" => {
+            r.invalid(
+                "behavior.on.null.values",
+                "fail or ignore (write needs store.kafka.keys, not supported yet)",
+                "write",
+            );
+            NullValues::Write
+        }
+        _ => NullValues::Fail,
+    }
+}
+
+/// Keys accepted as they are, and keys whose other values are refused.
+fn refuse_unsupported(r: &mut ConfigReader<'_>) {
+    r.accept(ACCEPTED);
+    for (key, default) in REFUSED {
+        let v = r.string_or(key, default);
+        if !v.trim().eq_ignore_ascii_case(default) {
+            r.invalid(key, format!("{default:?} (other values are not supported yet)"), v.as_str());
+        }
+    }
+}
+
+/// `timezone`, required with `rotate.schedule.interval.ms`.
+fn schedule_zone(r: &mut ConfigReader<'_>) -> Option<Tz> {
+    match r.raw().get("timezone").map(str::trim).unwrap_or("") {
+        "" => {
+            r.missing("timezone", "a time zone such as UTC (rotate.schedule.interval.ms needs one)");
+            None
+        }
+        z => z.parse::<Tz>().ok(),
+    }
 }
 
 #[cfg(test)]
