@@ -12,6 +12,7 @@ mod source;
 mod status;
 mod submitted;
 mod supervisor;
+mod topic_producer;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};

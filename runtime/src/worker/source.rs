@@ -7,8 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::error::KafkaError;
-use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 use serde::de::DeserializeOwned;
@@ -18,6 +17,7 @@ use tracing::{debug, error, info, warn};
 
 use super::clients;
 use super::submitted::SubmittedRecords;
+use super::topic_producer::{Outgoing, TopicProducer};
 use super::{Progress, ReportedTopics, State, TaskContext};
 use crate::connector::{OffsetReader, SourceTask};
 use crate::convert::Converter;
@@ -71,7 +71,7 @@ impl OffsetReader for ConnectorOffsets {
 
 struct Loop<T: SourceTask> {
     ctx: TaskContext,
-    producer: Arc<ThreadedProducer<AckContext>>,
+    producer: TopicProducer<AckContext>,
     acks: mpsc::UnboundedReceiver<Ack>,
     submitted: SubmittedRecords<T::Partition, T::Offset>,
     key_converter: Converter,
@@ -126,7 +126,7 @@ pub async fn run<T: SourceTask>(ctx: TaskContext, mut task: T) -> Result<(), Tas
     let mut l = Loop::<T> {
         key_converter: ctx.connector.key_converter.clone().unwrap_or_else(|| ctx.worker.key_converter.clone()),
         value_converter: ctx.connector.value_converter.clone().unwrap_or_else(|| ctx.worker.value_converter.clone()),
-        producer: Arc::new(producer),
+        producer: TopicProducer::new(producer),
         acks,
         submitted: SubmittedRecords::default(),
         admin,
@@ -211,34 +211,23 @@ impl<T: SourceTask> Loop<T> {
             }
         };
         let seq = self.submitted.submit(record.partition, record.offset);
-        let mut base = BaseRecord::<[u8], [u8], usize>::with_opaque_to(&record.topic, seq as usize);
-        if has_key {
-            base = base.key(&self.key_buf[..]);
-        }
-        if has_value {
-            base = base.payload(&self.value_buf[..]);
-        }
-        if let Some(p) = record.kafka_partition {
-            base = base.partition(p);
-        }
-        if let Some(ts) = record.timestamp {
-            base = base.timestamp(ts);
-        }
-        if !record.headers.is_empty() {
-            let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-            for h in &record.headers {
-                headers = headers.insert(KafkaHeader { key: &h.key, value: h.value.as_deref() });
-            }
-            base = base.headers(headers);
-        }
+        let outgoing = Outgoing {
+            topic: &record.topic,
+            key: has_key.then_some(&self.key_buf[..]),
+            value: has_value.then_some(&self.value_buf[..]),
+            partition: record.kafka_partition,
+            timestamp: record.timestamp,
+            headers: &record.headers,
+            opaque: seq as usize,
+        };
         let bytes = (self.key_buf.len() + self.value_buf.len()) as u64;
         loop {
-            match self.producer.send(base) {
+            match self.producer.send(&outgoing) {
                 Ok(()) => {
                     self.ctx.status.add_bytes(bytes);
                     return Ok(());
                 }
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge), _)) => {
+                Err(RDKafkaErrorCode::MessageSizeTooLarge) => {
                     let message = format!(
                         "a record of {bytes} bytes for topic {} is over the producer's size limit: raise \
                          producer.max.request.size in the worker file (or producer.override.max.request.size) \
@@ -247,11 +236,10 @@ impl<T: SourceTask> Loop<T> {
                     );
                     return self.tolerate_produce(seq, message);
                 }
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                    base = back;
+                Err(RDKafkaErrorCode::QueueFull) => {
                     drain_acks(&mut self.acks, &mut self.submitted)?;
                     // nothing left to make room: this record is larger than the whole buffer
-                    if self.producer.in_flight_count() == 0 {
+                    if self.producer.producer().in_flight_count() == 0 {
                         let message = format!(
                             "a record of {bytes} bytes for topic {} does not fit in the producer's buffer: \
                              raise producer.buffer.memory (8 MB by default for source tasks)",
@@ -261,7 +249,10 @@ impl<T: SourceTask> Loop<T> {
                     }
                     tokio::time::sleep(Duration::from_millis(2)).await;
                 }
-                Err((e, _)) => return Err(TaskError::fatal(format!("cannot produce to {}: {e}", record.topic))),
+                Err(e) => {
+                    let e = KafkaError::MessageProduction(e);
+                    return Err(TaskError::fatal(format!("cannot produce to {}: {e}", record.topic)));
+                }
             }
         }
     }
@@ -362,7 +353,7 @@ impl<T: SourceTask> Loop<T> {
     /// Stop: wait for in-flight records within the shutdown budget, then a last commit.
     async fn drain(&mut self, task: &mut T) -> Result<(), TaskError> {
         let budget = self.ctx.remaining_budget();
-        let producer = self.producer.clone();
+        let producer = self.producer.producer().clone();
         let flushed = tokio::task::spawn_blocking(move || producer.flush(budget)).await;
         self.take_acks()?;
         if !matches!(flushed, Ok(Ok(()))) || self.submitted.in_flight() > 0 {
