@@ -1,5 +1,7 @@
 //! Macro benchmarks: each pipeline of the real `sluice` binary against the real services, with a
-//! physical reference measured in the same run. One line per result:
+//! physical reference measured in the same run. One line per result; the FileStream pipelines
+//! run 3 times on fresh brokers, interleaved with their reference (`runs.rs` has their line), the
+//! others once against the services' broker:
 //!
 //! `bench <name> records=<n> seconds=<s> rate=<records/s> mb_s=<MB/s> peak_rss_mb=<m> ref=<name> ref_rate=<records/s> ratio=<rate/ref_rate>`
 //!
@@ -23,9 +25,12 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
 mod binlog;
+mod broker;
 mod chaos;
 mod cluster;
+mod file;
 mod jdbc;
+mod runs;
 mod s3;
 
 const LINES: usize = 1_000_000;
@@ -50,6 +55,14 @@ enum Cmd {
         /// The sluice binary to measure.
         #[arg(long)]
         sluice: PathBuf,
+    },
+    /// Produce a file's lines with the reference producer (for profiling it alone); `-X key=value`
+    /// adds librdkafka settings.
+    RefProduce {
+        servers: String,
+        file: PathBuf,
+        #[arg(short = 'X')]
+        settings: Vec<String>,
     },
     /// Print the first N records of partition 0 of a topic.
     Peek { topic: String, n: usize },
@@ -78,6 +91,18 @@ fn bootstrap() -> String {
 fn main() -> Result<()> {
     match Cli::parse().command {
         Cmd::Peek { topic, n } => peek(&topic, n),
+        Cmd::RefProduce { servers, file, settings } => {
+            let extra: Vec<(&str, &str)> = settings.iter().filter_map(|s| s.split_once('=')).collect();
+            let text = std::fs::read_to_string(&file)?;
+            let started = Instant::now();
+            let n = produce_all_with(
+                &producer_to(&servers, &extra)?,
+                &unique("bench-ref"),
+                text.lines().map(|l| l.as_bytes().to_vec()),
+            )?;
+            println!("records={n} seconds={:.3}", started.elapsed().as_secs_f64());
+            Ok(())
+        }
         Cmd::S3Mb { bucket } => s3::make_bucket(&bucket),
         Cmd::S3Ls { bucket, key } => s3::show(&bucket, key.as_deref()),
         Cmd::Run { names, sluice } => {
@@ -125,35 +150,6 @@ fn main() -> Result<()> {
             Ok(())
         }
     }
-}
-
-/// A Tansu of its own on a free port (memory storage), for a reference that must not share the
-/// test broker's state; the broker's address.
-fn fresh_broker() -> Result<(Child, String)> {
-    let tansu = std::env::var("TANSU")
-        .unwrap_or_else(|_| format!("{}/.cache/sluice/tools/tansu", std::env::var("HOME").unwrap_or_default()));
-    let addr = format!("127.0.0.1:{}", free_port()?);
-    let child = Command::new(&tansu)
-        .args([
-            "broker",
-            "--listener-url",
-            &format!("tcp://{addr}"),
-            "--advertised-listener-url",
-            &format!("tcp://{addr}"),
-        ])
-        .args(["--storage-engine", "memory://tansu/"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .with_context(|| format!("{tansu} (scripts/services up installs it)"))?;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(&addr).is_err() {
-        if Instant::now() > deadline {
-            bail!("a fresh tansu did not listen on {addr}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok((child, addr))
 }
 
 struct Line<'a> {
@@ -224,12 +220,23 @@ fn stop(mut child: Child) -> Result<()> {
 }
 
 fn create_topic(topic: &str, partitions: i32) -> Result<()> {
-    let admin: AdminClient<DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", bootstrap()).create()?;
+    create_topic_on(&bootstrap(), &[], topic, partitions)
+}
+
+/// Creates `topic` on the brokers at `servers` (`extra`: librdkafka security settings).
+fn create_topic_on(servers: &str, extra: &[(&str, &str)], topic: &str, partitions: i32) -> Result<()> {
+    let mut cfg = ClientConfig::new();
+    for (k, v) in extra {
+        cfg.set(*k, *v);
+    }
+    let admin: AdminClient<DefaultClientContext> = cfg.set("bootstrap.servers", servers).create()?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    rt.block_on(
+    let results = rt.block_on(
         admin.create_topics(&[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))], &AdminOptions::new()),
     )?;
+    for r in results {
+        r.map_err(|(t, e)| anyhow::anyhow!("cannot create topic {t}: {e}"))?;
+    }
     Ok(())
 }
 
@@ -289,9 +296,10 @@ fn line_text(i: usize) -> String {
     s
 }
 
-fn consume_count(topic: &str, n: usize, timeout: Duration) -> Result<(usize, usize)> {
+/// Reads `n` records of partition 0 of `topic` from the start: how many came, and their bytes.
+fn consume_count_from(servers: &str, topic: &str, n: usize, timeout: Duration) -> Result<(usize, usize)> {
     let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
+        .set("bootstrap.servers", servers)
         .set("group.id", unique("bench-reader"))
         .set("enable.auto.commit", "false")
         .create()?;
@@ -416,179 +424,6 @@ impl Bench {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(log)?)
             .spawn()?)
-    }
-
-    /// Raw produce of the same lines (the reference), then sluice's FileStreamSource.
-    fn file_source(&self, json: bool) -> Result<()> {
-        let input = self.input()?;
-        let size = std::fs::metadata(&input)?.len();
-        let ref_topic = unique("bench-ref-produce");
-        create_topic(&ref_topic, 1)?;
-        let text = std::fs::read_to_string(&input)?;
-        let started = Instant::now();
-        let n = produce_all(&ref_topic, text.lines().map(|l| l.as_bytes().to_vec()))?;
-        let ref_rate = n as f64 / started.elapsed().as_secs_f64();
-        drop(text);
-
-        let name = if json { "file-source-json" } else { "file-source" };
-        let (seconds, peak) = self.timed_file_source(name, &input, json, &bootstrap(), "")?;
-        Line {
-            name,
-            records: LINES,
-            seconds,
-            bytes: size as usize,
-            peak_rss_mb: peak,
-            reference: "rdkafka-produce",
-            ref_rate,
-        }
-        .print();
-        Ok(())
-    }
-
-    /// sluice's FileStreamSource from `input` to the brokers at `servers`: seconds from process
-    /// start until the offset file says the whole file is acknowledged, and peak RSS.
-    fn timed_file_source(
-        &self,
-        name: &str,
-        input: &Path,
-        json: bool,
-        servers: &str,
-        extra: &str,
-    ) -> Result<(f64, f64)> {
-        let size = std::fs::metadata(input)?.len();
-        let dir = self.work.join(name);
-        std::fs::create_dir_all(&dir)?;
-        let port = free_port()?;
-        let (converter, schemas) = if json {
-            ("org.apache.kafka.connect.json.JsonConverter", true)
-        } else {
-            ("org.apache.kafka.connect.storage.StringConverter", false)
-        };
-        let worker = self.worker_on(&dir, converter, schemas, port, 20, servers, extra)?;
-        let topic = unique("bench-file-source");
-        let connector = dir.join("source.properties");
-        std::fs::write(
-            &connector,
-            format!(
-                "name={name}\nconnector.class=FileStreamSource\nfile={}\ntopic={topic}\n\
-                 topic.creation.default.partitions=1\ntopic.creation.default.replication.factor=1\n",
-                input.display()
-            ),
-        )?;
-        let sidecar = dir.join("connect.offsets.json");
-        let started = Instant::now();
-        let child = self.spawn(&[&worker, &connector], &dir.join("log"))?;
-        wait_for_offsets(&sidecar, started + Duration::from_secs(300), |v| {
-            v["entries"][0]["offset"]["position"].as_u64() == Some(size)
-        })
-        .with_context(|| {
-            format!("{name}: offsets did not reach the end of the file; see {}", dir.join("log").display())
-        })?;
-        let seconds = started.elapsed().as_secs_f64();
-        let peak = peak_rss_mb(child.id());
-        stop(child)?;
-        Ok((seconds, peak))
-    }
-
-    /// The file source over TLS (the services' TLS listener: socat with the test CA's certificate
-    /// in front of a Tansu of its own, a JKS trust store) against the same run over plaintext to
-    /// a fresh Tansu started for it (the difference is TLS, socat's hop included), and against a
-    /// raw rdkafka producer of the same lines over the same TLS listener (what that path carries).
-    fn file_source_tls(&self) -> Result<()> {
-        let input = self.input()?;
-        let size = std::fs::metadata(&input)?.len() as usize;
-        let tls_dir = std::env::var("SLUICE_TLS_DIR").unwrap_or_else(|_| "/var/tmp/sluice/tls".into());
-        let mut keys = String::new();
-        for prefix in ["", "producer.", "consumer."] {
-            keys.push_str(&format!(
-                "{prefix}security.protocol=SSL\n{prefix}ssl.truststore.location={tls_dir}/truststore.jks\n\
-                 {prefix}ssl.truststore.password=trustpass\n"
-            ));
-        }
-        let (mut broker, servers) = fresh_broker()?;
-        let plain = self.timed_file_source("file-source-plaintext", &input, false, &servers, "");
-        let _ = broker.kill();
-        let _ = broker.wait();
-        let (plain_seconds, _) = plain?;
-        let (seconds, peak) = self.timed_file_source("file-source-tls", &input, false, "127.0.0.1:9093", &keys)?;
-        let ca = format!("{tls_dir}/ca.pem");
-        let raw = producer_to("127.0.0.1:9093", &[("security.protocol", "ssl"), ("ssl.ca.location", &ca)])?;
-        let text = std::fs::read_to_string(&input)?;
-        let started = Instant::now();
-        let n = produce_all_with(&raw, &unique("bench-ref-produce-tls"), text.lines().map(|l| l.as_bytes().to_vec()))?;
-        let raw_rate = n as f64 / started.elapsed().as_secs_f64();
-        let line = |reference, ref_rate| Line {
-            name: "file-source-tls",
-            records: LINES,
-            seconds,
-            bytes: size,
-            peak_rss_mb: peak,
-            reference,
-            ref_rate,
-        };
-        line("sluice-file-source-plaintext", LINES as f64 / plain_seconds).print();
-        line("rdkafka-produce-tls", raw_rate).print();
-        Ok(())
-    }
-
-    /// Raw consume of the topic (the reference), then sluice's FileStreamSink from it.
-    fn file_sink(&self) -> Result<()> {
-        let topic = unique("bench-file-sink");
-        create_topic(&topic, 1)?;
-        let envelope = |i: usize| {
-            format!("{{\"schema\":{{\"type\":\"string\",\"optional\":false}},\"payload\":\"{}\"}}", line_text(i))
-                .into_bytes()
-        };
-        produce_all(&topic, (0..LINES).map(envelope))?;
-        let started = Instant::now();
-        let (count, bytes) = consume_count(&topic, LINES, Duration::from_secs(120))?;
-        if count != LINES {
-            bail!("reference consumer read {count} of {LINES}");
-        }
-        let ref_rate = count as f64 / started.elapsed().as_secs_f64();
-
-        let dir = self.work.join("file-sink");
-        std::fs::create_dir_all(&dir)?;
-        let port = free_port()?;
-        let worker = self.worker(&dir, "org.apache.kafka.connect.json.JsonConverter", true, port, 10_000)?;
-        let output = dir.join("out.txt");
-        let connector = dir.join("sink.properties");
-        std::fs::write(
-            &connector,
-            format!("name=file-sink\nconnector.class=FileStreamSink\nfile={}\ntopics={topic}\n", output.display()),
-        )?;
-        let expected = (LINES * LINE_BYTES) as u64;
-        let child = self.spawn(&[&worker, &connector], &dir.join("log"))?;
-        let size = || std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0);
-        let deadline = Instant::now() + Duration::from_secs(300);
-        // the clock starts at the first record written: Tansu delays a group's first join
-        while size() == 0 {
-            if Instant::now() > deadline {
-                bail!("file-sink wrote nothing; see {}", dir.join("log").display());
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        let started = Instant::now();
-        while size() < expected {
-            if Instant::now() > deadline {
-                bail!("file-sink wrote {} of {expected} bytes", size());
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let seconds = started.elapsed().as_secs_f64();
-        let peak = peak_rss_mb(child.id());
-        stop(child)?;
-        Line {
-            name: "file-sink",
-            records: LINES,
-            seconds,
-            bytes,
-            peak_rss_mb: peak,
-            reference: "rdkafka-consume",
-            ref_rate,
-        }
-        .print();
-        Ok(())
     }
 
     /// A worker with a file source and a file sink and nothing to do.

@@ -106,6 +106,14 @@ fn apply(
     Ok(())
 }
 
+/// What every client starts from: the brokers, and TCP_NODELAY as the Java clients always set it
+/// (librdkafka leaves Nagle on; a request's small tail then waits for the broker's delayed ACK).
+fn base(worker: &WorkerConfig) -> ClientConfig {
+    let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", &worker.bootstrap_servers).set("socket.nagle.disable", "true");
+    cfg
+}
+
 /// The source task producer: acks=all, idempotent (ordering kept with several requests in
 /// flight), murmur2 partitioning as Java's, deliveries retried until they succeed.
 pub fn producer_config(
@@ -113,9 +121,8 @@ pub fn producer_config(
     cc: &ConnectorConfig,
     task: usize,
 ) -> Result<ClientConfig, ClientConfigError> {
-    let mut cfg = ClientConfig::new();
-    cfg.set("bootstrap.servers", &worker.bootstrap_servers)
-        .set("client.id", format!("connector-producer-{}-{task}", cc.name))
+    let mut cfg = base(worker);
+    cfg.set("client.id", format!("connector-producer-{}-{task}", cc.name))
         .set("acks", "all")
         .set("enable.idempotence", "true")
         .set("partitioner", "murmur2_random")
@@ -136,9 +143,8 @@ pub fn consumer_config(
     cc: &ConnectorConfig,
     task: usize,
 ) -> Result<ClientConfig, ClientConfigError> {
-    let mut cfg = ClientConfig::new();
-    cfg.set("bootstrap.servers", &worker.bootstrap_servers)
-        .set("group.id", format!("connect-{}", cc.name))
+    let mut cfg = base(worker);
+    cfg.set("group.id", format!("connect-{}", cc.name))
         .set("client.id", format!("connector-consumer-{}-{task}", cc.name))
         // A restart after kill -9 must not wait for the killed consumer's session to expire
         // (82 s with librdkafka's 45 s default, e2e sink_resume). A static member id per task
@@ -167,8 +173,8 @@ pub fn consumer_config(
 /// A connector's (or the worker's) admin client: the worker's own security keys, then
 /// `admin.*`, then the connector's `admin.override.*`, as Kafka's `Worker.adminConfigs`.
 pub fn admin_config(worker: &WorkerConfig, cc: Option<&ConnectorConfig>) -> Result<ClientConfig, ClientConfigError> {
-    let mut cfg = ClientConfig::new();
-    cfg.set("bootstrap.servers", &worker.bootstrap_servers).set("log_level", "3");
+    let mut cfg = base(worker);
+    cfg.set("log_level", "3");
     let none = BTreeMap::new();
     let overrides = cc.map_or(&none, |cc| &cc.admin_overrides);
     apply(&mut cfg, &[&worker.client_security, &worker.admin, overrides], "admin")?;
@@ -178,8 +184,7 @@ pub fn admin_config(worker: &WorkerConfig, cc: Option<&ConnectorConfig>) -> Resu
 /// The worker's internal clients (offsets, status and config topics, group membership, KIP-875
 /// on sinks' groups): `bootstrap.servers` and the worker's own security keys.
 pub fn internal_config(worker: &WorkerConfig) -> Result<ClientConfig, ClientConfigError> {
-    let mut cfg = ClientConfig::new();
-    cfg.set("bootstrap.servers", &worker.bootstrap_servers);
+    let mut cfg = base(worker);
     apply(&mut cfg, &[&worker.client_security], "worker")?;
     Ok(cfg)
 }
