@@ -1,9 +1,8 @@
 //! Macro benchmarks: each pipeline of the real `sluice` binary against the real services, with a
-//! physical reference measured in the same run. One line per result; the FileStream pipelines
-//! run 3 times on fresh brokers, interleaved with their reference (`runs.rs` has their line), the
-//! others once against the services' broker:
-//!
-//! `bench <name> records=<n> seconds=<s> rate=<records/s> mb_s=<MB/s> peak_rss_mb=<m> ref=<name> ref_rate=<records/s> ratio=<rate/ref_rate>`
+//! physical reference measured in the same run. Each pipeline runs 3 times, each run on a fresh
+//! broker of its own (`broker.rs`), interleaved with its references; one line per reference with
+//! the medians, extremes and CPU seconds (`runs.rs` has its format), and for sources and S3 sinks
+//! a `-cpu` line: sluice's CPU per record against the sum of the references'.
 //!
 //! Run through `bench/run [NAME…]` (it starts the services and builds in release mode).
 
@@ -152,35 +151,6 @@ fn main() -> Result<()> {
     }
 }
 
-struct Line<'a> {
-    name: &'a str,
-    records: usize,
-    seconds: f64,
-    bytes: usize,
-    peak_rss_mb: f64,
-    reference: &'a str,
-    ref_rate: f64,
-}
-
-impl Line<'_> {
-    fn print(&self) {
-        let rate = self.records as f64 / self.seconds;
-        let ratio = if self.ref_rate > 0.0 { rate / self.ref_rate } else { 0.0 };
-        println!(
-            "bench {} records={} seconds={:.3} rate={:.0} mb_s={:.1} peak_rss_mb={:.1} ref={} ref_rate={:.0} ratio={:.2}",
-            self.name,
-            self.records,
-            self.seconds,
-            if self.records > 0 { rate } else { 0.0 },
-            self.bytes as f64 / self.seconds / 1e6,
-            self.peak_rss_mb,
-            self.reference,
-            self.ref_rate,
-            ratio
-        );
-    }
-}
-
 struct Bench {
     sluice: PathBuf,
     work: PathBuf,
@@ -260,10 +230,6 @@ fn producer_to(servers: &str, extra: &[(&str, &str)]) -> Result<BaseProducer> {
         .create()?)
 }
 
-fn produce_all(topic: &str, values: impl Iterator<Item = Vec<u8>>) -> Result<usize> {
-    produce_all_with(&producer()?, topic, values)
-}
-
 fn produce_all_with(p: &BaseProducer, topic: &str, values: impl Iterator<Item = Vec<u8>>) -> Result<usize> {
     let mut n = 0;
     for v in values {
@@ -332,9 +298,9 @@ fn wait_for_offsets(sidecar: &Path, deadline: Instant, done: impl Fn(&serde_json
 }
 
 /// A consumer reading partition 0 of `topic` from the beginning.
-fn from_start(topic: &str, group: &str) -> Result<BaseConsumer> {
+fn from_start(servers: &str, topic: &str, group: &str) -> Result<BaseConsumer> {
     let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
+        .set("bootstrap.servers", servers)
         .set("group.id", unique(group))
         .set("enable.auto.commit", "false")
         .create()?;
@@ -344,9 +310,9 @@ fn from_start(topic: &str, group: &str) -> Result<BaseConsumer> {
     Ok(consumer)
 }
 
-/// The first record value of partition 0 of `topic`.
-fn first_value(topic: &str) -> Result<Vec<u8>> {
-    let consumer = from_start(topic, "first")?;
+/// The first record value of partition 0 of `topic` on the brokers at `servers`.
+fn first_value(servers: &str, topic: &str) -> Result<Vec<u8>> {
+    let consumer = from_start(servers, topic, "first")?;
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
@@ -357,7 +323,7 @@ fn first_value(topic: &str) -> Result<Vec<u8>> {
 }
 
 fn peek(topic: &str, n: usize) -> Result<()> {
-    let consumer = from_start(topic, "peek")?;
+    let consumer = from_start(&bootstrap(), topic, "peek")?;
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut seen = 0;
     while seen < n && Instant::now() < deadline {

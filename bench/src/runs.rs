@@ -28,6 +28,27 @@ pub fn cpu_seconds(pid: &str) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// User+system CPU seconds of this process's children that have been waited for (`cutime` and
+/// `cstime`): the difference around one child's run is that child's CPU.
+pub fn children_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_comm = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_comm.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(13) + ticks(14)) / 100.0
+}
+
+/// Runs `command` to completion (its output discarded): wall and CPU seconds of the child.
+pub fn child(command: &mut std::process::Command) -> anyhow::Result<Run> {
+    let cpu = children_cpu_seconds();
+    let started = std::time::Instant::now();
+    let status = command.stdout(std::process::Stdio::null()).status()?;
+    if !status.success() {
+        anyhow::bail!("{command:?} exited with {status}");
+    }
+    Ok(Run { seconds: started.elapsed().as_secs_f64(), cpu_s: children_cpu_seconds() - cpu, peak_rss_mb: 0.0 })
+}
+
 /// Times `work` in this process: wall and CPU seconds.
 pub fn in_process(work: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<Run> {
     let cpu = cpu_seconds("self");
@@ -84,6 +105,21 @@ impl Summary<'_> {
     }
 }
 
+/// sluice's CPU per record against the sum of the references' (the physical work: reading the
+/// source with its own tool plus producing the same bytes, or consuming plus writing them).
+pub fn cpu_budget_line(name: &str, records: usize, runs: &[Run], references: &[(&str, &[Run])]) -> String {
+    let per_rec = |rs: &[Run]| median(rs.iter().map(|r| r.cpu_s).collect()) * 1e6 / records as f64;
+    let ours = per_rec(runs);
+    let theirs: f64 = references.iter().map(|(_, rs)| per_rec(rs)).sum();
+    let names: Vec<&str> = references.iter().map(|(n, _)| *n).collect();
+    format!(
+        "bench {name}-cpu runs={} cpu_us_per_rec={ours:.2} ref={} ref_cpu_us_per_rec={theirs:.2} ratio={:.2}",
+        runs.len(),
+        names.join("+"),
+        if theirs > 0.0 { ours / theirs } else { 0.0 }
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +136,21 @@ mod tests {
              cpu_s=1.00 cpu_us_per_rec=1000.00 ref=r ref_rate=1000 ref_rate_min=1000 ref_rate_max=2000 ref_cpu_s=0.20 \
              ratio=0.50"
         );
+    }
+
+    #[test]
+    fn the_cpu_budget_sums_the_references() {
+        let run = |cpu_s| Run { seconds: 1.0, cpu_s, peak_rss_mb: 0.0 };
+        let line = cpu_budget_line("p", 1_000_000, &[run(3.0)], &[("a", &[run(1.0)]), ("b", &[run(0.5)])]);
+        assert_eq!(line, "bench p-cpu runs=1 cpu_us_per_rec=3.00 ref=a+b ref_cpu_us_per_rec=1.50 ratio=2.00");
+    }
+
+    #[test]
+    fn a_childs_cpu_is_counted_once_it_is_waited_for() {
+        let run =
+            child(std::process::Command::new("sh").args(["-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"]))
+                .unwrap();
+        assert!(run.cpu_s > 0.0, "{run:?}");
     }
 
     #[test]

@@ -3,10 +3,12 @@
 //! The clock runs from the consumer group's assignment (Tansu delays a first join by seconds)
 //! until the 8 files cut by `flush.size` (800,000 records) are listed: the line's `records` is
 //! those. The 25,000 records left in each partition are then written by the idle flush
-//! (`rotate.idle.ms=500`) and checked, untimed: timing them would measure the idle timer. References in the same run: a raw rdkafka consumer reading
-//! the topic, and raw PutObjects of the same bytes (objects of the sizes sluice wrote).
-//! `s3-sink-200`: 200 partitions under the HourlyPartitioner, files cut only by memory pressure
-//! and the idle flush; the line's `peak_rss_mb` is the figure to watch.
+//! (`rotate.idle.ms=500`) and checked, untimed: timing them would measure the idle timer.
+//! `RUNS` runs, each on a fresh broker (a bucket of its own on the services' SeaweedFS);
+//! references in the same runs: a raw rdkafka consumer reading the topic, and raw PutObjects of
+//! the same bytes (objects of the sizes sluice wrote). `s3-sink-200`: 200 partitions under the
+//! HourlyPartitioner, files cut only by memory pressure and the idle flush; the line's
+//! `peak_rss_mb` is the figure to watch.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -21,7 +23,9 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 
-use crate::{bootstrap, create_topic, free_port, peak_rss_mb, stop, unique, Bench, Line};
+use crate::broker::{Broker, Front};
+use crate::runs::{cpu_budget_line, cpu_seconds, in_process, Run, Summary, RUNS};
+use crate::{create_topic_on, free_port, peak_rss_mb, stop, unique, Bench};
 
 const RECORDS: usize = 1_000_000;
 
@@ -98,8 +102,8 @@ fn envelope(i: usize) -> Vec<u8> {
 }
 
 /// Produces RECORDS envelopes round-robin over `partitions`, record timestamps in one hour.
-fn fill(topic: &str, partitions: i32) -> Result<usize> {
-    let p: BaseProducer = ClientConfig::new().set("bootstrap.servers", bootstrap()).set("linger.ms", "5").create()?;
+fn fill(servers: &str, topic: &str, partitions: i32) -> Result<usize> {
+    let p: BaseProducer = ClientConfig::new().set("bootstrap.servers", servers).set("linger.ms", "5").create()?;
     let mut bytes = 0;
     let base = 1_700_000_000_000i64;
     for i in 0..RECORDS {
@@ -124,10 +128,12 @@ fn fill(topic: &str, partitions: i32) -> Result<usize> {
     Ok(bytes)
 }
 
-/// The reference consumer: every partition of the topic, records per second.
-fn consume_rate(topic: &str) -> Result<f64> {
+/// The reference consumer: every partition of the topic, from its first record (the group's
+/// join left out, as for sluice) to the last; CPU over the whole.
+fn consume(servers: &str, topic: &str) -> Result<Run> {
+    let cpu = cpu_seconds("self");
     let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
+        .set("bootstrap.servers", servers)
         .set("group.id", unique("bench-s3-ref"))
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
@@ -146,17 +152,19 @@ fn consume_rate(topic: &str) -> Result<f64> {
     if count < RECORDS {
         bail!("reference consumer read {count} of {RECORDS}");
     }
-    Ok(count as f64 / started.unwrap().elapsed().as_secs_f64())
+    let seconds = started.map_or(0.0, |s| s.elapsed().as_secs_f64());
+    Ok(Run { seconds, cpu_s: cpu_seconds("self") - cpu, peak_rss_mb: 0.0 })
 }
 
-/// The reference upload: PutObjects of the sizes sluice wrote, one at a time; records per second.
-fn put_rate(rt: &tokio::runtime::Runtime, c: &Client, bucket: &str, sizes: &[i64]) -> Result<f64> {
-    let started = Instant::now();
-    for (i, size) in sizes.iter().enumerate() {
-        let body = vec![b'x'; *size as usize];
-        rt.block_on(c.put_object().bucket(bucket).key(format!("ref/{i}")).body(body.into()).send())?;
-    }
-    Ok(RECORDS as f64 / started.elapsed().as_secs_f64())
+/// The reference upload: PutObjects of the sizes sluice wrote, one at a time.
+fn put(rt: &tokio::runtime::Runtime, c: &Client, bucket: &str, sizes: &[i64]) -> Result<Run> {
+    in_process(|| {
+        for (i, size) in sizes.iter().enumerate() {
+            let body = vec![b'x'; *size as usize];
+            rt.block_on(c.put_object().bucket(bucket).key(format!("ref/{i}")).body(body.into()).send())?;
+        }
+        Ok(())
+    })
 }
 
 /// Deletes a bench bucket and its objects (SeaweedFS frees its volumes).
@@ -178,20 +186,53 @@ fn wait_log(log: &Path, needle: &str, deadline: Instant) -> Result<()> {
     Ok(())
 }
 
+/// A sink under way: the worker, its log, the deadline, and its CPU when the clock started.
+struct Sink {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+    deadline: Instant,
+    started: Instant,
+    cpu_at_start: f64,
+}
+
+impl Sink {
+    /// The run so far: seconds since the clock started, CPU since then, peak RSS.
+    fn run(&self) -> Run {
+        let pid = self.child.id();
+        Run {
+            seconds: self.started.elapsed().as_secs_f64(),
+            cpu_s: cpu_seconds(&pid.to_string()) - self.cpu_at_start,
+            peak_rss_mb: peak_rss_mb(pid),
+        }
+    }
+}
+
+/// A fresh broker holding `topic` of `partitions` filled with RECORDS envelopes, and their bytes.
+fn filled_broker(prefix: &str, partitions: i32) -> Result<(Broker, String, usize)> {
+    let broker = Broker::fresh(Front::Direct)?;
+    let topic = unique(prefix);
+    create_topic_on(&broker.servers, &[], &topic, partitions)?;
+    let bytes = fill(&broker.servers, &topic, partitions)?;
+    Ok((broker, topic, bytes))
+}
+
 impl Bench {
-    /// Starts sluice with an S3 sink of `topic` into `bucket` (`props`: the connector's own
-    /// lines) and waits for its partitions to be assigned; the clock starts after this.
+    /// Starts sluice with an S3 sink of `topic` on `servers` into `bucket` (`props`: the
+    /// connector's own lines) and waits for its partitions to be assigned; the clock starts then.
     fn start_sink(
         &self,
         name: &str,
+        servers: &str,
         topic: &str,
         bucket: &str,
         flush_ms: u64,
         props: &str,
-    ) -> Result<(std::process::Child, std::path::PathBuf, Instant)> {
+    ) -> Result<Sink> {
         let dir = self.work.join(name);
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
-        let worker = self.worker(&dir, "org.apache.kafka.connect.json.JsonConverter", true, free_port()?, flush_ms)?;
+        let converter = "org.apache.kafka.connect.json.JsonConverter";
+        let worker = self.worker_on(&dir, converter, true, free_port()?, flush_ms, servers, "")?;
         let connector = dir.join("s3.properties");
         std::fs::write(
             &connector,
@@ -212,104 +253,108 @@ impl Bench {
             .spawn()?;
         let deadline = Instant::now() + Duration::from_secs(900);
         wait_log(&log, "partitions assigned", deadline)?;
-        Ok((child, log, deadline))
+        let cpu_at_start = cpu_seconds(&child.id().to_string());
+        Ok(Sink { child, log, deadline, started: Instant::now(), cpu_at_start })
     }
 
     /// `format`: `parquet` or `json-gzip`.
     pub fn s3_sink(&self, name: &str, format: &str) -> Result<()> {
-        let topic = unique("bench-s3");
-        create_topic(&topic, 8)?;
-        let input_bytes = fill(&topic, 8)?;
-        let ref_consume = consume_rate(&topic)?;
-        let (rt, c) = (rt()?, client());
-        let bucket = unique("bench-s3").to_lowercase();
-        rt.block_on(c.create_bucket().bucket(&bucket).send())?;
-
         let format_lines = match format {
             "parquet" => "format.class=io.confluent.connect.s3.format.parquet.ParquetFormat\n",
             _ => "format.class=io.confluent.connect.s3.format.json.JsonFormat\ns3.compression.type=gzip\n",
         };
         let props = format!("flush.size=100000\nrotate.idle.ms=500\n{format_lines}");
-        let (child, log, deadline) = self.start_sink(name, &topic, &bucket, 10_000, &props)?;
-        let started = Instant::now();
-        let full = |objects: &[(String, i64)]| objects.iter().filter(|(k, _)| k.contains("+0000000000.")).count();
-        let mut seconds = None;
-        let objects = loop {
-            let objects = list(&rt, &c, &bucket)?;
-            if seconds.is_none() && full(&objects) >= 8 {
-                seconds = Some(started.elapsed().as_secs_f64());
+        let (rt, c) = (rt()?, client());
+        let (mut runs, mut consumes, mut puts, mut input_bytes) = (Vec::new(), Vec::new(), Vec::new(), 0);
+        for i in 0..RUNS {
+            let (broker, topic, bytes) = filled_broker("bench-s3", 8)?;
+            input_bytes = bytes;
+            consumes.push(consume(&broker.servers, &topic)?);
+            let bucket = unique("bench-s3").to_lowercase();
+            rt.block_on(c.create_bucket().bucket(&bucket).send())?;
+            let sink = self.start_sink(&format!("{name}-{i}"), &broker.servers, &topic, &bucket, 10_000, &props)?;
+            let full = |objects: &[(String, i64)]| objects.iter().filter(|(k, _)| k.contains("+0000000000.")).count();
+            let mut timed = None;
+            loop {
+                let objects = list(&rt, &c, &bucket)?;
+                if timed.is_none() && full(&objects) >= 8 {
+                    let sizes: Vec<i64> =
+                        objects.iter().filter(|(k, _)| k.contains("+0000000000.")).map(|(_, s)| *s).collect();
+                    timed = Some((sink.run(), sizes));
+                }
+                if objects.len() >= 16 {
+                    break;
+                }
+                if Instant::now() > sink.deadline {
+                    bail!("{name}: {} of 16 objects; see {}", objects.len(), sink.log.display());
+                }
+                std::thread::sleep(Duration::from_millis(10));
             }
-            if objects.len() >= 16 {
-                break objects;
-            }
-            if Instant::now() > deadline {
-                bail!("{name}: {} of 16 objects; see {}", objects.len(), log.display());
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        let seconds = seconds.expect("the flush.size files are listed before the rest");
-        let peak = peak_rss_mb(child.id());
-        stop(child).with_context(|| format!("{name}; see {}", log.display()))?;
-        let sizes: Vec<i64> = objects.iter().map(|(_, s)| *s).collect();
-        let ref_put = put_rate(&rt, &c, &bucket, &sizes)?;
+            let (run, sizes) = timed.expect("the flush.size files are listed before the rest");
+            runs.push(run);
+            stop(sink.child).with_context(|| format!("{name}; see {}", sink.log.display()))?;
+            puts.push(put(&rt, &c, &bucket, &sizes)?);
+            remove_bucket(&rt, &c, &bucket)?;
+        }
         let records = RECORDS * 8 / 10;
         let bytes = input_bytes * 8 / 10;
-        for (reference, ref_rate) in [("rdkafka-consume", ref_consume), ("s3-put-same-bytes", ref_put)] {
-            Line { name, records, seconds, bytes, peak_rss_mb: peak, reference, ref_rate }.print();
-        }
-        remove_bucket(&rt, &c, &bucket)
+        // the consumer's runs read every record: its time for the timed share
+        let consumes: Vec<Run> =
+            consumes.iter().map(|r| Run { seconds: r.seconds * 0.8, cpu_s: r.cpu_s * 0.8, ..*r }).collect();
+        let line = |reference, ref_runs| Summary { name, records, bytes, runs: &runs, reference, ref_runs };
+        line("rdkafka-consume", &consumes).print();
+        line("s3-put-same-bytes", &puts).print();
+        let references = [("rdkafka-consume", &consumes[..]), ("s3-put-same-bytes", &puts[..])];
+        println!("{}", cpu_budget_line(name, records, &runs, &references));
+        Ok(())
     }
 
     /// 200 topic-partitions under the HourlyPartitioner: memory stays bounded by the budget.
     pub fn s3_sink_200(&self) -> Result<()> {
         let name = "s3-sink-200";
-        let topic = unique("bench-s3-200");
-        create_topic(&topic, 200)?;
-        let bytes = fill(&topic, 200)?;
-        let ref_consume = consume_rate(&topic)?;
-        let (rt, c) = (rt()?, client());
-        let bucket = unique("bench-s3-200").to_lowercase();
-        rt.block_on(c.create_bucket().bucket(&bucket).send())?;
         let props = "flush.size=100000000\nrotate.idle.ms=2000\n\
                      partitioner.class=io.confluent.connect.storage.partitioner.HourlyPartitioner\nlocale=en-US\n\
                      timezone=UTC\ntimestamp.extractor=Record\nformat.class=io.confluent.connect.s3.format.json.JsonFormat\n";
-        let (child, log, deadline) = self.start_sink(name, &topic, &bucket, 2_000, props)?;
-        let started = Instant::now();
-        // done when every record is in an object: the JSON lines of all objects add up
-        let mut seconds;
+        let (rt, c) = (rt()?, client());
+        let (mut runs, mut consumes, mut bytes) = (Vec::new(), Vec::new(), 0);
+        for i in 0..RUNS {
+            let (broker, topic, filled) = filled_broker("bench-s3-200", 200)?;
+            bytes = filled;
+            consumes.push(consume(&broker.servers, &topic)?);
+            let bucket = unique("bench-s3-200").to_lowercase();
+            rt.block_on(c.create_bucket().bucket(&bucket).send())?;
+            let sink = self.start_sink(&format!("{name}-{i}"), &broker.servers, &topic, &bucket, 2_000, props)?;
+            runs.push(self.all_written(&rt, &c, &bucket, &sink)?);
+            stop(sink.child).with_context(|| format!("{name}; see {}", sink.log.display()))?;
+            remove_bucket(&rt, &c, &bucket)?;
+        }
+        Summary { name, records: RECORDS, bytes, runs: &runs, reference: "rdkafka-consume", ref_runs: &consumes }
+            .print();
+        Ok(())
+    }
+
+    /// Waits until every record is in an object (the JSON lines of all objects add up).
+    fn all_written(&self, rt: &tokio::runtime::Runtime, c: &Client, bucket: &str, sink: &Sink) -> Result<Run> {
         loop {
-            let objects = list(&rt, &c, &bucket)?;
+            let objects = list(rt, c, bucket)?;
             let stored: i64 = objects.iter().map(|(_, s)| *s).sum();
-            seconds = started.elapsed().as_secs_f64();
-            // payload lines are ≈ 45 bytes: compare counts of lines by reading only when sizes suggest completion
+            let run = sink.run();
+            // payload lines are ≈ 45 bytes: count lines only when the sizes suggest completion
             if stored as usize >= RECORDS * 40 {
                 let mut lines = 0usize;
                 for (k, _) in &objects {
-                    let o = rt.block_on(c.get_object().bucket(&bucket).key(k).send())?;
+                    let o = rt.block_on(c.get_object().bucket(bucket).key(k).send())?;
                     let body = rt.block_on(o.body.collect())?.into_bytes();
                     lines += body.iter().filter(|b| **b == b'\n').count();
                 }
                 if lines >= RECORDS {
-                    break;
+                    return Ok(run);
                 }
             }
-            if Instant::now() > deadline {
-                bail!("{name}: not every record was written; see {}", log.display());
+            if Instant::now() > sink.deadline {
+                bail!("s3-sink-200: not every record was written; see {}", sink.log.display());
             }
             std::thread::sleep(Duration::from_millis(500));
         }
-        let peak = peak_rss_mb(child.id());
-        stop(child).with_context(|| format!("{name}; see {}", log.display()))?;
-        Line {
-            name,
-            records: RECORDS,
-            seconds,
-            bytes,
-            peak_rss_mb: peak,
-            reference: "rdkafka-consume",
-            ref_rate: ref_consume,
-        }
-        .print();
-        remove_bucket(&rt, &c, &bucket)
     }
 }

@@ -1,22 +1,35 @@
 //! SASL for the group membership client, from the same librdkafka settings the worker's other
 //! clients got (`sasl.mechanisms`, `sasl.username`, `sasl.password`, `sasl.oauthbearer.config`):
 //! PLAIN (RFC 4616), SCRAM-SHA-256 and SCRAM-SHA-512 (RFC 5802, RFC 7677) and OAUTHBEARER
-//! (RFC 7628's client response) with the Amazon MSK IAM token sluice signs. OAUTHBEARER from an
-//! OIDC token endpoint or unsecured tokens is librdkafka's own and is refused here with the
-//! reason. The exchange itself (SaslHandshake, SaslAuthenticate) is in [`crate::wire`].
+//! (RFC 7628's client response) with the Amazon MSK IAM token sluice signs, a token from an OIDC
+//! token endpoint (client credentials) or Kafka's unsecured tokens, with
+//! `sasl.oauthbearer.extensions`. The exchange itself (SaslHandshake, SaslAuthenticate) is in
+//! [`crate::wire`].
 
 use base64::Engine;
 use hmac::{EagerHash, KeyInit, Mac};
-use runtime::worker::MskIam;
+use runtime::worker::{MskIam, TokenSource};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// How the group client authenticates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sasl {
-    Plain { user: String, password: String },
-    Scram { sha512: bool, user: String, password: String },
+    Plain {
+        user: String,
+        password: String,
+    },
+    Scram {
+        sha512: bool,
+        user: String,
+        password: String,
+    },
     MskIam(MskIam),
+    /// OAUTHBEARER with a token from an OIDC endpoint or an unsecured one, and SASL extensions.
+    Token {
+        source: TokenSource,
+        extensions: Vec<(String, String)>,
+    },
 }
 
 impl Sasl {
@@ -40,11 +53,14 @@ impl Sasl {
             }
             "OAUTHBEARER" => match get("sasl.oauthbearer.config").as_deref().and_then(MskIam::from_config) {
                 Some(msk) => Sasl::MskIam(msk),
-                None => {
-                    return Err("OAUTHBEARER tokens from a token endpoint or unsecured tokens are not in the \
-                                distributed group client yet (AWS_MSK_IAM, PLAIN and SCRAM are)"
-                        .into())
-                }
+                None => match TokenSource::from_librdkafka(get) {
+                    Some(source) => Sasl::Token { source, extensions: runtime::worker::oauthbearer_extensions(get) },
+                    None => {
+                        return Err("OAUTHBEARER needs sasl.oauthbearer.token.endpoint.url with clientId and \
+                                    clientSecret in sasl.jaas.config, or unsecuredLoginStringClaim_sub"
+                            .into())
+                    }
+                },
             },
             other => return Err(format!("sasl.mechanism {other} is not in the distributed group client")),
         };
@@ -57,7 +73,7 @@ impl Sasl {
             Sasl::Plain { .. } => "PLAIN",
             Sasl::Scram { sha512: false, .. } => "SCRAM-SHA-256",
             Sasl::Scram { sha512: true, .. } => "SCRAM-SHA-512",
-            Sasl::MskIam(_) => "OAUTHBEARER",
+            Sasl::MskIam(_) | Sasl::Token { .. } => "OAUTHBEARER",
         }
     }
 }
@@ -67,9 +83,15 @@ pub fn plain_message(user: &str, password: &str) -> Vec<u8> {
     [b"\0", user.as_bytes(), b"\0", password.as_bytes()].concat()
 }
 
-/// OAUTHBEARER's client response carrying `token` (RFC 7628 §3.1, no authorization id).
-pub fn oauthbearer_message(token: &str) -> Vec<u8> {
-    format!("n,,\x01auth=Bearer {token}\x01\x01").into_bytes()
+/// OAUTHBEARER's client response carrying `token` and the SASL extensions (RFC 7628 §3.1, no
+/// authorization id).
+pub fn oauthbearer_message(token: &str, extensions: &[(String, String)]) -> Vec<u8> {
+    let mut message = format!("n,,\x01auth=Bearer {token}\x01");
+    for (k, v) in extensions {
+        message.push_str(&format!("{k}={v}\x01"));
+    }
+    message.push('\x01');
+    message.into_bytes()
 }
 
 /// Why a SCRAM exchange stopped.
@@ -220,9 +242,25 @@ mod tests {
         assert_eq!(Sasl::from_librdkafka(&plain), Ok(Some(Sasl::Plain { user: "u".into(), password: "p".into() })));
         let none = settings(&[("security.protocol", "ssl")]);
         assert_eq!(Sasl::from_librdkafka(&none), Ok(None));
-        let oidc = settings(&[("security.protocol", "sasl_ssl"), ("sasl.mechanisms", "OAUTHBEARER")]);
-        assert!(Sasl::from_librdkafka(&oidc).unwrap_err().contains("not in the distributed group client"));
+        let bare = settings(&[("security.protocol", "sasl_ssl"), ("sasl.mechanisms", "OAUTHBEARER")]);
+        assert!(Sasl::from_librdkafka(&bare).unwrap_err().contains("sasl.oauthbearer.token.endpoint.url"));
+        let unsecured = settings(&[
+            ("security.protocol", "sasl_plaintext"),
+            ("sasl.mechanisms", "OAUTHBEARER"),
+            ("enable.sasl.oauthbearer.unsecure.jwt", "true"),
+            ("sasl.oauthbearer.config", "principal=alice"),
+            ("sasl.oauthbearer.extensions", "a=1"),
+        ]);
+        assert_eq!(
+            Sasl::from_librdkafka(&unsecured),
+            Ok(Some(Sasl::Token {
+                source: TokenSource::Unsecured { principal: "alice".into(), scope: vec![] },
+                extensions: vec![("a".into(), "1".into())],
+            }))
+        );
         assert_eq!(plain_message("u", "p"), b"\0u\0p");
-        assert_eq!(oauthbearer_message("t"), b"n,,\x01auth=Bearer t\x01\x01");
+        assert_eq!(oauthbearer_message("t", &[]), b"n,,\x01auth=Bearer t\x01\x01");
+        let with = [("a".to_owned(), "1".to_owned()), ("b".to_owned(), "2".to_owned())];
+        assert_eq!(oauthbearer_message("t", &with), b"n,,\x01auth=Bearer t\x01a=1\x01b=2\x01\x01");
     }
 }

@@ -135,7 +135,12 @@ impl Connection {
                     .await
                     .map_err(|e| refused(&self.addr, e.to_string()))?
                     .map_err(|e| refused(&self.addr, e.to_string()))?;
-                self.sasl_step(crate::sasl::oauthbearer_message(&token.value), mechanism, timeout).await?;
+                self.sasl_step(crate::sasl::oauthbearer_message(&token.value, &[]), mechanism, timeout).await?;
+            }
+            Sasl::Token { source, extensions } => {
+                let token = source.token().await.map_err(|e| refused(&self.addr, e.to_string()))?;
+                let message = crate::sasl::oauthbearer_message(&token.value, extensions);
+                self.sasl_step(message, mechanism, timeout).await?;
             }
             Sasl::Scram { sha512, user, password } => {
                 let mut scram = crate::sasl::Scram::new(*sha512, user, password);

@@ -1,6 +1,8 @@
 //! The group client's SASL against a listener speaking Kafka's SaslHandshake/SaslAuthenticate
 //! (no SASL-capable broker runs here): PLAIN is checked byte for byte, SCRAM-SHA-256 against a
-//! server side written from RFC 5802 that verifies the client's proof and proves itself back.
+//! server side written from RFC 5802 that verifies the client's proof and proves itself back,
+//! OAUTHBEARER with a token the client got from a token endpoint (an HTTP listener here that
+//! checks the client-credentials request) and its SASL extensions.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -101,7 +103,7 @@ fn serve(mut s: TcpStream) {
             }
             ApiKey::SaslHandshake => {
                 mechanism = SaslHandshakeRequest::decode(&mut frame, version).unwrap().mechanism.to_string();
-                let offered = ["PLAIN", "SCRAM-SHA-256"].map(StrBytes::from_static_str).to_vec();
+                let offered = ["PLAIN", "SCRAM-SHA-256", "OAUTHBEARER"].map(StrBytes::from_static_str).to_vec();
                 let error = if offered.iter().any(|m| m.as_str() == mechanism) { 0 } else { 33 };
                 let answer = SaslHandshakeResponse::default().with_error_code(error).with_mechanisms(offered);
                 write_frame(&mut s, key, version, correlation, &answer);
@@ -112,6 +114,9 @@ fn serve(mut s: TcpStream) {
                 round += 1;
                 let answer = match (mechanism.as_str(), round) {
                     ("PLAIN", _) if bytes.as_ref() == b"\0alice\0right" => Some(String::new()),
+                    ("OAUTHBEARER", _) if text == "n,,\x01auth=Bearer tok-123\x01logicalCluster=lkc-1\x01\x01" => {
+                        Some(String::new())
+                    }
                     ("SCRAM-SHA-256", 1) => Some(scram.first(&text)),
                     ("SCRAM-SHA-256", 2) => scram.last(&text),
                     _ => None,
@@ -166,5 +171,82 @@ async fn the_group_client_authenticates_with_plain_and_scram_and_names_a_refusal
     }
     let unoffered = Sasl::Scram { sha512: true, user: user(), password: "right".into() };
     let text = open(&addr, unoffered).await.err().expect("SCRAM-SHA-512 is not offered").to_string();
-    assert!(text.contains("the broker offers PLAIN, SCRAM-SHA-256"), "{text}");
+    assert!(text.contains("the broker offers PLAIN, SCRAM-SHA-256, OAUTHBEARER"), "{text}");
+}
+
+/// A token endpoint answering `tok-123` to client `cid` with secret `cs` asking for scope
+/// `kafka api`, and HTTP 401 to anyone else; its base URL.
+fn token_endpoint() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            // headers, then the body of Content-Length bytes
+            loop {
+                let n = conn.read(&mut buf).unwrap();
+                request.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&request).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
+                        })
+                        .and_then(|v| v.parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if body.len() >= length || n == 0 {
+                        break;
+                    }
+                }
+            }
+            let text = String::from_utf8(request).unwrap();
+            let basic = format!("authorization: basic {}", B64.encode("cid:cs")).to_ascii_lowercase();
+            let good = text.starts_with("POST /oauth2/token HTTP/1.1\r\n")
+                && text.to_ascii_lowercase().contains(&basic)
+                && text.to_ascii_lowercase().contains("content-type: application/x-www-form-urlencoded")
+                && text.ends_with("\r\n\r\ngrant_type=client_credentials&scope=kafka+api");
+            let (status, body) = if good {
+                ("200 OK", r#"{"access_token":"tok-123","token_type":"Bearer","expires_in":3600}"#)
+            } else {
+                ("401 Unauthorized", r#"{"error":"invalid_client"}"#)
+            };
+            let answer = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            conn.write_all(answer.as_bytes()).unwrap();
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn oauthbearer_carries_the_token_endpoints_token_and_the_extensions() {
+    let addr = fake_broker();
+    let endpoint = format!("{}/oauth2/token", token_endpoint());
+    let sasl = |secret: &str| {
+        let settings = [
+            ("security.protocol", "sasl_plaintext".to_owned()),
+            ("sasl.mechanisms", "OAUTHBEARER".to_owned()),
+            ("sasl.oauthbearer.method", "oidc".to_owned()),
+            ("sasl.oauthbearer.token.endpoint.url", endpoint.clone()),
+            ("sasl.oauthbearer.client.id", "cid".to_owned()),
+            ("sasl.oauthbearer.client.secret", secret.to_owned()),
+            ("sasl.oauthbearer.scope", "kafka api".to_owned()),
+            ("sasl.oauthbearer.extensions", "logicalCluster=lkc-1".to_owned()),
+        ];
+        let get = move |k: &str| settings.iter().find(|(key, _)| *key == k).map(|(_, v)| v.clone());
+        Sasl::from_librdkafka(&get).unwrap().unwrap()
+    };
+    open(&addr, sasl("cs")).await.expect("the endpoint's token accepted");
+    match open(&addr, sasl("not-the-secret")).await {
+        Err(e @ WireError::Sasl { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains("HTTP 401") && text.contains("invalid_client"), "{text}");
+            assert!(!text.contains("not-the-secret"), "the secret in {text}");
+        }
+        other => panic!("expected the endpoint's refusal, got {:?}", other.map(|_| ())),
+    }
 }

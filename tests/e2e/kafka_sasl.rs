@@ -119,14 +119,14 @@ fn fake_broker() -> (String, mpsc::Receiver<Seen>) {
     (addr, rx)
 }
 
-fn refused_with(mechanism: &str, module: &str) -> (Seen, String) {
+fn refused_with(mechanism: &str, module: &str, options: &str) -> (Seen, String) {
     let (addr, seen) = fake_broker();
     let dir = Dir::new();
     let mut keys = String::new();
     for prefix in ["", "producer.", "consumer."] {
         keys.push_str(&format!(
             "{prefix}security.protocol=SASL_PLAINTEXT\n{prefix}sasl.mechanism={mechanism}\n\
-             {prefix}sasl.jaas.config={module} required username=\"alice\" password=\"alice-s3cret\";\n"
+             {prefix}sasl.jaas.config={module} required username=\"alice\" password=\"alice-s3cret\"{options};\n"
         ));
     }
     let worker = dir.worker_on(free_port(), &addr, &keys);
@@ -140,7 +140,7 @@ fn refused_with(mechanism: &str, module: &str) -> (Seen, String) {
 
 #[test]
 fn sasl_plain_sends_the_jaas_credentials_and_a_refusal_names_the_keys() {
-    let (seen, stderr) = refused_with("PLAIN", "org.apache.kafka.common.security.plain.PlainLoginModule");
+    let (seen, stderr) = refused_with("PLAIN", "org.apache.kafka.common.security.plain.PlainLoginModule", "");
     assert_eq!(seen.mechanism, "PLAIN");
     // RFC 4616: authzid NUL authcid NUL passwd
     assert_eq!(seen.auth_bytes, b"\0alice\0alice-s3cret");
@@ -149,7 +149,7 @@ fn sasl_plain_sends_the_jaas_credentials_and_a_refusal_names_the_keys() {
 
 #[test]
 fn sasl_scram_starts_with_the_rfc_5802_client_first_message() {
-    let (seen, stderr) = refused_with("SCRAM-SHA-512", "org.apache.kafka.common.security.scram.ScramLoginModule");
+    let (seen, stderr) = refused_with("SCRAM-SHA-512", "org.apache.kafka.common.security.scram.ScramLoginModule", "");
     assert_eq!(seen.mechanism, "SCRAM-SHA-512");
     let first = String::from_utf8(seen.auth_bytes).unwrap();
     assert!(first.starts_with("n,,n=alice,r=") && first.len() > "n,,n=alice,r=".len() + 16, "{first}");
@@ -208,4 +208,95 @@ fn aws_msk_iam_sends_a_presigned_connect_url_over_oauthbearer() {
         assert!(url.contains(part), "{part} in {url}");
     }
     assert!(!url.contains("wJalr") && !stderr.contains(secret), "the secret key left the worker");
+}
+
+/// Kafka's unsecured OAUTHBEARER tokens (`unsecuredLoginStringClaim_sub`) reach the broker from
+/// librdkafka's own token maker even though every client context also answers token requests
+/// for MSK IAM: an unsigned JWT naming the principal.
+#[test]
+fn unsecured_oauthbearer_sends_an_unsigned_jwt_of_the_principal() {
+    let (seen, stderr) = refused_with(
+        "OAUTHBEARER",
+        "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule",
+        " unsecuredLoginStringClaim_sub=\"alice\"",
+    );
+    assert_eq!(seen.mechanism, "OAUTHBEARER", "{stderr}");
+    let message = String::from_utf8(seen.auth_bytes).unwrap();
+    let token = message
+        .strip_prefix("n,,\x01auth=Bearer ")
+        .and_then(|t| t.strip_suffix("\x01\x01"))
+        .unwrap_or_else(|| panic!("not an OAUTHBEARER client response: {message:?}"));
+    use base64::Engine;
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "{token}");
+    let claims: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    assert_eq!(claims["sub"], "alice", "{claims}");
+}
+
+/// A token endpoint that answers the client-credentials grant of client `cid` (secret
+/// `idp-s3cret`, scope `kafka`) with `token`, and records each request's head and body.
+fn token_endpoint(token: String) -> (String, mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/oauth2/token", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = conn.read(&mut buf) {
+                request.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&request).to_string();
+                if text.contains("grant_type=client_credentials") && text.ends_with("scope=kafka") {
+                    break;
+                }
+            }
+            let text = String::from_utf8_lossy(&request).to_string();
+            let body = format!(r#"{{"access_token":"{token}","token_type":"Bearer","expires_in":3600}}"#);
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = conn.write_all(answer.as_bytes());
+            let _ = tx.send(text);
+        }
+    });
+    (url, rx)
+}
+
+/// OAUTHBEARER with an OIDC token endpoint as Kafka's `OAuthBearerLoginCallbackHandler` is
+/// configured: the worker asks the endpoint with the client's credentials (librdkafka's OIDC
+/// support, which a librdkafka built without libcurl lacks) and sends the token it got.
+#[test]
+fn oidc_oauthbearer_sends_the_token_endpoints_token() {
+    use base64::Engine;
+    let b64 = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+    let exp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 3600;
+    let jwt = format!("{}.{}.c2ln", b64(r#"{"alg":"RS256"}"#), b64(&format!(r#"{{"sub":"svc","exp":{exp}}}"#)));
+    let (url, requests) = token_endpoint(jwt.clone());
+    let (addr, seen) = fake_broker();
+    let dir = Dir::new();
+    let mut keys = String::new();
+    for prefix in ["", "producer.", "consumer."] {
+        keys.push_str(&format!(
+            "{prefix}security.protocol=SASL_PLAINTEXT\n{prefix}sasl.mechanism=OAUTHBEARER\n\
+             {prefix}sasl.oauthbearer.token.endpoint.url={url}\n\
+             {prefix}sasl.login.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler\n\
+             {prefix}sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required \
+             clientId=\"cid\" clientSecret=\"idp-s3cret\" scope=\"kafka\";\n"
+        ));
+    }
+    let worker = dir.worker_on(free_port(), &addr, &keys);
+    let out = sluice().arg("standalone").arg(&worker).args(["--kafka-timeout-ms", "5000"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{stderr}");
+    assert!(!stderr.contains("idp-s3cret"), "the client secret in the output:\n{stderr}");
+    let request = requests.recv_timeout(Duration::from_secs(10)).expect("the token endpoint was not asked");
+    let basic = base64::engine::general_purpose::STANDARD.encode("cid:idp-s3cret");
+    assert!(request.starts_with("POST /oauth2/token HTTP/1.1"), "{request}");
+    assert!(request.contains(&format!("Basic {basic}")), "{request}");
+    let seen = seen.recv_timeout(Duration::from_secs(10)).expect("no SaslAuthenticate reached the listener");
+    assert_eq!(seen.mechanism, "OAUTHBEARER");
+    let message = String::from_utf8(seen.auth_bytes).unwrap();
+    assert_eq!(message, format!("n,,\x01auth=Bearer {jwt}\x01\x01"));
 }

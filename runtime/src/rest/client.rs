@@ -57,13 +57,26 @@ fn authority(base: &str) -> Result<(&str, bool), ClientError> {
 trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
 
-async fn connect(host: &str, https: bool) -> Result<Box<dyn Io>, ClientError> {
+/// Whose CAs an `https://` request trusts.
+#[derive(Clone, Copy)]
+enum Trust {
+    /// The worker's REST keys (other workers).
+    Workers,
+    /// The system's (an identity provider).
+    System,
+}
+
+async fn connect(host: &str, https: bool, trust: Trust) -> Result<Box<dyn Io>, ClientError> {
     let io = |e: &dyn std::fmt::Display| ClientError::Io(e.to_string());
     let tcp = tokio::net::TcpStream::connect(host).await.map_err(|e| io(&e))?;
     if !https {
         return Ok(Box::new(tcp));
     }
-    let config = match TLS.read().unwrap().clone() {
+    let workers = match trust {
+        Trust::Workers => TLS.read().unwrap().clone(),
+        Trust::System => None,
+    };
+    let config = match workers {
         Some(c) => c,
         None => crate::tls::ClientTls { verify_host: true, ..Default::default() }.rustls().map_err(|e| io(&e))?,
     };
@@ -83,31 +96,62 @@ pub async fn send(
     body: Vec<u8>,
 ) -> Result<(u16, Bytes), ClientError> {
     let (host, https) = authority(base)?;
-    let host = host.to_owned();
     let uri = format!("/{}", path.trim_start_matches('/'));
-    let call = async {
-        let io = |e: &dyn std::fmt::Display| ClientError::Io(e.to_string());
-        let stream = connect(&host, https).await?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| io(&e))?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        let mut request = Request::builder()
-            .method(method)
-            .uri(&uri)
-            .header("Host", &host)
-            .header("Accept", "application/json")
-            .header("Content-Type", "application/json")
-            .header("User-Agent", "kafka-connect");
-        for (k, v) in headers {
-            request = request.header(*k, v);
-        }
-        let request = request.body(Full::new(Bytes::from(body))).map_err(|e| io(&e))?;
-        let response = sender.send_request(request).await.map_err(|e| io(&e))?;
-        let status = response.status().as_u16();
-        let bytes = response.into_body().collect().await.map_err(|e| io(&e))?.to_bytes();
-        Ok((status, bytes))
+    let exchange = Exchange { host, https, trust: Trust::Workers, method, uri, content_type: "application/json" };
+    exchange.run(headers, body).await
+}
+
+/// POSTs a form to `url` (an OAuth token endpoint) and answers the status and body; over HTTPS
+/// it trusts the system's CAs.
+pub async fn post_form(url: &str, headers: &BTreeMap<&str, String>, form: String) -> Result<(u16, Bytes), ClientError> {
+    let (host, https) = authority(url)?;
+    let scheme_and_host = url.find(host).map_or(url.len(), |at| at + host.len());
+    let uri = match &url[scheme_and_host..] {
+        "" => "/".to_owned(),
+        path => path.to_owned(),
     };
-    tokio::time::timeout(TIMEOUT, call).await.map_err(|_| ClientError::Timeout(host.clone(), TIMEOUT))?
+    let content_type = "application/x-www-form-urlencoded";
+    let exchange = Exchange { host, https, trust: Trust::System, method: "POST", uri, content_type };
+    exchange.run(headers, form.into_bytes()).await
+}
+
+/// One HTTP/1.1 request on a connection of its own.
+struct Exchange<'a> {
+    host: &'a str,
+    https: bool,
+    trust: Trust,
+    method: &'a str,
+    uri: String,
+    content_type: &'a str,
+}
+
+impl Exchange<'_> {
+    async fn run(self, headers: &BTreeMap<&str, String>, body: Vec<u8>) -> Result<(u16, Bytes), ClientError> {
+        let host = self.host.to_owned();
+        let call = async {
+            let io = |e: &dyn std::fmt::Display| ClientError::Io(e.to_string());
+            let stream = connect(&host, self.https, self.trust).await?;
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| io(&e))?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            let mut request = Request::builder()
+                .method(self.method)
+                .uri(&self.uri)
+                .header("Host", &host)
+                .header("Accept", "application/json")
+                .header("Content-Type", self.content_type)
+                .header("User-Agent", "kafka-connect");
+            for (k, v) in headers {
+                request = request.header(*k, v);
+            }
+            let request = request.body(Full::new(Bytes::from(body))).map_err(|e| io(&e))?;
+            let response = sender.send_request(request).await.map_err(|e| io(&e))?;
+            let status = response.status().as_u16();
+            let bytes = response.into_body().collect().await.map_err(|e| io(&e))?.to_bytes();
+            Ok((status, bytes))
+        };
+        tokio::time::timeout(TIMEOUT, call).await.map_err(|_| ClientError::Timeout(host.clone(), TIMEOUT))?
+    }
 }

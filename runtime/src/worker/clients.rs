@@ -387,6 +387,21 @@ pub async fn ensure_topic(admin: &super::Admin, topic: &str, tc: &TopicCreation)
 mod tests {
     use super::*;
 
+    /// librdkafka's build probes for OpenSSL and libcurl headers and leaves out what it does not
+    /// find, silently: a build made before `scripts/services up` installed them cannot do TLS or
+    /// OIDC tokens. This says so before any pipeline test does.
+    #[test]
+    fn librdkafka_is_built_with_tls_sasl_and_oidc() {
+        let features = ClientConfig::new().create_native_config().unwrap().get("builtin.features").unwrap();
+        for needed in ["ssl", "sasl_plain", "sasl_scram", "sasl_oauthbearer", "oidc"] {
+            assert!(
+                features.split(',').any(|f| f == needed),
+                "librdkafka was built without {needed} ({features}): run scripts/services up (it installs \
+                 libssl-dev and libcurl4-openssl-dev), then `cargo clean -p rdkafka-sys` and build again"
+            );
+        }
+    }
+
     #[test]
     fn the_broker_is_read_from_librdkafka_messages() {
         let tls = "[thrd:ssl://127.0.0.1:9095/bootstrap]: ssl://127.0.0.1:9095/bootstrap: SSL handshake failed: x";

@@ -6,6 +6,7 @@ mod dead_letter;
 mod herder;
 mod msk_iam;
 mod oauth;
+mod oidc;
 mod runner;
 mod sink;
 mod source;
@@ -30,6 +31,7 @@ pub use clients::{
 pub use herder::{HerderRequest, PutOutcome};
 pub use msk_iam::{presigned_token, region_of_bootstrap, MskIam, MskIamError, MskToken};
 pub use oauth::{oauth_token, seed_token, Admin, AuthContext};
+pub use oidc::{extensions as oauthbearer_extensions, BearerToken, OidcError, TokenSource};
 pub use runner::{redact, ConnectorRunner, TaskEnded};
 use runner::{Launcher, SinkLauncher, SourceLauncher};
 pub use source::ConnectorOffsets;
