@@ -174,6 +174,9 @@ async fn the_group_client_authenticates_with_plain_and_scram_and_names_a_refusal
     assert!(text.contains("the broker offers PLAIN, SCRAM-SHA-256, OAUTHBEARER"), "{text}");
 }
 
+/// How many token requests the endpoint got.
+static ASKED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// A token endpoint answering `tok-123` to client `cid` with secret `cs` asking for scope
 /// `kafka api`, and HTTP 401 to anyone else; its base URL.
 fn token_endpoint() -> String {
@@ -201,6 +204,7 @@ fn token_endpoint() -> String {
                     }
                 }
             }
+            ASKED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let text = String::from_utf8(request).unwrap();
             let basic = format!("authorization: basic {}", B64.encode("cid:cs")).to_ascii_lowercase();
             let good = text.starts_with("POST /oauth2/token HTTP/1.1\r\n")
@@ -241,6 +245,8 @@ async fn oauthbearer_carries_the_token_endpoints_token_and_the_extensions() {
         Sasl::from_librdkafka(&get).unwrap().unwrap()
     };
     open(&addr, sasl("cs")).await.expect("the endpoint's token accepted");
+    open(&addr, sasl("cs")).await.expect("a second connection with the same token");
+    assert_eq!(ASKED.load(std::sync::atomic::Ordering::SeqCst), 1, "the token is reused, not asked for again");
     match open(&addr, sasl("not-the-secret")).await {
         Err(e @ WireError::Sasl { .. }) => {
             let text = e.to_string();

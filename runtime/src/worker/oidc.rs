@@ -68,15 +68,33 @@ impl TokenSource {
         })
     }
 
-    /// A fresh token.
+    /// A token valid for a while yet: an endpoint's is reused until 80% of its lifetime has
+    /// passed (as librdkafka refreshes), so reconnections do not each ask the endpoint.
     pub async fn token(&self) -> Result<BearerToken, OidcError> {
         match self {
             TokenSource::Oidc { endpoint, client_id, client_secret, scope } => {
-                client_credentials(endpoint, client_id, client_secret, scope.as_deref()).await
+                let key = format!("{endpoint}\n{client_id}\n{client_secret}\n{}", scope.as_deref().unwrap_or_default());
+                let now = now_ms();
+                if let Some(token) = cached(&key, now) {
+                    return Ok(token);
+                }
+                let token = client_credentials(endpoint, client_id, client_secret, scope.as_deref()).await?;
+                let refresh_at = now + (token.expires_ms - now) * 4 / 5;
+                TOKENS.lock().unwrap_or_else(|p| p.into_inner()).insert(key, (refresh_at, token.clone()));
+                Ok(token)
             }
             TokenSource::Unsecured { principal, scope } => Ok(unsecured(principal, scope, now_ms())),
         }
     }
+}
+
+/// Endpoint tokens by endpoint, client, secret and scope, with when to ask again (in memory only).
+static TOKENS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, (i64, BearerToken)>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn cached(key: &str, now: i64) -> Option<BearerToken> {
+    let tokens = TOKENS.lock().unwrap_or_else(|p| p.into_inner());
+    tokens.get(key).filter(|(refresh_at, _)| now < *refresh_at).map(|(_, token)| token.clone())
 }
 
 /// The client-credentials grant (RFC 6749 §4.4): HTTP basic authentication with the client's id
