@@ -37,8 +37,9 @@ pub enum OidcError {
     NoToken(String, String),
 }
 
-/// Kafka's default token lifetime for unsecured tokens (librdkafka's too): one hour.
-const UNSECURED_LIFETIME_S: i64 = 3600;
+/// One hour: the lifetime of unsecured tokens (Kafka's and librdkafka's default), and of an
+/// endpoint's token that does not say (`expires_in` is optional in RFC 6749).
+const DEFAULT_LIFETIME_S: i64 = 3600;
 
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
@@ -114,9 +115,14 @@ async fn client_credentials(
         form.push_str(&form_encode(scope));
     }
     let asked = now_ms();
-    let (status, body) = post_form(endpoint, &headers, form)
-        .await
-        .map_err(|e| OidcError::Unreachable(endpoint.into(), e.to_string()))?;
+    let (status, body) = post_form(endpoint, &headers, form).await.map_err(|e| {
+        // the client's Io text is Kafka's wording for forwarded REST requests: say what failed
+        let reason = match e {
+            crate::rest::client::ClientError::Io(reason) => reason,
+            other => other.to_string(),
+        };
+        OidcError::Unreachable(endpoint.into(), reason)
+    })?;
     let text = crate::error::excerpt(&body, 200);
     if !(200..300).contains(&status) {
         return Err(OidcError::Refused(endpoint.into(), status, text));
@@ -126,7 +132,7 @@ async fn client_credentials(
     let Some(value) = doc["access_token"].as_str() else {
         return Err(OidcError::NoToken(endpoint.into(), text));
     };
-    let lifetime_s = doc["expires_in"].as_i64().unwrap_or(UNSECURED_LIFETIME_S);
+    let lifetime_s = doc["expires_in"].as_i64().unwrap_or(DEFAULT_LIFETIME_S);
     Ok(BearerToken { value: value.to_owned(), expires_ms: asked + lifetime_s * 1000 })
 }
 
@@ -148,12 +154,12 @@ fn form_encode(s: &str) -> String {
 fn unsecured(principal: &str, scope: &[String], now_ms: i64) -> BearerToken {
     let b64 = |v: &serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
     let iat = now_ms / 1000;
-    let mut claims = serde_json::json!({"sub": principal, "iat": iat, "exp": iat + UNSECURED_LIFETIME_S});
+    let mut claims = serde_json::json!({"sub": principal, "iat": iat, "exp": iat + DEFAULT_LIFETIME_S});
     if !scope.is_empty() {
         claims["scope"] = serde_json::json!(scope);
     }
     let value = format!("{}.{}.", b64(&serde_json::json!({"alg": "none"})), b64(&claims));
-    BearerToken { value, expires_ms: (iat + UNSECURED_LIFETIME_S) * 1000 }
+    BearerToken { value, expires_ms: (iat + DEFAULT_LIFETIME_S) * 1000 }
 }
 
 /// `sasl.oauthbearer.extensions` (`k=v,k2=v2`) as pairs, in order.
