@@ -27,6 +27,7 @@ mod binlog;
 mod broker;
 mod chaos;
 mod cluster;
+mod encoding;
 mod file;
 mod jdbc;
 mod runs;

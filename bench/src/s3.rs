@@ -3,7 +3,10 @@
 //! The clock runs from the consumer group's assignment (Tansu delays a first join by seconds)
 //! until the 8 files cut by `flush.size` (800,000 records) are listed: the line's `records` is
 //! those. The 25,000 records left in each partition are then written by the idle flush
-//! (`rotate.idle.ms=500`) and checked, untimed: timing them would measure the idle timer.
+//! (`rotate.idle.ms=3000`) and checked, untimed: timing them would measure the idle timer. The
+//! idle time is long enough that no partition's file is cut early while the consumer reads
+//! the others (librdkafka reads partitions unevenly); a run with more than the 16 expected
+//! objects fails rather than time files of other sizes.
 //! `RUNS` runs, each on a fresh broker (a bucket of its own on the services' SeaweedFS);
 //! references in the same runs: a raw rdkafka consumer reading the topic, and raw PutObjects of
 //! the same bytes (objects of the sizes sluice wrote). `s3-sink-200`: 200 partitions under the
@@ -24,6 +27,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 
 use crate::broker::{Broker, Front};
+use crate::encoding;
 use crate::runs::{cpu_budget_line, cpu_seconds, in_process, Run, Summary, RUNS};
 use crate::{create_topic_on, free_port, peak_rss_mb, stop, unique, Bench};
 
@@ -85,6 +89,18 @@ pub fn show(bucket: &str, key: Option<&str>) -> Result<()> {
     Ok(())
 }
 
+/// The records' `status` values, by `i % 3`.
+const STATUS: [&str; 3] = ["new", "paid", "shipped"];
+
+/// Creates a bucket and writes and deletes one object in it: SeaweedFS allocates a new
+/// bucket's storage on its first write (≈ 200 ms, which S3 does not have), so that is not timed.
+fn create_warm_bucket(rt: &tokio::runtime::Runtime, c: &Client, bucket: &str) -> Result<()> {
+    rt.block_on(c.create_bucket().bucket(bucket).send())?;
+    rt.block_on(c.put_object().bucket(bucket).key("warm-up").body(b"x".to_vec().into()).send())?;
+    rt.block_on(c.delete_object().bucket(bucket).key("warm-up").send())?;
+    Ok(())
+}
+
 /// A JsonConverter envelope of about 280 bytes with an order struct.
 fn envelope(i: usize) -> Vec<u8> {
     format!(
@@ -95,7 +111,7 @@ fn envelope(i: usize) -> Vec<u8> {
             r#""payload":{{"id":{},"status":"{}","amount":{}.5}}}}"#
         ),
         i,
-        ["new", "paid", "shipped"][i % 3],
+        STATUS[i % 3],
         i % 1000
     )
     .into_bytes()
@@ -186,6 +202,21 @@ fn wait_log(log: &Path, needle: &str, deadline: Instant) -> Result<()> {
     Ok(())
 }
 
+/// BENCH_KEEP_LOGS=<dir> (with BENCH_SLUICE_LOG=info,…) keeps each run's worker log, to see
+/// where a run's time goes; the clock's start is printed in unix ms.
+fn keep_log(log: &Path, run: &str, started: Instant) -> Result<()> {
+    if let Ok(keep) = std::env::var("BENCH_KEEP_LOGS") {
+        let to = Path::new(&keep).join(format!("{run}.log"));
+        std::fs::copy(log, &to)?;
+        let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as f64;
+        eprintln!("{}: the clock started at unix ms {:.0}", to.display(), now_ms - started.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(())
+}
+
+/// `rotate.idle.ms` of the 8-partition runs.
+const IDLE_MS: u64 = 3000;
+
 /// A sink under way: the worker, its log, the deadline, and its CPU when the clock started.
 struct Sink {
     child: std::process::Child,
@@ -247,7 +278,7 @@ impl Bench {
         let child = std::process::Command::new(&self.sluice)
             .arg("standalone")
             .args([&worker, &connector])
-            .env("SLUICE_LOG", "warn,runtime::worker::sink=info")
+            .env("SLUICE_LOG", std::env::var("BENCH_SLUICE_LOG").unwrap_or_else(|_| "warn,runtime::worker::sink=info".into()))
             .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(&log)?)
             .spawn()?;
@@ -263,15 +294,16 @@ impl Bench {
             "parquet" => "format.class=io.confluent.connect.s3.format.parquet.ParquetFormat\n",
             _ => "format.class=io.confluent.connect.s3.format.json.JsonFormat\ns3.compression.type=gzip\n",
         };
-        let props = format!("flush.size=100000\nrotate.idle.ms=500\n{format_lines}");
+        let props = format!("flush.size=100000\nrotate.idle.ms={IDLE_MS}\n{format_lines}");
         let (rt, c) = (rt()?, client());
-        let (mut runs, mut consumes, mut puts, mut input_bytes) = (Vec::new(), Vec::new(), Vec::new(), 0);
+        let (mut runs, mut consumes, mut puts, mut encodes, mut input_bytes) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), 0);
         for i in 0..RUNS {
             let (broker, topic, bytes) = filled_broker("bench-s3", 8)?;
             input_bytes = bytes;
             consumes.push(consume(&broker.servers, &topic)?);
             let bucket = unique("bench-s3").to_lowercase();
-            rt.block_on(c.create_bucket().bucket(&bucket).send())?;
+            create_warm_bucket(&rt, &c, &bucket)?;
             let sink = self.start_sink(&format!("{name}-{i}"), &broker.servers, &topic, &bucket, 10_000, &props)?;
             let full = |objects: &[(String, i64)]| objects.iter().filter(|(k, _)| k.contains("+0000000000.")).count();
             let mut timed = None;
@@ -291,9 +323,26 @@ impl Bench {
                 std::thread::sleep(Duration::from_millis(10));
             }
             let (run, sizes) = timed.expect("the flush.size files are listed before the rest");
+            std::thread::sleep(Duration::from_millis(IDLE_MS + 500));
+            let objects = list(&rt, &c, &bucket)?;
+            if objects.len() != 16 {
+                bail!("{name}: {} objects instead of 16 (a file cut early?); see {}", objects.len(), sink.log.display());
+            }
             runs.push(run);
             stop(sink.child).with_context(|| format!("{name}; see {}", sink.log.display()))?;
+            keep_log(&sink.log, &format!("{name}-{i}"), sink.started)?;
             puts.push(put(&rt, &c, &bucket, &sizes)?);
+            encodes.push(match format {
+                "parquet" => encoding::parquet_same_rows(8, 100_000, &STATUS)?,
+                _ => {
+                    let mut files = Vec::new();
+                    for (key, _) in objects.iter().filter(|(k, _)| k.contains("+0000000000.")) {
+                        let o = rt.block_on(c.get_object().bucket(&bucket).key(key).send())?;
+                        files.push(encoding::gunzip(&rt.block_on(o.body.collect())?.into_bytes())?);
+                    }
+                    encoding::gzip_same_bytes(&files)?
+                }
+            });
             remove_bucket(&rt, &c, &bucket)?;
         }
         let records = RECORDS * 8 / 10;
@@ -302,9 +351,11 @@ impl Bench {
         let consumes: Vec<Run> =
             consumes.iter().map(|r| Run { seconds: r.seconds * 0.8, cpu_s: r.cpu_s * 0.8, ..*r }).collect();
         let line = |reference, ref_runs| Summary { name, records, bytes, runs: &runs, reference, ref_runs };
+        let encode = if format == "parquet" { "parquet-encode-same-rows" } else { "gzip-same-bytes" };
         line("rdkafka-consume", &consumes).print();
+        line(encode, &encodes).print();
         line("s3-put-same-bytes", &puts).print();
-        let references = [("rdkafka-consume", &consumes[..]), ("s3-put-same-bytes", &puts[..])];
+        let references = [("rdkafka-consume", &consumes[..]), (encode, &encodes[..]), ("s3-put-same-bytes", &puts[..])];
         println!("{}", cpu_budget_line(name, records, &runs, &references));
         Ok(())
     }
@@ -322,7 +373,7 @@ impl Bench {
             bytes = filled;
             consumes.push(consume(&broker.servers, &topic)?);
             let bucket = unique("bench-s3-200").to_lowercase();
-            rt.block_on(c.create_bucket().bucket(&bucket).send())?;
+            create_warm_bucket(&rt, &c, &bucket)?;
             let sink = self.start_sink(&format!("{name}-{i}"), &broker.servers, &topic, &bucket, 2_000, props)?;
             runs.push(self.all_written(&rt, &c, &bucket, &sink)?);
             stop(sink.child).with_context(|| format!("{name}; see {}", sink.log.display()))?;

@@ -94,7 +94,14 @@ fn spawn_poller(
         let mut last_send = Instant::now();
         let mut topic: Arc<str> = Arc::from("");
         while !stop.load(Ordering::Relaxed) {
-            let polled = consumer.poll(Duration::from_millis(100));
+            // a waiting message first without a timeout (librdkafka then reads no clock), and
+            // only when there is none and no rebalance came in, wait for one
+            let polled = match consumer.poll(Duration::ZERO) {
+                None if consumer.context().events.lock().unwrap().is_empty() => {
+                    consumer.poll(Duration::from_millis(100))
+                }
+                polled => polled,
+            };
             let events: Vec<Event> = std::mem::take(&mut *consumer.context().events.lock().unwrap());
             if !events.is_empty()
                 && !batch.is_empty()
