@@ -95,6 +95,7 @@ pub trait ConnectRecord {
     fn key_mut(&mut self) -> (&mut Option<Schema>, &mut Value);
     fn value_mut(&mut self) -> (&mut Option<Schema>, &mut Value);
     fn headers(&self) -> &[Header];
+    fn headers_mut(&mut self) -> &mut Vec<Header>;
     fn has_header(&self, key: &str) -> bool {
         self.headers().iter().any(|h| h.key == key)
     }
@@ -125,6 +126,9 @@ impl<P, O> ConnectRecord for SourceRecord<P, O> {
     fn headers(&self) -> &[Header] {
         &self.headers
     }
+    fn headers_mut(&mut self) -> &mut Vec<Header> {
+        &mut self.headers
+    }
 }
 
 impl ConnectRecord for SinkRecord {
@@ -151,6 +155,9 @@ impl ConnectRecord for SinkRecord {
     }
     fn headers(&self) -> &[Header] {
         &self.headers
+    }
+    fn headers_mut(&mut self) -> &mut Vec<Header> {
+        &mut self.headers
     }
 }
 

@@ -217,3 +217,59 @@ fn cdc_purged_position_fails_clearly_or_snapshots_when_needed() {
     assert_ne!(stored["file"], "mariadb-bin.000000", "{stored}");
     assert!(stored.get("snapshot").is_none(), "{stored}");
 }
+
+/// Debezium's unwrap on the connector, as users configure it for S3 and JDBC sinks
+/// (`delete.tombstone.handling.mode=rewrite`, `add.fields=op,table,source.ts_ms`): each change
+/// is its row with `__deleted`, `__op`, `__table` and `__source_ts_ms`; a delete is the row
+/// before it; Debezium's tombstone after the delete is dropped; and, as Kafka's InsertField
+/// copies values in the rewrite path, an SQL NULL in a column with a default becomes the default.
+#[test]
+fn cdc_unwrap_rewrite_with_added_fields() {
+    require_kafka();
+    let db = database("cdc_unwrap");
+    mariadb(&format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, n INT NOT NULL, note VARCHAR(8) DEFAULT 'x')"));
+    let dir = Dir::new();
+    let worker = dir.worker(free_port(), "");
+    let prefix = unique("cdc-unwrap");
+    let extra = "transforms=unwrap\ntransforms.unwrap.type=io.debezium.transforms.ExtractNewRecordState\n\
+                 transforms.unwrap.delete.tombstone.handling.mode=rewrite\n\
+                 transforms.unwrap.add.fields=op,table,source.ts_ms\n";
+    let connector = dir.write("cdc.properties", &props(&unique("cdc"), &db, &prefix, extra));
+    let topic = format!("{prefix}.{db}.t");
+    let mut child = spawn_streaming(&worker, &connector, &dir.path("log"));
+    mariadb(&format!(
+        "INSERT INTO {db}.t VALUES (1, 2, 'a'); UPDATE {db}.t SET n = 3 WHERE id = 1; \
+         INSERT INTO {db}.t VALUES (2, 4, NULL); DELETE FROM {db}.t WHERE id = 1; INSERT INTO {db}.t VALUES (3, 5, 'c');"
+    ));
+    let got = changes(&topic, 5, Duration::from_secs(30));
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
+    assert_eq!(got.len(), 5, "{}", log_text(&dir.path("log")));
+    let rows: Vec<String> = got
+        .iter()
+        .map(|c| {
+            let mut p = c.value["payload"].clone();
+            let ts = p.as_object_mut().and_then(|o| o.remove("__source_ts_ms"));
+            assert!(ts.and_then(|t| t.as_i64()).is_some_and(|t| t > 1_600_000_000_000), "{p}");
+            serde_json::to_string(&p).unwrap()
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            r#"{"id":1,"n":2,"note":"a","__deleted":"false","__op":"c","__table":"t"}"#,
+            r#"{"id":1,"n":3,"note":"a","__deleted":"false","__op":"u","__table":"t"}"#,
+            r#"{"id":2,"n":4,"note":"x","__deleted":"false","__op":"c","__table":"t"}"#,
+            r#"{"id":1,"n":3,"note":"a","__deleted":"true","__op":"d","__table":"t"}"#,
+            r#"{"id":3,"n":5,"note":"c","__deleted":"false","__op":"c","__table":"t"}"#,
+        ],
+        "Debezium's tombstone after the delete is dropped"
+    );
+    let schema = &got[0].value["schema"];
+    assert_eq!(schema["name"], format!("{prefix}.{db}.t.Value"));
+    assert_eq!(schema["optional"], false);
+    let names: Vec<&str> = schema["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(names, ["id", "n", "note", "__deleted", "__op", "__table", "__source_ts_ms"]);
+    assert_eq!(schema["fields"][6]["type"], "int64");
+    assert_eq!(schema["fields"][6]["optional"], true);
+    assert_eq!(got[3].key["payload"]["id"], 1, "the key is unchanged");
+}

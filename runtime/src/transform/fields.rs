@@ -9,10 +9,10 @@ use crate::record::ConnectRecord;
 
 /// Output schemas by input schema (identity), for the last few schemas seen.
 #[derive(Debug, Clone, Default)]
-struct SchemaCache(Vec<(Schema, Schema)>);
+pub(super) struct SchemaCache(Vec<(Schema, Schema)>);
 
 impl SchemaCache {
-    fn get_or(&mut self, input: &Schema, make: impl FnOnce() -> Result<Schema, String>) -> Result<Schema, String> {
+    pub(super) fn get_or(&mut self, input: &Schema, make: impl FnOnce() -> Result<Schema, String>) -> Result<Schema, String> {
         if let Some((_, out)) = self.0.iter().find(|(i, _)| i.ptr() == input.ptr() || i == input) {
             return Ok(out.clone());
         }
@@ -26,7 +26,7 @@ impl SchemaCache {
 }
 
 /// A struct schema builder with the basics of `schema` (not its optionality, as Kafka).
-fn struct_like(schema: &Schema) -> SchemaBuilder {
+pub(super) fn struct_like(schema: &Schema) -> SchemaBuilder {
     let mut b = Schema::builder(Type::Struct);
     if let Some(n) = &schema.name {
         b = b.name(n.clone());

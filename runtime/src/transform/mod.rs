@@ -3,17 +3,20 @@
 //! task and the converters (sources) or between the converters and the task (sinks).
 //!
 //! Built in: `InsertField`, `ReplaceField`, `ExtractField` (each `$Key`/`$Value`), `ValueToKey`,
-//! `RegexRouter`, `TimestampRouter`, `Filter`, with the predicates of [`predicate`]. Other
+//! `RegexRouter`, `TimestampRouter`, `Filter`, with the predicates of [`predicate`], and Debezium's
+//! `ExtractNewRecordState` ([`unwrap`]). Other
 //! transform classes are refused at start: a transform silently skipped would change the data.
 
 mod fields;
 pub mod predicate;
 mod router;
+mod unwrap;
 
 use std::fmt;
 
 pub use fields::{ExtractField, InsertField, ReplaceField, ValueToKey};
 pub use router::{java_date_format, JavaReplacement, RegexRouter, SimpleDateFormat, TimestampRouter};
+pub use unwrap::ExtractNewRecordState;
 
 use crate::config::{ConfigReader, ConnectorKind};
 use crate::data::{Schema, Value};
@@ -56,6 +59,8 @@ pub enum Transform {
     ValueToKey(ValueToKey),
     RegexRouter(RegexRouter),
     TimestampRouter(TimestampRouter),
+    /// Debezium's `ExtractNewRecordState`.
+    ExtractNewRecordState(ExtractNewRecordState),
     /// `Filter`: drops the record (usually with a predicate).
     Filter,
 }
@@ -76,6 +81,7 @@ impl Transform {
                 Ok(())
             }
             Transform::TimestampRouter(t) => t.apply(r),
+            Transform::ExtractNewRecordState(t) => return t.apply(r),
             Transform::Filter => Ok(()),
         }
         .map(|()| true)
@@ -146,10 +152,11 @@ impl Transforms {
                 "RegexRouter" => RegexRouter::parse(&mut r).map(Transform::RegexRouter),
                 "TimestampRouter" => TimestampRouter::parse(&mut r).map(Transform::TimestampRouter),
                 "Filter" => Some(Transform::Filter),
+                unwrap::CLASS => ExtractNewRecordState::parse(&mut r).map(Transform::ExtractNewRecordState),
                 _ => {
                     r.invalid(
                         "type",
-                        "one of InsertField$Key/$Value, ReplaceField$Key/$Value, ExtractField$Key/$Value, ValueToKey, RegexRouter, TimestampRouter, Filter (org.apache.kafka.connect.transforms.*)",
+                        "one of InsertField$Key/$Value, ReplaceField$Key/$Value, ExtractField$Key/$Value, ValueToKey, RegexRouter, TimestampRouter, Filter (org.apache.kafka.connect.transforms.*), io.debezium.transforms.ExtractNewRecordState",
                         class.as_str(),
                     );
                     None
