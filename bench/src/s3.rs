@@ -209,7 +209,11 @@ fn keep_log(log: &Path, run: &str, started: Instant) -> Result<()> {
         let to = Path::new(&keep).join(format!("{run}.log"));
         std::fs::copy(log, &to)?;
         let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as f64;
-        eprintln!("{}: the clock started at unix ms {:.0}", to.display(), now_ms - started.elapsed().as_secs_f64() * 1000.0);
+        eprintln!(
+            "{}: the clock started at unix ms {:.0}",
+            to.display(),
+            now_ms - started.elapsed().as_secs_f64() * 1000.0
+        );
     }
     Ok(())
 }
@@ -278,7 +282,10 @@ impl Bench {
         let child = std::process::Command::new(&self.sluice)
             .arg("standalone")
             .args([&worker, &connector])
-            .env("SLUICE_LOG", std::env::var("BENCH_SLUICE_LOG").unwrap_or_else(|_| "warn,runtime::worker::sink=info".into()))
+            .env(
+                "SLUICE_LOG",
+                std::env::var("BENCH_SLUICE_LOG").unwrap_or_else(|_| "warn,runtime::worker::sink=info".into()),
+            )
             .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(&log)?)
             .spawn()?;
@@ -326,7 +333,11 @@ impl Bench {
             std::thread::sleep(Duration::from_millis(IDLE_MS + 500));
             let objects = list(&rt, &c, &bucket)?;
             if objects.len() != 16 {
-                bail!("{name}: {} objects instead of 16 (a file cut early?); see {}", objects.len(), sink.log.display());
+                bail!(
+                    "{name}: {} objects instead of 16 (a file cut early?); see {}",
+                    objects.len(),
+                    sink.log.display()
+                );
             }
             runs.push(run);
             stop(sink.child).with_context(|| format!("{name}; see {}", sink.log.display()))?;

@@ -12,7 +12,11 @@ use crate::record::ConnectRecord;
 pub(super) struct SchemaCache(Vec<(Schema, Schema)>);
 
 impl SchemaCache {
-    pub(super) fn get_or(&mut self, input: &Schema, make: impl FnOnce() -> Result<Schema, String>) -> Result<Schema, String> {
+    pub(super) fn get_or(
+        &mut self,
+        input: &Schema,
+        make: impl FnOnce() -> Result<Schema, String>,
+    ) -> Result<Schema, String> {
         if let Some((_, out)) = self.0.iter().find(|(i, _)| i.ptr() == input.ptr() || i == input) {
             return Ok(out.clone());
         }

@@ -240,7 +240,11 @@ impl ExtractNewRecordState {
         let add_fields = refs(r, "add.fields", "add.fields.prefix");
         let add_headers = refs(r, "add.headers", "add.headers.prefix");
         if let Some(h) = r.non_empty("drop.fields.header.name") {
-            r.invalid("drop.fields.header.name", "unset (it reads the header ExtractChangedRecordState writes, which sluice does not have)", h);
+            r.invalid(
+                "drop.fields.header.name",
+                "unset (it reads the header ExtractChangedRecordState writes, which sluice does not have)",
+                h,
+            );
         }
         r.accept(&["drop.fields.from.key", "drop.fields.keep.schema.compatible"]);
         Some(ExtractNewRecordState {
@@ -384,12 +388,10 @@ impl ExtractNewRecordState {
 
 /// Takes a field out of the envelope.
 fn take(envelope: &mut Struct, name: &str) -> Result<Value, String> {
-    let i = envelope
-        .schema
-        .fields
-        .iter()
-        .position(|f| f.name == name)
-        .ok_or_else(|| format!("the envelope {} has no {name} field", envelope.schema.name.as_deref().unwrap_or("")))?;
+    let i =
+        envelope.schema.fields.iter().position(|f| f.name == name).ok_or_else(|| {
+            format!("the envelope {} has no {name} field", envelope.schema.name.as_deref().unwrap_or(""))
+        })?;
     Ok(std::mem::replace(&mut envelope.values[i], Value::Null))
 }
 

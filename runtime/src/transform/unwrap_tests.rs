@@ -242,7 +242,8 @@ fn headers_from_the_envelope_and_op_on_tombstones() {
         ("delete.tombstone.handling.mode", "rewrite-with-tombstone"),
     ]);
     let out = apply(&mut t, event("u", row(1, None, None), row(1, Some("b"), None))).unwrap();
-    let headers: Vec<(&str, Option<&[u8]>)> = out.headers.iter().map(|h| (h.key.as_str(), h.value.as_deref())).collect();
+    let headers: Vec<(&str, Option<&[u8]>)> =
+        out.headers.iter().map(|h| (h.key.as_str(), h.value.as_deref())).collect();
     assert_eq!(
         headers,
         vec![
