@@ -325,7 +325,7 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(errors.len(), 3, "{errors:#?}");
-        assert!(errors[0].starts_with("c.properties:4: transforms.a.type: expected one of InsertField$Key/$Value"));
+        assert!(errors[0].starts_with("c.properties:4: transforms.a.type: expected one of InsertField, ReplaceField"));
         assert!(errors[1]
             .starts_with("c.properties:6: transforms.b.regex: expected a regular expression without look-around"));
         assert_eq!(

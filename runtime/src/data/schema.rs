@@ -173,6 +173,11 @@ impl Schema {
         self.name.as_deref() == Some(logical)
     }
 
+    /// A builder holding everything of this schema, to change a part of it.
+    pub fn to_builder(&self) -> SchemaBuilder {
+        SchemaBuilder((*self.0).clone())
+    }
+
     /// Identity, for caches: two clones of one schema share it.
     pub fn ptr(&self) -> *const SchemaDef {
         Arc::as_ptr(&self.0)
@@ -186,6 +191,14 @@ pub struct SchemaBuilder(SchemaDef);
 impl SchemaBuilder {
     pub fn optional(mut self) -> Self {
         self.0.optional = true;
+        self
+    }
+    pub fn optionality(mut self, optional: bool) -> Self {
+        self.0.optional = optional;
+        self
+    }
+    pub fn without_default(mut self) -> Self {
+        self.0.default = None;
         self
     }
     pub fn name(mut self, name: impl Into<String>) -> Self {

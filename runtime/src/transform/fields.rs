@@ -47,7 +47,7 @@ pub(super) fn struct_like(schema: &Schema) -> SchemaBuilder {
     b
 }
 
-fn kind_of(v: &Value) -> &'static str {
+pub(super) fn kind_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Struct(_) => "Struct",

@@ -2,12 +2,17 @@
 //! `transforms.<alias>.type` and the transform's own keys, applied in list order, between the
 //! task and the converters (sources) or between the converters and the task (sinks).
 //!
-//! Built in: `InsertField`, `ReplaceField`, `ExtractField` (each `$Key`/`$Value`), `ValueToKey`,
-//! `RegexRouter`, `TimestampRouter`, `Filter`, with the predicates of [`predicate`], and Debezium's
+//! Built in: `InsertField`, `ReplaceField`, `ExtractField`, `MaskField`, `HoistField`,
+//! `SetSchemaMetadata` (each `$Key`/`$Value`), `ValueToKey`, `RegexRouter`, `TimestampRouter`,
+//! `Filter`, `InsertHeader`, `DropHeaders`, with the predicates of [`predicate`], and Debezium's
 //! `ExtractNewRecordState` ([`unwrap`]). Other
 //! transform classes are refused at start: a transform silently skipped would change the data.
 
 mod fields;
+mod headers;
+mod hoist;
+mod mask;
+mod metadata;
 pub mod predicate;
 mod router;
 mod unwrap;
@@ -15,6 +20,10 @@ mod unwrap;
 use std::fmt;
 
 pub use fields::{ExtractField, InsertField, ReplaceField, ValueToKey};
+pub use headers::{DropHeaders, InsertHeader};
+pub use hoist::HoistField;
+pub use mask::MaskField;
+pub use metadata::SetSchemaMetadata;
 pub use router::{java_date_format, JavaReplacement, RegexRouter, SimpleDateFormat, TimestampRouter};
 pub use unwrap::ExtractNewRecordState;
 
@@ -59,6 +68,11 @@ pub enum Transform {
     ValueToKey(ValueToKey),
     RegexRouter(RegexRouter),
     TimestampRouter(TimestampRouter),
+    MaskField(MaskField),
+    HoistField(HoistField),
+    SetSchemaMetadata(SetSchemaMetadata),
+    InsertHeader(InsertHeader),
+    DropHeaders(DropHeaders),
     /// Debezium's `ExtractNewRecordState`.
     ExtractNewRecordState(ExtractNewRecordState),
     /// `Filter`: drops the record (usually with a predicate).
@@ -81,6 +95,17 @@ impl Transform {
                 Ok(())
             }
             Transform::TimestampRouter(t) => t.apply(r),
+            Transform::MaskField(t) => t.apply(r),
+            Transform::HoistField(t) => t.apply(r),
+            Transform::SetSchemaMetadata(t) => t.apply(r),
+            Transform::InsertHeader(t) => {
+                t.apply(r);
+                Ok(())
+            }
+            Transform::DropHeaders(t) => {
+                t.apply(r);
+                Ok(())
+            }
             Transform::ExtractNewRecordState(t) => return t.apply(r),
             Transform::Filter => Ok(()),
         }
@@ -152,11 +177,23 @@ impl Transforms {
                 "RegexRouter" => RegexRouter::parse(&mut r).map(Transform::RegexRouter),
                 "TimestampRouter" => TimestampRouter::parse(&mut r).map(Transform::TimestampRouter),
                 "Filter" => Some(Transform::Filter),
+                "MaskField$Key" => MaskField::parse(&mut r, Side::Key).map(Transform::MaskField),
+                "MaskField$Value" => MaskField::parse(&mut r, Side::Value).map(Transform::MaskField),
+                "HoistField$Key" => HoistField::parse(&mut r, Side::Key).map(Transform::HoistField),
+                "HoistField$Value" => HoistField::parse(&mut r, Side::Value).map(Transform::HoistField),
+                "SetSchemaMetadata$Key" => {
+                    SetSchemaMetadata::parse(&mut r, Side::Key).map(Transform::SetSchemaMetadata)
+                }
+                "SetSchemaMetadata$Value" => {
+                    SetSchemaMetadata::parse(&mut r, Side::Value).map(Transform::SetSchemaMetadata)
+                }
+                "InsertHeader" => InsertHeader::parse(&mut r).map(Transform::InsertHeader),
+                "DropHeaders" => DropHeaders::parse(&mut r).map(Transform::DropHeaders),
                 unwrap::CLASS => ExtractNewRecordState::parse(&mut r).map(Transform::ExtractNewRecordState),
                 _ => {
                     r.invalid(
                         "type",
-                        "one of InsertField$Key/$Value, ReplaceField$Key/$Value, ExtractField$Key/$Value, ValueToKey, RegexRouter, TimestampRouter, Filter (org.apache.kafka.connect.transforms.*), io.debezium.transforms.ExtractNewRecordState",
+                        "one of InsertField, ReplaceField, ExtractField, MaskField, HoistField, SetSchemaMetadata (each $Key/$Value), ValueToKey, RegexRouter, TimestampRouter, Filter, InsertHeader, DropHeaders (org.apache.kafka.connect.transforms.*), io.debezium.transforms.ExtractNewRecordState",
                         class.as_str(),
                     );
                     None

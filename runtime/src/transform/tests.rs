@@ -279,3 +279,121 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn mask_field_with_schema_schemaless_and_a_tombstone() {
+    let mut t = chain(
+        &[
+            ("transforms", "m"),
+            ("transforms.m.type", "org.apache.kafka.connect.transforms.MaskField$Value"),
+            ("transforms.m.fields", "secret,id"),
+        ],
+        ConnectorKind::Sink,
+    );
+    let mut r = sink_record("t", Some(order_schema()), order(7));
+    assert!(t.apply(&mut r).unwrap());
+    assert_eq!(
+        json(r.value_schema.as_ref(), &r.value).rsplit_once("\"payload\":").unwrap().1,
+        r#"{"id":0,"name":"a","secret":""}}"#
+    );
+    assert_eq!(r.value_schema, Some(order_schema()), "the schema is unchanged");
+    let mut r = sink_record("t", None, Value::Map(vec![(Value::String("secret".into()), Value::Int64(5))]));
+    t.apply(&mut r).unwrap();
+    assert_eq!(r.value, Value::Map(vec![(Value::String("secret".into()), Value::Int64(0))]));
+    let mut r = sink_record("t", Some(order_schema()), Value::Null);
+    assert!(t.apply(&mut r).unwrap_err().message.contains("Only Struct objects supported"), "a tombstone fails");
+    let mut t = chain(
+        &[
+            ("transforms", "m"),
+            ("transforms.m.type", "org.apache.kafka.connect.transforms.MaskField$Value"),
+            ("transforms.m.fields", "secret"),
+            ("transforms.m.replacement", "***"),
+        ],
+        ConnectorKind::Sink,
+    );
+    let mut r = sink_record("t", Some(order_schema()), order(7));
+    t.apply(&mut r).unwrap();
+    let Value::Struct(s) = &r.value else { panic!() };
+    assert_eq!(s.get("secret"), Some(&Value::String("***".into())));
+}
+
+#[test]
+fn hoist_field_wraps_key_and_value() {
+    let mut t = chain(
+        &[
+            ("transforms", "h"),
+            ("transforms.h.type", "org.apache.kafka.connect.transforms.HoistField$Key"),
+            ("transforms.h.field", "id"),
+        ],
+        ConnectorKind::Sink,
+    );
+    let mut r = sink_record("t", None, Value::Null);
+    r.key_schema = Some(Schema::primitive(Type::Int32, false));
+    r.key = Value::Int32(42);
+    t.apply(&mut r).unwrap();
+    assert_eq!(
+        json(r.key_schema.as_ref(), &r.key),
+        r#"{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"}],"optional":false},"payload":{"id":42}}"#
+    );
+    let mut r = sink_record("t", None, Value::Null);
+    r.key = Value::String("k".into());
+    t.apply(&mut r).unwrap();
+    assert_eq!(r.key, Value::Map(vec![(Value::String("id".into()), Value::String("k".into()))]));
+    let mut r = sink_record("t", None, Value::Null);
+    r.key_schema = Some(Schema::primitive(Type::Int32, false));
+    assert!(t.apply(&mut r).unwrap_err().message.contains("null used for required field"));
+}
+
+#[test]
+fn set_schema_metadata_renames_the_top_level_schema() {
+    let mut t = chain(
+        &[
+            ("transforms", "s"),
+            ("transforms.s.type", "org.apache.kafka.connect.transforms.SetSchemaMetadata$Value"),
+            ("transforms.s.schema.name", "com.example.Order"),
+            ("transforms.s.schema.version", "3"),
+        ],
+        ConnectorKind::Source,
+    );
+    let mut r = sink_record("t", Some(order_schema()), order(1));
+    t.apply(&mut r).unwrap();
+    let s = r.value_schema.clone().unwrap();
+    assert_eq!((s.name.as_deref(), s.version), (Some("com.example.Order"), Some(3)));
+    let Value::Struct(v) = &r.value else { panic!() };
+    assert_eq!(v.schema, s, "the struct carries the new schema");
+    let mut r = sink_record("t", None, Value::String("x".into()));
+    assert!(t.apply(&mut r).unwrap_err().message.contains("Schema required"));
+    let mut r = sink_record("t", None, Value::Null);
+    assert!(t.apply(&mut r).unwrap(), "a schemaless tombstone passes");
+    let mut raw = RawConfig::new("t.properties");
+    raw.insert("transforms", "s", None);
+    raw.insert("transforms.s.type", "org.apache.kafka.connect.transforms.SetSchemaMetadata$Value", None);
+    let mut reader = ConfigReader::new(&raw);
+    let _ = Transforms::parse(&mut reader, ConnectorKind::Sink);
+    let (errors, _) = reader.finish();
+    assert!(errors.iter().any(|e| e.to_string().contains("schema.name")), "{errors:?}");
+}
+
+#[test]
+fn insert_and_drop_headers() {
+    let mut t = chain(
+        &[
+            ("transforms", "i,d"),
+            ("transforms.i.type", "org.apache.kafka.connect.transforms.InsertHeader"),
+            ("transforms.i.header", "source"),
+            ("transforms.i.value.literal", "42"),
+            ("transforms.d.type", "org.apache.kafka.connect.transforms.DropHeaders"),
+            ("transforms.d.headers", "trace,span"),
+        ],
+        ConnectorKind::Sink,
+    );
+    let mut r = sink_record("t", None, Value::Null);
+    r.headers = vec![
+        crate::record::Header { key: "trace".into(), value: Some(b"1".to_vec()) },
+        crate::record::Header { key: "keep".into(), value: None },
+        crate::record::Header { key: "trace".into(), value: Some(b"2".to_vec()) },
+    ];
+    t.apply(&mut r).unwrap();
+    let got: Vec<(&str, Option<&[u8]>)> = r.headers.iter().map(|h| (h.key.as_str(), h.value.as_deref())).collect();
+    assert_eq!(got, [("keep", None), ("source", Some(&b"42"[..]))]);
+}
