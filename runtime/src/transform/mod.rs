@@ -2,13 +2,14 @@
 //! `transforms.<alias>.type` and the transform's own keys, applied in list order, between the
 //! task and the converters (sources) or between the converters and the task (sinks).
 //!
-//! Built in: `InsertField`, `ReplaceField`, `ExtractField`, `MaskField`, `HoistField`,
+//! Built in: `InsertField`, `ReplaceField`, `ExtractField`, `MaskField`, `Flatten`, `HoistField`,
 //! `SetSchemaMetadata` (each `$Key`/`$Value`), `ValueToKey`, `RegexRouter`, `TimestampRouter`,
 //! `Filter`, `InsertHeader`, `DropHeaders`, with the predicates of [`predicate`], and Debezium's
 //! `ExtractNewRecordState` ([`unwrap`]). Other
 //! transform classes are refused at start: a transform silently skipped would change the data.
 
 mod fields;
+mod flatten;
 mod headers;
 mod hoist;
 mod mask;
@@ -20,6 +21,7 @@ mod unwrap;
 use std::fmt;
 
 pub use fields::{ExtractField, InsertField, ReplaceField, ValueToKey};
+pub use flatten::Flatten;
 pub use headers::{DropHeaders, InsertHeader};
 pub use hoist::HoistField;
 pub use mask::MaskField;
@@ -69,6 +71,7 @@ pub enum Transform {
     RegexRouter(RegexRouter),
     TimestampRouter(TimestampRouter),
     MaskField(MaskField),
+    Flatten(Flatten),
     HoistField(HoistField),
     SetSchemaMetadata(SetSchemaMetadata),
     InsertHeader(InsertHeader),
@@ -96,6 +99,7 @@ impl Transform {
             }
             Transform::TimestampRouter(t) => t.apply(r),
             Transform::MaskField(t) => t.apply(r),
+            Transform::Flatten(t) => t.apply(r),
             Transform::HoistField(t) => t.apply(r),
             Transform::SetSchemaMetadata(t) => t.apply(r),
             Transform::InsertHeader(t) => {
@@ -179,6 +183,8 @@ impl Transforms {
                 "Filter" => Some(Transform::Filter),
                 "MaskField$Key" => MaskField::parse(&mut r, Side::Key).map(Transform::MaskField),
                 "MaskField$Value" => MaskField::parse(&mut r, Side::Value).map(Transform::MaskField),
+                "Flatten$Key" => Flatten::parse(&mut r, Side::Key).map(Transform::Flatten),
+                "Flatten$Value" => Flatten::parse(&mut r, Side::Value).map(Transform::Flatten),
                 "HoistField$Key" => HoistField::parse(&mut r, Side::Key).map(Transform::HoistField),
                 "HoistField$Value" => HoistField::parse(&mut r, Side::Value).map(Transform::HoistField),
                 "SetSchemaMetadata$Key" => {
@@ -193,7 +199,7 @@ impl Transforms {
                 _ => {
                     r.invalid(
                         "type",
-                        "one of InsertField, ReplaceField, ExtractField, MaskField, HoistField, SetSchemaMetadata (each $Key/$Value), ValueToKey, RegexRouter, TimestampRouter, Filter, InsertHeader, DropHeaders (org.apache.kafka.connect.transforms.*), io.debezium.transforms.ExtractNewRecordState",
+                        "one of InsertField, ReplaceField, ExtractField, MaskField, Flatten, HoistField, SetSchemaMetadata (each $Key/$Value), ValueToKey, RegexRouter, TimestampRouter, Filter, InsertHeader, DropHeaders (org.apache.kafka.connect.transforms.*), io.debezium.transforms.ExtractNewRecordState",
                         class.as_str(),
                     );
                     None

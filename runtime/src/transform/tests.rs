@@ -397,3 +397,80 @@ fn insert_and_drop_headers() {
     let got: Vec<(&str, Option<&[u8]>)> = r.headers.iter().map(|h| (h.key.as_str(), h.value.as_deref())).collect();
     assert_eq!(got, [("keep", None), ("source", Some(&b"42"[..]))]);
 }
+
+#[test]
+fn flatten_with_schema_optional_defaults_and_null_structs() {
+    let address = Schema::builder(Type::Struct)
+        .optional()
+        .field("city", Schema::primitive(Type::String, false))
+        .field("zip", Schema::builder(Type::Int32).default_value(Value::Int32(0)).build())
+        .field("tags", Schema::array(Schema::primitive(Type::String, false)).build())
+        .build();
+    let schema = Schema::builder(Type::Struct)
+        .name("customer")
+        .field("id", Schema::primitive(Type::Int64, false))
+        .field("address", address.clone())
+        .build();
+    let mut t = chain(
+        &[
+            ("transforms", "f"),
+            ("transforms.f.type", "org.apache.kafka.connect.transforms.Flatten$Value"),
+            ("transforms.f.delimiter", "_"),
+        ],
+        ConnectorKind::Sink,
+    );
+    let mut a = Struct::new(address.clone());
+    a.put("city", Value::String("Oslo".into())).put("tags", Value::Array(vec![Value::String("x".into())]));
+    let mut v = Struct::new(schema.clone());
+    v.put("id", Value::Int64(1)).put("address", Value::Struct(a));
+    let mut r = sink_record("t", Some(schema.clone()), Value::Struct(v));
+    t.apply(&mut r).unwrap();
+    assert_eq!(
+        json(r.value_schema.as_ref(), &r.value),
+        concat!(
+            r#"{"schema":{"type":"struct","fields":[{"type":"int64","optional":false,"field":"id"},"#,
+            r#"{"type":"string","optional":true,"field":"address_city"},"#,
+            r#"{"type":"int32","optional":true,"default":0,"field":"address_zip"},"#,
+            r#"{"type":"array","items":{"type":"string","optional":false},"optional":true,"field":"address_tags"}],"#,
+            r#""optional":false,"name":"customer"},"payload":{"id":1,"address_city":"Oslo","address_zip":0,"address_tags":["x"]}}"#
+        )
+    );
+    // a null nested struct leaves its fields null; a tombstone passes
+    let mut v = Struct::new(schema.clone());
+    v.put("id", Value::Int64(2));
+    let mut r = sink_record("t", Some(schema.clone()), Value::Struct(v));
+    t.apply(&mut r).unwrap();
+    assert!(json(r.value_schema.as_ref(), &r.value)
+        .ends_with(r#""payload":{"id":2,"address_city":null,"address_zip":0,"address_tags":null}}"#));
+    let mut r = sink_record("t", Some(schema), Value::Null);
+    assert!(t.apply(&mut r).unwrap());
+    assert_eq!(r.value, Value::Null);
+    // a map inside a record with a schema fails, as in Kafka
+    let with_map =
+        Schema::builder(Type::Struct).field("m", Schema::map(Schema::string(), Schema::string()).build()).build();
+    let mut r = sink_record("t", Some(with_map.clone()), Value::Struct(Struct::new(with_map)));
+    assert!(t.apply(&mut r).unwrap_err().message.contains("does not support MAP"));
+}
+
+#[test]
+fn flatten_schemaless_maps() {
+    let mut t = chain(
+        &[("transforms", "f"), ("transforms.f.type", "org.apache.kafka.connect.transforms.Flatten$Value")],
+        ConnectorKind::Sink,
+    );
+    let s = |t: &str| Value::String(t.into());
+    let nested = Value::Map(vec![(s("b"), Value::Int32(1)), (s("c"), Value::Null)]);
+    let mut r =
+        sink_record("t", None, Value::Map(vec![(s("a"), nested), (s("d"), Value::Array(vec![Value::Int32(2)]))]));
+    t.apply(&mut r).unwrap();
+    assert_eq!(
+        r.value,
+        Value::Map(vec![
+            (s("a.b"), Value::Int32(1)),
+            (s("a.c"), Value::Null),
+            (s("d"), Value::Array(vec![Value::Int32(2)]))
+        ])
+    );
+    let mut r = sink_record("t", None, s("x"));
+    assert!(t.apply(&mut r).unwrap_err().message.contains("Only Map objects"));
+}
