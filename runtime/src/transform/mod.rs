@@ -2,12 +2,13 @@
 //! `transforms.<alias>.type` and the transform's own keys, applied in list order, between the
 //! task and the converters (sources) or between the converters and the task (sinks).
 //!
-//! Built in: `InsertField`, `ReplaceField`, `ExtractField`, `MaskField`, `Flatten`, `HoistField`,
+//! Built in: `InsertField`, `ReplaceField`, `ExtractField`, `Cast`, `MaskField`, `Flatten`, `HoistField`,
 //! `SetSchemaMetadata` (each `$Key`/`$Value`), `ValueToKey`, `RegexRouter`, `TimestampRouter`,
 //! `Filter`, `InsertHeader`, `DropHeaders`, with the predicates of [`predicate`], and Debezium's
 //! `ExtractNewRecordState` ([`unwrap`]). Other
 //! transform classes are refused at start: a transform silently skipped would change the data.
 
+mod cast;
 mod fields;
 mod flatten;
 mod headers;
@@ -20,6 +21,7 @@ mod unwrap;
 
 use std::fmt;
 
+pub use cast::Cast;
 pub use fields::{ExtractField, InsertField, ReplaceField, ValueToKey};
 pub use flatten::Flatten;
 pub use headers::{DropHeaders, InsertHeader};
@@ -72,6 +74,7 @@ pub enum Transform {
     TimestampRouter(TimestampRouter),
     MaskField(MaskField),
     Flatten(Flatten),
+    Cast(Cast),
     HoistField(HoistField),
     SetSchemaMetadata(SetSchemaMetadata),
     InsertHeader(InsertHeader),
@@ -100,6 +103,7 @@ impl Transform {
             Transform::TimestampRouter(t) => t.apply(r),
             Transform::MaskField(t) => t.apply(r),
             Transform::Flatten(t) => t.apply(r),
+            Transform::Cast(t) => t.apply(r),
             Transform::HoistField(t) => t.apply(r),
             Transform::SetSchemaMetadata(t) => t.apply(r),
             Transform::InsertHeader(t) => {
@@ -183,6 +187,8 @@ impl Transforms {
                 "Filter" => Some(Transform::Filter),
                 "MaskField$Key" => MaskField::parse(&mut r, Side::Key).map(Transform::MaskField),
                 "MaskField$Value" => MaskField::parse(&mut r, Side::Value).map(Transform::MaskField),
+                "Cast$Key" => Cast::parse(&mut r, Side::Key).map(Transform::Cast),
+                "Cast$Value" => Cast::parse(&mut r, Side::Value).map(Transform::Cast),
                 "Flatten$Key" => Flatten::parse(&mut r, Side::Key).map(Transform::Flatten),
                 "Flatten$Value" => Flatten::parse(&mut r, Side::Value).map(Transform::Flatten),
                 "HoistField$Key" => HoistField::parse(&mut r, Side::Key).map(Transform::HoistField),
@@ -199,7 +205,7 @@ impl Transforms {
                 _ => {
                     r.invalid(
                         "type",
-                        "one of InsertField, ReplaceField, ExtractField, MaskField, Flatten, HoistField, SetSchemaMetadata (each $Key/$Value), ValueToKey, RegexRouter, TimestampRouter, Filter, InsertHeader, DropHeaders (org.apache.kafka.connect.transforms.*), io.debezium.transforms.ExtractNewRecordState",
+                        "one of InsertField, ReplaceField, ExtractField, Cast, MaskField, Flatten, HoistField, SetSchemaMetadata (each $Key/$Value), ValueToKey, RegexRouter, TimestampRouter, Filter, InsertHeader, DropHeaders (org.apache.kafka.connect.transforms.*), io.debezium.transforms.ExtractNewRecordState",
                         class.as_str(),
                     );
                     None

@@ -474,3 +474,59 @@ fn flatten_schemaless_maps() {
     let mut r = sink_record("t", None, s("x"));
     assert!(t.apply(&mut r).unwrap_err().message.contains("Only Map objects"));
 }
+
+#[test]
+fn cast_struct_fields_and_the_whole_value() {
+    let schema = Schema::builder(Type::Struct)
+        .name("item")
+        .field("id", Schema::primitive(Type::Int64, false))
+        .field("price", Schema::decimal(2).optional().build())
+        .field("qty", Schema::builder(Type::Int32).optional().default_value(Value::Int32(1)).build())
+        .build();
+    let mut t = chain(
+        &[
+            ("transforms", "c"),
+            ("transforms.c.type", "org.apache.kafka.connect.transforms.Cast$Value"),
+            ("transforms.c.spec", "price:float64,qty:string,id:STRING"),
+        ],
+        ConnectorKind::Sink,
+    );
+    let mut v = Struct::new(schema.clone());
+    v.put("id", Value::Int64(7)).put("price", Value::Decimal(num_bigint::BigInt::from(1999), 2));
+    let mut r = sink_record("t", Some(schema), Value::Struct(v));
+    t.apply(&mut r).unwrap();
+    assert_eq!(
+        json(r.value_schema.as_ref(), &r.value),
+        concat!(
+            r#"{"schema":{"type":"struct","fields":[{"type":"string","optional":false,"field":"id"},"#,
+            r#"{"type":"double","optional":true,"field":"price"},"#,
+            r#"{"type":"string","optional":true,"default":"1","field":"qty"}],"optional":false,"name":"item"},"#,
+            r#""payload":{"id":"7","price":19.99,"qty":"1"}}"#
+        ),
+        "the decimal's logical name is dropped; the null qty takes its default, cast"
+    );
+    let mut t = chain(
+        &[
+            ("transforms", "c"),
+            ("transforms.c.type", "org.apache.kafka.connect.transforms.Cast$Key"),
+            ("transforms.c.spec", "int32"),
+        ],
+        ConnectorKind::Sink,
+    );
+    let mut r = sink_record("t", None, Value::Null);
+    r.key_schema = Some(Schema::primitive(Type::String, false));
+    r.key = Value::String("12".into());
+    t.apply(&mut r).unwrap();
+    assert_eq!((r.key_schema.unwrap().ty, r.key), (Type::Int32, Value::Int32(12)));
+    let mut t = chain(
+        &[
+            ("transforms", "c"),
+            ("transforms.c.type", "org.apache.kafka.connect.transforms.Cast$Value"),
+            ("transforms.c.spec", "n:int8"),
+        ],
+        ConnectorKind::Sink,
+    );
+    let mut r = sink_record("t", None, Value::Map(vec![]));
+    t.apply(&mut r).unwrap();
+    assert_eq!(r.value, Value::Map(vec![(Value::String("n".into()), Value::Null)]), "a missing field is added as null");
+}
