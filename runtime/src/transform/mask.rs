@@ -131,7 +131,7 @@ fn replaced(v: &Value, text: &str) -> Result<Value, String> {
         Value::Float64(_) => Value::Float64(t.parse().map_err(|_| number())?),
         Value::String(_) => Value::String(text.to_owned()),
         Value::Decimal(..) => {
-            let (unscaled, scale) = decimal(t).ok_or_else(|| number())?;
+            let (unscaled, scale) = decimal(t).ok_or_else(number)?;
             Value::Decimal(unscaled, scale)
         }
         other => return Err(format!("Cannot mask value of type {} with custom replacement.", java_class(other))),
