@@ -173,6 +173,25 @@ impl Schema {
         self.name.as_deref() == Some(logical)
     }
 
+    /// Kafka's `SchemaUtil.copySchemaBasics(source, builder)`: this schema's name, version, doc
+    /// and parameters onto `b` (not its optionality, default or fields).
+    pub fn basics_onto(&self, mut b: SchemaBuilder) -> SchemaBuilder {
+        b.0.name = self.name.clone();
+        b.0.version = self.version;
+        b.0.doc = self.doc.clone();
+        b.0.parameters = self.parameters.clone();
+        b
+    }
+
+    /// Kafka's `SchemaUtil.copySchemaBasics(source)`: a builder of the same type (an array's
+    /// items, a map's key and value) with the basics.
+    pub fn basics(&self) -> SchemaBuilder {
+        let mut b = Schema::builder(self.ty);
+        b.0.key = self.key.clone();
+        b.0.value = self.value.clone();
+        self.basics_onto(b)
+    }
+
     /// A builder holding everything of this schema, to change a part of it.
     pub fn to_builder(&self) -> SchemaBuilder {
         SchemaBuilder((*self.0).clone())

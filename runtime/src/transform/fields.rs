@@ -31,20 +31,7 @@ impl SchemaCache {
 
 /// A struct schema builder with the basics of `schema` (not its optionality, as Kafka).
 pub(super) fn struct_like(schema: &Schema) -> SchemaBuilder {
-    let mut b = Schema::builder(Type::Struct);
-    if let Some(n) = &schema.name {
-        b = b.name(n.clone());
-    }
-    if let Some(v) = schema.version {
-        b = b.version(v);
-    }
-    if let Some(d) = &schema.doc {
-        b = b.doc(d.clone());
-    }
-    for (k, v) in &schema.parameters {
-        b = b.parameter(k.clone(), v.clone());
-    }
-    b
+    schema.basics_onto(Schema::builder(Type::Struct))
 }
 
 pub(super) fn kind_of(v: &Value) -> &'static str {

@@ -7,7 +7,7 @@
 //! Without a schema: nested maps with string keys are flattened, null entries kept. A null value
 //! (a tombstone) passes unchanged.
 
-use super::fields::{kind_of, SchemaCache};
+use super::fields::{kind_of, struct_like, SchemaCache};
 use super::Side;
 use crate::config::ConfigReader;
 use crate::data::{Schema, SchemaBuilder, Struct, Type, Value};
@@ -18,28 +18,6 @@ pub struct Flatten {
     side: Side,
     delimiter: String,
     cache: SchemaCache,
-}
-
-/// Kafka's `SchemaUtil.copySchemaBasics(orig)`: type (an array's items), name, version, doc,
-/// parameters; not optionality nor default.
-fn basics(orig: &Schema) -> SchemaBuilder {
-    let mut b = match (orig.ty, &orig.value) {
-        (Type::Array, Some(items)) => Schema::array(items.clone()),
-        (ty, _) => Schema::builder(ty),
-    };
-    if let Some(n) = &orig.name {
-        b = b.name(n.clone());
-    }
-    if let Some(v) = orig.version {
-        b = b.version(v);
-    }
-    if let Some(d) = &orig.doc {
-        b = b.doc(d.clone());
-    }
-    for (k, v) in &orig.parameters {
-        b = b.parameter(k.clone(), v.clone());
-    }
-    b
 }
 
 fn name(delimiter: &str, prefix: &str, field: &str) -> String {
@@ -77,7 +55,7 @@ fn flat_schema(
                 ))
             }
             _ => {
-                let mut fb = basics(&f.schema);
+                let mut fb = f.schema.basics();
                 if field_optional {
                     fb = fb.optional();
                 }
@@ -160,7 +138,7 @@ impl Flatten {
             (Some(s), Value::Struct(old)) => {
                 let delimiter = self.delimiter.clone();
                 let flat = self.cache.get_or(s, || {
-                    let mut b = Some(basics(s));
+                    let mut b = Some(struct_like(s));
                     let parent_default = match &s.default {
                         Some(Value::Struct(d)) => Some(d),
                         _ => None,

@@ -2,8 +2,8 @@
 //! `transforms.<alias>.type` and the transform's own keys, applied in list order, between the
 //! task and the converters (sources) or between the converters and the task (sinks).
 //!
-//! Built in: `InsertField`, `ReplaceField`, `ExtractField`, `Cast`, `MaskField`, `Flatten`, `HoistField`,
-//! `SetSchemaMetadata` (each `$Key`/`$Value`), `ValueToKey`, `RegexRouter`, `TimestampRouter`,
+//! Built in: `InsertField`, `ReplaceField`, `ExtractField`, `TimestampConverter`, `Cast`, `MaskField`, `Flatten`, `HoistField`,
+//! `SetSchemaMetadata`, `HeaderFrom` (each `$Key`/`$Value`), `ValueToKey`, `RegexRouter`, `TimestampRouter`,
 //! `Filter`, `InsertHeader`, `DropHeaders`, with the predicates of [`predicate`], and Debezium's
 //! `ExtractNewRecordState` ([`unwrap`]). Other
 //! transform classes are refused at start: a transform silently skipped would change the data.
@@ -17,6 +17,7 @@ mod mask;
 mod metadata;
 pub mod predicate;
 mod router;
+mod timestamp;
 mod unwrap;
 
 use std::fmt;
@@ -24,11 +25,12 @@ use std::fmt;
 pub use cast::Cast;
 pub use fields::{ExtractField, InsertField, ReplaceField, ValueToKey};
 pub use flatten::Flatten;
-pub use headers::{DropHeaders, InsertHeader};
+pub use headers::{DropHeaders, HeaderFrom, InsertHeader};
 pub use hoist::HoistField;
 pub use mask::MaskField;
 pub use metadata::SetSchemaMetadata;
 pub use router::{java_date_format, JavaReplacement, RegexRouter, SimpleDateFormat, TimestampRouter};
+pub use timestamp::TimestampConverter;
 pub use unwrap::ExtractNewRecordState;
 
 use crate::config::{ConfigReader, ConnectorKind};
@@ -75,10 +77,12 @@ pub enum Transform {
     MaskField(MaskField),
     Flatten(Flatten),
     Cast(Cast),
+    TimestampConverter(TimestampConverter),
     HoistField(HoistField),
     SetSchemaMetadata(SetSchemaMetadata),
     InsertHeader(InsertHeader),
     DropHeaders(DropHeaders),
+    HeaderFrom(HeaderFrom),
     /// Debezium's `ExtractNewRecordState`.
     ExtractNewRecordState(ExtractNewRecordState),
     /// `Filter`: drops the record (usually with a predicate).
@@ -104,6 +108,7 @@ impl Transform {
             Transform::MaskField(t) => t.apply(r),
             Transform::Flatten(t) => t.apply(r),
             Transform::Cast(t) => t.apply(r),
+            Transform::TimestampConverter(t) => t.apply(r),
             Transform::HoistField(t) => t.apply(r),
             Transform::SetSchemaMetadata(t) => t.apply(r),
             Transform::InsertHeader(t) => {
@@ -114,6 +119,7 @@ impl Transform {
                 t.apply(r);
                 Ok(())
             }
+            Transform::HeaderFrom(t) => t.apply(r),
             Transform::ExtractNewRecordState(t) => return t.apply(r),
             Transform::Filter => Ok(()),
         }
@@ -187,6 +193,12 @@ impl Transforms {
                 "Filter" => Some(Transform::Filter),
                 "MaskField$Key" => MaskField::parse(&mut r, Side::Key).map(Transform::MaskField),
                 "MaskField$Value" => MaskField::parse(&mut r, Side::Value).map(Transform::MaskField),
+                "TimestampConverter$Key" => {
+                    TimestampConverter::parse(&mut r, Side::Key).map(Transform::TimestampConverter)
+                }
+                "TimestampConverter$Value" => {
+                    TimestampConverter::parse(&mut r, Side::Value).map(Transform::TimestampConverter)
+                }
                 "Cast$Key" => Cast::parse(&mut r, Side::Key).map(Transform::Cast),
                 "Cast$Value" => Cast::parse(&mut r, Side::Value).map(Transform::Cast),
                 "Flatten$Key" => Flatten::parse(&mut r, Side::Key).map(Transform::Flatten),
@@ -201,11 +213,13 @@ impl Transforms {
                 }
                 "InsertHeader" => InsertHeader::parse(&mut r).map(Transform::InsertHeader),
                 "DropHeaders" => DropHeaders::parse(&mut r).map(Transform::DropHeaders),
+                "HeaderFrom$Key" => HeaderFrom::parse(&mut r, Side::Key).map(Transform::HeaderFrom),
+                "HeaderFrom$Value" => HeaderFrom::parse(&mut r, Side::Value).map(Transform::HeaderFrom),
                 unwrap::CLASS => ExtractNewRecordState::parse(&mut r).map(Transform::ExtractNewRecordState),
                 _ => {
                     r.invalid(
                         "type",
-                        "one of InsertField, ReplaceField, ExtractField, Cast, MaskField, Flatten, HoistField, SetSchemaMetadata (each $Key/$Value), ValueToKey, RegexRouter, TimestampRouter, Filter, InsertHeader, DropHeaders (org.apache.kafka.connect.transforms.*), io.debezium.transforms.ExtractNewRecordState",
+                        "one of InsertField, ReplaceField, ExtractField, TimestampConverter, Cast, MaskField, Flatten, HoistField, SetSchemaMetadata, HeaderFrom (each $Key/$Value), ValueToKey, RegexRouter, TimestampRouter, Filter, InsertHeader, DropHeaders (org.apache.kafka.connect.transforms.*), io.debezium.transforms.ExtractNewRecordState",
                         class.as_str(),
                     );
                     None

@@ -198,6 +198,91 @@ impl SimpleDateFormat {
     }
 }
 
+impl SimpleDateFormat {
+    /// `DateFormat.parse` in UTC, leniently as Java's default: numeric fields followed by
+    /// another field take exactly their width, others every digit there is; month and day names
+    /// (English) and AM/PM are read; text after the pattern is ignored. Epoch milliseconds.
+    pub fn parse(&self, text: &str, now_year: i64) -> Option<i64> {
+        let (mut year, mut month, mut day, mut day_of_year) = (1970i64, 1i64, 1i64, None);
+        let (mut hour, mut minute, mut second, mut milli, mut pm) = (0i64, 0i64, 0i64, 0i64, None);
+        let mut rest = text;
+        for (i, t) in self.0.iter().enumerate() {
+            let (letter, count) = match t {
+                PatternToken::Literal(l) => {
+                    rest = rest.strip_prefix(l.as_str())?;
+                    continue;
+                }
+                PatternToken::Field { letter, count, .. } => (*letter, *count),
+            };
+            let words = |rest: &str| rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+            match letter {
+                'M' if count >= 3 => {
+                    let n = words(rest);
+                    let word = &rest[..n];
+                    let found = MONTHS.iter().position(|m| {
+                        m.eq_ignore_ascii_case(word) || (word.len() == 3 && m[..3].eq_ignore_ascii_case(word))
+                    })?;
+                    month = found as i64 + 1;
+                    rest = &rest[n..];
+                }
+                'E' => {
+                    let n = words(rest);
+                    let word = &rest[..n];
+                    DAYS.iter().find(|d| d.eq_ignore_ascii_case(word) || d[..3].eq_ignore_ascii_case(word))?;
+                    rest = &rest[n..];
+                }
+                'a' => {
+                    let upper = rest.get(..2)?.to_ascii_uppercase();
+                    pm = Some(match upper.as_str() {
+                        "AM" => false,
+                        "PM" => true,
+                        _ => return None,
+                    });
+                    rest = &rest[2..];
+                }
+                _ => {
+                    let adjacent = matches!(self.0.get(i + 1), Some(PatternToken::Field { .. }));
+                    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+                    let n = if adjacent { digits.min(count) } else { digits };
+                    if n == 0 {
+                        return None;
+                    }
+                    let v: i64 = rest[..n].parse().ok()?;
+                    rest = &rest[n..];
+                    match letter {
+                        // a two-digit year: within 80 years before and 20 after now, as Java
+                        'y' if count <= 2 && n == 2 => {
+                            let century = (now_year - 80).div_euclid(100) * 100;
+                            year = if century + v < now_year - 80 { century + 100 + v } else { century + v };
+                        }
+                        'y' => year = v,
+                        'M' => month = v,
+                        'd' => day = v,
+                        'D' => day_of_year = Some(v),
+                        'H' => hour = v,
+                        'k' => hour = v % 24,
+                        'K' | 'h' => hour = v % 12,
+                        'm' => minute = v,
+                        's' => second = v,
+                        'S' => milli = v,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if pm == Some(true) {
+            hour += 12;
+        }
+        // lenient: a month past December rolls into the next year, days and times carry over
+        let (year, month) = (year + (month - 1).div_euclid(12), (month - 1).rem_euclid(12) + 1);
+        let days = match day_of_year {
+            Some(d) => crate::convert::time::days_from_civil(year, 1, 1) + d - 1,
+            None => crate::convert::time::days_from_civil(year, month as u32, 1) + day - 1,
+        };
+        Some(days * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + milli)
+    }
+}
+
 /// `TimestampRouter`: topic = `topic.format` with `${topic}` and `${timestamp}` (the record
 /// timestamp formatted by `timestamp.format`, UTC).
 #[derive(Debug, Clone)]

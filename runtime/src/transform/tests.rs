@@ -530,3 +530,110 @@ fn cast_struct_fields_and_the_whole_value() {
     t.apply(&mut r).unwrap();
     assert_eq!(r.value, Value::Map(vec![(Value::String("n".into()), Value::Null)]), "a missing field is added as null");
 }
+
+#[test]
+fn header_from_copies_and_moves_fields() {
+    let mut t = chain(
+        &[
+            ("transforms", "h"),
+            ("transforms.h.type", "org.apache.kafka.connect.transforms.HeaderFrom$Value"),
+            ("transforms.h.fields", "id,secret"),
+            ("transforms.h.headers", "order-id,s"),
+            ("transforms.h.operation", "move"),
+        ],
+        ConnectorKind::Sink,
+    );
+    let mut r = sink_record("t", Some(order_schema()), order(9));
+    t.apply(&mut r).unwrap();
+    let got: Vec<(&str, Option<&[u8]>)> = r.headers.iter().map(|h| (h.key.as_str(), h.value.as_deref())).collect();
+    assert_eq!(got, [("order-id", Some(&b"9"[..])), ("s", Some(&b"x"[..]))]);
+    assert!(json(r.value_schema.as_ref(), &r.value).ends_with(r#""payload":{"name":"a"}}"#), "moved out of the value");
+    let mut r = sink_record("t", Some(order_schema()), Value::Null);
+    assert!(t.apply(&mut r).is_err(), "a tombstone fails, as in Kafka");
+    let mut raw = RawConfig::new("t.properties");
+    for (k, v) in [
+        ("transforms", "h"),
+        ("transforms.h.type", "org.apache.kafka.connect.transforms.HeaderFrom$Key"),
+        ("transforms.h.fields", "a,b"),
+        ("transforms.h.headers", "a"),
+        ("transforms.h.operation", "copy"),
+    ] {
+        raw.insert(k, v, None);
+    }
+    let mut reader = ConfigReader::new(&raw);
+    let _ = Transforms::parse(&mut reader, ConnectorKind::Sink);
+    let (errors, _) = reader.finish();
+    assert!(errors.iter().any(|e| e.to_string().contains("as many header names as fields")), "{errors:?}");
+}
+
+fn timestamp_converter(side: &str, pairs: &[(&str, &str)]) -> Transforms {
+    let class = format!("org.apache.kafka.connect.transforms.TimestampConverter${side}");
+    let mut all = vec![("transforms", "tc"), ("transforms.tc.type", class.as_str())];
+    let keys: Vec<(String, &str)> = pairs.iter().map(|(k, v)| (format!("transforms.tc.{k}"), *v)).collect();
+    all.extend(keys.iter().map(|(k, v)| (k.as_str(), *v)));
+    chain(&all, ConnectorKind::Sink)
+}
+
+#[test]
+fn timestamp_converter_between_kinds() {
+    const TS: i64 = 1_700_000_000_123; // 2023-11-14T22:13:20.123Z
+    let schema = Schema::builder(Type::Struct)
+        .field("id", Schema::primitive(Type::Int32, false))
+        .field("ts", Schema::timestamp().optional().build())
+        .build();
+    let row = |ts: Value| {
+        let mut s = Struct::new(schema.clone());
+        s.put("id", Value::Int32(1)).put("ts", ts);
+        Value::Struct(s)
+    };
+    let mut t = timestamp_converter(
+        "Value",
+        &[("field", "ts"), ("target.type", "string"), ("format", "yyyy-MM-dd HH:mm:ss.SSS")],
+    );
+    let mut r = sink_record("t", Some(schema.clone()), row(Value::Timestamp(TS)));
+    t.apply(&mut r).unwrap();
+    assert!(json(r.value_schema.as_ref(), &r.value).ends_with(
+        r#"{"type":"string","optional":true,"field":"ts"}],"optional":false},"payload":{"id":1,"ts":"2023-11-14 22:13:20.123"}}"#
+    ));
+    let mut r = sink_record("t", Some(schema.clone()), row(Value::Null));
+    t.apply(&mut r).unwrap();
+    let Value::Struct(s) = &r.value else { panic!() };
+    assert_eq!(s.get("ts"), Some(&Value::Null), "a null stays null");
+    for (target, expected) in [
+        ("unix", Value::Int64(TS)),
+        ("Date", Value::Date(19_675)),
+        ("Time", Value::Time((TS % 86_400_000) as i32)),
+        ("Timestamp", Value::Timestamp(TS)),
+    ] {
+        let mut t = timestamp_converter("Value", &[("field", "ts"), ("target.type", target)]);
+        let mut r = sink_record("t", Some(schema.clone()), row(Value::Timestamp(TS)));
+        t.apply(&mut r).unwrap();
+        let Value::Struct(s) = &r.value else { panic!() };
+        assert_eq!(s.get("ts"), Some(&expected), "{target}");
+    }
+    // unix microseconds in, seconds out; a string parsed with the format
+    let mut t = timestamp_converter("Key", &[("target.type", "Timestamp"), ("unix.precision", "microseconds")]);
+    let mut r = sink_record("t", None, Value::Null);
+    (r.key_schema, r.key) = (Some(Schema::primitive(Type::Int64, false)), Value::Int64(TS * 1000 + 456));
+    t.apply(&mut r).unwrap();
+    assert_eq!((r.key_schema.unwrap().name.as_deref(), r.key), (Some(crate::data::TIMESTAMP), Value::Timestamp(TS)));
+    let mut t = timestamp_converter(
+        "Value",
+        &[("target.type", "unix"), ("unix.precision", "seconds"), ("format", "dd MMM yy hh:mm:ss a")],
+    );
+    let mut r = sink_record("t", None, Value::String("14 Nov 23 10:13:20 PM".into()));
+    t.apply(&mut r).unwrap();
+    assert_eq!(r.value, Value::Int64(1_700_000_000));
+    let mut r = sink_record("t", None, Value::String("yesterday".into()));
+    assert!(t.apply(&mut r).unwrap_err().message.contains("does not match pattern (dd MMM yy hh:mm:ss a)"));
+    // Debezium's INT32 io.debezium.time.Date is not a timestamp type, as in Kafka
+    let mut t = timestamp_converter("Value", &[("target.type", "Timestamp")]);
+    let mut r =
+        sink_record("t", Some(Schema::builder(Type::Int32).name("io.debezium.time.Date").build()), Value::Int32(1));
+    assert!(t.apply(&mut r).unwrap_err().message.contains("does not correspond to a known timestamp type"));
+    // schemaless map field
+    let mut t = timestamp_converter("Value", &[("field", "at"), ("target.type", "string"), ("format", "yyyy-MM-dd")]);
+    let mut r = sink_record("t", None, Value::Map(vec![(Value::String("at".into()), Value::Int64(TS))]));
+    t.apply(&mut r).unwrap();
+    assert_eq!(r.value, Value::Map(vec![(Value::String("at".into()), Value::String("2023-11-14".into()))]));
+}

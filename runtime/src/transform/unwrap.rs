@@ -113,23 +113,7 @@ fn default_parent(field: &str) -> Option<&'static str> {
 
 /// `schema` as an optional field without a default (Kafka's `copySchemaBasics(…).optional()`).
 fn optional_copy(schema: &Schema) -> Schema {
-    let mut b = match (schema.ty, &schema.key, &schema.value) {
-        (Type::Array, _, Some(items)) => Schema::array(items.clone()),
-        (Type::Map, Some(k), Some(v)) => Schema::map(k.clone(), v.clone()),
-        (ty, _, _) => Schema::builder(ty),
-    };
-    if let Some(n) = &schema.name {
-        b = b.name(n.clone());
-    }
-    if let Some(v) = schema.version {
-        b = b.version(v);
-    }
-    if let Some(d) = &schema.doc {
-        b = b.doc(d.clone());
-    }
-    for (k, v) in &schema.parameters {
-        b = b.parameter(k.clone(), v.clone());
-    }
+    let mut b = schema.basics();
     for f in &schema.fields {
         b = b.field(f.name.clone(), f.schema.clone());
     }
