@@ -135,3 +135,66 @@ fn integer_keys_from_value_to_key_and_extract_field() {
     });
     let _ = sigterm(&mut child);
 }
+
+/// The JDBC pipeline of the converters-and-transforms issue, up to Kafka: rows keyed by id
+/// (`ValueToKey` + `ExtractField$Key`), a DATETIME as text (`TimestampConverter`), a DECIMAL as a
+/// double (`Cast`), an e-mail masked (`MaskField`) and a header (`InsertHeader`), as JsonConverter
+/// bytes a Java worker would write for the same chain.
+#[test]
+fn jdbc_rows_through_timestamp_converter_cast_mask_field_and_insert_header() {
+    require_kafka();
+    let db = unique("e2e_smts").replace('-', "_");
+    mariadb(&format!(
+        "CREATE DATABASE {db}; CREATE TABLE {db}.orders (id INT PRIMARY KEY, email VARCHAR(40) NOT NULL, \
+         price DECIMAL(10,2) NOT NULL, created DATETIME(3) NOT NULL);\
+         INSERT INTO {db}.orders VALUES (1, 'a@example.com', 19.99, '2024-01-02 03:04:05.678'), \
+         (2, 'b@example.com', 5.00, '2024-02-29 23:59:59.000');"
+    ));
+    let dir = Dir::new();
+    let worker = dir.worker(free_port(), "");
+    let prefix = unique("e2e-smts-");
+    let connector = format!(
+        "name={}\nconnector.class=io.confluent.connect.jdbc.JdbcSourceConnector\ntasks.max=1\n\
+         connection.url=jdbc:mysql://127.0.0.1:3307/{db}?user=root&useSSL=false\npoll.interval.ms=200\n\
+         topic.creation.default.partitions=1\ntopic.creation.default.replication.factor=1\n\
+         mode=incrementing\nincrementing.column.name=id\ntopic.prefix={prefix}\n\
+         key.converter=org.apache.kafka.connect.converters.IntegerConverter\n\
+         transforms=createKey,extractId,ts,cast,mask,header\n\
+         transforms.createKey.type=org.apache.kafka.connect.transforms.ValueToKey\n\
+         transforms.createKey.fields=id\n\
+         transforms.extractId.type=org.apache.kafka.connect.transforms.ExtractField$Key\n\
+         transforms.extractId.field=id\n\
+         transforms.ts.type=org.apache.kafka.connect.transforms.TimestampConverter$Value\n\
+         transforms.ts.field=created\ntransforms.ts.target.type=string\n\
+         transforms.ts.format=yyyy-MM-dd'T'HH:mm:ss.SSS\n\
+         transforms.cast.type=org.apache.kafka.connect.transforms.Cast$Value\n\
+         transforms.cast.spec=price:float64\n\
+         transforms.mask.type=org.apache.kafka.connect.transforms.MaskField$Value\n\
+         transforms.mask.fields=email\ntransforms.mask.replacement=***\n\
+         transforms.header.type=org.apache.kafka.connect.transforms.InsertHeader\n\
+         transforms.header.header=pipeline\ntransforms.header.value.literal=orders-v1\n",
+        unique("smts")
+    );
+    let source = dir.write("jdbc.properties", &connector);
+    let mut child = spawn(&[&worker, &source], &dir.path("log"));
+    let records = read_partition(&format!("{prefix}orders"), 2, Duration::from_secs(30));
+    assert!(sigterm(&mut child).success(), "{}", log_text(&dir.path("log")));
+    assert_eq!(records.len(), 2, "{}", log_text(&dir.path("log")));
+    assert_eq!(records[1].key.as_deref(), Some(&[0u8, 0, 0, 2][..]));
+    let value = String::from_utf8(records[0].value.clone().unwrap()).unwrap();
+    assert_eq!(
+        value,
+        concat!(
+            r#"{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},"#,
+            r#"{"type":"string","optional":false,"field":"email"},{"type":"double","optional":false,"field":"price"},"#,
+            r#"{"type":"string","optional":false,"field":"created"}],"optional":false,"name":"orders"},"#,
+            r#""payload":{"id":1,"email":"***","price":19.99,"created":"2024-01-02T03:04:05.678"}}"#
+        )
+    );
+    let second = String::from_utf8(records[1].value.clone().unwrap()).unwrap();
+    assert!(
+        second.ends_with(r#""payload":{"id":2,"email":"***","price":5.0,"created":"2024-02-29T23:59:59.000"}}"#),
+        "{second}"
+    );
+    assert_eq!(records[0].headers, [("pipeline".to_owned(), "orders-v1".to_owned())]);
+}
