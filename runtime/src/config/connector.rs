@@ -316,7 +316,7 @@ mod tests {
                 ("name", "f"),
                 ("connector.class", "X"),
                 ("transforms", "a,b,c"),
-                ("transforms.a.type", "org.apache.kafka.connect.transforms.ByLogicalTableRouter"),
+                ("transforms.a.type", "org.apache.kafka.connect.transforms.Unknown$Value"),
                 ("transforms.b.type", "RegexRouter"),
                 ("transforms.b.regex", "(?<=x)y"),
                 ("transforms.b.replacement", "z"),

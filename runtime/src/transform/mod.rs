@@ -5,7 +5,7 @@
 //! Built in: `InsertField`, `ReplaceField`, `ExtractField`, `TimestampConverter`, `Cast`, `MaskField`, `Flatten`, `HoistField`,
 //! `SetSchemaMetadata`, `HeaderFrom` (each `$Key`/`$Value`), `ValueToKey`, `RegexRouter`, `TimestampRouter`,
 //! `Filter`, `InsertHeader`, `DropHeaders`, with the predicates of [`predicate`], and Debezium's
-//! `ExtractNewRecordState` ([`unwrap`]). Other
+//! `ExtractNewRecordState` ([`unwrap`]) and `ByLogicalTableRouter`. Other
 //! transform classes are refused at start: a transform silently skipped would change the data.
 
 mod cast;
@@ -13,6 +13,7 @@ mod fields;
 mod flatten;
 mod headers;
 mod hoist;
+mod logical_table;
 mod mask;
 mod metadata;
 pub mod predicate;
@@ -27,6 +28,7 @@ pub use fields::{ExtractField, InsertField, ReplaceField, ValueToKey};
 pub use flatten::Flatten;
 pub use headers::{DropHeaders, HeaderFrom, InsertHeader};
 pub use hoist::HoistField;
+pub use logical_table::ByLogicalTableRouter;
 pub use mask::MaskField;
 pub use metadata::SetSchemaMetadata;
 pub use router::{java_date_format, JavaReplacement, RegexRouter, SimpleDateFormat, TimestampRouter};
@@ -83,6 +85,8 @@ pub enum Transform {
     InsertHeader(InsertHeader),
     DropHeaders(DropHeaders),
     HeaderFrom(HeaderFrom),
+    /// Debezium's `ByLogicalTableRouter`.
+    ByLogicalTableRouter(ByLogicalTableRouter),
     /// Debezium's `ExtractNewRecordState`.
     ExtractNewRecordState(ExtractNewRecordState),
     /// `Filter`: drops the record (usually with a predicate).
@@ -120,6 +124,7 @@ impl Transform {
                 Ok(())
             }
             Transform::HeaderFrom(t) => t.apply(r),
+            Transform::ByLogicalTableRouter(t) => t.apply(r),
             Transform::ExtractNewRecordState(t) => return t.apply(r),
             Transform::Filter => Ok(()),
         }
@@ -215,11 +220,12 @@ impl Transforms {
                 "DropHeaders" => DropHeaders::parse(&mut r).map(Transform::DropHeaders),
                 "HeaderFrom$Key" => HeaderFrom::parse(&mut r, Side::Key).map(Transform::HeaderFrom),
                 "HeaderFrom$Value" => HeaderFrom::parse(&mut r, Side::Value).map(Transform::HeaderFrom),
+                logical_table::CLASS => ByLogicalTableRouter::parse(&mut r).map(Transform::ByLogicalTableRouter),
                 unwrap::CLASS => ExtractNewRecordState::parse(&mut r).map(Transform::ExtractNewRecordState),
                 _ => {
                     r.invalid(
                         "type",
-                        "one of InsertField, ReplaceField, ExtractField, TimestampConverter, Cast, MaskField, Flatten, HoistField, SetSchemaMetadata, HeaderFrom (each $Key/$Value), ValueToKey, RegexRouter, TimestampRouter, Filter, InsertHeader, DropHeaders (org.apache.kafka.connect.transforms.*), io.debezium.transforms.ExtractNewRecordState",
+                        "one of InsertField, ReplaceField, ExtractField, TimestampConverter, Cast, MaskField, Flatten, HoistField, SetSchemaMetadata, HeaderFrom (each $Key/$Value), ValueToKey, RegexRouter, TimestampRouter, Filter, InsertHeader, DropHeaders (org.apache.kafka.connect.transforms.*), io.debezium.transforms.ExtractNewRecordState, io.debezium.transforms.ByLogicalTableRouter",
                         class.as_str(),
                     );
                     None

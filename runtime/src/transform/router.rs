@@ -91,23 +91,28 @@ impl JavaReplacement {
 pub struct RegexRouter {
     regex: Regex,
     replacement: JavaReplacement,
-    routes: HashMap<Arc<str>, Arc<str>>,
+    routes: HashMap<Arc<str>, Option<Arc<str>>>,
 }
 
 impl RegexRouter {
     pub fn parse(r: &mut ConfigReader<'_>) -> Option<RegexRouter> {
-        let pattern = r.required("regex", "a regular expression")?;
-        let replacement = r.string("replacement");
-        let regex = r.whole_match_regex("regex", &pattern)?;
+        Self::parse_keys(r, "regex", "replacement")
+    }
+
+    /// A regex and its replacement from keys of other names (Debezium's routers).
+    pub fn parse_keys(r: &mut ConfigReader<'_>, regex_key: &str, replacement_key: &str) -> Option<RegexRouter> {
+        let pattern = r.required(regex_key, "a regular expression")?;
+        let replacement = r.string(replacement_key);
+        let regex = r.whole_match_regex(regex_key, &pattern)?;
         let Some(replacement) = replacement else {
-            r.missing("replacement", "the replacement topic, with $1 or ${name} for groups");
+            r.missing(replacement_key, "the replacement, with $1 or ${name} for groups");
             return None;
         };
         let names: Vec<&str> = regex.capture_names().flatten().collect();
         match JavaReplacement::parse(&replacement, regex.captures_len() - 1, &names) {
             Ok(parsed) => Some(RegexRouter { regex, replacement: parsed, routes: HashMap::new() }),
             Err(e) => {
-                r.invalid("replacement", format!("a valid replacement for the regex ({e})"), replacement);
+                r.invalid(replacement_key, format!("a valid replacement for the regex ({e})"), replacement);
                 None
             }
         }
@@ -115,17 +120,19 @@ impl RegexRouter {
 
     /// The new topic of `topic` (unchanged when the regex does not match all of it).
     pub fn route(&mut self, topic: &Arc<str>) -> Arc<str> {
-        if let Some(t) = self.routes.get(topic) {
+        self.replaced(topic).unwrap_or_else(|| topic.clone())
+    }
+
+    /// The replacement when the regex matches all of `text`, else `None`.
+    pub fn replaced(&mut self, text: &Arc<str>) -> Option<Arc<str>> {
+        if let Some(t) = self.routes.get(text) {
             return t.clone();
         }
-        let routed: Arc<str> = match self.regex.captures(topic) {
-            Some(caps) => self.replacement.expand(&caps).into(),
-            None => topic.clone(),
-        };
+        let routed: Option<Arc<str>> = self.regex.captures(text).map(|caps| self.replacement.expand(&caps).into());
         if self.routes.len() >= 1024 {
             self.routes.clear();
         }
-        self.routes.insert(topic.clone(), routed.clone());
+        self.routes.insert(text.clone(), routed.clone());
         routed
     }
 

@@ -285,3 +285,74 @@ fn route_by_field_and_records_that_are_not_envelopes() {
     let schemaless = record(None, Value::Map(vec![(s("op"), s("c"))]));
     assert_eq!(apply(&mut t, schemaless.clone()).unwrap().value, schemaless.value);
 }
+
+fn key_schema() -> Schema {
+    Schema::builder(Type::Struct)
+        .name("shop.inventory.orders.Key")
+        .field("id", Schema::primitive(Type::Int32, false))
+        .build()
+}
+
+fn router(pairs: &[(&str, &str)]) -> Transforms {
+    let mut raw = RawConfig::new("router.properties");
+    raw.insert("transforms", "route", None);
+    raw.insert("transforms.route.type", "io.debezium.transforms.ByLogicalTableRouter", None);
+    for (k, v) in pairs {
+        raw.insert(format!("transforms.route.{k}"), *v, None);
+    }
+    let mut r = ConfigReader::new(&raw);
+    let t = Transforms::parse(&mut r, ConnectorKind::Source);
+    let (errors, _) = r.finish();
+    assert!(errors.is_empty(), "{errors:?}");
+    t.unwrap()
+}
+
+#[test]
+fn by_logical_table_router_merges_shards_into_one_topic() {
+    let mut t = router(&[("topic.regex", "shop\\.inventory\\.(orders)"), ("topic.replacement", "all_$1")]);
+    let mut r = event("c", Value::Null, row(1, Some("a"), None));
+    let mut key = Struct::new(key_schema());
+    key.put("id", Value::Int32(1));
+    (r.key_schema, r.key) = (Some(key_schema()), Value::Struct(key));
+    assert!(t.apply(&mut r).unwrap());
+    assert_eq!(&*r.topic, "all_orders");
+    let ks = r.key_schema.clone().unwrap();
+    assert_eq!(ks.name.as_deref(), Some("all_orders.Key"));
+    assert_eq!(
+        fields(&r.key),
+        vec![("id".into(), Value::Int32(1)), ("__dbz__physicalTableIdentifier".into(), s("shop.inventory.orders"))]
+    );
+    let vs = r.value_schema.clone().unwrap();
+    assert_eq!(vs.name.as_deref(), Some("all_orders.Envelope"));
+    assert_eq!(vs.version, Some(2));
+    assert_eq!(vs.field("after").unwrap().schema.name.as_deref(), Some("all_orders.Value"));
+    assert!(vs.field("after").unwrap().schema.optional);
+    let Value::Struct(env) = &r.value else { panic!() };
+    let Some(Value::Struct(after)) = env.get("after") else { panic!() };
+    assert_eq!(after.schema.name.as_deref(), Some("all_orders.Value"), "the row carries the renamed schema");
+    // a topic the regex does not match keeps everything; a tombstone gets the topic and key only
+    let mut other = event("c", Value::Null, row(1, None, None));
+    other.topic = "shop.inventory.customers".into();
+    t.apply(&mut other).unwrap();
+    assert_eq!(other.value_schema, Some(envelope_schema()));
+    let mut tombstone = record(None, Value::Null);
+    let mut key = Struct::new(key_schema());
+    key.put("id", Value::Int32(2));
+    (tombstone.key_schema, tombstone.key) = (Some(key_schema()), Value::Struct(key));
+    t.apply(&mut tombstone).unwrap();
+    assert_eq!((&*tombstone.topic, tombstone.value), ("all_orders", Value::Null));
+    // key.field.regex names the shard; uniqueness off leaves the key's fields alone
+    let mut t = router(&[
+        ("topic.regex", "(.*)\\.inventory\\.orders"),
+        ("topic.replacement", "orders"),
+        ("key.field.regex", "(.*)\\.inventory\\.orders"),
+        ("key.field.replacement", "$1"),
+        ("key.field.name", "shard"),
+    ]);
+    let mut r = event("c", Value::Null, row(1, None, None));
+    let mut key = Struct::new(key_schema());
+    key.put("id", Value::Int32(1));
+    (r.key_schema, r.key) = (Some(key_schema()), Value::Struct(key));
+    t.apply(&mut r).unwrap();
+    assert_eq!(fields(&r.key)[1], ("shard".into(), s("shop")));
+}
