@@ -51,6 +51,16 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc { name: "timestamp.extractor", default: Some("Wallclock"), doc: "Wallclock, Record or RecordField" },
     KeyDoc { name: "timestamp.field", default: Some("timestamp"), doc: "RecordField's field (nested with .)" },
     KeyDoc { name: "behavior.on.null.values", default: Some("fail"), doc: "fail, ignore or write" },
+    KeyDoc {
+        name: "store.kafka.keys",
+        default: Some("false"),
+        doc: "also write each file's record keys to <file>.keys<ext> (keys.format.class)",
+    },
+    KeyDoc {
+        name: "keys.format.class",
+        default: Some("io.confluent.connect.s3.format.avro.AvroFormat"),
+        doc: "the format of the keys files",
+    },
     KeyDoc { name: "json.decimal.format", default: Some("BASE64"), doc: "decimals in JSON files: BASE64 or NUMERIC" },
     KeyDoc { name: "s3.path.style.access.enabled", default: Some("true"), doc: "path-style addressing" },
     KeyDoc { name: "s3.compression.level", default: Some("-1"), doc: "gzip level, -1 (default) to 9" },
@@ -115,7 +125,6 @@ const ACCEPTED: &[&str] = &[
 
 /// Keys whose non-default values would change the objects; refused rather than ignored.
 const REFUSED: &[(&str, &str)] = &[
-    ("store.kafka.keys", "false"),
     ("store.kafka.headers", "false"),
     ("s3.object.tagging", "false"),
     ("s3.ssea.name", ""),
@@ -171,6 +180,8 @@ pub struct S3SinkConfig {
     pub avro_codec: String,
     pub bytearray_separator: Vec<u8>,
     pub extension: String,
+    /// `store.kafka.keys`: the keys files' format and extension (`.keys` + the format's).
+    pub keys: Option<(Format, String)>,
     pub layout: KeyLayout,
     pub partitioner: Partitioner,
     pub null_values: NullValues,
@@ -286,6 +297,10 @@ impl S3SinkConfig {
         let schedule_zone = rotate_schedule_interval_ms.and_then(|_| schedule_zone(r));
         let partitioner = Self::partitioner(r, &layout.directory_delim);
         let extension = format_extension(format, gzip, &parquet_codec, &bytearray_extension);
+        let keys =
+            r.bool("store.kafka.keys", false).then(|| keys_format(r)).flatten().map(|f| {
+                (f, format!(".keys{}", format_extension(Some(f), gzip, &parquet_codec, &bytearray_extension)))
+            });
         if r.has_errors() {
             return None;
         }
@@ -309,6 +324,7 @@ impl S3SinkConfig {
             avro_codec,
             bytearray_separator,
             extension,
+            keys,
             layout,
             partitioner: partitioner?,
             null_values,
@@ -487,14 +503,24 @@ fn format_class(r: &mut ConfigReader<'_>) -> Option<Format> {
     format
 }
 
-/// `behavior.on.null.values`; `write` is refused until `store.kafka.keys` exists.
+/// `keys.format.class` (AvroFormat by default, as Confluent's).
+fn keys_format(r: &mut ConfigReader<'_>) -> Option<Format> {
+    let class = r.string_or("keys.format.class", "io.confluent.connect.s3.format.avro.AvroFormat");
+    let format = format_of(class.trim());
+    if format.is_none() {
+        r.invalid("keys.format.class", "JsonFormat, AvroFormat, ParquetFormat or ByteArrayFormat", class.as_str());
+    }
+    format
+}
+
+/// `behavior.on.null.values`; `write` is refused until the tombstone partition exists.
 fn null_values(r: &mut ConfigReader<'_>) -> NullValues {
     match r.one_of("behavior.on.null.values", "fail", &["fail", "ignore", "write"]) {
         "ignore" => NullValues::Ignore,
         "write" => {
             r.invalid(
                 "behavior.on.null.values",
-                "fail or ignore (write needs store.kafka.keys, not supported yet)",
+                "fail or ignore (write, with its tombstone partition, is not supported yet)",
                 "write",
             );
             NullValues::Write

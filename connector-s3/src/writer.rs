@@ -33,6 +33,73 @@ struct OpenObject {
     parts: Vec<CompletedPart>,
     /// A drained piece whose upload has not succeeded yet.
     pending_part: Option<Bytes>,
+    /// `store.kafka.keys`: the file of this file's record keys (`<name>.keys<ext>`).
+    keys: Option<Box<OpenObject>>,
+}
+
+impl OpenObject {
+    fn new(key: String, encoder: FileEncoder) -> OpenObject {
+        OpenObject { key, encoder, upload: None, parts: Vec::new(), pending_part: None, keys: None }
+    }
+
+    fn buffered_bytes(&self) -> usize {
+        self.encoder.buffered_bytes()
+            + self.pending_part.as_ref().map_or(0, Bytes::len)
+            + self.keys.as_ref().map_or(0, |k| k.buffered_bytes())
+    }
+
+    /// Uploads a part when one is due (the encoded bytes reached `part_size`, or one was staged).
+    async fn upload_part(&mut self, storage: &Storage, part_size: usize) -> Result<(), StorageError> {
+        if self.pending_part.is_none() && self.encoder.encoded_bytes() >= part_size {
+            self.pending_part = Some(Bytes::from(self.encoder.drain()));
+        }
+        if let Some(piece) = self.pending_part.clone() {
+            if self.upload.is_none() {
+                self.upload = Some(storage.start_multipart(&self.key).await?);
+            }
+            let mpu = self.upload.as_ref().expect("started");
+            let part = storage.upload_part(mpu, self.parts.len() as i32 + 1, piece).await?;
+            self.parts.push(part);
+            self.pending_part = None;
+        }
+        Ok(())
+    }
+
+    /// The finished file, and its keys file after it.
+    fn finish(self) -> Result<Vec<Closing>, TaskError> {
+        let mut out = Vec::with_capacity(2);
+        let OpenObject { key, encoder, upload, parts, pending_part, keys } = self;
+        let tail = encoder.finish().map_err(TaskError::fatal)?;
+        out.push(Closing { key, upload, parts, pending_part, tail: Bytes::from(tail) });
+        if let Some(k) = keys {
+            out.extend((*k).finish()?);
+        }
+        Ok(out)
+    }
+
+    /// Its multipart uploads (its own and its keys file's).
+    fn uploads(self) -> Vec<Multipart> {
+        let mut out: Vec<Multipart> = self.upload.into_iter().collect();
+        if let Some(k) = self.keys {
+            out.extend(k.uploads());
+        }
+        out
+    }
+}
+
+/// The record's key as the record a keys file's encoder writes (Confluent's KeyRecordView).
+fn key_view(record: &SinkRecord) -> SinkRecord {
+    SinkRecord {
+        topic: record.topic.clone(),
+        kafka_partition: record.kafka_partition,
+        kafka_offset: record.kafka_offset,
+        key_schema: None,
+        key: runtime::data::Value::Null,
+        value_schema: record.key_schema.clone(),
+        value: record.key.clone(),
+        timestamp: record.timestamp,
+        headers: Vec::new(),
+    }
 }
 
 /// A cut file on its way to S3.
@@ -145,11 +212,28 @@ impl TopicPartitionWriter {
                     &config.extension,
                 );
                 let encoder = FileEncoder::open(settings, record).map_err(TaskError::fatal)?;
-                v.insert(OpenObject { key, encoder, upload: None, parts: Vec::new(), pending_part: None })
+                let mut object = OpenObject::new(key, encoder);
+                if let (Some((_, ext)), Some(keys)) = (&config.keys, &settings.keys) {
+                    let key = config.layout.key(&dir, &record.topic, record.kafka_partition, record.kafka_offset, ext);
+                    let encoder = FileEncoder::open(keys, &key_view(record)).map_err(TaskError::fatal)?;
+                    object.keys = Some(Box::new(OpenObject::new(key, encoder)));
+                }
+                v.insert(object)
             }
         };
+        // Confluent's check, before anything is written: the value and keys files stay aligned
+        if object.keys.is_some() && record.key.is_null() {
+            return Err(TaskError::fatal(format!(
+                "record {}: key cannot be null with store.kafka.keys=true",
+                at(record)
+            )));
+        }
         object.encoder.write(record).map_err(TaskError::fatal)?;
-        let part_due = object.encoder.encoded_bytes() >= config.part_size;
+        if let Some(keys) = object.keys.as_mut() {
+            keys.encoder.write(&key_view(record)).map_err(TaskError::fatal)?;
+        }
+        let part_due = object.encoder.encoded_bytes() >= config.part_size
+            || object.keys.as_ref().is_some_and(|k| k.encoder.encoded_bytes() >= config.part_size);
         self.last_written = Some(record.kafka_offset);
         self.next_offset = Some(record.kafka_offset + 1);
         self.last_record_ms = now;
@@ -164,15 +248,8 @@ impl TopicPartitionWriter {
         let mut closing = Vec::with_capacity(files.len());
         for f in files {
             let Some(o) = self.open.remove(&f.encoded) else { continue };
-            let tail = o.encoder.finish().map_err(TaskError::fatal)?;
             debug!(key = %o.key, records = f.records, "file cut");
-            closing.push(Closing {
-                key: o.key,
-                upload: o.upload,
-                parts: o.parts,
-                pending_part: o.pending_part,
-                tail: Bytes::from(tail),
-            });
+            closing.extend(o.finish()?);
         }
         if !closing.is_empty() {
             self.closing.push_back(Rotation { files: closing, offset_after, synchronous });
@@ -210,11 +287,7 @@ impl TopicPartitionWriter {
 
     /// Bytes held for this partition's files.
     pub fn buffered_bytes(&self) -> usize {
-        let open: usize = self
-            .open
-            .values()
-            .map(|o| o.encoder.buffered_bytes() + o.pending_part.as_ref().map_or(0, Bytes::len))
-            .sum();
+        let open: usize = self.open.values().map(OpenObject::buffered_bytes).sum();
         let closing: usize = self
             .closing
             .iter()
@@ -244,17 +317,9 @@ impl TopicPartitionWriter {
     /// Uploads what is due: parts of large open files, then cut files in order.
     pub async fn upload(&mut self, storage: &Storage, part_size: usize) -> Result<(), StorageError> {
         for o in self.open.values_mut() {
-            if o.pending_part.is_none() && o.encoder.encoded_bytes() >= part_size {
-                o.pending_part = Some(Bytes::from(o.encoder.drain()));
-            }
-            if let Some(piece) = o.pending_part.clone() {
-                if o.upload.is_none() {
-                    o.upload = Some(storage.start_multipart(&o.key).await?);
-                }
-                let mpu = o.upload.as_ref().expect("started");
-                let part = storage.upload_part(mpu, o.parts.len() as i32 + 1, piece).await?;
-                o.parts.push(part);
-                o.pending_part = None;
+            o.upload_part(storage, part_size).await?;
+            if let Some(keys) = o.keys.as_mut() {
+                keys.upload_part(storage, part_size).await?;
             }
         }
         while let Some(rotation) = self.closing.front_mut() {
@@ -295,7 +360,7 @@ impl TopicPartitionWriter {
         let uploads: Vec<Multipart> = self
             .open
             .drain()
-            .filter_map(|(_, o)| o.upload)
+            .flat_map(|(_, o)| o.uploads())
             .chain(self.closing.drain(..).flat_map(|r| r.files.into_iter().filter_map(|c| c.upload)))
             .collect();
         if let Some(storage) = storage {

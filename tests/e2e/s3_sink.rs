@@ -570,3 +570,81 @@ fn an_https_endpoint_with_a_private_ca_from_the_jvm_trust_store() {
     );
     assert!(!stderr.contains("wrongpass"), "{stderr}");
 }
+
+/// `store.kafka.keys=true`: beside each file, `<name>.keys<ext>` with the records' keys in the
+/// same order (JsonFormat and the default AvroFormat for keys), committed in the same rotation;
+/// a record with a null key fails the task before anything of it is written.
+#[test]
+fn store_kafka_keys_writes_a_keys_file_beside_each_file() {
+    require_kafka();
+    let bucket = Bucket::create("s3keys");
+    let topic = unique("keyed");
+    create_topic(&topic);
+    let producer: BaseProducer = ClientConfig::new().set("bootstrap.servers", bootstrap()).create().unwrap();
+    for i in 0..4i64 {
+        let value = order_json(i, "DE", "");
+        let key = if i == 3 { None } else { Some(format!("k{i}")) };
+        let mut record = BaseRecord::<[u8], [u8]>::to(&topic).partition(0).payload(value.as_bytes()).timestamp(T0);
+        if let Some(k) = &key {
+            record = record.key(k.as_bytes());
+        }
+        producer.send(record).map_err(|(e, _)| e).unwrap();
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+    let dir = Dir::new();
+    let worker = dir.worker(free_port(), "");
+    let url = crate::s3_store::endpoint();
+    let keys = "key.converter=org.apache.kafka.connect.storage.StringConverter\nstore.kafka.keys=true\nflush.size=3\n";
+    let json = s3_connector(
+        &dir,
+        "json.properties",
+        &unique("keys-json"),
+        &topic,
+        &bucket,
+        &url,
+        &format!("{keys}topics.dir=json\nkeys.format.class=io.confluent.connect.s3.format.json.JsonFormat\n"),
+    );
+    let avro = s3_connector(
+        &dir,
+        "avro.properties",
+        &unique("keys-avro"),
+        &topic,
+        &bucket,
+        &url,
+        &format!("{keys}topics.dir=avro\n"),
+    );
+    let mut child = spawn(&[&worker, &json, &avro], &dir.path("sluice.log"));
+    wait_until(Duration::from_secs(60), "4 objects", || bucket.keys("").len() >= 4);
+    wait_until(Duration::from_secs(30), "the null key refused", || {
+        log_text(&dir.path("sluice.log")).contains("key cannot be null with store.kafka.keys=true")
+    });
+    sigterm(&mut child);
+    let t = &topic;
+    assert_eq!(
+        bucket.keys("json/"),
+        vec![
+            format!("json/{t}/partition=0/{t}+0+0000000000.json"),
+            format!("json/{t}/partition=0/{t}+0+0000000000.keys.json")
+        ]
+    );
+    let keys_json = String::from_utf8(bucket.get(&format!("json/{t}/partition=0/{t}+0+0000000000.keys.json"))).unwrap();
+    assert_eq!(keys_json, "\"k0\"\n\"k1\"\n\"k2\"\n");
+    let values = String::from_utf8(bucket.get(&format!("json/{t}/partition=0/{t}+0+0000000000.json"))).unwrap();
+    assert_eq!(values.lines().count(), 3);
+    let avro_keys = bucket.get(&format!("avro/{t}/partition=0/{t}+0+0000000000.keys.avro"));
+    let rows: Vec<apache_avro::types::Value> =
+        apache_avro::Reader::new(&avro_keys[..]).unwrap().map(Result::unwrap).collect();
+    let as_text: Vec<String> = rows
+        .iter()
+        .map(|v| match v {
+            apache_avro::types::Value::String(s) => s.clone(),
+            apache_avro::types::Value::Union(_, inner) => match &**inner {
+                apache_avro::types::Value::String(s) => s.clone(),
+                other => format!("{other:?}"),
+            },
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(as_text, ["k0", "k1", "k2"]);
+    assert!(bucket.keys("").iter().all(|k| !k.contains("+0000000003")), "nothing of the null-keyed record");
+}

@@ -81,6 +81,7 @@ pub(crate) mod tests {
             parquet_codec: "none".into(),
             parquet_row_group_bytes: 1 << 20,
             connect_meta_data: true,
+            keys: None,
         }
     }
 

@@ -135,11 +135,13 @@ pub struct FormatSettings {
     pub parquet_codec: String,
     pub parquet_row_group_bytes: usize,
     pub connect_meta_data: bool,
+    /// `store.kafka.keys`: the keys files' settings (their format in `format`).
+    pub keys: Option<Box<FormatSettings>>,
 }
 
 impl FormatSettings {
     pub fn of(c: &S3SinkConfig) -> FormatSettings {
-        FormatSettings {
+        let value = FormatSettings {
             format: c.format,
             gzip: c.gzip,
             gzip_level: c.gzip_level,
@@ -149,7 +151,10 @@ impl FormatSettings {
             parquet_codec: c.parquet_codec.clone(),
             parquet_row_group_bytes: c.parquet_row_group_bytes,
             connect_meta_data: c.connect_meta_data,
-        }
+            keys: None,
+        };
+        let keys = c.keys.as_ref().map(|(format, _)| Box::new(FormatSettings { format: *format, ..value.clone() }));
+        FormatSettings { keys, ..value }
     }
 }
 
