@@ -63,8 +63,9 @@ pub struct HeaderFrom {
     cache: SchemaCache,
 }
 
-/// What SimpleHeaderConverter writes for a value.
-fn header_bytes(v: &Value) -> Option<Vec<u8>> {
+/// What Kafka's default SimpleHeaderConverter writes for a value: a string's UTF-8, other
+/// values' text, nothing for null.
+pub(super) fn header_bytes(v: &Value) -> Option<Vec<u8>> {
     match v {
         Value::Null => None,
         Value::String(s) => Some(s.as_bytes().to_vec()),

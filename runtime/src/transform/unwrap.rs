@@ -22,6 +22,7 @@
 //! ignore them.
 
 use super::fields::{struct_like, SchemaCache};
+use super::headers::header_bytes;
 use crate::config::ConfigReader;
 use crate::connector::KeyDoc;
 use crate::data::{Schema, Struct, Type, Value};
@@ -122,20 +123,6 @@ fn optional_copy(schema: &Schema) -> Schema {
 
 fn is_envelope(schema: &Schema) -> bool {
     schema.ty == Type::Struct && schema.name.as_deref().is_some_and(|n| n.ends_with(".Envelope"))
-}
-
-/// A header value as the default `SimpleHeaderConverter` writes it: strings as UTF-8, other
-/// values as their text.
-fn header_bytes(value: &Value) -> Option<Vec<u8>> {
-    match value {
-        Value::Null => None,
-        Value::String(s) => Some(s.as_bytes().to_vec()),
-        v => {
-            let mut out = Vec::new();
-            v.write_text(&mut out);
-            Some(out)
-        }
-    }
 }
 
 /// `ExtractNewRecordState`.
