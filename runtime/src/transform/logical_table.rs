@@ -12,6 +12,7 @@
 
 use std::sync::Arc;
 
+use super::fields::SchemaCache;
 use super::router::RegexRouter;
 use crate::config::ConfigReader;
 use crate::data::{Schema, SchemaBuilder, Struct, Type, Value};
@@ -26,20 +27,14 @@ pub struct ByLogicalTableRouter {
     key_field_name: String,
     enforce_uniqueness: bool,
     avro_names: bool,
+    /// Renamed key and envelope schemas by input schema (a shard's schemas name its table).
+    keys: SchemaCache,
+    envelopes: SchemaCache,
 }
 
 /// Debezium's `copySchemaExcludingName`: version, doc, parameters, optionality, and the fields.
 fn renamed(source: &Schema, name: String, fields: bool) -> SchemaBuilder {
-    let mut b = Schema::builder(Type::Struct).name(name).optionality(source.optional);
-    if let Some(v) = source.version {
-        b = b.version(v);
-    }
-    if let Some(d) = &source.doc {
-        b = b.doc(d.clone());
-    }
-    for (k, v) in &source.parameters {
-        b = b.parameter(k.clone(), v.clone());
-    }
+    let mut b = source.basics_onto(Schema::builder(Type::Struct)).name(name).optionality(source.optional);
     if fields {
         for f in &source.fields {
             b = b.field(f.name.clone(), f.schema.clone());
@@ -71,11 +66,19 @@ impl ByLogicalTableRouter {
         let enforce_uniqueness = r.bool("key.enforce.uniqueness", true);
         let avro_names = r.one_of("schema.name.adjustment.mode", "none", &["none", "avro"]) == "avro";
         r.accept(&["logical.table.cache.size"]);
-        Some(ByLogicalTableRouter { topic: topic?, key_field, key_field_name, enforce_uniqueness, avro_names })
+        Some(ByLogicalTableRouter {
+            topic: topic?,
+            key_field,
+            key_field_name,
+            enforce_uniqueness,
+            avro_names,
+            keys: SchemaCache::default(),
+            envelopes: SchemaCache::default(),
+        })
     }
 
-    fn name(&self, text: String) -> String {
-        if self.avro_names {
+    fn name(avro_names: bool, text: String) -> String {
+        if avro_names {
             avro_name(&text)
         } else {
             text
@@ -97,11 +100,14 @@ impl ByLogicalTableRouter {
         match (&*key_schema, &mut *key) {
             (_, Value::Null) => {}
             (Some(s), Value::Struct(old)) => {
-                let mut b = renamed(s, self.name(format!("{new_topic}.Key")), true);
-                if self.enforce_uniqueness {
-                    b = b.field(self.key_field_name.clone(), Schema::primitive(Type::String, false));
-                }
-                let schema = b.build();
+                let (avro, unique, field) = (self.avro_names, self.enforce_uniqueness, &self.key_field_name);
+                let schema = self.keys.get_or(s, || {
+                    let mut b = renamed(s, Self::name(avro, format!("{new_topic}.Key")), true);
+                    if unique {
+                        b = b.field(field.clone(), Schema::primitive(Type::String, false));
+                    }
+                    Ok(b.build())
+                })?;
                 let mut values = std::mem::take(&mut old.values);
                 if self.enforce_uniqueness {
                     values.push(Value::String(identifier.to_string()));
@@ -118,14 +124,21 @@ impl ByLogicalTableRouter {
         let (value_schema, value) = r.value_mut();
         let envelope = value_schema.as_ref().filter(|s| s.name.as_deref().is_some_and(|n| n.ends_with(".Envelope")));
         if let (Some(env), Value::Struct(old)) = (envelope.cloned(), &mut *value) {
-            let row = env.field("before").map(|f| f.schema.clone()).ok_or("the envelope has no before field")?;
-            let row = renamed(&row, self.name(format!("{new_topic}.Value")), true).build();
-            let mut b = renamed(&env, self.name(format!("{new_topic}.Envelope")), false);
-            for f in &env.fields {
-                let moved = f.name == "before" || f.name == "after";
-                b = b.field(f.name.clone(), if moved { row.clone() } else { f.schema.clone() });
-            }
-            let new_env = b.build();
+            let avro = self.avro_names;
+            let new_env = self.envelopes.get_or(&env, || {
+                let row = env
+                    .field("before")
+                    .map(|f| f.schema.clone())
+                    .ok_or_else(|| "the envelope has no before field".to_owned())?;
+                let row = renamed(&row, Self::name(avro, format!("{new_topic}.Value")), true).build();
+                let mut b = renamed(&env, Self::name(avro, format!("{new_topic}.Envelope")), false);
+                for f in &env.fields {
+                    let moved = f.name == "before" || f.name == "after";
+                    b = b.field(f.name.clone(), if moved { row.clone() } else { f.schema.clone() });
+                }
+                Ok(b.build())
+            })?;
+            let row = new_env.field("before").map(|f| f.schema.clone()).expect("built with before");
             let mut values = std::mem::take(&mut old.values);
             for (v, f) in values.iter_mut().zip(&env.fields) {
                 if let (true, Value::Struct(s)) = (f.name == "before" || f.name == "after", &mut *v) {

@@ -43,6 +43,9 @@ pub struct TimestampConverter {
     format: Option<(String, SimpleDateFormat)>,
     precision: Precision,
     replace_null_with_default: bool,
+    /// The year two-digit years are read around, fixed when configured (as SimpleDateFormat's
+    /// default century is when it is created).
+    now_year: i64,
     cache: SchemaCache,
 }
 
@@ -88,6 +91,7 @@ impl TimestampConverter {
             _ => Precision::Millis,
         };
         let replace_null_with_default = r.bool("replace.null.with.default", true);
+        let now_year = crate::convert::time::civil_from_days(wall_clock_days()).0;
         Some(TimestampConverter {
             side,
             field,
@@ -95,6 +99,7 @@ impl TimestampConverter {
             format,
             precision,
             replace_null_with_default,
+            now_year,
             cache: SchemaCache::default(),
         })
     }
@@ -144,8 +149,7 @@ impl TimestampConverter {
                         "TimestampConverter requires format option to be specified when using string timestamps".into(),
                     );
                 };
-                let now_year = crate::convert::time::civil_from_days(wall_clock_days()).0;
-                f.parse(s, now_year)
+                f.parse(s, self.now_year)
                     .ok_or_else(|| format!("Could not parse timestamp: value ({s}) does not match pattern ({pattern})"))
             }
             (_, other) => Err(format!("TimestampConverter does not support {} values here", kind_of(other))),

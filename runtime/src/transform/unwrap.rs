@@ -80,10 +80,10 @@ impl FieldRef {
         Ok(FieldRef { parent, field, name })
     }
 
-    /// The envelope field's schema, as an optional copy; `None` when the envelope lacks it.
-    fn schema(&self, envelope: &Schema) -> Option<Schema> {
+    /// The envelope's field; `None` when the envelope lacks it.
+    fn found<'s>(&self, envelope: &'s Schema) -> Option<&'s crate::data::Field> {
         let in_parent = self.parent.as_ref().and_then(|p| envelope.field(p)).and_then(|p| p.schema.field(&self.field));
-        in_parent.or_else(|| envelope.field(&self.field)).map(|f| optional_copy(&f.schema))
+        in_parent.or_else(|| envelope.field(&self.field))
     }
 
     /// The field's value in the envelope (nulls stay null: no defaults).
@@ -252,13 +252,15 @@ impl ExtractNewRecordState {
         let headers: Vec<Header> = self
             .add_headers
             .iter()
-            .filter(|h| h.schema(&envelope_schema).is_some())
+            .filter(|h| h.found(&envelope_schema).is_some())
             .map(|h| Header { key: h.name.clone(), value: header_bytes(&h.value(&envelope)) })
             .collect();
-        let added: Vec<(String, Schema, Value)> = self
+        // the values of the added fields the envelope has (their schemas are built once, cached)
+        let added: Vec<Value> = self
             .add_fields
             .iter()
-            .filter_map(|f| f.schema(&envelope_schema).map(|s| (f.name.clone(), s, f.value(&envelope))))
+            .filter(|f| f.found(&envelope_schema).is_some())
+            .map(|f| f.value(&envelope))
             .collect();
         let after = take(&mut envelope, "after")?;
         let before = take(&mut envelope, "before")?;
@@ -290,7 +292,7 @@ impl ExtractNewRecordState {
             row = self.with_deleted(row, deleted)?;
         }
         if !added.is_empty() {
-            row = self.with_added(row, added)?;
+            row = self.with_added(row, added, &envelope_schema)?;
         }
         let (schema, value) = r.value_mut();
         *schema = Some(row.schema.clone());
@@ -322,14 +324,16 @@ impl ExtractNewRecordState {
     }
 
     /// The row with the `add.fields` after its columns.
-    fn with_added(&mut self, row: Struct, added: Vec<(String, Schema, Value)>) -> Result<Struct, String> {
+    fn with_added(&mut self, row: Struct, added: Vec<Value>, envelope: &Schema) -> Result<Struct, String> {
+        let refs = &self.add_fields;
         let schema = self.added_schemas.get_or(&row.schema, || {
             let mut b = struct_like(&row.schema);
             for f in &row.schema.fields {
                 b = b.field(f.name.clone(), f.schema.clone());
             }
-            for (name, s, _) in &added {
-                b = b.field(name.clone(), s.clone());
+            // each added field is an optional copy of the envelope's
+            for (r, f) in refs.iter().filter_map(|r| r.found(envelope).map(|f| (r, f))) {
+                b = b.field(r.name.clone(), optional_copy(&f.schema));
             }
             Ok(b.build())
         })?;
@@ -337,7 +341,7 @@ impl ExtractNewRecordState {
             return Err("the added fields differ from the cached schema's".into());
         }
         let mut values = row.values;
-        values.extend(added.into_iter().map(|(_, _, v)| v));
+        values.extend(added);
         Ok(Struct { schema, values })
     }
 
