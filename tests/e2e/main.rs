@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod avro;
 mod binlog_cdc;
 mod binlog_cdc_options;
 mod broker_outage;

@@ -99,6 +99,8 @@ pub fn is_secret_key(key: &str) -> bool {
         || k.ends_with("api.key")
         || k.ends_with("ssl.keystore.key")
         || k.ends_with("client.secret")
+        || k.ends_with("user.info")
+        || k.ends_with("auth.token")
 }
 
 /// A value as a user may see it: `[hidden]` for a secret key; in any other value, the password

@@ -1,6 +1,8 @@
 //! Converters between Connect data and Kafka bytes: JsonConverter (byte-identical to Kafka's),
-//! StringConverter, ByteArrayConverter, and the number and boolean converters ([`primitive`]).
+//! StringConverter, ByteArrayConverter, the number and boolean converters ([`primitive`]), and
+//! Confluent's AvroConverter with a schema registry ([`avro`]).
 
+pub mod avro;
 pub mod json;
 mod json_payload;
 pub mod number;
@@ -9,6 +11,7 @@ pub mod time;
 
 use crate::config::ConfigReader;
 use crate::data::{Schema, Type, Value};
+pub use avro::AvroConverter;
 pub use json::{DecimalFormat, JsonConverter};
 pub use primitive::Primitive;
 
@@ -17,6 +20,10 @@ pub use primitive::Primitive;
 pub enum ConvertError {
     #[error("{message}")]
     Data { message: String },
+    /// The converter needs a schema registry's answer first: the caller awaits
+    /// [`Converter::resolve`] and converts again ([`Converter::encode_resolving`] does both).
+    #[error("waiting for the schema registry: {0:?}")]
+    Unresolved(Box<avro::Need>),
 }
 
 pub const JSON_CLASS: &str = "org.apache.kafka.connect.json.JsonConverter";
@@ -31,6 +38,8 @@ pub enum Converter {
     ByteArray,
     /// `IntegerConverter`, `LongConverter`, … `BooleanConverter`.
     Primitive(Primitive),
+    /// `io.confluent.connect.avro.AvroConverter`.
+    Avro(Box<AvroConverter>),
 }
 
 impl Converter {
@@ -56,6 +65,13 @@ impl Converter {
                 reader.absorb(&section_prefix, errors);
                 Converter::Json(c)
             }
+            "AvroConverter" => {
+                let mut r = ConfigReader::new(&section);
+                let avro = AvroConverter::from_config(&mut r, prefix.starts_with("key"));
+                let (errors, _) = r.finish();
+                reader.absorb(&section_prefix, errors);
+                Converter::Avro(Box::new(avro?))
+            }
             "StringConverter" => Converter::String,
             "ByteArrayConverter" => Converter::ByteArray,
             other => match Primitive::from_class(other) {
@@ -64,8 +80,9 @@ impl Converter {
                     reader.invalid(
                         prefix,
                         format!(
-                            "one of {JSON_CLASS}, {STRING_CLASS}, {BYTE_ARRAY_CLASS}, \
-                             org.apache.kafka.connect.converters.{{Short,Integer,Long,Float,Double,Boolean}}Converter"
+                            "one of {JSON_CLASS}, {STRING_CLASS}, {BYTE_ARRAY_CLASS}, {}, \
+                             org.apache.kafka.connect.converters.{{Short,Integer,Long,Float,Double,Boolean}}Converter",
+                            avro::AVRO_CLASS
                         ),
                         class.as_str(),
                     );
@@ -83,12 +100,21 @@ impl Converter {
             Converter::String => STRING_CLASS,
             Converter::ByteArray => BYTE_ARRAY_CLASS,
             Converter::Primitive(p) => p.java_class(),
+            Converter::Avro(_) => avro::AVRO_CLASS,
         }
     }
 
-    /// Connect data → bytes into `out`; `Ok(false)` for null bytes.
-    pub fn encode(&mut self, schema: Option<&Schema>, value: &Value, out: &mut Vec<u8>) -> Result<bool, ConvertError> {
+    /// Connect data for `topic` → bytes into `out`; `Ok(false)` for null bytes, and
+    /// [`ConvertError::Unresolved`] when a registry must be asked first.
+    pub fn encode(
+        &mut self,
+        topic: &str,
+        schema: Option<&Schema>,
+        value: &Value,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, ConvertError> {
         match self {
+            Converter::Avro(c) => c.encode(topic, schema, value, out),
             Converter::Json(c) => c.encode(schema, value, out),
             Converter::String => match value {
                 Value::Null => Ok(false),
@@ -120,9 +146,10 @@ impl Converter {
         }
     }
 
-    /// Bytes → Connect data.
-    pub fn decode(&mut self, bytes: Option<&[u8]>) -> Result<(Option<Schema>, Value), ConvertError> {
+    /// Bytes of `topic` → Connect data, or [`ConvertError::Unresolved`].
+    pub fn decode(&mut self, topic: &str, bytes: Option<&[u8]>) -> Result<(Option<Schema>, Value), ConvertError> {
         match self {
+            Converter::Avro(c) => c.decode(topic, bytes),
             Converter::Json(c) => c.decode(bytes),
             Converter::String => Ok((
                 Some(Schema::primitive(Type::String, true)),
@@ -133,6 +160,45 @@ impl Converter {
                 bytes.map_or(Value::Null, |b| Value::Bytes(b.to_vec())),
             )),
             Converter::Primitive(p) => p.decode(bytes),
+        }
+    }
+
+    /// Answers what [`ConvertError::Unresolved`] asked for (only converters with a registry
+    /// ever ask).
+    pub async fn resolve(&mut self, need: avro::Need) -> Result<(), ConvertError> {
+        match self {
+            Converter::Avro(c) => c.resolve(need).await,
+            _ => Err(ConvertError::Data { message: format!("{} needs no schema registry", self.java_class()) }),
+        }
+    }
+
+    /// [`Converter::encode`], asking the registry as often as it needs.
+    pub async fn encode_resolving(
+        &mut self,
+        topic: &str,
+        schema: Option<&Schema>,
+        value: &Value,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, ConvertError> {
+        loop {
+            match self.encode(topic, schema, value, out) {
+                Err(ConvertError::Unresolved(need)) => self.resolve(*need).await?,
+                done => return done,
+            }
+        }
+    }
+
+    /// [`Converter::decode`], asking the registry as often as it needs.
+    pub async fn decode_resolving(
+        &mut self,
+        topic: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<(Option<Schema>, Value), ConvertError> {
+        loop {
+            match self.decode(topic, bytes) {
+                Err(ConvertError::Unresolved(need)) => self.resolve(*need).await?,
+                done => return done,
+            }
         }
     }
 }

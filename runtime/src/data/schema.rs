@@ -236,6 +236,15 @@ impl SchemaBuilder {
         self.0.parameters.push((name.into(), value.into()));
         self
     }
+    /// Sets a parameter, replacing one of the same name.
+    pub fn replace_parameter(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let (name, value) = (name.into(), value.into());
+        match self.0.parameters.iter_mut().find(|(k, _)| *k == name) {
+            Some(p) => p.1 = value,
+            None => self.0.parameters.push((name, value)),
+        }
+        self
+    }
     pub fn default_value(mut self, value: Value) -> Self {
         self.0.default = Some(value);
         self

@@ -97,7 +97,15 @@ pub async fn send(
 ) -> Result<(u16, Bytes), ClientError> {
     let (host, https) = authority(base)?;
     let uri = format!("/{}", path.trim_start_matches('/'));
-    let exchange = Exchange { host, https, trust: Trust::Workers, method, uri, content_type: "application/json" };
+    let exchange = Exchange {
+        host,
+        https,
+        trust: Trust::Workers,
+        method,
+        uri,
+        content_type: "application/json",
+        timeout: TIMEOUT,
+    };
     exchange.run(headers, body).await
 }
 
@@ -111,8 +119,27 @@ pub async fn post_form(url: &str, headers: &BTreeMap<&str, String>, form: String
         path => path.to_owned(),
     };
     let content_type = "application/x-www-form-urlencoded";
-    let exchange = Exchange { host, https, trust: Trust::System, method: "POST", uri, content_type };
+    let exchange = Exchange { host, https, trust: Trust::System, method: "POST", uri, content_type, timeout: TIMEOUT };
     exchange.run(headers, form.into_bytes()).await
+}
+
+/// A request to a service other than a worker (a schema registry): `base` (`http://` or
+/// `https://host:port`, a path after it kept as a prefix) + `path`, trusting the system's CAs
+/// over HTTPS, bounded by `timeout`. Answers the status and body.
+pub async fn request(
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &BTreeMap<&str, String>,
+    content_type: &str,
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<(u16, Bytes), ClientError> {
+    let (host, https) = authority(base)?;
+    let prefix = base.find(host).map_or("", |at| &base[at + host.len()..]).trim_end_matches('/');
+    let uri = format!("{prefix}/{}", path.trim_start_matches('/'));
+    let exchange = Exchange { host, https, trust: Trust::System, method, uri, content_type, timeout };
+    exchange.run(headers, body).await
 }
 
 /// One HTTP/1.1 request on a connection of its own.
@@ -123,6 +150,7 @@ struct Exchange<'a> {
     method: &'a str,
     uri: String,
     content_type: &'a str,
+    timeout: Duration,
 }
 
 impl Exchange<'_> {
@@ -152,6 +180,7 @@ impl Exchange<'_> {
             let bytes = response.into_body().collect().await.map_err(|e| io(&e))?.to_bytes();
             Ok((status, bytes))
         };
-        tokio::time::timeout(TIMEOUT, call).await.map_err(|_| ClientError::Timeout(host.clone(), TIMEOUT))?
+        let timeout = self.timeout;
+        tokio::time::timeout(timeout, call).await.map_err(|_| ClientError::Timeout(host.clone(), timeout))?
     }
 }

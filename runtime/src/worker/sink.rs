@@ -257,7 +257,7 @@ impl<T: SinkTask> Loop<'_, T> {
                         }
                     }
                     Some(Event::Records(batch)) => {
-                        let records = self.convert(batch)?;
+                        let records = self.convert(batch).await?;
                         self.put(records).await?;
                         progress.tick(&self.ctx.status);
                     }
@@ -266,7 +266,7 @@ impl<T: SinkTask> Loop<'_, T> {
         }
     }
 
-    fn convert(&mut self, batch: Vec<Consumed>) -> Result<Vec<SinkRecord>, TaskError> {
+    async fn convert(&mut self, batch: Vec<Consumed>) -> Result<Vec<SinkRecord>, TaskError> {
         let mut records = Vec::with_capacity(batch.len());
         let bytes: usize =
             batch.iter().map(|m| m.key.as_ref().map_or(0, Vec::len) + m.value.as_ref().map_or(0, Vec::len)).sum();
@@ -274,10 +274,14 @@ impl<T: SinkTask> Loop<'_, T> {
         for mut m in batch {
             self.current.insert(TopicPartition { topic: m.topic.clone(), partition: m.partition }, m.offset + 1);
             self.ctx.topics.record(&m.topic, &mut self.reported_topics);
-            let key = self.key_converter.decode(m.key.as_deref()).map_err(|e| (Stage::KeyConverter, e));
-            let converted = key.and_then(|k| {
-                Ok((k, self.value_converter.decode(m.value.as_deref()).map_err(|e| (Stage::ValueConverter, e))?))
-            });
+            let key = self.key_converter.decode_resolving(&m.topic, m.key.as_deref()).await;
+            let converted = match key.map_err(|e| (Stage::KeyConverter, e)) {
+                Ok(k) => {
+                    let value = self.value_converter.decode_resolving(&m.topic, m.value.as_deref()).await;
+                    value.map(|v| (k, v)).map_err(|e| (Stage::ValueConverter, e))
+                }
+                Err(e) => Err(e),
+            };
             let ((key_schema, key), (value_schema, value)) = match converted {
                 Ok(kv) => kv,
                 Err((stage, e)) => {

@@ -199,10 +199,24 @@ impl<T: SourceTask> Loop<T> {
         self.ctx.topics.record(&record.topic, &mut self.reported_topics);
         self.key_buf.clear();
         self.value_buf.clear();
-        let converted =
-            self.key_converter.encode(record.key_schema.as_ref(), &record.key, &mut self.key_buf).and_then(|k| {
-                Ok((k, self.value_converter.encode(record.value_schema.as_ref(), &record.value, &mut self.value_buf)?))
-            });
+        let key = self.key_converter.encode_resolving(
+            &record.topic,
+            record.key_schema.as_ref(),
+            &record.key,
+            &mut self.key_buf,
+        );
+        let converted = match key.await {
+            Ok(k) => {
+                let value = self.value_converter.encode_resolving(
+                    &record.topic,
+                    record.value_schema.as_ref(),
+                    &record.value,
+                    &mut self.value_buf,
+                );
+                value.await.map(|v| (k, v))
+            }
+            Err(e) => Err(e),
+        };
         let (has_key, has_value) = match converted {
             Ok(kv) => kv,
             Err(e) => {
