@@ -71,7 +71,7 @@ pub async fn read_table(
         let is_json = checks.iter().any(|c| c.replace(' ', "").contains(&format!("json_valid(`{name}`)")));
         let kind = Kind::from_catalogue(
             &data_type.to_ascii_lowercase(),
-            &column_type.to_ascii_lowercase(),
+            &column_type,
             precision,
             scale,
             fsp,

@@ -181,7 +181,8 @@ impl Kind {
         charset: Option<&str>,
         is_json: bool,
     ) -> Result<Kind, String> {
-        let unsigned = column_type.contains("unsigned");
+        // enum and set values keep their case; everything else is matched in lower case
+        let unsigned = column_type.to_ascii_lowercase().contains("unsigned");
         let fsp = fsp.unwrap_or(0) as u32;
         Ok(match data_type {
             "tinyint" => Kind::Int16,

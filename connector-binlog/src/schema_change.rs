@@ -119,6 +119,7 @@ pub async fn read_info(conn: &mut Conn, db: &str, table: &str) -> Result<Option<
             let (char_len, precision, scale, fsp) = (number(4), number(5), number(6), number(7));
             let (charset, nullable, default) = (text(8), text(9).unwrap_or_default(), text(10));
             let (extra, comment) = (text(11).unwrap_or_default(), text(12).unwrap_or_default());
+            let enum_values = parse_enum_values(&column_type); // the values keep their case
             let (data_type, column_type) = (data_type.to_ascii_lowercase(), column_type.to_ascii_lowercase());
             let unsigned = column_type.contains("unsigned");
             let mut type_name = data_type.to_ascii_uppercase();
@@ -142,11 +143,7 @@ pub async fn read_info(conn: &mut Conn, db: &str, table: &str) -> Result<Option<
             ColumnInfo {
                 name,
                 jdbc_type: jdbc_type(&data_type, &column_type),
-                enum_values: if matches!(data_type.as_str(), "enum" | "set") {
-                    parse_enum_values(&column_type)
-                } else {
-                    Vec::new()
-                },
+                enum_values: if matches!(data_type.as_str(), "enum" | "set") { enum_values } else { Vec::new() },
                 type_name,
                 charset,
                 length,

@@ -313,3 +313,55 @@ fn an_unknown_schema_id_is_a_bad_record_for_the_dead_letter_queue() {
     let message = header("__connect.errors.exception.message").unwrap();
     assert!(message.contains("schema id 2147483392 is not in the schema registry"), "{message}");
 }
+
+/// A Debezium schema-change topic (`tableChanges`: arrays of structs holding arrays) written as
+/// Avro through the registry and archived as Parquet: each DDL is a row whose nested tables and
+/// columns read back.
+#[test]
+fn schema_change_topic_archived_as_parquet() {
+    require_kafka();
+    let url = registry();
+    let db = database("ddl_avro");
+    let dir = Dir::new();
+    let prefix = unique("ddlavro").replace('-', "_");
+    let source = dir.write(
+        "cdc.properties",
+        &props(&unique("cdc"), &db, &prefix, &format!("include.schema.changes=true\n{}", avro_converters(&url))),
+    );
+    let bucket = Bucket::create("ddlavro");
+    let sink = s3_connector(
+        &dir,
+        "s3.properties",
+        &unique("s3ddl"),
+        &prefix,
+        &bucket,
+        &crate::s3_store::endpoint(),
+        &format!(
+            "{}format.class=io.confluent.connect.s3.format.parquet.ParquetFormat\nflush.size=1\ntopics.dir=ddl\n",
+            avro_converters(&url)
+        ),
+    );
+    let log = dir.path("log");
+    let mut child = spawn(&[&dir.worker(free_port(), ""), &source, &sink], &log);
+    wait_until(Duration::from_secs(30), "streaming", || log_text(&log).contains("streaming the binlog"));
+    mariadb(&format!(
+        "CREATE TABLE {db}.shirts (id INT PRIMARY KEY, size ENUM('S','M','L') NOT NULL, note VARCHAR(20) COMMENT 'free text')"
+    ));
+    let rows =
+        || -> Vec<String> { bucket.keys("ddl/").into_iter().flat_map(|k| parquet_rows(bucket.get(&k)).1).collect() };
+    wait_or_show(Duration::from_secs(60), "the CREATE TABLE archived", &[&log], || {
+        rows().iter().any(|r| r.contains("CREATE TABLE"))
+    });
+    assert!(sigterm(&mut child).success(), "{}", log_text(&log));
+    let rows = rows();
+    let create = rows.iter().find(|r| r.contains("CREATE TABLE")).unwrap();
+    assert!(create.contains(&format!(r#"databaseName: "{db}""#)), "{create}");
+    assert!(create.contains(&format!(r#"tableChanges: [{{type: "CREATE", id: ""{db}"."shirts"""#)), "{create}");
+    assert!(create.contains(r#"primaryKeyColumnNames: ["id"]"#), "{create}");
+    assert!(create.contains(r#"name: "size", jdbcType: 1, "#), "{create}");
+    assert!(create.contains(r#"enumValues: ["S", "M", "L"]"#), "the values keep their case: {create}");
+    assert!(create.contains(r#"comment: "free text""#), "{create}");
+    let (status, latest) = registry_get(&format!("/subjects/{prefix}-value/versions/latest"));
+    assert_eq!(status, 200, "{latest}");
+    assert!(latest["schema"].as_str().unwrap().contains("io.debezium.connector.schema.Column"), "{latest}");
+}

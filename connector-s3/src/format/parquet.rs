@@ -6,7 +6,10 @@
 //! Dictionary encoding on, 64 KiB pages, `parquet.codec` compression. Row groups are cut by size
 //! (`parquet.row.group.size.bytes`, an extension); until then a row group's values are held in
 //! typed column buffers, not as records.
-//! Arrays and maps are not written yet (the record is refused with a clear error).
+//! Arrays are the standard three-level `LIST` (`repeated group list { element }`) and maps
+//! `MAP` (`repeated group key_value { required key; value }`), nested at any depth with
+//! repetition and definition levels. (parquet-avro's default is the older two-level list,
+//! `repeated <type> array`, which cannot hold null elements; readers take both.)
 
 use std::sync::Arc;
 
@@ -20,12 +23,32 @@ use runtime::SinkRecord;
 
 use super::{at, same_schema, FormatError, FormatSettings, SharedBuf};
 
-/// One leaf column: the field indexes leading to it and which of those levels are optional.
+/// The shape of a field, for shredding values into leaf columns (Dremel's repetition and
+/// definition levels).
 #[derive(Debug, Clone)]
-struct Leaf {
-    path: Vec<usize>,
-    optional: Vec<bool>,
-    kind: Kind,
+enum Node {
+    /// A primitive: its column index.
+    Leaf {
+        column: usize,
+        optional: bool,
+    },
+    Group {
+        optional: bool,
+        fields: Vec<(String, Node)>,
+    },
+    /// `group (LIST) { repeated group list { element } }`; `rep` is the repetition level of its items.
+    List {
+        optional: bool,
+        rep: i16,
+        element: Box<Node>,
+    },
+    /// `group (MAP) { repeated group key_value { required key; value } }`.
+    Map {
+        optional: bool,
+        rep: i16,
+        key: Box<Node>,
+        value: Box<Node>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,72 +69,113 @@ fn param<'a>(schema: &'a Schema, key: &str) -> Option<&'a str> {
     schema.parameters.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
-/// The Parquet type of a field, and its leaves (appended to `leaves`).
-fn field_type(
-    name: &str,
-    schema: &Schema,
-    path: &mut Vec<usize>,
-    optional: &mut Vec<bool>,
-    leaves: &mut Vec<Leaf>,
-) -> Result<PqType, String> {
-    let repetition = if schema.optional { Repetition::OPTIONAL } else { Repetition::REQUIRED };
-    optional.push(schema.optional);
-    let result = (|| {
-        if schema.ty == Type::Struct {
-            let mut fields = Vec::with_capacity(schema.fields.len());
-            for (i, f) in schema.fields.iter().enumerate() {
-                path.push(i);
-                let t = field_type(&f.name, &f.schema, path, optional, leaves);
-                path.pop();
-                fields.push(Arc::new(t?));
+/// Builds the Parquet types and the shredding tree of a Connect schema.
+struct Builder {
+    /// Each leaf column's kind and whether it has repetition and definition levels.
+    leaves: Vec<(Kind, bool, bool)>,
+}
+
+impl Builder {
+    /// The Parquet type of a field (`repeated` inside lists and maps is added by the caller),
+    /// with `rep` repeated and `def` optional-or-repeated ancestors.
+    fn field(
+        &mut self,
+        name: &str,
+        schema: &Schema,
+        required: bool,
+        rep: i16,
+        def: i16,
+    ) -> Result<(PqType, Node), String> {
+        let optional = schema.optional && !required;
+        let repetition = if optional { Repetition::OPTIONAL } else { Repetition::REQUIRED };
+        let def = def + optional as i16;
+        let built = |b: parquet::schema::types::GroupTypeBuilder| {
+            b.with_repetition(repetition).build().map_err(|e| e.to_string())
+        };
+        match schema.ty {
+            Type::Struct => {
+                let mut types = Vec::with_capacity(schema.fields.len());
+                let mut nodes = Vec::with_capacity(schema.fields.len());
+                for f in &schema.fields {
+                    let (t, n) = self.field(&f.name, &f.schema, false, rep, def)?;
+                    types.push(Arc::new(t));
+                    nodes.push((f.name.clone(), n));
+                }
+                let t = built(PqType::group_type_builder(name).with_fields(types))?;
+                Ok((t, Node::Group { optional, fields: nodes }))
             }
-            return PqType::group_type_builder(name)
-                .with_repetition(repetition)
-                .with_fields(fields)
-                .build()
-                .map_err(|e| e.to_string());
-        }
-        let logical = schema.name.as_deref();
-        let (physical, logical_type, kind) = match (schema.ty, logical) {
-            (Type::Bytes, Some(DECIMAL)) => {
-                let scale: i32 = param(schema, SCALE).and_then(|s| s.parse().ok()).unwrap_or(0);
-                let precision: i32 =
-                    param(schema, "connect.decimal.precision").and_then(|s| s.parse().ok()).unwrap_or(64);
-                let b = PqType::primitive_type_builder(name, Physical::BYTE_ARRAY)
-                    .with_repetition(repetition)
-                    .with_logical_type(Some(LogicalType::decimal(scale, precision)))
-                    .with_precision(precision)
-                    .with_scale(scale)
+            Type::Array => {
+                let item =
+                    schema.value.as_ref().ok_or_else(|| format!("field {name}: an array schema without items"))?;
+                let (element, node) = self.field("element", item, false, rep + 1, def + 1)?;
+                let list = PqType::group_type_builder("list")
+                    .with_repetition(Repetition::REPEATED)
+                    .with_fields(vec![Arc::new(element)])
                     .build()
                     .map_err(|e| e.to_string())?;
-                leaves.push(Leaf { path: path.clone(), optional: optional.clone(), kind: Kind::Binary });
-                return Ok(b);
+                let t = built(
+                    PqType::group_type_builder(name)
+                        .with_logical_type(Some(LogicalType::List))
+                        .with_fields(vec![Arc::new(list)]),
+                )?;
+                Ok((t, Node::List { optional, rep: rep + 1, element: Box::new(node) }))
             }
-            (Type::Int32, Some(DATE)) => (Physical::INT32, Some(LogicalType::Date), Kind::Int32),
-            (Type::Int32, Some(TIME)) => {
-                (Physical::INT32, Some(LogicalType::time(true, TimeUnit::MILLIS)), Kind::Int32)
+            Type::Map => {
+                let (Some(ks), Some(vs)) = (&schema.key, &schema.value) else {
+                    return Err(format!("field {name}: a map schema without key or value"));
+                };
+                let (key, key_node) = self.field("key", ks, true, rep + 1, def + 1)?;
+                let (value, value_node) = self.field("value", vs, false, rep + 1, def + 1)?;
+                let entries = PqType::group_type_builder("key_value")
+                    .with_repetition(Repetition::REPEATED)
+                    .with_fields(vec![Arc::new(key), Arc::new(value)])
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let t = built(
+                    PqType::group_type_builder(name)
+                        .with_logical_type(Some(LogicalType::Map))
+                        .with_fields(vec![Arc::new(entries)]),
+                )?;
+                let node = Node::Map { optional, rep: rep + 1, key: Box::new(key_node), value: Box::new(value_node) };
+                Ok((t, node))
             }
-            (Type::Int64, Some(TIMESTAMP)) => {
-                (Physical::INT64, Some(LogicalType::timestamp(true, TimeUnit::MILLIS)), Kind::Int64)
+            _ => {
+                let (b, kind) = primitive(name, schema);
+                let column = self.leaves.len();
+                self.leaves.push((kind, rep > 0, def > 0));
+                let t = b.with_repetition(repetition).build().map_err(|e| e.to_string())?;
+                Ok((t, Node::Leaf { column, optional }))
             }
-            (Type::Int8 | Type::Int16 | Type::Int32, _) => (Physical::INT32, None, Kind::Int32),
-            (Type::Int64, _) => (Physical::INT64, None, Kind::Int64),
-            (Type::Float32, _) => (Physical::FLOAT, None, Kind::Float),
-            (Type::Float64, _) => (Physical::DOUBLE, None, Kind::Double),
-            (Type::Boolean, _) => (Physical::BOOLEAN, None, Kind::Bool),
-            (Type::String, _) => (Physical::BYTE_ARRAY, Some(LogicalType::String), Kind::Binary),
-            (Type::Bytes, _) => (Physical::BYTE_ARRAY, None, Kind::Binary),
-            (ty, _) => return Err(format!("field {name}: {} values are not written to Parquet yet", ty.json_name())),
-        };
-        leaves.push(Leaf { path: path.clone(), optional: optional.clone(), kind });
-        PqType::primitive_type_builder(name, physical)
-            .with_repetition(repetition)
-            .with_logical_type(logical_type)
-            .build()
-            .map_err(|e| e.to_string())
-    })();
-    optional.pop();
-    result
+        }
+    }
+}
+
+/// A primitive's Parquet type, as parquet-avro maps AvroData's Avro type.
+fn primitive<'a>(name: &'a str, schema: &Schema) -> (parquet::schema::types::PrimitiveTypeBuilder<'a>, Kind) {
+    let (physical, logical, kind) = match (schema.ty, schema.name.as_deref()) {
+        (Type::Bytes, Some(DECIMAL)) => {
+            let scale: i32 = param(schema, SCALE).and_then(|s| s.parse().ok()).unwrap_or(0);
+            let precision: i32 = param(schema, "connect.decimal.precision").and_then(|s| s.parse().ok()).unwrap_or(64);
+            let b = PqType::primitive_type_builder(name, Physical::BYTE_ARRAY)
+                .with_logical_type(Some(LogicalType::decimal(scale, precision)))
+                .with_precision(precision)
+                .with_scale(scale);
+            return (b, Kind::Binary);
+        }
+        (Type::Int32, Some(DATE)) => (Physical::INT32, Some(LogicalType::Date), Kind::Int32),
+        (Type::Int32, Some(TIME)) => (Physical::INT32, Some(LogicalType::time(true, TimeUnit::MILLIS)), Kind::Int32),
+        (Type::Int64, Some(TIMESTAMP)) => {
+            (Physical::INT64, Some(LogicalType::timestamp(true, TimeUnit::MILLIS)), Kind::Int64)
+        }
+        (Type::Int8 | Type::Int16 | Type::Int32, _) => (Physical::INT32, None, Kind::Int32),
+        (Type::Int64, _) => (Physical::INT64, None, Kind::Int64),
+        (Type::Float32, _) => (Physical::FLOAT, None, Kind::Float),
+        (Type::Float64, _) => (Physical::DOUBLE, None, Kind::Double),
+        (Type::Boolean, _) => (Physical::BOOLEAN, None, Kind::Bool),
+        (Type::String, _) => (Physical::BYTE_ARRAY, Some(LogicalType::String), Kind::Binary),
+        _ => (Physical::BYTE_ARRAY, None, Kind::Binary),
+    };
+    (PqType::primitive_type_builder(name, physical).with_logical_type(logical), kind)
 }
 
 fn compression(codec: &str) -> Compression {
@@ -135,6 +199,28 @@ enum Column {
 }
 
 impl Column {
+    fn len(&self) -> usize {
+        match self {
+            Column::Bool(v) => v.len(),
+            Column::Int32(v) => v.len(),
+            Column::Int64(v) => v.len(),
+            Column::Float(v) => v.len(),
+            Column::Double(v) => v.len(),
+            Column::Binary(v) => v.len(),
+        }
+    }
+
+    fn truncate(&mut self, n: usize) {
+        match self {
+            Column::Bool(v) => v.truncate(n),
+            Column::Int32(v) => v.truncate(n),
+            Column::Int64(v) => v.truncate(n),
+            Column::Float(v) => v.truncate(n),
+            Column::Double(v) => v.truncate(n),
+            Column::Binary(v) => v.truncate(n),
+        }
+    }
+
     fn new(kind: Kind) -> Column {
         match kind {
             Kind::Bool => Column::Bool(Vec::new()),
@@ -146,8 +232,8 @@ impl Column {
         }
     }
 
-    /// Appends a present value; returns the bytes it takes.
-    fn push(&mut self, v: &Value) -> usize {
+    /// Appends a present value; returns the bytes it takes, `None` for a value of another type.
+    fn push(&mut self, v: &Value) -> Option<usize> {
         match (self, v) {
             (Column::Bool(c), Value::Boolean(b)) => c.push(*b),
             (Column::Int32(c), Value::Int8(n)) => c.push(*n as i32),
@@ -158,28 +244,149 @@ impl Column {
             (Column::Double(c), Value::Float64(f)) => c.push(*f),
             (Column::Binary(c), Value::String(s)) => {
                 c.push(ByteArray::from(s.as_bytes().to_vec()));
-                return s.len() + 32;
+                return Some(s.len() + 32);
             }
             (Column::Binary(c), Value::Bytes(b)) => {
                 c.push(ByteArray::from(b.clone()));
-                return b.len() + 32;
+                return Some(b.len() + 32);
             }
             (Column::Binary(c), Value::Decimal(unscaled, _)) => {
                 c.push(ByteArray::from(unscaled.to_signed_bytes_be()));
-                return 48;
+                return Some(48);
             }
-            _ => {}
+            _ => return None,
         }
-        8
+        Some(8)
+    }
+}
+
+/// A leaf column's values of the row group being built, with their levels.
+struct LeafBuf {
+    values: Column,
+    defs: Vec<i16>,
+    reps: Vec<i16>,
+    has_def: bool,
+    has_rep: bool,
+}
+
+impl LeafBuf {
+    fn push(&mut self, rep: i16, def: i16, value: Option<&Value>) -> Result<usize, String> {
+        let bytes = match value {
+            Some(v) => {
+                self.values.push(v).ok_or_else(|| format!("a value {} of the wrong type", v.to_java_string()))?
+            }
+            None => 0,
+        };
+        if self.has_def {
+            self.defs.push(def);
+        }
+        if self.has_rep {
+            self.reps.push(rep);
+        }
+        Ok(bytes + 2)
+    }
+
+    fn mark(&self) -> (usize, usize, usize) {
+        (self.values.len(), self.defs.len(), self.reps.len())
+    }
+
+    fn reset(&mut self, (values, defs, reps): (usize, usize, usize)) {
+        self.values.truncate(values);
+        self.defs.truncate(defs);
+        self.reps.truncate(reps);
+    }
+}
+
+/// Shreds one record into the leaf buffers; `Err` holds the path of a required field found
+/// null (or of a value of the wrong type).
+struct Shredder<'a> {
+    leaves: &'a mut [LeafBuf],
+    bytes: usize,
+}
+
+fn in_field(name: &str) -> impl Fn(String) -> String + '_ {
+    move |e| {
+        if e.is_empty() {
+            name.to_owned()
+        } else if e.starts_with(' ') {
+            format!("{name}{e}")
+        } else {
+            format!("{name}.{e}")
+        }
+    }
+}
+
+impl Shredder<'_> {
+    fn value(&mut self, node: &Node, value: &Value, rep: i16, def: i16) -> Result<(), String> {
+        let optional = match node {
+            Node::Leaf { optional, .. }
+            | Node::Group { optional, .. }
+            | Node::List { optional, .. }
+            | Node::Map { optional, .. } => *optional,
+        };
+        if value.is_null() {
+            return if optional { self.nulls(node, rep, def) } else { Err(String::new()) };
+        }
+        let def = def + optional as i16;
+        match (node, value) {
+            (Node::Leaf { column, .. }, v) => {
+                self.bytes += self.leaves[*column].push(rep, def, Some(v)).map_err(|e| format!(" ({e})"))?;
+            }
+            (Node::Group { fields, .. }, Value::Struct(s)) => {
+                for ((name, f), v) in fields.iter().zip(&s.values) {
+                    self.value(f, v, rep, def).map_err(in_field(name))?;
+                }
+            }
+            (Node::List { rep: item_rep, element, .. }, Value::Array(items)) => {
+                if items.is_empty() {
+                    return self.nulls(element, rep, def);
+                }
+                for (i, item) in items.iter().enumerate() {
+                    self.value(element, item, if i == 0 { rep } else { *item_rep }, def + 1)
+                        .map_err(in_field("element"))?;
+                }
+            }
+            (Node::Map { rep: entry_rep, key, value: value_node, .. }, Value::Map(entries)) => {
+                if entries.is_empty() {
+                    self.nulls(key, rep, def)?;
+                    return self.nulls(value_node, rep, def);
+                }
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    let r = if i == 0 { rep } else { *entry_rep };
+                    self.value(key, k, r, def + 1).map_err(in_field("key"))?;
+                    self.value(value_node, v, r, def + 1).map_err(in_field("value"))?;
+                }
+            }
+            (_, v) => return Err(format!(" (a value {} that does not fit its schema)", v.to_java_string())),
+        }
+        Ok(())
+    }
+
+    /// Every leaf under `node` absent at this level.
+    fn nulls(&mut self, node: &Node, rep: i16, def: i16) -> Result<(), String> {
+        match node {
+            Node::Leaf { column, .. } => self.bytes += self.leaves[*column].push(rep, def, None)?,
+            Node::Group { fields, .. } => {
+                for (_, f) in fields {
+                    self.nulls(f, rep, def)?;
+                }
+            }
+            Node::List { element, .. } => self.nulls(element, rep, def)?,
+            Node::Map { key, value, .. } => {
+                self.nulls(key, rep, def)?;
+                self.nulls(value, rep, def)?;
+            }
+        }
+        Ok(())
     }
 }
 
 pub struct ParquetFile {
     schema: Schema,
-    leaves: Vec<Leaf>,
+    fields: Vec<(String, Node)>,
     writer: Option<SerializedFileWriter<SharedBuf>>,
     out: SharedBuf,
-    columns: Vec<(Column, Vec<i16>)>,
+    leaves: Vec<LeafBuf>,
     rows: usize,
     rows_bytes: usize,
     row_group_bytes: usize,
@@ -197,30 +404,43 @@ impl ParquetFile {
                 })
             }
         };
-        let mut leaves = Vec::new();
+        let mut builder = Builder { leaves: Vec::new() };
+        let mut types = Vec::new();
         let mut fields = Vec::new();
-        for (i, f) in schema.fields.iter().enumerate() {
-            let t = field_type(&f.name, &f.schema, &mut vec![i], &mut Vec::new(), &mut leaves)
+        for f in &schema.fields {
+            let (t, node) = builder
+                .field(&f.name, &f.schema, false, 0, 0)
                 .map_err(|reason| FormatError::Record { at: at(first), reason })?;
-            fields.push(Arc::new(t));
+            types.push(Arc::new(t));
+            fields.push((f.name.clone(), node));
         }
         let name = schema.name.as_deref().and_then(|n| n.rsplit('.').next()).unwrap_or("ConnectDefault");
-        let root = PqType::group_type_builder(name).with_fields(fields).build().map_err(encoder_error)?;
+        let root = PqType::group_type_builder(name).with_fields(types).build().map_err(encoder_error)?;
         let props = WriterProperties::builder()
             .set_compression(compression(&settings.parquet_codec))
             .set_dictionary_enabled(true)
             .set_data_page_size_limit(64 * 1024)
             .set_created_by(format!("sluice version {}", env!("CARGO_PKG_VERSION")))
             .build();
-        let columns = leaves.iter().map(|l| (Column::new(l.kind), Vec::new())).collect();
+        let leaves = builder
+            .leaves
+            .iter()
+            .map(|&(kind, has_rep, has_def)| LeafBuf {
+                values: Column::new(kind),
+                defs: Vec::new(),
+                reps: Vec::new(),
+                has_def,
+                has_rep,
+            })
+            .collect();
         let out = SharedBuf::default();
         let writer = SerializedFileWriter::new(out.clone(), Arc::new(root), Arc::new(props)).map_err(encoder_error)?;
         Ok(ParquetFile {
             schema,
-            leaves,
+            fields,
             writer: Some(writer),
             out,
-            columns,
+            leaves,
             rows: 0,
             rows_bytes: 0,
             row_group_bytes: settings.parquet_row_group_bytes.max(1),
@@ -235,24 +455,28 @@ impl ParquetFile {
         let Value::Struct(s) = &record.value else {
             return Err(FormatError::Record { at: at(record), reason: "ParquetFormat writes struct values".into() });
         };
-        // required fields must be present (Parquet cannot hold a null there): checked first, so
-        // a refused record leaves the columns as they were
-        let mut levels = Vec::with_capacity(self.leaves.len());
-        for leaf in &self.leaves {
-            match leaf_value(leaf, &s.values, &self.schema) {
-                Ok(level) => levels.push(level),
-                Err(field) => {
-                    return Err(FormatError::Record {
-                        at: at(record),
-                        reason: format!("required field {field} is null"),
-                    })
-                }
+        let marks: Vec<_> = self.leaves.iter().map(LeafBuf::mark).collect();
+        let mut shredder = Shredder { leaves: &mut self.leaves, bytes: 0 };
+        let mut shredded = Ok(());
+        for ((name, node), v) in self.fields.iter().zip(&s.values) {
+            shredded = shredder.value(node, v, 0, 0).map_err(in_field(name));
+            if shredded.is_err() {
+                break;
             }
         }
-        for ((def, value), (column, defs)) in levels.into_iter().zip(&mut self.columns) {
-            defs.push(def);
-            self.rows_bytes += 2 + value.map_or(0, |v| column.push(v));
+        let bytes = shredder.bytes;
+        if let Err(field) = shredded {
+            // a refused record leaves the columns as they were
+            for (leaf, mark) in self.leaves.iter_mut().zip(marks) {
+                leaf.reset(mark);
+            }
+            let reason = match field.split_once(" (") {
+                Some((path, why)) => format!("field {path}: {}", why.trim_end_matches(')')),
+                None => format!("required field {field} is null"),
+            };
+            return Err(FormatError::Record { at: at(record), reason });
         }
+        self.rows_bytes += bytes;
         self.rows += 1;
         if self.rows_bytes >= self.row_group_bytes {
             self.write_row_group()?;
@@ -268,20 +492,21 @@ impl ParquetFile {
         self.rows_bytes = 0;
         let writer = self.writer.as_mut().expect("an open writer");
         let mut rg = writer.next_row_group().map_err(encoder_error)?;
-        for (leaf, (column, defs)) in self.leaves.iter().zip(&mut self.columns) {
+        for leaf in &mut self.leaves {
             let mut col = rg.next_column().map_err(encoder_error)?.expect("a column per leaf");
-            let optional = leaf.optional.iter().any(|o| *o);
-            let levels = optional.then_some(&defs[..]);
-            let written = match column {
-                Column::Bool(v) => col.typed::<BoolType>().write_batch(v, levels, None).map(|_| v.clear()),
-                Column::Int32(v) => col.typed::<Int32Type>().write_batch(v, levels, None).map(|_| v.clear()),
-                Column::Int64(v) => col.typed::<Int64Type>().write_batch(v, levels, None).map(|_| v.clear()),
-                Column::Float(v) => col.typed::<FloatType>().write_batch(v, levels, None).map(|_| v.clear()),
-                Column::Double(v) => col.typed::<DoubleType>().write_batch(v, levels, None).map(|_| v.clear()),
-                Column::Binary(v) => col.typed::<ByteArrayType>().write_batch(v, levels, None).map(|_| v.clear()),
+            let defs = leaf.has_def.then_some(&leaf.defs[..]);
+            let reps = leaf.has_rep.then_some(&leaf.reps[..]);
+            let written = match &mut leaf.values {
+                Column::Bool(v) => col.typed::<BoolType>().write_batch(v, defs, reps).map(|_| v.clear()),
+                Column::Int32(v) => col.typed::<Int32Type>().write_batch(v, defs, reps).map(|_| v.clear()),
+                Column::Int64(v) => col.typed::<Int64Type>().write_batch(v, defs, reps).map(|_| v.clear()),
+                Column::Float(v) => col.typed::<FloatType>().write_batch(v, defs, reps).map(|_| v.clear()),
+                Column::Double(v) => col.typed::<DoubleType>().write_batch(v, defs, reps).map(|_| v.clear()),
+                Column::Binary(v) => col.typed::<ByteArrayType>().write_batch(v, defs, reps).map(|_| v.clear()),
             };
             written.map_err(encoder_error)?;
-            defs.clear();
+            leaf.defs.clear();
+            leaf.reps.clear();
             col.close().map_err(encoder_error)?;
         }
         rg.close().map_err(encoder_error)?;
@@ -305,32 +530,6 @@ impl ParquetFile {
         self.writer.take().expect("an open writer").close().map_err(encoder_error)?;
         Ok(self.out.take())
     }
-}
-
-/// The definition level and value of a leaf in a row; `Err(field)` when a required level is null.
-fn leaf_value<'a>(leaf: &Leaf, row: &'a [Value], schema: &Schema) -> Result<(i16, Option<&'a Value>), String> {
-    let mut values = row;
-    let mut fields = &schema.fields;
-    let mut def = 0i16;
-    for (depth, (&i, &optional)) in leaf.path.iter().zip(&leaf.optional).enumerate() {
-        let v = &values[i];
-        if v.is_null() {
-            if optional {
-                return Ok((def, None));
-            }
-            return Err(fields[i].name.clone());
-        }
-        if optional {
-            def += 1;
-        }
-        if depth + 1 == leaf.path.len() {
-            return Ok((def, Some(v)));
-        }
-        let Value::Struct(s) = v else { return Err(fields[i].name.clone()) };
-        values = &s.values;
-        fields = &fields[i].schema.fields;
-    }
-    unreachable!("a leaf path is never empty")
 }
 
 #[cfg(test)]
@@ -412,8 +611,116 @@ mod tests {
         let reader = SerializedFileReader::new(bytes::Bytes::from(f.finish().unwrap())).unwrap();
         let rows: Vec<String> = reader.get_row_iter(None).unwrap().map(|r| r.unwrap().to_string()).collect();
         assert_eq!(rows, vec!["{id: 1, addr: {city: \"Oslo\"}}", "{id: 2, addr: null}"]);
-        let arrays = Schema::builder(Type::Struct).field("tags", Schema::array(Schema::string()).build()).build();
-        let r = sink_record("t", 0, 0, Some(arrays.clone()), Value::Struct(runtime::data::Struct::new(arrays)));
-        assert!(ParquetFile::new(&s, &r).err().unwrap().to_string().contains("array values are not written"));
+    }
+
+    /// Debezium's schema-change value in miniature: arrays of structs holding arrays, maps with
+    /// string and integer keys, null and empty collections, null elements; read back by the
+    /// parquet crate's record reader.
+    #[test]
+    fn nested_lists_and_maps_at_any_depth() {
+        use runtime::data::Struct;
+        let column = Schema::builder(Type::Struct)
+            .name("Column")
+            .field("name", Schema::string())
+            .field("enums", Schema::array(Schema::string()).optional().build())
+            .build();
+        let table = Schema::builder(Type::Struct)
+            .name("Table")
+            .field("id", Schema::string())
+            .field("columns", Schema::array(column.clone()).build())
+            .build();
+        let schema = Schema::builder(Type::Struct)
+            .field("ddl", Schema::string())
+            .field("tableChanges", Schema::array(table.clone()).build())
+            .field("tags", Schema::array(Schema::primitive(Type::Int32, true)).optional().build())
+            .field("attrs", Schema::map(Schema::string(), Schema::primitive(Type::Int64, true)).optional().build())
+            .field("byid", Schema::map(Schema::primitive(Type::Int32, false), Schema::string()).build())
+            .build();
+        let col = |name: &str, enums: Option<Vec<&str>>| {
+            let mut c = Struct::new(column.clone());
+            c.put("name", Value::String(name.into())).put(
+                "enums",
+                enums.map_or(Value::Null, |e| Value::Array(e.into_iter().map(|s| Value::String(s.into())).collect())),
+            );
+            Value::Struct(c)
+        };
+        let tbl = |id: &str, cols: Vec<Value>| {
+            let mut t = Struct::new(table.clone());
+            t.put("id", Value::String(id.into())).put("columns", Value::Array(cols));
+            Value::Struct(t)
+        };
+        let row = |ddl: &str, tables: Vec<Value>, tags: Value, attrs: Value, byid: Vec<(i32, &str)>| {
+            let mut r = Struct::new(schema.clone());
+            r.put("ddl", Value::String(ddl.into()))
+                .put("tableChanges", Value::Array(tables))
+                .put("tags", tags)
+                .put("attrs", attrs)
+                .put(
+                    "byid",
+                    Value::Map(byid.into_iter().map(|(k, v)| (Value::Int32(k), Value::String(v.into()))).collect()),
+                );
+            Value::Struct(r)
+        };
+        let rows = [
+            row(
+                "CREATE TABLE t",
+                vec![tbl("db.t", vec![col("id", None), col("e", Some(vec!["a", "b"]))]), tbl("db.u", vec![])],
+                Value::Array(vec![Value::Int32(1), Value::Null, Value::Int32(3)]),
+                Value::Map(vec![
+                    (Value::String("k".into()), Value::Int64(9)),
+                    (Value::String("n".into()), Value::Null),
+                ]),
+                vec![(1, "one"), (2, "two")],
+            ),
+            row("DROP TABLE t", vec![], Value::Null, Value::Map(vec![]), vec![]),
+            row(
+                "ALTER TABLE u",
+                vec![tbl("db.u", vec![col("x", Some(vec![]))])],
+                Value::Array(vec![]),
+                Value::Null,
+                vec![(3, "three")],
+            ),
+        ];
+        let mut s = crate::format::json::tests::settings(runtime::convert::DecimalFormat::Base64, false);
+        s.format = Format::Parquet;
+        s.parquet_row_group_bytes = 1; // a row group per row
+        let first = sink_record("t", 0, 0, Some(schema.clone()), rows[0].clone());
+        let mut f = ParquetFile::new(&s, &first).unwrap();
+        for (i, r) in rows.iter().enumerate() {
+            f.write(&sink_record("t", 0, i as i64, Some(schema.clone()), r.clone())).unwrap();
+        }
+        // a null in a required place is refused and leaves the columns as they were
+        let mut bad = Struct::new(schema.clone());
+        bad.put("ddl", Value::String("x".into()))
+            .put("tableChanges", Value::Array(vec![tbl("db.v", vec![col("a", None), Value::Null])]));
+        bad.put("byid", Value::Map(vec![]));
+        let e = f.write(&sink_record("t", 0, 3, Some(schema.clone()), Value::Struct(bad))).unwrap_err();
+        assert!(e.to_string().contains("required field tableChanges.element.columns.element is null"), "{e}");
+        let reader = SerializedFileReader::new(bytes::Bytes::from(f.finish().unwrap())).unwrap();
+        let descr = reader.metadata().file_metadata().schema_descr_ptr();
+        let paths: Vec<String> = (0..descr.num_columns()).map(|i| descr.column(i).path().string()).collect();
+        assert_eq!(
+            paths,
+            [
+                "ddl",
+                "tableChanges.list.element.id",
+                "tableChanges.list.element.columns.list.element.name",
+                "tableChanges.list.element.columns.list.element.enums.list.element",
+                "tags.list.element",
+                "attrs.key_value.key",
+                "attrs.key_value.value",
+                "byid.key_value.key",
+                "byid.key_value.value",
+            ]
+        );
+        let got: Vec<String> = reader.get_row_iter(None).unwrap().map(|r| r.unwrap().to_string()).collect();
+        assert_eq!(
+            got,
+            [
+                r#"{ddl: "CREATE TABLE t", tableChanges: [{id: "db.t", columns: [{name: "id", enums: null}, {name: "e", enums: ["a", "b"]}]}, {id: "db.u", columns: []}], tags: [1, null, 3], attrs: {"k" -> 9, "n" -> null}, byid: {1 -> "one", 2 -> "two"}}"#,
+                r#"{ddl: "DROP TABLE t", tableChanges: [], tags: null, attrs: {}, byid: {}}"#,
+                r#"{ddl: "ALTER TABLE u", tableChanges: [{id: "db.u", columns: [{name: "x", enums: []}]}], tags: [], attrs: null, byid: {3 -> "three"}}"#,
+            ]
+        );
     }
 }
