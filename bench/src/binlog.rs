@@ -130,25 +130,53 @@ fn idle_latencies(servers: &str, table: &str, topic: &str) -> Result<Vec<f64>> {
     Ok(latencies)
 }
 
+/// The converter of a CDC run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Conv {
+    JsonSchemas,
+    JsonPlain,
+    Avro,
+}
+
 impl Bench {
     /// `schemas`: JsonConverter with schemas in keys and values (Debezium's usual JSON), else
     /// payloads only.
     pub fn binlog_cdc(&self, name: &str, schemas: bool) -> Result<()> {
+        self.binlog_cdc_with(name, if schemas { Conv::JsonSchemas } else { Conv::JsonPlain })
+    }
+
+    /// AvroConverter with the registry of `scripts/services`, against JsonConverter with
+    /// schemas over the same rows in the same run.
+    pub fn binlog_cdc_avro(&self) -> Result<()> {
+        self.binlog_cdc_with("binlog-cdc-avro", Conv::Avro)
+    }
+
+    fn binlog_cdc_with(&self, name: &str, conv: Conv) -> Result<()> {
         let range = Range::load()?;
+        let mut json_runs = Vec::new();
         let (mut runs, mut decodes, mut produces) = (Vec::new(), Vec::new(), Vec::new());
         let (mut sample, mut latencies) = (Vec::new(), Vec::new());
         for i in 0..RUNS {
             decodes.push(range.decode()?);
             let broker = Broker::fresh(Front::Direct)?;
-            let (run, child, topic) =
-                self.timed_binlog_cdc(&format!("{name}-{i}"), &range, schemas, &broker.servers)?;
+            let (run, child, topic) = self.timed_binlog_cdc(&format!("{name}-{i}"), &range, conv, &broker.servers)?;
             runs.push(run);
             if i == 0 {
                 sample = first_value(&broker.servers, &topic)?;
-                latencies = idle_latencies(&broker.servers, &range.table, &format!("{topic}_idle"))?;
+                // the latency probe finds its rows by their JSON text
+                if conv != Conv::Avro {
+                    latencies = idle_latencies(&broker.servers, &range.table, &format!("{topic}_idle"))?;
+                }
             }
             stop(child)?;
             drop(broker);
+            if conv == Conv::Avro {
+                let broker = Broker::fresh(Front::Direct)?;
+                let (run, child, _) =
+                    self.timed_binlog_cdc(&format!("{name}-json-{i}"), &range, Conv::JsonSchemas, &broker.servers)?;
+                json_runs.push(run);
+                stop(child)?;
+            }
             let broker = Broker::fresh(Front::Direct)?;
             let topic = unique("bench-ref-cdc");
             create_topic_on(&broker.servers, &[], &topic, 1)?;
@@ -162,8 +190,14 @@ impl Bench {
         let line = |reference, ref_runs| Summary { name, records: ROWS, bytes, runs: &runs, reference, ref_runs };
         line("mariadb-binlog-decode-rows", &decodes).print();
         line("rdkafka-produce-same-bytes", &produces).print();
+        if conv == Conv::Avro {
+            line("binlog-cdc-json-same-rows", &json_runs).print();
+        }
         let references = [("mariadb-binlog-decode-rows", &decodes[..]), ("rdkafka-produce-same-bytes", &produces[..])];
         println!("{}", cpu_budget_line(name, ROWS, &runs, &references));
+        if latencies.is_empty() {
+            return Ok(());
+        }
         println!(
             "bench {name}-latency records={} p50_ms={:.1} p99_ms={:.1} max_ms={:.1} (insert issued by a new mariadb client process -> record consumed)",
             latencies.len(),
@@ -176,20 +210,22 @@ impl Bench {
 
     /// One CDC run from the range's start to `servers`, until the offset passes the range: the
     /// run, the still running worker (stopped by the caller), and the table's topic.
-    fn timed_binlog_cdc(
-        &self,
-        name: &str,
-        range: &Range,
-        schemas: bool,
-        servers: &str,
-    ) -> Result<(Run, Child, String)> {
+    fn timed_binlog_cdc(&self, name: &str, range: &Range, conv: Conv, servers: &str) -> Result<(Run, Child, String)> {
         let dir = self.work.join(name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
-        let converter = "org.apache.kafka.connect.json.JsonConverter";
-        let worker = self.worker_on(&dir, converter, schemas, free_port()?, 20, servers, "")?;
+        let (converter, extra, prefix) = match conv {
+            Conv::Avro => {
+                let url = crate::s3::registry_url();
+                let extra =
+                    format!("key.converter.schema.registry.url={url}\nvalue.converter.schema.registry.url={url}\n");
+                // Avro names allow no '-': the prefix is the schemas' namespace
+                ("io.confluent.connect.avro.AvroConverter", extra, unique("bench_cdc").replace('-', "_"))
+            }
+            _ => ("org.apache.kafka.connect.json.JsonConverter", String::new(), unique("bench-cdc")),
+        };
+        let worker = self.worker_on(&dir, converter, conv == Conv::JsonSchemas, free_port()?, 20, servers, &extra)?;
         let connector = dir.join("cdc.properties");
-        let prefix = unique("bench-cdc");
         let table = &range.table;
         std::fs::write(
             &connector,

@@ -47,7 +47,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run benchmarks (all when none is named): file-source, file-source-json, file-source-tls, file-sink, idle-worker,
-    /// jdbc-source, jdbc-source-4, binlog-cdc, binlog-cdc-noschema, s3-sink-parquet, s3-sink-json-gzip, s3-sink-200,
+    /// jdbc-source, jdbc-source-4, binlog-cdc, binlog-cdc-noschema, binlog-cdc-avro, s3-sink-parquet, s3-sink-parquet-avro,
+    /// s3-sink-json-gzip, s3-sink-200,
     /// cluster (failover, join, idle RSS of `sluice distributed`);
     /// on demand only: chaos (= chaos-file, chaos-jdbc, chaos-binlog, chaos-s3; `CHAOS_KILLS`, `CHAOS_SEED`).
     Run {
@@ -116,7 +117,9 @@ fn main() -> Result<()> {
                 "jdbc-source-4",
                 "binlog-cdc",
                 "binlog-cdc-noschema",
+                "binlog-cdc-avro",
                 "s3-sink-parquet",
+                "s3-sink-parquet-avro",
                 "s3-sink-json-gzip",
                 "s3-sink-200",
                 "cluster",
@@ -136,7 +139,9 @@ fn main() -> Result<()> {
                     "jdbc-source-4" => b.jdbc_source("jdbc-source-4", 4)?,
                     "binlog-cdc" => b.binlog_cdc("binlog-cdc", true)?,
                     "binlog-cdc-noschema" => b.binlog_cdc("binlog-cdc-noschema", false)?,
+                    "binlog-cdc-avro" => b.binlog_cdc_avro()?,
                     "s3-sink-parquet" => b.s3_sink("s3-sink-parquet", "parquet")?,
+                    "s3-sink-parquet-avro" => b.s3_sink("s3-sink-parquet-avro", "parquet-avro")?,
                     "s3-sink-json-gzip" => b.s3_sink("s3-sink-json-gzip", "json-gzip")?,
                     "s3-sink-200" => b.s3_sink_200()?,
                     "cluster" => b.cluster()?,

@@ -117,13 +117,67 @@ fn envelope(i: usize) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Produces RECORDS envelopes round-robin over `partitions`, record timestamps in one hour.
-fn fill(servers: &str, topic: &str, partitions: i32) -> Result<usize> {
+/// The order of [`envelope`] in Confluent's Avro wire format with schema `id` (what
+/// AvroConverter writes for the same Connect record).
+fn avro_order(i: usize, id: i32) -> Vec<u8> {
+    let mut out = vec![0];
+    out.extend_from_slice(&id.to_be_bytes());
+    let long = |n: i64, out: &mut Vec<u8>| {
+        let mut z = ((n << 1) ^ (n >> 63)) as u64;
+        while z >= 0x80 {
+            out.push((z as u8) | 0x80);
+            z >>= 7;
+        }
+        out.push(z as u8);
+    };
+    long(i as i64, &mut out);
+    let status = STATUS[i % 3].as_bytes();
+    long(status.len() as i64, &mut out);
+    out.extend_from_slice(status);
+    out.extend_from_slice(&((i % 1000) as f64 + 0.5).to_le_bytes());
+    out
+}
+
+/// The Avro schema AvroConverter registers for [`envelope`]'s Connect schema.
+const ORDER_AVRO: &str = r#"{"type":"record","name":"Order","fields":[{"name":"id","type":"long"},{"name":"status","type":"string"},{"name":"amount","type":"double"}],"connect.name":"Order"}"#;
+
+/// The schema registry of `scripts/services` (`SCHEMA_REGISTRY_URL`).
+pub fn registry_url() -> String {
+    std::env::var("SCHEMA_REGISTRY_URL").unwrap_or_else(|_| "http://127.0.0.1:8081".into())
+}
+
+/// Registers `schema` under `subject` (one HTTP/1.1 POST); answers the id.
+pub fn register(subject: &str, schema: &str) -> Result<i32> {
+    use std::io::{Read, Write};
+    let url = registry_url();
+    let host = url.trim_start_matches("http://").trim_end_matches('/');
+    let body = serde_json::json!({ "schema": schema }).to_string();
+    let mut conn = std::net::TcpStream::connect(host)
+        .with_context(|| format!("schema registry not reachable at {url}; run scripts/services up"))?;
+    write!(
+        conn,
+        "POST /subjects/{subject}/versions HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/vnd.schemaregistry.v1+json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer)?;
+    let json = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    let id = serde_json::from_str::<serde_json::Value>(json.trim()).ok().and_then(|v| v["id"].as_i64());
+    id.map(|id| id as i32).with_context(|| format!("registering {subject}: {answer}"))
+}
+
+/// Produces RECORDS envelopes (or, with a schema id, Avro records) round-robin over
+/// `partitions`, record timestamps in one hour.
+fn fill(servers: &str, topic: &str, partitions: i32, avro_id: Option<i32>) -> Result<usize> {
     let p: BaseProducer = ClientConfig::new().set("bootstrap.servers", servers).set("linger.ms", "5").create()?;
     let mut bytes = 0;
     let base = 1_700_000_000_000i64;
     for i in 0..RECORDS {
-        let v = envelope(i);
+        let v = match avro_id {
+            Some(id) => avro_order(i, id),
+            None => envelope(i),
+        };
         bytes += v.len();
         let mut rec = BaseRecord::<[u8], [u8]>::to(topic)
             .partition(i as i32 % partitions)
@@ -243,11 +297,12 @@ impl Sink {
 }
 
 /// A fresh broker holding `topic` of `partitions` filled with RECORDS envelopes, and their bytes.
-fn filled_broker(prefix: &str, partitions: i32) -> Result<(Broker, String, usize)> {
+fn filled_broker(prefix: &str, partitions: i32, avro: bool) -> Result<(Broker, String, usize)> {
     let broker = Broker::fresh(Front::Direct)?;
     let topic = unique(prefix);
     create_topic_on(&broker.servers, &[], &topic, partitions)?;
-    let bytes = fill(&broker.servers, &topic, partitions)?;
+    let avro_id = if avro { Some(register(&format!("{topic}-value"), ORDER_AVRO)?) } else { None };
+    let bytes = fill(&broker.servers, &topic, partitions, avro_id)?;
     Ok((broker, topic, bytes))
 }
 
@@ -266,8 +321,16 @@ impl Bench {
         let dir = self.work.join(name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
-        let converter = "org.apache.kafka.connect.json.JsonConverter";
-        let worker = self.worker_on(&dir, converter, true, free_port()?, flush_ms, servers, "")?;
+        let (converter, extra) = if props.contains("value.converter=io.confluent.connect.avro.AvroConverter") {
+            let url = registry_url();
+            (
+                "io.confluent.connect.avro.AvroConverter",
+                format!("key.converter.schema.registry.url={url}\nvalue.converter.schema.registry.url={url}\n"),
+            )
+        } else {
+            ("org.apache.kafka.connect.json.JsonConverter", String::new())
+        };
+        let worker = self.worker_on(&dir, converter, true, free_port()?, flush_ms, servers, &extra)?;
         let connector = dir.join("s3.properties");
         std::fs::write(
             &connector,
@@ -299,14 +362,22 @@ impl Bench {
     pub fn s3_sink(&self, name: &str, format: &str) -> Result<()> {
         let format_lines = match format {
             "parquet" => "format.class=io.confluent.connect.s3.format.parquet.ParquetFormat\n",
+            // records in Confluent's Avro wire format, read by AvroConverter from the registry
+            "parquet-avro" => {
+                "format.class=io.confluent.connect.s3.format.parquet.ParquetFormat\n\
+                 value.converter=io.confluent.connect.avro.AvroConverter\n"
+            }
             _ => "format.class=io.confluent.connect.s3.format.json.JsonFormat\ns3.compression.type=gzip\n",
         };
-        let props = format!("flush.size=100000\nrotate.idle.ms={IDLE_MS}\n{format_lines}");
+        let avro = format == "parquet-avro";
+        let registry =
+            if avro { format!("value.converter.schema.registry.url={}\n", registry_url()) } else { String::new() };
+        let props = format!("flush.size=100000\nrotate.idle.ms={IDLE_MS}\n{format_lines}{registry}");
         let (rt, c) = (rt()?, client());
         let (mut runs, mut consumes, mut puts, mut encodes, mut input_bytes) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), 0);
         for i in 0..RUNS {
-            let (broker, topic, bytes) = filled_broker("bench-s3", 8)?;
+            let (broker, topic, bytes) = filled_broker("bench-s3", 8, avro)?;
             input_bytes = bytes;
             consumes.push(consume(&broker.servers, &topic)?);
             let bucket = unique("bench-s3").to_lowercase();
@@ -344,7 +415,7 @@ impl Bench {
             keep_log(&sink.log, &format!("{name}-{i}"), sink.started)?;
             puts.push(put(&rt, &c, &bucket, &sizes)?);
             encodes.push(match format {
-                "parquet" => encoding::parquet_same_rows(8, 100_000, &STATUS)?,
+                "parquet" | "parquet-avro" => encoding::parquet_same_rows(8, 100_000, &STATUS)?,
                 _ => {
                     let mut files = Vec::new();
                     for (key, _) in objects.iter().filter(|(k, _)| k.contains("+0000000000.")) {
@@ -362,7 +433,7 @@ impl Bench {
         let consumes: Vec<Run> =
             consumes.iter().map(|r| Run { seconds: r.seconds * 0.8, cpu_s: r.cpu_s * 0.8, ..*r }).collect();
         let line = |reference, ref_runs| Summary { name, records, bytes, runs: &runs, reference, ref_runs };
-        let encode = if format == "parquet" { "parquet-encode-same-rows" } else { "gzip-same-bytes" };
+        let encode = if format.starts_with("parquet") { "parquet-encode-same-rows" } else { "gzip-same-bytes" };
         line("rdkafka-consume", &consumes).print();
         line(encode, &encodes).print();
         line("s3-put-same-bytes", &puts).print();
@@ -380,7 +451,7 @@ impl Bench {
         let (rt, c) = (rt()?, client());
         let (mut runs, mut consumes, mut bytes) = (Vec::new(), Vec::new(), 0);
         for i in 0..RUNS {
-            let (broker, topic, filled) = filled_broker("bench-s3-200", 200)?;
+            let (broker, topic, filled) = filled_broker("bench-s3-200", 200, false)?;
             bytes = filled;
             consumes.push(consume(&broker.servers, &topic)?);
             let bucket = unique("bench-s3-200").to_lowercase();

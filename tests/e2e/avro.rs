@@ -365,3 +365,49 @@ fn schema_change_topic_archived_as_parquet() {
     assert_eq!(status, 200, "{latest}");
     assert!(latest["schema"].as_str().unwrap().contains("io.debezium.connector.schema.Column"), "{latest}");
 }
+
+/// A registry that is down when the source starts: the records wait (the converter retries with
+/// backoff, the task stays up) and all reach the topic once a registry answers on that address.
+#[test]
+fn a_registry_that_answers_late_delays_records_and_loses_none() {
+    require_kafka();
+    registry();
+    let tools = std::env::var("SLUICE_TOOLS_DIR")
+        .unwrap_or_else(|_| format!("{}/.cache/sluice/tools", std::env::var("HOME").unwrap_or_default()));
+    let bin = std::path::PathBuf::from(tools).join("rivven/bin/rivven-schema");
+    assert!(bin.exists(), "{} missing; run scripts/services up", bin.display());
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let dir = Dir::new();
+    let topic = unique("avro-late");
+    create_topic(&topic);
+    let input = dir.write("in.txt", "a\nb\nc\n");
+    let source = dir.write(
+        "source.properties",
+        &source_props(
+            &unique("src"),
+            &input,
+            &topic,
+            &format!("value.converter={AVRO}\nvalue.converter.schema.registry.url={url}\nvalue.converter.retries.wait.ms=200\n"),
+        ),
+    );
+    let log = dir.path("log");
+    let mut child = spawn(&[&dir.worker(free_port(), ""), &source], &log);
+    wait_or_show(Duration::from_secs(30), "the registry's absence logged", &[&log], || {
+        log_text(&log).contains(&format!("schema registry {url} did not answer"))
+    });
+    assert!(read_partition(&topic, 1, Duration::from_secs(2)).is_empty(), "nothing is written without a schema id");
+    let mut registry = std::process::Command::new(&bin)
+        .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let got = read_partition(&topic, 3, Duration::from_secs(30));
+    let _ = registry.kill();
+    let _ = registry.wait();
+    assert!(sigterm(&mut child).success(), "{}", log_text(&log));
+    let values: Vec<Vec<u8>> = got.iter().map(|r| r.value.clone().unwrap()[5..].to_vec()).collect();
+    assert_eq!(values, [b"\x02a".to_vec(), b"\x02b".to_vec(), b"\x02c".to_vec()], "{}", log_text(&log));
+    assert!(log_text(&log).contains("schema registry answers again"), "{}", log_text(&log));
+}

@@ -292,7 +292,7 @@ impl AvroConverter {
 
     /// Asks the registry for what `need` names, retrying while it does not answer.
     pub async fn resolve(&mut self, need: Need) -> Result<(), ConvertError> {
-        let mut backoff = Backoff::new(self.retry_wait, Duration::from_secs(30));
+        let mut backoff = Backoff::new(self.retry_wait, crate::retry::RECONNECT_MAX);
         loop {
             let answer = match &need {
                 Need::Id { subject, text } => self.fetch_id(subject, text).await.map(|id| {
