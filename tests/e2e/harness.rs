@@ -99,13 +99,24 @@ pub fn spawn(args: &[&Path], log: &Path) -> Child {
 }
 
 pub fn sigterm(child: &mut Child) -> std::process::ExitStatus {
+    sigterm_within(child, Duration::from_secs(30), None)
+}
+
+/// SIGTERM, then wait up to `timeout` for the exit; a worker still running then fails the test
+/// with the tail of its `log`.
+pub fn sigterm_within(child: &mut Child, timeout: Duration, log: Option<&Path>) -> std::process::ExitStatus {
     Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + timeout;
     loop {
         if let Some(s) = child.try_wait().unwrap() {
             return s;
         }
-        assert!(Instant::now() < deadline, "sluice did not stop within 30 s of SIGTERM");
+        if Instant::now() >= deadline {
+            let text = log.map(log_text).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(60).collect::<Vec<_>>().into_iter().rev().collect();
+            let _ = child.kill();
+            panic!("sluice did not stop within {timeout:?} of SIGTERM; its log ends:\n{}", tail.join("\n"));
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
 }
