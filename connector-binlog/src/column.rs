@@ -278,9 +278,29 @@ impl Kind {
 
     /// Converts one non-null server value. `nullable` decides what a zero date becomes.
     pub fn convert(&self, v: MyValue, origin: Origin, modes: &Modes, nullable: bool) -> Result<Value, String> {
-        let connect = modes.time == TimeMode::Connect;
+        match (self, v) {
+            (_, MyValue::NULL) => Ok(Value::Null),
+            (
+                Kind::Bool
+                | Kind::Int16
+                | Kind::Int32
+                | Kind::Int64
+                | Kind::UInt64
+                | Kind::Float32
+                | Kind::Float64
+                | Kind::Decimal { .. },
+                v,
+            ) => self.number(v, modes),
+            (Kind::Year | Kind::Date | Kind::Time | Kind::DateTime { .. } | Kind::Timestamp { .. }, v) => {
+                self.temporal(v, modes, nullable)
+            }
+            (_, v) => self.textual(v, origin, modes, nullable),
+        }
+    }
+
+    /// Booleans, integers, floating point and decimals.
+    fn number(&self, v: MyValue, modes: &Modes) -> Result<Value, String> {
         Ok(match (self, v) {
-            (_, MyValue::NULL) => Value::Null,
             (Kind::Bool, MyValue::Bytes(b)) => Value::Boolean(b.iter().any(|x| *x != 0)),
             (Kind::Bool, MyValue::Int(i)) => Value::Boolean(i != 0),
             (Kind::Int16, v) => Value::Int16(int(v)?.try_into().map_err(|_| "out of INT16 range")?),
@@ -321,6 +341,13 @@ impl Kind {
                     DecimalMode::String => Value::String(t.to_owned()),
                 }
             }
+            (kind, other) => return Err(format!("unexpected value {other:?} for a {kind:?} column")),
+        })
+    }
+
+    /// Text, JSON, geometry, binary, enums and sets, bits, UUID and INET6.
+    fn textual(&self, v: MyValue, origin: Origin, modes: &Modes, nullable: bool) -> Result<Value, String> {
+        Ok(match (self, v) {
             // the binlog has the column's bytes; query results come in the session's utf8mb4
             (Kind::Text { latin1 }, MyValue::Bytes(b)) => Value::String(if *latin1 && origin == Origin::Binlog {
                 b.iter().map(|&c| c as char).collect()
@@ -353,6 +380,44 @@ impl Kind {
                 Value::String(members.join(","))
             }
             (Kind::Set(_), MyValue::Bytes(b)) => Value::String(text(&b)?.to_owned()),
+            (Kind::Bits { length }, MyValue::Bytes(mut b)) => {
+                // big-endian on the wire, little-endian in Debezium's Bits
+                let n = length.div_ceil(8) as usize;
+                while b.len() < n {
+                    b.insert(0, 0);
+                }
+                b.reverse();
+                b.truncate(n);
+                Value::Bytes(b)
+            }
+            (Kind::Bits { length }, MyValue::Int(i)) => {
+                let n = length.div_ceil(8) as usize;
+                Value::Bytes(i.to_le_bytes()[..n.min(8)].to_vec())
+            }
+            (Kind::Uuid, MyValue::Bytes(b)) => {
+                if b.len() == 36 {
+                    Value::String(text(&b)?.to_owned())
+                } else {
+                    Value::String(uuid_text(&b))
+                }
+            }
+            (Kind::Inet6, MyValue::Bytes(b)) => {
+                if b.len() <= 16 && origin == Origin::Binlog {
+                    let mut raw = [0u8; 16];
+                    raw[..b.len()].copy_from_slice(&b);
+                    Value::String(Ipv6Addr::from(raw).to_string())
+                } else {
+                    Value::String(text(&b)?.to_owned())
+                }
+            }
+            (kind, other) => return Err(format!("unexpected value {other:?} for a {kind:?} column")),
+        })
+    }
+
+    /// YEAR, DATE, TIME, DATETIME and TIMESTAMP (`time.precision.mode`).
+    fn temporal(&self, v: MyValue, modes: &Modes, nullable: bool) -> Result<Value, String> {
+        let connect = modes.time == TimeMode::Connect;
+        Ok(match (self, v) {
             (Kind::Year, v) => Value::Int32(int(v)? as i32),
             (Kind::Date, MyValue::Date(y, m, d, ..)) => match days(y, m, d) {
                 Some(n) if connect => Value::Date(n),
@@ -404,36 +469,6 @@ impl Kind {
                 None if nullable => Value::Null,
                 None => Value::String(zoned(0, 0, *fsp)),
             },
-            (Kind::Bits { length }, MyValue::Bytes(mut b)) => {
-                // big-endian on the wire, little-endian in Debezium's Bits
-                let n = length.div_ceil(8) as usize;
-                while b.len() < n {
-                    b.insert(0, 0);
-                }
-                b.reverse();
-                b.truncate(n);
-                Value::Bytes(b)
-            }
-            (Kind::Bits { length }, MyValue::Int(i)) => {
-                let n = length.div_ceil(8) as usize;
-                Value::Bytes(i.to_le_bytes()[..n.min(8)].to_vec())
-            }
-            (Kind::Uuid, MyValue::Bytes(b)) => {
-                if b.len() == 36 {
-                    Value::String(text(&b)?.to_owned())
-                } else {
-                    Value::String(uuid_text(&b))
-                }
-            }
-            (Kind::Inet6, MyValue::Bytes(b)) => {
-                if b.len() <= 16 && origin == Origin::Binlog {
-                    let mut raw = [0u8; 16];
-                    raw[..b.len()].copy_from_slice(&b);
-                    Value::String(Ipv6Addr::from(raw).to_string())
-                } else {
-                    Value::String(text(&b)?.to_owned())
-                }
-            }
             (kind, other) => return Err(format!("unexpected value {other:?} for a {kind:?} column")),
         })
     }

@@ -616,8 +616,11 @@ mod tests {
     /// Debezium's schema-change value in miniature: arrays of structs holding arrays, maps with
     /// string and integer keys, null and empty collections, null elements; read back by the
     /// parquet crate's record reader.
-    #[test]
-    fn nested_lists_and_maps_at_any_depth() {
+    /// The schema of [`nested_lists_and_maps_at_any_depth`], a struct builder for its
+    /// `tableChanges` entries, and three rows.
+    #[allow(clippy::type_complexity)]
+    fn schema_changes(
+    ) -> (Schema, impl Fn(&str, Option<Vec<&str>>) -> Value, impl Fn(&str, Vec<Value>) -> Value, Vec<Value>) {
         use runtime::data::Struct;
         let column = Schema::builder(Type::Struct)
             .name("Column")
@@ -636,7 +639,7 @@ mod tests {
             .field("attrs", Schema::map(Schema::string(), Schema::primitive(Type::Int64, true)).optional().build())
             .field("byid", Schema::map(Schema::primitive(Type::Int32, false), Schema::string()).build())
             .build();
-        let col = |name: &str, enums: Option<Vec<&str>>| {
+        let col = move |name: &str, enums: Option<Vec<&str>>| {
             let mut c = Struct::new(column.clone());
             c.put("name", Value::String(name.into())).put(
                 "enums",
@@ -644,7 +647,7 @@ mod tests {
             );
             Value::Struct(c)
         };
-        let tbl = |id: &str, cols: Vec<Value>| {
+        let tbl = move |id: &str, cols: Vec<Value>| {
             let mut t = Struct::new(table.clone());
             t.put("id", Value::String(id.into())).put("columns", Value::Array(cols));
             Value::Struct(t)
@@ -681,6 +684,13 @@ mod tests {
                 vec![(3, "three")],
             ),
         ];
+        (schema, col, tbl, rows.to_vec())
+    }
+
+    #[test]
+    fn nested_lists_and_maps_at_any_depth() {
+        use runtime::data::Struct;
+        let (schema, col, tbl, rows) = schema_changes();
         let mut s = crate::format::json::tests::settings(runtime::convert::DecimalFormat::Base64, false);
         s.format = Format::Parquet;
         s.parquet_row_group_bytes = 1; // a row group per row
