@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::reader::ConfigReader;
 use crate::connector::KeyDoc;
-use crate::convert::Converter;
+use crate::convert::{Converter, HeaderConverter};
 use crate::record::topic_name_problem;
 use crate::transform::Transforms;
 
@@ -60,6 +60,8 @@ pub struct ConnectorConfig {
     pub tasks_max_enforce: bool,
     pub key_converter: Option<Converter>,
     pub value_converter: Option<Converter>,
+    /// `header.converter`, overriding the worker's.
+    pub header_converter: Option<HeaderConverter>,
     pub errors: ErrorsConfig,
     /// `transforms`: applied in order to every record.
     pub transforms: Transforms,
@@ -123,6 +125,14 @@ pub const SOURCE_FRAMEWORK_KEYS: &[KeyDoc] = &[
 ];
 
 impl ConnectorConfig {
+    /// A task's own copy of the transform chain, writing headers with the connector's
+    /// `header.converter` or else the worker's.
+    pub fn transforms_for_task(&self, worker: &super::WorkerConfig) -> Transforms {
+        let mut transforms = self.transforms.clone();
+        transforms.set_header_converter(self.header_converter.unwrap_or(worker.header_converter));
+        transforms
+    }
+
     /// `name` and `connector.class` alone, before the class (and so the kind) is known.
     pub fn identity(reader: &mut ConfigReader<'_>) -> (Option<String>, Option<String>) {
         let name = reader.required("name", "a connector name");
@@ -136,8 +146,8 @@ impl ConnectorConfig {
         let tasks_max_enforce = reader.bool("tasks.max.enforce", true);
         let key_converter = Converter::from_config(reader, "key.converter");
         let value_converter = Converter::from_config(reader, "value.converter");
+        let header_converter = HeaderConverter::from_config(reader);
         reader.accept(&[
-            "header.converter",
             "config.action.reload",
             "exactly.once.support",
             "transaction.boundary",
@@ -192,6 +202,7 @@ impl ConnectorConfig {
             tasks_max_enforce,
             key_converter: key_converter.flatten(),
             value_converter: value_converter.flatten(),
+            header_converter: header_converter?,
             errors,
             transforms: transforms?,
             topics,

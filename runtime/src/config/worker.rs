@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::reader::{ConfigReader, RawConfig};
-use crate::convert::Converter;
+use crate::convert::{Converter, HeaderConverter};
 
 /// Keys of distributed mode and Java-only settings: accepted, ignored.
 const IGNORED: &[&str] = &[
@@ -27,7 +27,6 @@ const IGNORED: &[&str] = &[
     "access.control.allow.origin",
     "access.control.allow.methods",
     "connector.client.config.override.policy",
-    "header.converter",
     "internal.key.converter",
     "internal.value.converter",
     "metrics.sample.window.ms",
@@ -62,6 +61,8 @@ pub struct WorkerConfig {
     pub origin: String,
     pub bootstrap_servers: String,
     pub key_converter: Converter,
+    /// `header.converter` (SimpleHeaderConverter by default).
+    pub header_converter: HeaderConverter,
     pub value_converter: Converter,
     /// Standalone: `offset.storage.file.filename` (required there).
     pub offset_file: Option<PathBuf>,
@@ -97,6 +98,7 @@ impl WorkerConfig {
         let bootstrap_servers = reader.string_or("bootstrap.servers", "localhost:9092");
         let key_converter = required_converter(reader, "key.converter");
         let value_converter = required_converter(reader, "value.converter");
+        let header_converter = HeaderConverter::from_config(reader);
         let offset_file = match mode {
             WorkerMode::Standalone => Some(
                 reader.required("offset.storage.file.filename", "a file path for source offsets").map(PathBuf::from),
@@ -130,6 +132,7 @@ impl WorkerConfig {
             bootstrap_servers,
             key_converter: key_converter?,
             value_converter: value_converter?,
+            header_converter: header_converter?.unwrap_or_default(),
             offset_file: match offset_file {
                 Some(file) => Some(file?),
                 None => None,

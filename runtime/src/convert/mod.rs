@@ -3,6 +3,7 @@
 //! Confluent's AvroConverter with a schema registry ([`avro`]).
 
 pub mod avro;
+pub mod header;
 pub mod json;
 mod json_payload;
 pub mod number;
@@ -12,6 +13,7 @@ pub mod time;
 use crate::config::ConfigReader;
 use crate::data::{Schema, Type, Value};
 pub use avro::AvroConverter;
+pub use header::HeaderConverter;
 pub use json::{DecimalFormat, JsonConverter};
 pub use primitive::Primitive;
 

@@ -2,6 +2,7 @@
 //! they work on structs (the new struct schema keeps the name, version, doc and parameters, as
 //! Kafka's `SchemaUtil.copySchemaBasics`); without one, on maps with string keys.
 
+use super::field_path::FieldPath;
 use super::Side;
 use crate::config::{ConfigReader, ConnectorKind};
 use crate::data::{Schema, SchemaBuilder, Struct, Type, Value};
@@ -282,37 +283,60 @@ impl ReplaceField {
     }
 }
 
-/// `ExtractField$Key` / `ExtractField$Value`: the record's key or value becomes one of its fields.
+/// `ExtractField$Key` / `ExtractField$Value`: the record's key or value becomes one of its fields,
+/// or with `field.syntax.version=V2` a field nested in structs or maps (KIP-821).
 #[derive(Debug, Clone)]
 pub struct ExtractField {
     side: Side,
+    /// The path as configured, for errors.
     field: String,
+    path: FieldPath,
 }
 
 impl ExtractField {
     pub fn parse(r: &mut ConfigReader<'_>, side: Side) -> Option<ExtractField> {
-        let field = r.required("field", "the name of the field to extract");
-        if r.one_of("field.syntax.version", "V1", &["V1", "V2"]) == "V2" {
-            r.invalid("field.syntax.version", "V1 (nested field paths are not supported yet by sluice)", "V2");
-        }
-        Some(ExtractField { side, field: field? })
+        let field = r.required("field", "the name of the field to extract")?;
+        let path = match r.one_of("field.syntax.version", "V1", &["V1", "V2"]) {
+            "V2" => match FieldPath::v2(&field) {
+                Ok(path) => path,
+                Err(e) => {
+                    r.invalid("field", format!("a field path ({e})"), field.as_str());
+                    return None;
+                }
+            },
+            _ => FieldPath::v1(&field),
+        };
+        Some(ExtractField { side, field, path })
     }
 
     pub fn apply<R: ConnectRecord>(&mut self, r: &mut R) -> Result<(), String> {
         let (schema, value) = self.side.of(r);
         match (schema.clone(), std::mem::replace(value, Value::Null)) {
             (_, Value::Null) => Ok(()),
-            (None, Value::Map(entries)) => {
-                *value = map_get(&entries, &self.field).cloned().unwrap_or(Value::Null);
-                Ok(())
-            }
-            (Some(s), Value::Struct(old)) if s.ty == Type::Struct => {
-                let Some(i) = s.fields.iter().position(|f| f.name == self.field) else {
-                    *value = Value::Struct(old);
+            (None, map @ Value::Map(_)) => match self.path.value_from_map(&map) {
+                Ok(v) => {
+                    *value = v;
+                    Ok(())
+                }
+                Err(e) => {
+                    *value = map;
+                    Err(e)
+                }
+            },
+            (Some(s), v @ Value::Struct(_)) if s.ty == Type::Struct => {
+                let Some(field) = self.path.field_from(&s) else {
+                    *value = v;
                     return Err(format!("Unknown field: {}", self.field));
                 };
-                *schema = Some(s.fields[i].schema.clone());
-                *value = old.values.into_iter().nth(i).unwrap_or(Value::Null);
+                *schema = Some(field.schema.clone());
+                *value = match (self.path.steps(), v) {
+                    // the common case: move the top-level field out rather than clone it
+                    ([_], Value::Struct(old)) => {
+                        let i = s.fields.iter().position(|f| f.name == field.name).unwrap_or(usize::MAX);
+                        old.values.into_iter().nth(i).unwrap_or(Value::Null)
+                    }
+                    (_, v) => self.path.value_from_struct(&v),
+                };
                 Ok(())
             }
             (_, other) => {

@@ -1,17 +1,17 @@
 //! `InsertHeader`, `DropHeaders` and `HeaderFrom$Key`/`$Value` (KIP-145,
 //! transforms-converters.md §1.2(j)).
 //!
-//! `InsertHeader` adds `header` with `value.literal`'s text as its bytes: what Kafka's default
-//! `SimpleHeaderConverter` writes for the value `Values.parseString` infers from the literal
-//! (a number, a boolean or a string all come back as the literal's text). `DropHeaders` removes
-//! every header whose key is in `headers`. `HeaderFrom` copies or moves fields (`fields`) into
-//! headers (`headers`, paired by position); a header's bytes are what SimpleHeaderConverter
-//! writes (a string's UTF-8, other values' text, null for null); `move` removes the fields from
-//! the struct and its schema (or the map); a tombstone fails, as in Kafka.
+//! `InsertHeader` adds `header` with the value Kafka's `Values.parseString` infers from
+//! `value.literal`, written by the header converter (so `007` becomes `7` and `null` a null
+//! header). `DropHeaders` removes every header whose key is in `headers`. `HeaderFrom` copies or
+//! moves fields (`fields`) into headers (`headers`, paired by position), written by the header
+//! converter ([`HeaderConverter`]); `move` removes the fields from the struct and its schema (or
+//! the map); a tombstone fails, as in Kafka.
 
 use super::fields::{kind_of, struct_like, SchemaCache};
 use super::Side;
 use crate::config::ConfigReader;
+use crate::convert::HeaderConverter;
 use crate::data::{Struct, Value};
 use crate::record::{ConnectRecord, Header};
 
@@ -19,17 +19,20 @@ use crate::record::{ConnectRecord, Header};
 pub struct InsertHeader {
     header: String,
     literal: String,
+    pub(super) header_converter: HeaderConverter,
 }
 
 impl InsertHeader {
     pub fn parse(r: &mut ConfigReader<'_>) -> Option<InsertHeader> {
         let header = r.required("header", "the name of the header to add");
         let literal = r.required("value.literal", "the header's value");
-        Some(InsertHeader { header: header?, literal: literal? })
+        Some(InsertHeader { header: header?, literal: literal?, header_converter: HeaderConverter::default() })
     }
 
-    pub fn apply<R: ConnectRecord>(&self, r: &mut R) {
-        r.headers_mut().push(Header { key: self.header.clone(), value: Some(self.literal.as_bytes().to_vec()) });
+    pub fn apply<R: ConnectRecord>(&self, r: &mut R) -> Result<(), String> {
+        let value = self.header_converter.encode_literal(&self.literal)?;
+        r.headers_mut().push(Header { key: self.header.clone(), value });
+        Ok(())
     }
 }
 
@@ -60,21 +63,8 @@ pub struct HeaderFrom {
     pairs: Vec<(String, String)>,
     moving: bool,
     replace_null_with_default: bool,
+    pub(super) header_converter: HeaderConverter,
     cache: SchemaCache,
-}
-
-/// What Kafka's default SimpleHeaderConverter writes for a value: a string's UTF-8, other
-/// values' text, nothing for null.
-pub(super) fn header_bytes(v: &Value) -> Option<Vec<u8>> {
-    match v {
-        Value::Null => None,
-        Value::String(s) => Some(s.as_bytes().to_vec()),
-        other => {
-            let mut out = Vec::new();
-            other.write_text(&mut out);
-            Some(out)
-        }
-    }
 }
 
 impl HeaderFrom {
@@ -102,7 +92,14 @@ impl HeaderFrom {
         }
         let replace_null_with_default = r.bool("replace.null.with.default", true);
         let pairs = fields.into_iter().zip(headers).collect();
-        Some(HeaderFrom { side, pairs, moving, replace_null_with_default, cache: SchemaCache::default() })
+        Some(HeaderFrom {
+            side,
+            pairs,
+            moving,
+            replace_null_with_default,
+            header_converter: HeaderConverter::default(),
+            cache: SchemaCache::default(),
+        })
     }
 
     pub fn apply<R: ConnectRecord>(&mut self, r: &mut R) -> Result<(), String> {
@@ -112,7 +109,11 @@ impl HeaderFrom {
             (None, Value::Map(entries)) => {
                 for (field, header) in &self.pairs {
                     let v = entries.iter().find(|(k, _)| matches!(k, Value::String(s) if s == field)).map(|(_, v)| v);
-                    added.push(Header { key: header.clone(), value: v.and_then(header_bytes) });
+                    let value = match v {
+                        Some(v) => self.header_converter.encode(v)?,
+                        None => None,
+                    };
+                    added.push(Header { key: header.clone(), value });
                 }
                 if self.moving {
                     entries.retain(|(k, _)| !matches!(k, Value::String(s) if self.pairs.iter().any(|(f, _)| f == s)));
@@ -132,7 +133,7 @@ impl HeaderFrom {
                         (Value::Null, Some(d), true) => d.clone(),
                         _ => v,
                     };
-                    added.push(Header { key: header.clone(), value: header_bytes(&v) });
+                    added.push(Header { key: header.clone(), value: self.header_converter.encode(&v)? });
                 }
                 if self.moving {
                     let pairs = &self.pairs;

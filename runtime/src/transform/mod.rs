@@ -9,6 +9,7 @@
 //! transform classes are refused at start: a transform silently skipped would change the data.
 
 mod cast;
+mod field_path;
 mod fields;
 mod flatten;
 mod headers;
@@ -36,6 +37,7 @@ pub use timestamp::TimestampConverter;
 pub use unwrap::ExtractNewRecordState;
 
 use crate::config::{ConfigReader, ConnectorKind};
+use crate::convert::HeaderConverter;
 use crate::data::{Schema, Value};
 use crate::record::ConnectRecord;
 use predicate::Predicate;
@@ -115,10 +117,7 @@ impl Transform {
             Transform::TimestampConverter(t) => t.apply(r),
             Transform::HoistField(t) => t.apply(r),
             Transform::SetSchemaMetadata(t) => t.apply(r),
-            Transform::InsertHeader(t) => {
-                t.apply(r);
-                Ok(())
-            }
+            Transform::InsertHeader(t) => t.apply(r),
             Transform::DropHeaders(t) => {
                 t.apply(r);
                 Ok(())
@@ -243,6 +242,19 @@ impl Transforms {
             }
         }
         ok.then_some(Transforms { steps })
+    }
+
+    /// Sets how the transforms that make headers (`InsertHeader`, `HeaderFrom`, Debezium's
+    /// `add.headers`) write their values: the connector's `header.converter`, or the worker's.
+    pub fn set_header_converter(&mut self, converter: HeaderConverter) {
+        for step in &mut self.steps {
+            match &mut step.transform {
+                Transform::InsertHeader(t) => t.header_converter = converter,
+                Transform::HeaderFrom(t) => t.header_converter = converter,
+                Transform::ExtractNewRecordState(t) => t.header_converter = converter,
+                _ => {}
+            }
+        }
     }
 
     pub fn is_empty(&self) -> bool {

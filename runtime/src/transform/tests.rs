@@ -637,3 +637,185 @@ fn timestamp_converter_between_kinds() {
     t.apply(&mut r).unwrap();
     assert_eq!(r.value, Value::Map(vec![(Value::String("at".into()), Value::String("2023-11-14".into()))]));
 }
+
+fn envelope() -> (Schema, Value) {
+    let after = Schema::builder(Type::Struct)
+        .name("orders")
+        .field("id", Schema::primitive(Type::Int32, false))
+        .field("name", Schema::primitive(Type::String, true))
+        .field("secret", Schema::primitive(Type::String, true))
+        .optional()
+        .build();
+    let mut row = Struct::new(after.clone());
+    row.put("id", Value::Int32(5));
+    let schema = Schema::builder(Type::Struct)
+        .name("shop.orders.Envelope")
+        .field("after", after)
+        .field("op", Schema::primitive(Type::String, false))
+        .build();
+    let mut s = Struct::new(schema.clone());
+    s.put("after", Value::Struct(row)).put("op", Value::String("c".into()));
+    (schema, Value::Struct(s))
+}
+
+#[test]
+fn extract_field_v2_reaches_nested_fields_with_and_without_schema() {
+    let mut t = chain(
+        &[
+            ("transforms", "id"),
+            ("transforms.id.type", "org.apache.kafka.connect.transforms.ExtractField$Value"),
+            ("transforms.id.field", "after.id"),
+            ("transforms.id.field.syntax.version", "V2"),
+        ],
+        ConnectorKind::Sink,
+    );
+    let (schema, value) = envelope();
+    let mut r = sink_record("t", Some(schema.clone()), value);
+    t.apply(&mut r).unwrap();
+    assert_eq!(json(r.value_schema.as_ref(), &r.value), r#"{"schema":{"type":"int32","optional":false},"payload":5}"#);
+
+    // a null struct on the way gives null with the nested field's schema
+    let mut s = Struct::new(schema.clone());
+    s.put("op", Value::String("d".into()));
+    let mut r = sink_record("t", Some(schema), Value::Struct(s));
+    t.apply(&mut r).unwrap();
+    assert_eq!(r.value, Value::Null);
+    assert_eq!(r.value_schema.as_ref().map(|s| s.ty), Some(Type::Int32));
+
+    // schemaless: maps all the way down; a missing step gives null
+    let inner = Value::Map(vec![(Value::String("id".into()), Value::Int64(7))]);
+    let mut r = sink_record("t", None, Value::Map(vec![(Value::String("after".into()), inner)]));
+    t.apply(&mut r).unwrap();
+    assert_eq!(r.value, Value::Int64(7));
+    let mut r = sink_record("t", None, Value::Map(vec![(Value::String("before".into()), Value::Null)]));
+    t.apply(&mut r).unwrap();
+    assert_eq!(r.value, Value::Null);
+    // a step that is neither a map nor null fails the record
+    let mut r = sink_record("t", None, Value::Map(vec![(Value::String("after".into()), Value::Int64(1))]));
+    let err = t.apply(&mut r).unwrap_err().to_string();
+    assert!(err.contains("Only Map objects supported in absence of schema for [nested field access]"), "{err}");
+}
+
+#[test]
+fn extract_field_v1_takes_dots_literally_and_v2_escapes_them_with_backticks() {
+    let schema = Schema::builder(Type::Struct)
+        .field("a.b", Schema::primitive(Type::String, false))
+        .field("a", Schema::builder(Type::Struct).field("b", Schema::primitive(Type::Int64, false)).build())
+        .build();
+    let mut inner = Struct::new(schema.field("a").unwrap().schema.clone());
+    inner.put("b", Value::Int64(2));
+    let mut outer = Struct::new(schema.clone());
+    outer.put("a.b", Value::String("dotted".into())).put("a", Value::Struct(inner));
+    let value = Value::Struct(outer);
+    for (version, field, want) in [
+        ("V1", "a.b", Value::String("dotted".into())),
+        ("V2", "`a.b`", Value::String("dotted".into())),
+        ("V2", "a.b", Value::Int64(2)),
+    ] {
+        let mut t = chain(
+            &[
+                ("transforms", "x"),
+                ("transforms.x.type", "org.apache.kafka.connect.transforms.ExtractField$Value"),
+                ("transforms.x.field", field),
+                ("transforms.x.field.syntax.version", version),
+            ],
+            ConnectorKind::Sink,
+        );
+        let mut r = sink_record("t", Some(schema.clone()), value.clone());
+        t.apply(&mut r).unwrap();
+        assert_eq!(r.value, want, "{version} {field}");
+    }
+    let mut t = chain(
+        &[
+            ("transforms", "x"),
+            ("transforms.x.type", "org.apache.kafka.connect.transforms.ExtractField$Value"),
+            ("transforms.x.field", "a.c"),
+            ("transforms.x.field.syntax.version", "V2"),
+        ],
+        ConnectorKind::Sink,
+    );
+    let mut r = sink_record("t", Some(schema), value);
+    assert!(t.apply(&mut r).unwrap_err().to_string().contains("Unknown field: a.c"));
+}
+
+#[test]
+fn extract_field_v2_refuses_an_unclosed_backtick_at_start() {
+    let mut raw = RawConfig::new("t.properties");
+    for (k, v) in [
+        ("transforms", "x"),
+        ("transforms.x.type", "org.apache.kafka.connect.transforms.ExtractField$Value"),
+        ("transforms.x.field", "`a.b"),
+        ("transforms.x.field.syntax.version", "V2"),
+    ] {
+        raw.insert(k, v, None);
+    }
+    let mut r = ConfigReader::new(&raw);
+    assert!(Transforms::parse(&mut r, ConnectorKind::Sink).is_none());
+    let (errors, _) = r.finish();
+    let text = format!("{errors:?}");
+    assert!(text.contains("Incomplete backtick pair in path: [`a.b]"), "{text}");
+}
+
+#[test]
+fn header_transforms_write_with_the_header_converter() {
+    let pairs = [
+        ("transforms", "whole,lit,nul"),
+        ("transforms.whole.type", "org.apache.kafka.connect.transforms.HeaderFrom$Value"),
+        ("transforms.whole.fields", "after,op"),
+        ("transforms.whole.headers", "row,op"),
+        ("transforms.whole.operation", "copy"),
+        ("transforms.lit.type", "org.apache.kafka.connect.transforms.InsertHeader"),
+        ("transforms.lit.header", "version"),
+        ("transforms.lit.value.literal", "007"),
+        ("transforms.nul.type", "org.apache.kafka.connect.transforms.InsertHeader"),
+        ("transforms.nul.header", "none"),
+        ("transforms.nul.value.literal", "null"),
+    ];
+    let (schema, value) = envelope();
+    let headers = |t: &mut Transforms| {
+        let mut r = sink_record("t", Some(schema.clone()), value.clone());
+        t.apply(&mut r).map(|_| {
+            r.headers
+                .iter()
+                .map(|h| (h.key.clone(), h.value.as_ref().map(|b| String::from_utf8_lossy(b).into_owned())))
+                .collect::<Vec<_>>()
+        })
+    };
+    // SimpleHeaderConverter (the default): Values.convertToString
+    let mut simple = chain(&pairs, ConnectorKind::Sink);
+    let got = headers(&mut simple).unwrap();
+    let want = [
+        ("row", Some(r#"{"id":5,"name":null,"secret":null}"#)),
+        ("op", Some("c")),
+        ("version", Some("7")),
+        ("none", None),
+    ];
+    let want: Vec<(String, Option<String>)> = want.iter().map(|(k, v)| (k.to_string(), v.map(str::to_owned))).collect();
+    assert_eq!(got, want);
+    // StringConverter: Java's toString()
+    let mut string = chain(&pairs, ConnectorKind::Sink);
+    string.set_header_converter(HeaderConverter::String);
+    assert_eq!(headers(&mut string).unwrap()[0].1.as_deref(), Some("Struct{id=5}"));
+    // ByteArrayConverter: only bytes, so a struct fails the record
+    let mut bytes = chain(&pairs, ConnectorKind::Sink);
+    bytes.set_header_converter(HeaderConverter::ByteArray);
+    let err = headers(&mut bytes).unwrap_err().to_string();
+    assert!(err.contains("ByteArrayConverter is not compatible with objects of type Struct"), "{err}");
+}
+
+#[test]
+fn header_converter_is_read_from_the_connector_and_unknown_classes_refused() {
+    let mut raw = RawConfig::new("c.properties");
+    raw.insert("header.converter", "io.confluent.connect.avro.AvroConverter", Some(3));
+    let mut r = ConfigReader::new(&raw);
+    assert!(HeaderConverter::from_config(&mut r).is_none());
+    let (errors, _) = r.finish();
+    assert!(errors[0].to_string().contains("header.converter: expected one of"), "{errors:?}");
+    let mut raw = RawConfig::new("c.properties");
+    raw.insert("header.converter", "org.apache.kafka.connect.storage.StringConverter", None);
+    raw.insert("header.converter.converter.encoding", "UTF-8", None);
+    let mut r = ConfigReader::new(&raw);
+    assert_eq!(HeaderConverter::from_config(&mut r), Some(Some(HeaderConverter::String)));
+    let (errors, unknown) = r.finish();
+    assert!(errors.is_empty() && unknown.is_empty(), "{errors:?} {unknown:?}");
+}

@@ -22,9 +22,9 @@
 //! ignore them.
 
 use super::fields::{struct_like, SchemaCache};
-use super::headers::header_bytes;
 use crate::config::ConfigReader;
 use crate::connector::KeyDoc;
+use crate::convert::HeaderConverter;
 use crate::data::{Schema, Struct, Type, Value};
 use crate::record::{ConnectRecord, Header};
 
@@ -87,6 +87,14 @@ impl FieldRef {
     }
 
     /// The field's value in the envelope (nulls stay null: no defaults).
+    /// [`FieldRef::value`] of an envelope value (null for anything else).
+    fn value_in(&self, envelope: &Value) -> Value {
+        match envelope {
+            Value::Struct(s) => self.value(s),
+            _ => Value::Null,
+        }
+    }
+
     fn value(&self, envelope: &Struct) -> Value {
         let parent = match &self.parent {
             None => Some(envelope),
@@ -134,6 +142,8 @@ pub struct ExtractNewRecordState {
     add_headers: Vec<FieldRef>,
     route_by_field: Option<String>,
     replace_null_with_default: bool,
+    /// How `add.headers` values become bytes.
+    pub(super) header_converter: HeaderConverter,
     deleted_schemas: SchemaCache,
     added_schemas: SchemaCache,
 }
@@ -225,6 +235,7 @@ impl ExtractNewRecordState {
             add_headers,
             route_by_field: r.non_empty("route.by.field"),
             replace_null_with_default: r.bool("replace.null.with.default", true),
+            header_converter: HeaderConverter::default(),
             deleted_schemas: SchemaCache::default(),
             added_schemas: SchemaCache::default(),
         })
@@ -248,13 +259,14 @@ impl ExtractNewRecordState {
             (Some(s), Value::Struct(_)) if is_envelope(s) => s.clone(),
             _ => return Ok(true),
         };
-        let Value::Struct(mut envelope) = std::mem::replace(value, Value::Null) else { unreachable!("checked above") };
-        let headers: Vec<Header> = self
+        // headers first: a value the header converter refuses leaves the record as it was
+        let headers = self
             .add_headers
             .iter()
             .filter(|h| h.found(&envelope_schema).is_some())
-            .map(|h| Header { key: h.name.clone(), value: header_bytes(&h.value(&envelope)) })
-            .collect();
+            .map(|h| Ok(Header { key: h.name.clone(), value: self.header_converter.encode(&h.value_in(value))? }))
+            .collect::<Result<Vec<Header>, String>>()?;
+        let Value::Struct(mut envelope) = std::mem::replace(value, Value::Null) else { unreachable!("checked above") };
         // the values of the added fields the envelope has (their schemas are built once, cached)
         let added: Vec<Value> = self
             .add_fields

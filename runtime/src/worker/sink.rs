@@ -210,7 +210,7 @@ pub async fn run<T: SinkTask>(ctx: TaskContext, mut task: T) -> Result<(), TaskE
         consumer: consumer.clone(),
         current: OffsetMap::new(),
         dead_letters,
-        transforms: ctx.connector.transforms.clone(),
+        transforms: ctx.connector.transforms_for_task(&ctx.worker),
         reported_topics: ReportedTopics::default(),
     };
     let result = l.event_loop(&mut rx, &mut subscription).await;

@@ -133,7 +133,7 @@ pub async fn run<T: SourceTask>(ctx: TaskContext, mut task: T) -> Result<(), Tas
         topics_ready: HashSet::new(),
         key_buf: Vec::new(),
         value_buf: Vec::new(),
-        transforms: ctx.connector.transforms.clone(),
+        transforms: ctx.connector.transforms_for_task(&ctx.worker),
         unflushed: Vec::new(),
         flush_failures: Backoff::new(Duration::from_secs(1), Duration::from_secs(1)),
         reported_topics: ReportedTopics::default(),
