@@ -12,6 +12,7 @@ mod broker_outage;
 mod chaos;
 mod cli;
 mod config_errors;
+mod console;
 mod database_tls;
 mod dead_letter;
 mod distributed;

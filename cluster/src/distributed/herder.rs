@@ -11,9 +11,9 @@ use runtime::config::{ConnectorKind, RawConfig};
 use runtime::herder::entities::ConnectorState;
 use runtime::herder::sink_offsets::SinkGroup;
 use runtime::herder::{
-    offset_entries, patched, source_offsets, ConnectorInfo, ConnectorOffsets, ConnectorStateInfo, ConnectorTaskId,
-    Created, Herder, HerderError, HerderFuture, InternalRequest, Message, RestartRequest, TaskInfo, TaskState, ALTERED,
-    NOT_STOPPED, RESET,
+    offset_entries, patched, source_offsets, ClusterInfo, ConnectorInfo, ConnectorOffsets, ConnectorStateInfo,
+    ConnectorTaskId, Created, Herder, HerderError, HerderFuture, InternalRequest, Message, RestartRequest, TaskInfo,
+    TaskState, ALTERED, NOT_STOPPED, RESET,
 };
 use runtime::plugin::Registry;
 use runtime::worker::State;
@@ -322,6 +322,19 @@ impl Herder for DistributedHerder {
 
     fn plugins(&self) -> Arc<Registry> {
         self.shared.registry.clone()
+    }
+
+    fn cluster_info(&self) -> ClusterInfo {
+        let group = self.shared.group.read().unwrap();
+        ClusterInfo {
+            mode: "distributed",
+            worker_id: self.shared.worker_id.clone(),
+            group_id: Some(self.shared.group_id.clone()),
+            leader: group.leader_url.clone(),
+            is_leader: Some(group.is_leader),
+            generation: group.generation,
+            rebalancing: Some(group.rebalancing),
+        }
     }
 
     fn metrics(&self) -> String {

@@ -78,6 +78,8 @@ pub(crate) struct GroupView {
     /// Between a rejoin and the assignment it gives.
     pub rebalancing: bool,
     pub protocol: Option<ConnectProtocol>,
+    /// The generation of the last assignment applied.
+    pub generation: Option<i32>,
     /// The leader only: each member's URL and what it runs after the last assignment.
     pub owners: BTreeMap<String, Work>,
 }

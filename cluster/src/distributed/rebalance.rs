@@ -173,6 +173,7 @@ impl DistributedWorker {
             group.leader_url = Some(assignment.leader_url.clone());
             group.is_leader = joined.is_leader();
             group.protocol = Some(joined.protocol);
+            group.generation = Some(joined.generation);
             group.rebalancing = false;
             if !joined.is_leader() {
                 group.owners.clear();

@@ -138,6 +138,27 @@ pub struct ServerInfo {
     pub version: &'static str,
     pub commit: &'static str,
     pub kafka_cluster_id: Option<String>,
+    /// sluice's addition (Kafka's clients ignore it): the worker's mode and group.
+    pub cluster: ClusterInfo,
+}
+
+/// A worker's place in its cluster, as `GET /` shows it under `cluster`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClusterInfo {
+    /// `standalone` or `distributed`.
+    pub mode: &'static str,
+    pub worker_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    /// The leader's REST URL, once an assignment named it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leader: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_leader: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rebalancing: Option<bool>,
 }
 
 #[cfg(test)]

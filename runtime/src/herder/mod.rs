@@ -18,8 +18,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 pub use entities::{
-    ConnectorInfo, ConnectorOffset, ConnectorOffsets, ConnectorStateInfo, ConnectorTaskId, ErrorMessage, Message,
-    RestartRequest, ServerInfo, TaskInfo, TaskState,
+    ClusterInfo, ConnectorInfo, ConnectorOffset, ConnectorOffsets, ConnectorStateInfo, ConnectorTaskId, ErrorMessage,
+    Message, RestartRequest, ServerInfo, TaskInfo, TaskState,
 };
 pub use standalone::StandaloneHerder;
 
@@ -175,6 +175,18 @@ pub trait Herder: Send + Sync + 'static {
     fn worker_id(&self) -> &str;
     /// The connector classes this worker runs.
     fn plugins(&self) -> Arc<Registry>;
+    /// What `GET /` adds to Kafka's fields about this worker's place in its cluster.
+    fn cluster_info(&self) -> ClusterInfo {
+        ClusterInfo {
+            mode: "standalone",
+            worker_id: self.worker_id().to_owned(),
+            group_id: None,
+            leader: None,
+            is_leader: None,
+            generation: None,
+            rebalancing: None,
+        }
+    }
     /// Prometheus text of this worker's counters.
     fn metrics(&self) -> String;
 

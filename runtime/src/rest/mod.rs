@@ -17,6 +17,7 @@ use tracing::{info, warn};
 
 mod auth;
 pub mod client;
+mod console;
 mod forward;
 mod listener;
 mod plugins;
@@ -112,6 +113,7 @@ fn api_routes() -> Router<Rest> {
         .route("/connectors/{name}/pause", put(pause))
         .route("/connectors/{name}/resume", put(resume))
         .route("/connectors/{name}/stop", put(stop))
+        .merge(console::routes())
 }
 
 /// Kafka's admin resources (KIP-495, KIP-976).
@@ -219,11 +221,12 @@ fn empty(result: Result<(), HerderError>, code: StatusCode) -> Response {
     }
 }
 
-async fn root() -> Json<ServerInfo> {
+async fn root(AxumState(rest): AxumState<Rest>) -> Json<ServerInfo> {
     Json(ServerInfo {
         version: env!("CARGO_PKG_VERSION"),
         commit: option_env!("SLUICE_GIT_COMMIT").unwrap_or("unknown"),
         kafka_cluster_id: None,
+        cluster: rest.herder.cluster_info(),
     })
 }
 
