@@ -50,7 +50,16 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc { name: "timezone", default: Some(""), doc: "required by time-based partitioners" },
     KeyDoc { name: "timestamp.extractor", default: Some("Wallclock"), doc: "Wallclock, Record or RecordField" },
     KeyDoc { name: "timestamp.field", default: Some("timestamp"), doc: "RecordField's field (nested with .)" },
-    KeyDoc { name: "behavior.on.null.values", default: Some("fail"), doc: "fail, ignore or write" },
+    KeyDoc {
+        name: "behavior.on.null.values",
+        default: Some("fail"),
+        doc: "fail, ignore or write (tombstones' keys to the tombstone.encoded.partition folder; needs store.kafka.keys)",
+    },
+    KeyDoc {
+        name: "tombstone.encoded.partition",
+        default: Some("tombstone"),
+        doc: "the encoded partition (folder) of tombstones with behavior.on.null.values=write",
+    },
     KeyDoc {
         name: "store.kafka.keys",
         default: Some("false"),
@@ -60,6 +69,16 @@ pub const KEYS: &[KeyDoc] = &[
         name: "keys.format.class",
         default: Some("io.confluent.connect.s3.format.avro.AvroFormat"),
         doc: "the format of the keys files",
+    },
+    KeyDoc {
+        name: "store.kafka.headers",
+        default: Some("false"),
+        doc: "also write each file's record headers to <file>.headers<ext> (headers.format.class)",
+    },
+    KeyDoc {
+        name: "headers.format.class",
+        default: Some("io.confluent.connect.s3.format.avro.AvroFormat"),
+        doc: "the format of the headers files: AvroFormat, JsonFormat or ParquetFormat",
     },
     KeyDoc { name: "json.decimal.format", default: Some("BASE64"), doc: "decimals in JSON files: BASE64 or NUMERIC" },
     KeyDoc { name: "s3.path.style.access.enabled", default: Some("true"), doc: "path-style addressing" },
@@ -125,7 +144,6 @@ const ACCEPTED: &[&str] = &[
 
 /// Keys whose non-default values would change the objects; refused rather than ignored.
 const REFUSED: &[(&str, &str)] = &[
-    ("store.kafka.headers", "false"),
     ("s3.object.tagging", "false"),
     ("s3.ssea.name", ""),
     ("s3.sse.kms.key.id", ""),
@@ -182,9 +200,13 @@ pub struct S3SinkConfig {
     pub extension: String,
     /// `store.kafka.keys`: the keys files' format and extension (`.keys` + the format's).
     pub keys: Option<(Format, String)>,
+    /// `store.kafka.headers`: the headers files' format and extension (`.headers` + the format's).
+    pub headers: Option<(Format, String)>,
     pub layout: KeyLayout,
     pub partitioner: Partitioner,
     pub null_values: NullValues,
+    /// `tombstone.encoded.partition`: where `behavior.on.null.values=write` puts tombstones.
+    pub tombstone_partition: String,
     pub json_decimal: runtime::convert::DecimalFormat,
     pub path_style: bool,
     pub gzip_level: i32,
@@ -301,6 +323,19 @@ impl S3SinkConfig {
             r.bool("store.kafka.keys", false).then(|| keys_format(r)).flatten().map(|f| {
                 (f, format!(".keys{}", format_extension(Some(f), gzip, &parquet_codec, &bytearray_extension)))
             });
+        let tombstone_partition = r.string_or("tombstone.encoded.partition", "tombstone");
+        if null_values == NullValues::Write && keys.is_none() {
+            r.invalid(
+                "behavior.on.null.values",
+                "fail or ignore, or write together with store.kafka.keys=true (a tombstone is stored as its key; \
+                 Confluent's connector fails every record without a keys file)",
+                "write",
+            );
+        }
+        let headers =
+            r.bool("store.kafka.headers", false).then(|| headers_format(r)).flatten().map(|f| {
+                (f, format!(".headers{}", format_extension(Some(f), gzip, &parquet_codec, &bytearray_extension)))
+            });
         if r.has_errors() {
             return None;
         }
@@ -325,9 +360,11 @@ impl S3SinkConfig {
             bytearray_separator,
             extension,
             keys,
+            headers,
             layout,
             partitioner: partitioner?,
             null_values,
+            tombstone_partition,
             json_decimal,
             path_style,
             gzip_level,
@@ -513,18 +550,23 @@ fn keys_format(r: &mut ConfigReader<'_>) -> Option<Format> {
     format
 }
 
-/// `behavior.on.null.values`; `write` is refused until the tombstone partition exists.
+fn headers_format(r: &mut ConfigReader<'_>) -> Option<Format> {
+    let class = r.string_or("headers.format.class", "io.confluent.connect.s3.format.avro.AvroFormat");
+    match format_of(class.trim()) {
+        // headers are a list of key/value records, which ByteArrayFormat cannot hold (Confluent's fails per record)
+        Some(Format::ByteArray) | None => {
+            r.invalid("headers.format.class", "AvroFormat, JsonFormat or ParquetFormat", class.as_str());
+            None
+        }
+        format => format,
+    }
+}
+
+/// `behavior.on.null.values`.
 fn null_values(r: &mut ConfigReader<'_>) -> NullValues {
     match r.one_of("behavior.on.null.values", "fail", &["fail", "ignore", "write"]) {
         "ignore" => NullValues::Ignore,
-        "write" => {
-            r.invalid(
-                "behavior.on.null.values",
-                "fail or ignore (write, with its tombstone partition, is not supported yet)",
-                "write",
-            );
-            NullValues::Write
-        }
+        "write" => NullValues::Write,
         _ => NullValues::Fail,
     }
 }

@@ -4,7 +4,9 @@
 //! with the Default, Field, TimeBased, Daily and Hourly partitioners, rotation by `flush.size`,
 //! `rotate.interval.ms` (record time), `rotate.schedule.interval.ms` (wall clock), partition
 //! and schema changes and `partitioner.max.open.files`, in JSON lines, Avro, Parquet or raw
-//! bytes.
+//! bytes; with `store.kafka.keys` / `store.kafka.headers` a keys and a headers file beside each
+//! file ([`view`]), and with `behavior.on.null.values=write` tombstones stored by their keys in
+//! the tombstone partition.
 //!
 //! **Delivery guarantee**: offsets are committed only after the objects holding those records
 //! are complete in S3 (`pre_commit` reports the offset after the last completed file). With a
@@ -34,6 +36,7 @@ pub mod path_format;
 pub mod rotation;
 pub mod storage;
 pub mod task;
+pub mod view;
 pub mod writer;
 
 pub use connector::S3SinkConnector;

@@ -173,10 +173,12 @@ impl SinkTask for S3SinkTask {
                             at(record)
                         )))
                     }
-                    NullValues::Ignore | NullValues::Write => {
+                    NullValues::Ignore => {
                         w.skip(record.kafka_offset);
                         continue;
                     }
+                    // written by its key (and headers) to the tombstone partition
+                    NullValues::Write => {}
                 }
             }
             if w.write(record, now, config, settings)? {

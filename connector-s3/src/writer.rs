@@ -16,11 +16,12 @@ use bytes::Bytes;
 use runtime::{SinkRecord, TaskError, TopicPartition};
 use tracing::{debug, info, warn};
 
-use crate::config::S3SinkConfig;
+use crate::config::{Format, NullValues, S3SinkConfig};
 use crate::format::{at, FileEncoder, FormatSettings};
 use crate::partitioner::Partitioner;
 use crate::rotation::{OpenFile, PartitionFiles, RotationPolicy};
 use crate::storage::{Multipart, Storage, StorageError};
+use crate::view::View;
 
 /// S3's smallest part (all parts but the last).
 pub const MIN_PART: usize = 5 * 1024 * 1024;
@@ -33,19 +34,31 @@ struct OpenObject {
     parts: Vec<CompletedPart>,
     /// A drained piece whose upload has not succeeded yet.
     pending_part: Option<Bytes>,
-    /// `store.kafka.keys`: the file of this file's record keys (`<name>.keys<ext>`).
-    keys: Option<Box<OpenObject>>,
+    /// What the file holds of each record: the record itself (`None`), or its key for a file
+    /// of the tombstone partition.
+    main: Option<View>,
+    /// `store.kafka.keys` / `store.kafka.headers`: the files of this file's record keys
+    /// (`<name>.keys<ext>`) and headers (`<name>.headers<ext>`), each with what it holds.
+    companions: Vec<(View, OpenObject)>,
 }
 
 impl OpenObject {
     fn new(key: String, encoder: FileEncoder) -> OpenObject {
-        OpenObject { key, encoder, upload: None, parts: Vec::new(), pending_part: None, keys: None }
+        OpenObject {
+            key,
+            encoder,
+            upload: None,
+            parts: Vec::new(),
+            pending_part: None,
+            main: None,
+            companions: Vec::new(),
+        }
     }
 
     fn buffered_bytes(&self) -> usize {
         self.encoder.buffered_bytes()
             + self.pending_part.as_ref().map_or(0, Bytes::len)
-            + self.keys.as_ref().map_or(0, |k| k.buffered_bytes())
+            + self.companions.iter().map(|(_, c)| c.buffered_bytes()).sum::<usize>()
     }
 
     /// Uploads a part when one is due (the encoded bytes reached `part_size`, or one was staged).
@@ -65,41 +78,73 @@ impl OpenObject {
         Ok(())
     }
 
-    /// The finished file, and its keys file after it.
+    /// The finished file, and its keys and headers files after it.
     fn finish(self) -> Result<Vec<Closing>, TaskError> {
-        let mut out = Vec::with_capacity(2);
-        let OpenObject { key, encoder, upload, parts, pending_part, keys } = self;
+        let mut out = Vec::with_capacity(1 + self.companions.len());
+        let OpenObject { key, encoder, upload, parts, pending_part, companions, .. } = self;
         let tail = encoder.finish().map_err(TaskError::fatal)?;
         out.push(Closing { key, upload, parts, pending_part, tail: Bytes::from(tail) });
-        if let Some(k) = keys {
-            out.extend((*k).finish()?);
+        for (_, c) in companions {
+            out.extend(c.finish()?);
         }
         Ok(out)
     }
 
-    /// Its multipart uploads (its own and its keys file's).
+    /// Its multipart uploads (its own and its companions').
     fn uploads(self) -> Vec<Multipart> {
         let mut out: Vec<Multipart> = self.upload.into_iter().collect();
-        if let Some(k) = self.keys {
-            out.extend(k.uploads());
+        for (_, c) in self.companions {
+            out.extend(c.uploads());
         }
         out
     }
+
+    /// Whether this file or a companion holds a part's worth of encoded bytes.
+    fn part_due(&self, part_size: usize) -> bool {
+        self.encoder.encoded_bytes() >= part_size || self.companions.iter().any(|(_, c)| c.part_due(part_size))
+    }
 }
 
-/// The record's key as the record a keys file's encoder writes (Confluent's KeyRecordView).
-fn key_view(record: &SinkRecord) -> SinkRecord {
-    SinkRecord {
-        topic: record.topic.clone(),
-        kafka_partition: record.kafka_partition,
-        kafka_offset: record.kafka_offset,
-        key_schema: None,
-        key: runtime::data::Value::Null,
-        value_schema: record.key_schema.clone(),
-        value: record.key.clone(),
-        timestamp: record.timestamp,
-        headers: Vec::new(),
+/// The companion files `config` asks for: (view, extension, their encoders' settings).
+fn companions<'a>(config: &'a S3SinkConfig, settings: &'a FormatSettings) -> Vec<(View, &'a str, &'a FormatSettings)> {
+    let mut out = Vec::new();
+    if let (Some((_, ext)), Some(keys)) = (&config.keys, &settings.keys) {
+        out.push((View::Key, ext.as_str(), &**keys));
     }
+    if let (Some((_, ext)), Some(headers)) = (&config.headers, &settings.headers) {
+        out.push((View::Headers, ext.as_str(), &**headers));
+    }
+    out
+}
+
+/// A new file of `encoded` starting at `record`, with its keys and headers files; a tombstone
+/// partition's file is its keys file, with its headers file beside it.
+fn open_object(
+    encoded: &str,
+    record: &SinkRecord,
+    tombstone: bool,
+    config: &S3SinkConfig,
+    settings: &FormatSettings,
+) -> Result<OpenObject, TaskError> {
+    let dir = Partitioner::path(&record.topic, encoded, &config.layout.directory_delim);
+    let file_key = |ext: &str| config.layout.key(&dir, &record.topic, record.kafka_partition, record.kafka_offset, ext);
+    let mut files = companions(config, settings);
+    let mut object = if tombstone {
+        // config refuses `write` without keys files, so the first companion is the keys file
+        let (view, ext, format) = files.remove(0);
+        let first = view.of(record, format.format == Format::Parquet).map_err(TaskError::fatal)?;
+        let mut object = OpenObject::new(file_key(ext), FileEncoder::open(format, &first).map_err(TaskError::fatal)?);
+        object.main = Some(view);
+        object
+    } else {
+        OpenObject::new(file_key(&config.extension), FileEncoder::open(settings, record).map_err(TaskError::fatal)?)
+    };
+    for (view, ext, format) in files {
+        let first = view.of(record, format.format == Format::Parquet).map_err(TaskError::fatal)?;
+        let encoder = FileEncoder::open(format, &first).map_err(TaskError::fatal)?;
+        object.companions.push((view, OpenObject::new(file_key(ext), encoder)));
+    }
+    Ok(object)
 }
 
 /// A cut file on its way to S3.
@@ -188,12 +233,26 @@ impl TopicPartitionWriter {
         settings: &FormatSettings,
     ) -> Result<bool, TaskError> {
         let partitioner = &config.partitioner;
-        let delim = &config.layout.directory_delim;
-        let encoded = partitioner
-            .encode(record, now, delim)
-            .map_err(|e| TaskError::fatal(format!("cannot partition record {}: {e}", at(record))))?;
-        let timestamp = partitioner.timestamp(record, now).map_err(|e| TaskError::fatal(e.to_string()))?;
-        let new_schema = self.open.get(&encoded).is_some_and(|o| !o.encoder.accepts(record.value_schema.as_ref()));
+        // `behavior.on.null.values=write`: a tombstone goes to the tombstone partition, where a
+        // file holds only keys (and headers), as Confluent's TombstoneSupportedPartitioner
+        let tombstone = record.value.is_null() && config.null_values == NullValues::Write;
+        let (encoded, timestamp) = if tombstone {
+            let at_time = partitioner.timestamp(record, now).unwrap_or(Some(record.timestamp.unwrap_or(now)));
+            (config.tombstone_partition.clone(), at_time)
+        } else {
+            let encoded = partitioner
+                .encode(record, now, &config.layout.directory_delim)
+                .map_err(|e| TaskError::fatal(format!("cannot partition record {}: {e}", at(record))))?;
+            (encoded, partitioner.timestamp(record, now).map_err(|e| TaskError::fatal(e.to_string()))?)
+        };
+        let new_schema = match self.open.get(&encoded) {
+            Some(o) if o.main.is_some() => {
+                let view = o.main.and_then(|v| v.of(record, o.encoder.is_parquet()).ok());
+                !o.encoder.accepts(view.and_then(|v| v.value_schema).as_ref())
+            }
+            Some(o) => !o.encoder.accepts(record.value_schema.as_ref()),
+            None => false,
+        };
         let step = self.files.write(&encoded, record.kafka_offset, timestamp, new_schema);
         let cut = !step.commit_before.is_empty() || !step.commit_after.is_empty();
         if !step.commit_before.is_empty() {
@@ -203,37 +262,28 @@ impl TopicPartitionWriter {
         let object = match self.open.entry(encoded) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
-                let dir = Partitioner::path(&record.topic, v.key(), delim);
-                let key = config.layout.key(
-                    &dir,
-                    &record.topic,
-                    record.kafka_partition,
-                    record.kafka_offset,
-                    &config.extension,
-                );
-                let encoder = FileEncoder::open(settings, record).map_err(TaskError::fatal)?;
-                let mut object = OpenObject::new(key, encoder);
-                if let (Some((_, ext)), Some(keys)) = (&config.keys, &settings.keys) {
-                    let key = config.layout.key(&dir, &record.topic, record.kafka_partition, record.kafka_offset, ext);
-                    let encoder = FileEncoder::open(keys, &key_view(record)).map_err(TaskError::fatal)?;
-                    object.keys = Some(Box::new(OpenObject::new(key, encoder)));
-                }
+                let object = open_object(v.key(), record, tombstone, config, settings)?;
                 v.insert(object)
             }
         };
-        // Confluent's check, before anything is written: the value and keys files stay aligned
-        if object.keys.is_some() && record.key.is_null() {
-            return Err(TaskError::fatal(format!(
-                "record {}: key cannot be null with store.kafka.keys=true",
-                at(record)
-            )));
+        let main = match object.main {
+            None => None,
+            Some(view) => Some(view.of(record, object.encoder.is_parquet()).map_err(TaskError::fatal)?),
+        };
+        // Confluent's checks and views, before anything is written: the files stay aligned
+        if let Some(view) = object.main {
+            view.check(record).map_err(TaskError::fatal)?;
         }
-        object.encoder.write(record).map_err(TaskError::fatal)?;
-        if let Some(keys) = object.keys.as_mut() {
-            keys.encoder.write(&key_view(record)).map_err(TaskError::fatal)?;
+        let mut views = Vec::with_capacity(object.companions.len());
+        for (view, c) in &object.companions {
+            view.check(record).map_err(TaskError::fatal)?;
+            views.push(view.of(record, c.encoder.is_parquet()).map_err(TaskError::fatal)?);
         }
-        let part_due = object.encoder.encoded_bytes() >= config.part_size
-            || object.keys.as_ref().is_some_and(|k| k.encoder.encoded_bytes() >= config.part_size);
+        object.encoder.write(main.as_ref().unwrap_or(record)).map_err(TaskError::fatal)?;
+        for ((_, c), view) in object.companions.iter_mut().zip(&views) {
+            c.encoder.write(view).map_err(TaskError::fatal)?;
+        }
+        let part_due = object.part_due(config.part_size);
         self.last_written = Some(record.kafka_offset);
         self.next_offset = Some(record.kafka_offset + 1);
         self.last_record_ms = now;
@@ -318,8 +368,8 @@ impl TopicPartitionWriter {
     pub async fn upload(&mut self, storage: &Storage, part_size: usize) -> Result<(), StorageError> {
         for o in self.open.values_mut() {
             o.upload_part(storage, part_size).await?;
-            if let Some(keys) = o.keys.as_mut() {
-                keys.upload_part(storage, part_size).await?;
+            for (_, c) in o.companions.iter_mut() {
+                c.upload_part(storage, part_size).await?;
             }
         }
         while let Some(rotation) = self.closing.front_mut() {

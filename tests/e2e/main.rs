@@ -28,6 +28,7 @@ mod private_mariadb;
 mod private_postgres;
 mod rest_api;
 mod rest_tls;
+mod s3_headers;
 mod s3_sink;
 mod s3_store;
 mod secrets;

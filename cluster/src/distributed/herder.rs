@@ -334,6 +334,12 @@ impl Herder for DistributedHerder {
             is_leader: Some(group.is_leader),
             generation: group.generation,
             rebalancing: Some(group.rebalancing),
+            broker: Some(match &group.coordinator_lost {
+                None => "reachable (the group coordinator answers)".to_owned(),
+                Some((since, error)) => {
+                    format!("not answering for {} s: {error}", since.elapsed().map(|d| d.as_secs()).unwrap_or_default())
+                }
+            }),
         }
     }
 

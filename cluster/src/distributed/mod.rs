@@ -80,6 +80,8 @@ pub(crate) struct GroupView {
     pub protocol: Option<ConnectProtocol>,
     /// The generation of the last assignment applied.
     pub generation: Option<i32>,
+    /// Since when the group coordinator (the broker) has not answered, and its last error.
+    pub coordinator_lost: Option<(std::time::SystemTime, String)>,
     /// The leader only: each member's URL and what it runs after the last assignment.
     pub owners: BTreeMap<String, Work>,
 }
@@ -353,9 +355,10 @@ impl DistributedWorker {
                     Ok(()) => {
                         failures.succeed();
                         self.out_of_contact = None;
+                        self.shared.group.write().unwrap().coordinator_lost = None;
                     }
                     Err(e) if e.is_retriable() => {
-                        self.lost_contact().await;
+                        self.lost_contact(&e.to_string()).await;
                         let wait = failures.fail();
                         warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "cannot take part in the group; retrying");
                         self.shared.group.write().unwrap().rebalancing = true;
@@ -403,15 +406,20 @@ impl DistributedWorker {
             Err(e) => {
                 warn!(error = %e, "heartbeat failed; rejoining");
                 self.need_join = true;
-                self.lost_contact().await;
+                self.lost_contact(&e.to_string()).await;
             }
         }
     }
 
     /// The coordinator did not answer: once that has lasted `session.timeout.ms`, the group has
     /// given this worker's work to the others, so it stops running it (each task commits).
-    async fn lost_contact(&mut self) {
+    async fn lost_contact(&mut self, error: &str) {
         let since = *self.out_of_contact.get_or_insert_with(Instant::now);
+        {
+            let mut group = self.shared.group.write().unwrap();
+            let first = group.coordinator_lost.as_ref().map_or_else(std::time::SystemTime::now, |(t, _)| *t);
+            group.coordinator_lost = Some((first, error.to_owned()));
+        }
         if since.elapsed() >= self.settings.session_timeout && !self.assignment.is_empty() {
             warn!(
                 for_s = since.elapsed().as_secs(),

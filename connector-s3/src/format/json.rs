@@ -82,6 +82,7 @@ pub(crate) mod tests {
             parquet_row_group_bytes: 1 << 20,
             connect_meta_data: true,
             keys: None,
+            headers: None,
         }
     }
 

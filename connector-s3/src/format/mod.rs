@@ -137,6 +137,8 @@ pub struct FormatSettings {
     pub connect_meta_data: bool,
     /// `store.kafka.keys`: the keys files' settings (their format in `format`).
     pub keys: Option<Box<FormatSettings>>,
+    /// `store.kafka.headers`: the headers files' settings.
+    pub headers: Option<Box<FormatSettings>>,
 }
 
 impl FormatSettings {
@@ -152,9 +154,12 @@ impl FormatSettings {
             parquet_row_group_bytes: c.parquet_row_group_bytes,
             connect_meta_data: c.connect_meta_data,
             keys: None,
+            headers: None,
         };
         let keys = c.keys.as_ref().map(|(format, _)| Box::new(FormatSettings { format: *format, ..value.clone() }));
-        FormatSettings { keys, ..value }
+        let headers =
+            c.headers.as_ref().map(|(format, _)| Box::new(FormatSettings { format: *format, ..value.clone() }));
+        FormatSettings { keys, headers, ..value }
     }
 }
 
@@ -175,6 +180,10 @@ impl FileEncoder {
             Format::Avro => FileEncoder::Avro(Box::new(avro::AvroFile::new(settings, first)?)),
             Format::Parquet => FileEncoder::Parquet(Box::new(parquet::ParquetFile::new(settings, first)?)),
         })
+    }
+
+    pub fn is_parquet(&self) -> bool {
+        matches!(self, FileEncoder::Parquet(_))
     }
 
     pub fn write(&mut self, record: &SinkRecord) -> Result<(), FormatError> {

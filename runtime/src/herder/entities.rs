@@ -159,6 +159,9 @@ pub struct ClusterInfo {
     pub generation: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rebalancing: Option<bool>,
+    /// Whether the broker answers, where the worker knows (a cluster's group coordinator).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broker: Option<String>,
 }
 
 #[cfg(test)]

@@ -185,6 +185,7 @@ pub trait Herder: Send + Sync + 'static {
             is_leader: None,
             generation: None,
             rebalancing: None,
+            broker: None,
         }
     }
     /// Prometheus text of this worker's counters.

@@ -25,11 +25,11 @@ pub(super) async fn list(AxumState(rest): AxumState<Rest>) -> Json<Value> {
 }
 
 /// Kafka's `ConfigKeyInfo`. sluice's key docs carry no type or importance: every key is shown as
-/// a `STRING` of `MEDIUM` importance.
+/// a `STRING` of `MEDIUM` importance, except secrets, which are `PASSWORD` as in Kafka.
 fn definition(group: &str, order: usize, k: &KeyDoc) -> Value {
     json!({
         "name": k.name,
-        "type": "STRING",
+        "type": if crate::config::is_secret_key(k.name) { "PASSWORD" } else { "STRING" },
         "required": k.default.is_none() && matches!(k.name, "name" | "connector.class"),
         "default_value": k.default,
         "importance": "MEDIUM",

@@ -194,6 +194,14 @@ const Console = (() => {
       facts.push(['Leader', cluster.leader || 'none yet'], ['Generation', cluster.generation ?? '—'],
         ['Group', cluster.group_id || '—']);
     }
+    // the workers the statuses name (Kafka's REST API lists no group members)
+    const workers = new Set();
+    for (const entry of Object.values(list)) {
+      const st = entry.status || {};
+      if (st.connector && st.connector.worker_id) workers.add(st.connector.worker_id);
+      for (const t of st.tasks || []) if (t.worker_id) workers.add(t.worker_id);
+    }
+    if (cluster.mode !== 'standalone') facts.push(['Workers running work', [...workers].sort().join(', ') || 'none yet']);
     facts.push(['Kafka cluster', info.kafka_cluster_id || 'not reported'],
       ['Worker health', `${health.status || '?'}${health.message ? ': ' + health.message : ''}`]);
     if (cluster.broker) facts.push(['Broker', cluster.broker]);

@@ -118,6 +118,7 @@ const ConsoleForm = (() => {
   function field(d, value) {
     const id = 'field-' + d.name.replace(/[^A-Za-z0-9_-]/g, '_');
     const input = h('input', { id, name: d.name, 'data-key': d.name, autocomplete: 'off',
+      type: d.type === 'PASSWORD' ? 'password' : 'text',
       placeholder: d.default_value === null || d.default_value === undefined ? '' : `default: ${d.default_value}`,
       'aria-describedby': id + '-doc ' + id + '-error' });
     if (value !== undefined) input.value = value;
