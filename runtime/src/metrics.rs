@@ -14,6 +14,7 @@ pub const COMMIT_FAILURES: &str = "sluice_task_offset_commit_failures_total";
 pub const COMMIT_SECONDS: &str = "sluice_task_last_offset_commit_seconds";
 pub const RUNNING: &str = "sluice_task_running";
 pub const SINK_OFFSET: &str = "sluice_sink_committed_offset";
+pub const SINK_END: &str = "sluice_sink_end_offset";
 
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
@@ -55,21 +56,28 @@ pub fn render(state: &WorkerState) -> String {
             }
         }
     }
-    let _ = writeln!(
-        out,
-        "# HELP {SINK_OFFSET} The next offset committed for the sink's group.\n# TYPE {SINK_OFFSET} gauge"
-    );
-    for c in &connectors {
-        for t in &c.tasks() {
-            for (tp, offset) in t.committed.lock().unwrap().iter() {
-                let _ = writeln!(
-                    out,
-                    "{SINK_OFFSET}{{connector=\"{}\",task=\"{}\",topic=\"{}\",partition=\"{}\"}} {offset}",
-                    escape(&c.name),
-                    t.id,
-                    escape(&tp.topic),
-                    tp.partition
-                );
+    let sink_families: [(&str, &str); 2] = [
+        (SINK_OFFSET, "The next offset committed for the sink's group."),
+        (
+            SINK_END,
+            "The partition's end offset (high watermark) as the broker last reported it to the sink's consumer.",
+        ),
+    ];
+    for (name, help) in sink_families {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for c in &connectors {
+            for t in &c.tasks() {
+                let offsets = if name == SINK_OFFSET { &t.committed } else { &t.end_offsets };
+                for (tp, offset) in offsets.lock().unwrap().iter() {
+                    let _ = writeln!(
+                        out,
+                        "{name}{{connector=\"{}\",task=\"{}\",topic=\"{}\",partition=\"{}\"}} {offset}",
+                        escape(&c.name),
+                        t.id,
+                        escape(&tp.topic),
+                        tp.partition
+                    );
+                }
             }
         }
     }

@@ -256,6 +256,8 @@ async fn scenario(c: &Client, dir: &Dir, port: u16) {
 
     // a connector whose task fails shows the trace
     failing_task(c, dir, port, &base).await;
+    // a sink's lag: the broker's end offsets less the committed offsets (or why not)
+    sink_lag(c, dir, port, &base, &topic).await;
 
     // stop → reset offsets → resume: the file is read again from its start
     c.goto(&format!("{base}#/connector/{name}")).await.unwrap();
@@ -321,6 +323,29 @@ async fn failing_task(c: &Client, dir: &Dir, port: u16, base: &str) {
     assert_eq!(text_of(c, "tr[data-task='0'] .state").await.as_deref(), Some("FAILED"));
     screenshot(c, "connector-failed").await;
     assert_eq!(request(port, "DELETE", &format!("/connectors/{bad}")).0, 204);
+}
+
+async fn sink_lag(c: &Client, dir: &Dir, port: u16, base: &str, topic: &str) {
+    let sink = unique("console-sink");
+    let body = json!({"name": sink, "config": {
+        "connector.class": "FileStreamSink", "file": dir.path("out.txt").display().to_string(), "topics": topic,
+    }});
+    assert_eq!(request_with(port, "POST", "/connectors", &body.to_string()).0, 201);
+    c.goto(base).await.unwrap();
+    let lag = eventually(c, "the sink's lag", Duration::from_secs(60), || async {
+        text_of(c, &format!("td[data-lag='{sink}']")).await.filter(|t| t != "—" && !t.is_empty())
+    })
+    .await;
+    assert!(lag == "unreliable" || lag.replace(',', "").parse::<u64>().is_ok(), "{lag}");
+    screenshot(c, "overview-sink-lag").await;
+    c.goto(&format!("{base}#/connector/{sink}")).await.unwrap();
+    let cell = eventually(c, "the partition's lag", Duration::from_secs(30), || async {
+        text_of(c, &format!("td[data-lag='{topic}-0']")).await.filter(|t| !t.is_empty())
+    })
+    .await;
+    assert!(cell.starts_with("unreliable") || cell.parse::<u64>().is_ok(), "{cell}");
+    screenshot(c, "connector-sink").await;
+    assert_eq!(request(port, "DELETE", &format!("/connectors/{sink}")).0, 204);
 }
 
 /// Every address the page fetched (the Resource Timing entries of its one document).

@@ -165,6 +165,8 @@ pub fn consumer_config(
         // (default 1 s), which cut sink throughput to a sixth; the Java consumer fetches again as
         // soon as its buffer drains
         .set("fetch.queue.backoff.ms", "20")
+        // the partitions' end offsets as the broker reports them (for the lag in /metrics)
+        .set("statistics.interval.ms", "5000")
         .set("log_level", "4");
     apply(&mut cfg, &[&worker.consumer, &cc.consumer_overrides], "consumer")?;
     Ok(cfg)

@@ -44,6 +44,8 @@ enum Event {
 struct RebalanceContext {
     events: Mutex<Vec<Event>>,
     owner: clients::ClientOwner,
+    /// Each fetched partition's end offset (high watermark), from librdkafka's statistics.
+    end_offsets: Mutex<OffsetMap>,
 }
 
 fn partitions(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
@@ -57,6 +59,17 @@ impl ClientContext for RebalanceContext {
     }
     fn log(&self, level: rdkafka::config::RDKafkaLogLevel, facility: &str, message: &str) {
         self.owner.log(level, facility, message);
+    }
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        let mut ends = self.end_offsets.lock().unwrap();
+        for (topic, t) in &statistics.topics {
+            for (partition, p) in &t.partitions {
+                // -1 is librdkafka's unassigned partition; a negative offset is not known yet
+                if *partition >= 0 && p.hi_offset >= 0 {
+                    ends.insert(TopicPartition { topic: topic.as_str().into(), partition: *partition }, p.hi_offset);
+                }
+            }
+        }
     }
 }
 
@@ -181,7 +194,11 @@ struct Loop<'a, T: SinkTask> {
 pub async fn run<T: SinkTask>(ctx: TaskContext, mut task: T) -> Result<(), TaskError> {
     let consumer: SinkConsumer = clients::consumer_config(&ctx.worker, &ctx.connector, ctx.task_id)
         .map_err(TaskError::fatal)?
-        .create_with_context(RebalanceContext { events: Mutex::default(), owner: clients::ClientOwner::of(&ctx) })
+        .create_with_context(RebalanceContext {
+            events: Mutex::default(),
+            owner: clients::ClientOwner::of(&ctx),
+            end_offsets: Mutex::default(),
+        })
         .map_err(|e| TaskError::fatal(format!("cannot create the consumer: {}", clients::redacted(e))))?;
     let consumer = Arc::new(consumer);
     let mut subscription = Subscription::new(&ctx);
@@ -370,6 +387,12 @@ impl<T: SinkTask> Loop<'_, T> {
     async fn commit(&mut self) -> Result<(), TaskError> {
         if self.current.is_empty() {
             return Ok(());
+        }
+        {
+            let ends = self.consumer.context().end_offsets.lock().unwrap();
+            let mut shown = self.ctx.status.end_offsets.lock().unwrap();
+            shown.clear();
+            shown.extend(ends.iter().filter(|(tp, _)| self.current.contains_key(tp)).map(|(tp, o)| (tp.clone(), *o)));
         }
         let durable = self.task.pre_commit(&self.current).await?;
         if let Some(dlq) = &self.dead_letters {

@@ -78,6 +78,8 @@ pub struct TaskStatus {
     pub last_commit_us: AtomicU64,
     /// Sinks: the offsets last committed to the group.
     pub committed: Mutex<OffsetMap>,
+    /// Sinks: each assigned partition's end offset as the broker last reported it.
+    pub end_offsets: Mutex<OffsetMap>,
 }
 
 impl TaskStatus {
@@ -93,6 +95,7 @@ impl TaskStatus {
             commit_failures: AtomicU64::new(0),
             last_commit_us: AtomicU64::new(0),
             committed: Mutex::new(OffsetMap::new()),
+            end_offsets: Mutex::new(OffsetMap::new()),
             reporter: None,
         }
     }

@@ -51,6 +51,8 @@ const Console = (() => {
 
   // ---- throughput: counters from /metrics, sampled at each refresh, kept for 15 minutes ----
   const samples = new Map(); // "connector/task" -> [[ms, records], ...]
+  const endOffsets = new Map(); // connector -> Map("topic-partition" -> end offset the broker reported)
+  const committedOffsets = new Map(); // connector -> Map("topic-partition" -> committed offset)
   let metricsServed = true;
   async function sampleMetrics() {
     if (!metricsServed) return;
@@ -62,7 +64,19 @@ const Console = (() => {
     } catch (_) { return; }
     const now = Date.now();
     const re = /^sluice_task_records_total\{connector="((?:[^"\\]|\\.)*)",task="(\d+)"[^}]*\} (\d+)/;
+    const end = /^sluice_sink_(end|committed)_offset\{connector="((?:[^"\\]|\\.)*)",task="\d+",topic="((?:[^"\\]|\\.)*)",partition="(\d+)"\} (-?\d+)/;
+    const unescape = (s) => s.replace(/\\(.)/g, '$1');
+    endOffsets.clear();
+    committedOffsets.clear();
     for (const line of text.split('\n')) {
+      const e = end.exec(line);
+      if (e) {
+        const into = e[1] === 'end' ? endOffsets : committedOffsets;
+        const name = unescape(e[2]);
+        if (!into.has(name)) into.set(name, new Map());
+        into.get(name).set(`${unescape(e[3])}-${e[4]}`, Number(e[5]));
+        continue;
+      }
       const m = re.exec(line);
       if (!m) continue;
       const key = m[1].replace(/\\(.)/g, '$1') + '/' + m[2];
@@ -174,7 +188,8 @@ const Console = (() => {
           h('div', { class: 'scroll' }, h('table', { id: 'connectors' },
             h('thead', {}, h('tr', {},
               h('th', {}, 'Name'), h('th', {}, 'Type'), h('th', { class: 'hide-narrow' }, 'Class'),
-              h('th', {}, 'State'), h('th', {}, 'Tasks'), h('th', { class: 'num' }, 'Records/s'))),
+              h('th', {}, 'State'), h('th', {}, 'Tasks'), h('th', { class: 'num' }, 'Records/s'),
+              h('th', { class: 'num', title: 'sinks: the broker\'s end offsets less the committed offsets' }, 'Sink lag'))),
             h('tbody', {}))),
           h('p', { class: 'muted', id: 'lag-note' })));
     }
@@ -213,19 +228,21 @@ const Console = (() => {
       const info = list[name].info || { config: {}, type: status.type };
       const type = status.type || info.type || '';
       return { name, type, cls: (info.config || {})['connector.class'] || '', state: status.connector.state,
-        tasks: status.tasks || [], rate: connectorRate(name, status.tasks || []) };
+        tasks: status.tasks || [], rate: connectorRate(name, status.tasks || []),
+        lag: type === 'sink' ? sinkLag(name) : '' };
     });
     update(document.querySelector('#connectors tbody'), JSON.stringify(rows), () => rows.length
       ? rows.map((r) => h('tr', { 'data-connector': r.name },
         h('td', {}, h('a', { href: '#/connector/' + enc(r.name) }, r.name)),
         h('td', {}, r.type), h('td', { class: 'hide-narrow' }, shortClass(r.cls)),
         h('td', {}, badge(r.state)), h('td', {}, taskCounts(r.tasks)),
-        h('td', { class: 'num', 'data-rate': r.name }, formatRate(r.rate))))
-      : h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No connectors yet. ',
+        h('td', { class: 'num', 'data-rate': r.name }, formatRate(r.rate)),
+        h('td', { class: 'num', 'data-lag': r.name }, r.lag)))
+      : h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No connectors yet. ',
         h('a', { href: '#/new' }, 'Create one'), '.')));
     document.getElementById('lag-note').textContent = metricsServed
-      ? 'Records/s are measured by this page from the worker\'s counters while it is open. Sink lag is not shown: the test broker\'s watermarks are not reliable enough to subtract from.'
-      : 'This worker serves no /metrics, so records per second are not shown.';
+      ? 'Records/s are measured by this page from the worker\'s counters while it is open. Sink lag is the broker\'s end offsets less the committed offsets, for the sink tasks of this worker; "unreliable" where the broker reports an end offset below a committed one.'
+      : 'This worker serves no /metrics, so records per second and sink lag are not shown.';
   }
 
   // ---- connector page ----
@@ -284,7 +301,8 @@ const Console = (() => {
           h('pre', { class: 'trace', 'data-trace': t.id }, t.trace))) : null,
       ])
       : h('tr', {}, h('td', { colspan: 6, class: 'muted' }, state === 'STOPPED' ? 'Stopped: no tasks.' : 'No tasks yet.')));
-    update(document.getElementById('offsets'), JSON.stringify(offsets), () => renderOffsets(offsets, status.type));
+    const ends = [...(endOffsets.get(name) || new Map())];
+    update(document.getElementById('offsets'), JSON.stringify([offsets, ends]), () => renderOffsets(offsets, status.type, name));
     update(document.getElementById('topics'), JSON.stringify(topics), () => {
       if (topics.error) return h('p', { class: 'muted' }, topics.error);
       const list = (topics[name] || {}).topics || [];
@@ -295,16 +313,47 @@ const Console = (() => {
       keys.map((k) => h('tr', {}, h('td', { class: 'key' }, k), h('td', { class: 'value', 'data-key': k }, config[k]))));
   }
 
-  function renderOffsets(offsets, type) {
+  // a sink partition's lag: the broker's end offset less the committed offset, or why not
+  function lagOf(name, tp, committed) {
+    const end = (endOffsets.get(name) || new Map()).get(tp);
+    if (end === undefined) return { end: null, text: metricsServed ? 'not reported yet' : 'not reported by this worker' };
+    if (end < committed) return { end, text: 'unreliable: the broker reports an end below the committed offset' };
+    return { end, lag: end - committed, text: String(end - committed) };
+  }
+  // the sum of a sink's partition lags from this worker's counters, when each one is believable
+  function sinkLag(name) {
+    const committed = committedOffsets.get(name);
+    if (!committed || !committed.size) return '—';
+    let total = 0;
+    for (const [tp, offset] of committed) {
+      const l = lagOf(name, tp, offset);
+      if (l.lag === undefined) return l.end === null ? '—' : 'unreliable';
+      total += l.lag;
+    }
+    return total.toLocaleString('en');
+  }
+
+  function renderOffsets(offsets, type, name) {
     if (offsets.error) return h('p', { class: 'muted' }, offsets.error);
     const list = offsets.offsets || [];
     if (!list.length) return h('p', { class: 'muted' }, 'none committed yet');
-    const sink = type === 'sink';
+    if (type !== 'sink') {
+      return h('div', { class: 'scroll' }, h('table', { id: 'offsets-table' },
+        h('thead', {}, h('tr', {}, h('th', {}, 'Partition'), h('th', {}, 'Offset'))),
+        h('tbody', {}, list.map((o) => h('tr', {},
+          h('td', { class: 'value' }, JSON.stringify(o.partition)), h('td', { class: 'value' }, JSON.stringify(o.offset)))))));
+    }
     return h('div', { class: 'scroll' }, h('table', { id: 'offsets-table' },
-      h('thead', {}, h('tr', {}, h('th', {}, sink ? 'Topic partition' : 'Partition'), h('th', {}, sink ? 'Committed offset' : 'Offset'))),
-      h('tbody', {}, list.map((o) => h('tr', {},
-        h('td', { class: 'value' }, sink ? `${o.partition.kafka_topic}-${o.partition.kafka_partition}` : JSON.stringify(o.partition)),
-        h('td', { class: 'value' }, sink ? String(o.offset && o.offset.kafka_offset) : JSON.stringify(o.offset)))))));
+      h('thead', {}, h('tr', {}, h('th', {}, 'Topic partition'), h('th', { class: 'num' }, 'Committed offset'),
+        h('th', { class: 'num' }, 'End offset (broker)'), h('th', { class: 'num' }, 'Lag'))),
+      h('tbody', {}, list.map((o) => {
+        const tp = `${o.partition.kafka_topic}-${o.partition.kafka_partition}`;
+        const lag = lagOf(name, tp, o.offset.kafka_offset);
+        return h('tr', { 'data-tp': tp },
+          h('td', { class: 'value' }, tp), h('td', { class: 'num' }, String(o.offset.kafka_offset)),
+          h('td', { class: 'num' }, lag.end === null ? '—' : String(lag.end)),
+          h('td', { class: 'num', 'data-lag': tp }, lag.text));
+      }))));
   }
 
   function renderActions(name, state, status) {
