@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use runtime::config::{ConfigReader, Password};
 use runtime::KeyDoc;
 
+use crate::compatibility::Compatibility;
 use crate::object_key::{extension, KeyLayout};
 use crate::partitioner::{Partitioner, TimestampExtractor};
 use crate::path_format::PathFormat;
@@ -101,7 +102,11 @@ pub const KEYS: &[KeyDoc] = &[
         default: Some("-1"),
         doc: "a new encoded partition past this rotates",
     },
-    KeyDoc { name: "schema.compatibility", default: Some("NONE"), doc: "NONE: a new value schema rotates the file" },
+    KeyDoc {
+        name: "schema.compatibility",
+        default: Some("NONE"),
+        doc: "NONE: a new value schema rotates the file; BACKWARD/FULL: a higher version rotates, an older record is projected; FORWARD: the reverse",
+    },
     KeyDoc { name: "connect.meta.data", default: Some("true"), doc: "connect.* properties in Avro schemas" },
     KeyDoc {
         name: "s3.memory.budget.bytes",
@@ -205,6 +210,8 @@ pub struct S3SinkConfig {
     pub layout: KeyLayout,
     pub partitioner: Partitioner,
     pub null_values: NullValues,
+    /// `schema.compatibility`.
+    pub compatibility: Compatibility,
     /// `tombstone.encoded.partition`: where `behavior.on.null.values=write` puts tombstones.
     pub tombstone_partition: String,
     pub json_decimal: runtime::convert::DecimalFormat,
@@ -313,7 +320,8 @@ impl S3SinkConfig {
         let rotate_idle_ms = positive(r.int_in("rotate.idle.ms", -1, -1, i64::MAX));
         let parquet_row_group_bytes =
             r.int_in("parquet.row.group.size.bytes", 16 * 1024 * 1024, 1024, i32::MAX as i64) as usize;
-        r.one_of("schema.compatibility", "NONE", &["NONE"]);
+        let compatibility =
+            Compatibility::parse(r.one_of("schema.compatibility", "NONE", &["NONE", "BACKWARD", "FORWARD", "FULL"]));
         let (assume_role, ca_pem) = credentials_and_trust(r, endpoint.as_deref());
         refuse_unsupported(r);
         let schedule_zone = rotate_schedule_interval_ms.and_then(|_| schedule_zone(r));
@@ -364,6 +372,7 @@ impl S3SinkConfig {
             layout,
             partitioner: partitioner?,
             null_values,
+            compatibility,
             tombstone_partition,
             json_decimal,
             path_style,

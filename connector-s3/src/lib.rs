@@ -27,6 +27,7 @@
 //! large files upload parts while they are written, and when the budget is still exceeded the
 //! largest open files are cut early.
 
+pub mod compatibility;
 pub mod config;
 pub mod connector;
 pub mod format;

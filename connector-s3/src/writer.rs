@@ -16,6 +16,7 @@ use bytes::Bytes;
 use runtime::{SinkRecord, TaskError, TopicPartition};
 use tracing::{debug, info, warn};
 
+use crate::compatibility::{Compatibility, Step};
 use crate::config::{Format, NullValues, S3SinkConfig};
 use crate::format::{at, FileEncoder, FormatSettings};
 use crate::partitioner::Partitioner;
@@ -37,6 +38,8 @@ struct OpenObject {
     /// What the file holds of each record: the record itself (`None`), or its key for a file
     /// of the tombstone partition.
     main: Option<View>,
+    /// The value schema of the file's first record (`schema.compatibility` compares with it).
+    schema: Option<runtime::data::Schema>,
     /// `store.kafka.keys` / `store.kafka.headers`: the files of this file's record keys
     /// (`<name>.keys<ext>`) and headers (`<name>.headers<ext>`), each with what it holds.
     companions: Vec<(View, OpenObject)>,
@@ -51,6 +54,7 @@ impl OpenObject {
             parts: Vec::new(),
             pending_part: None,
             main: None,
+            schema: None,
             companions: Vec::new(),
         }
     }
@@ -137,7 +141,10 @@ fn open_object(
         object.main = Some(view);
         object
     } else {
-        OpenObject::new(file_key(&config.extension), FileEncoder::open(settings, record).map_err(TaskError::fatal)?)
+        let encoder = FileEncoder::open(settings, record).map_err(TaskError::fatal)?;
+        let mut object = OpenObject::new(file_key(&config.extension), encoder);
+        object.schema = record.value_schema.clone();
+        object
     };
     for (view, ext, format) in files {
         let first = view.of(record, format.format == Format::Parquet).map_err(TaskError::fatal)?;
@@ -245,14 +252,27 @@ impl TopicPartitionWriter {
                 .map_err(|e| TaskError::fatal(format!("cannot partition record {}: {e}", at(record))))?;
             (encoded, partitioner.timestamp(record, now).map_err(|e| TaskError::fatal(e.to_string()))?)
         };
+        let mut projected = None;
         let new_schema = match self.open.get(&encoded) {
             Some(o) if o.main.is_some() => {
                 let view = o.main.and_then(|v| v.of(record, o.encoder.is_parquet()).ok());
                 !o.encoder.accepts(view.and_then(|v| v.value_schema).as_ref())
             }
+            Some(o) if config.compatibility != Compatibility::None => {
+                let step = config.compatibility.step(record.value_schema.as_ref(), &record.value, o.schema.as_ref());
+                match step.map_err(|e| TaskError::fatal(format!("record {}: {e}", at(record))))? {
+                    Step::NewFile => true,
+                    Step::Write => false,
+                    Step::Project(value) => {
+                        projected = Some(SinkRecord { value_schema: o.schema.clone(), value, ..record.clone() });
+                        false
+                    }
+                }
+            }
             Some(o) => !o.encoder.accepts(record.value_schema.as_ref()),
             None => false,
         };
+        let record = projected.as_ref().unwrap_or(record);
         let step = self.files.write(&encoded, record.kafka_offset, timestamp, new_schema);
         let cut = !step.commit_before.is_empty() || !step.commit_after.is_empty();
         if !step.commit_before.is_empty() {

@@ -15,7 +15,7 @@ use crate::s3_store::Bucket;
 
 const AVRO: &str = "io.confluent.connect.avro.AvroConverter";
 
-fn registry() -> String {
+pub(crate) fn registry() -> String {
     let url = std::env::var("SCHEMA_REGISTRY_URL").unwrap_or_else(|_| "http://127.0.0.1:8081".into());
     let port: u16 = url.rsplit(':').next().and_then(|p| p.trim_end_matches('/').parse().ok()).unwrap_or(8081);
     let up = std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).is_ok();

@@ -6,6 +6,7 @@
 mod harness;
 
 mod avro;
+mod avro_versions;
 mod binlog_cdc;
 mod binlog_cdc_options;
 mod broker_outage;

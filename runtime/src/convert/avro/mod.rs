@@ -373,10 +373,29 @@ impl AvroConverter {
         }
     }
 
-    /// The registry's schema `id`, parsed; an inner error for a schema sluice cannot read.
+    /// The registry's schema `id`, parsed; an inner error for a schema sluice cannot read. A
+    /// schema without `connect.version` takes its version under `subject` from the registry, as
+    /// Java's AvroConverter does (the S3 sink's `schema.compatibility` compares these versions);
+    /// a registry that cannot say leaves it without one.
     async fn fetch_schema(&self, id: i32, subject: &str) -> Result<Result<Read, ConvertError>, RegistryError> {
         let text = self.registry.schema_by_id(id, Some(subject)).await?;
-        Ok(read_schema(id, &text))
+        let mut read = match read_schema(id, &text) {
+            Ok(read) => read,
+            Err(e) => return Ok(Err(e)),
+        };
+        if read.connect.version.is_none() && !read.raw_bytes {
+            match self.registry.version_of(id, subject).await {
+                Ok(Some(v)) => read.connect = read.connect.to_builder().version(v).build(),
+                Ok(None) => {
+                    tracing::debug!(id, subject, "the schema is not a version of its subject: no Connect version")
+                }
+                Err(e @ RegistryError::Unavailable { .. }) => return Err(e),
+                Err(e) => {
+                    tracing::debug!(id, error = %e, "no version for the schema (the registry cannot list an id's versions)")
+                }
+            }
+        }
+        Ok(Ok(read))
     }
 }
 

@@ -172,6 +172,42 @@ impl Registry {
     }
 
     /// `GET /schemas/ids/{id}`: the schema text of `id`, which must be an Avro schema.
+    /// The version of schema `id` under `subject`, as the Java deserializer looks it up for
+    /// Connect: from `GET /schemas/ids/{id}/versions`, or else by reading the subject's versions
+    /// newest first (a registry that shares one id among subjects may list only the first).
+    pub async fn version_of(&self, id: i32, subject: &str) -> Result<Option<i32>, RegistryError> {
+        if let Some((_, v)) = self.versions_of(id).await?.into_iter().find(|(s, _)| s == subject) {
+            return Ok(Some(v));
+        }
+        let path = format!("subjects/{}/versions", client::encode_segment(subject));
+        let answer = self.call("GET", &path, None).await?;
+        let mut versions: Vec<i64> =
+            answer.as_array().map(|a| a.iter().filter_map(Json::as_i64).collect()).unwrap_or_default();
+        versions.sort_unstable_by(|a, b| b.cmp(a));
+        for v in versions.into_iter().take(100) {
+            let path = format!("subjects/{}/versions/{v}", client::encode_segment(subject));
+            if registered(&self.call("GET", &path, None).await?, &path, &self.urls[0])?.id == id {
+                return Ok(Some(v as i32));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The (subject, version) pairs holding schema `id` (`GET /schemas/ids/{id}/versions`).
+    pub async fn versions_of(&self, id: i32) -> Result<Vec<(String, i32)>, RegistryError> {
+        let path = format!("schemas/ids/{id}/versions");
+        let answer = self.call("GET", &path, None).await?;
+        Ok(answer
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| Some((i["subject"].as_str()?.to_owned(), i["version"].as_i64()? as i32)))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     pub async fn schema_by_id(&self, id: i32, subject: Option<&str>) -> Result<String, RegistryError> {
         let mut path = format!("schemas/ids/{id}?fetchMaxId=false");
         if let Some(s) = subject {
