@@ -24,6 +24,12 @@ fn bytes(b: &[u8], out: &mut Vec<u8>) {
 
 /// Appends `value`'s datum to `out`.
 pub fn write_datum(schema: &Schema, value: &Value, out: &mut Vec<u8>) -> Result<(), String> {
+    write_value(schema, value, false, out)
+}
+
+/// [`write_datum`]; with `enums` (`enhanced.avro.schema.support`), a string schema carrying an
+/// enum's symbols is written as that Avro enum (the symbol's index).
+pub fn write_value(schema: &Schema, value: &Value, enums: bool, out: &mut Vec<u8>) -> Result<(), String> {
     if schema.optional {
         let null_second = schema.default.as_ref().is_some_and(|d| *d != Value::Null);
         let (null, other) = if null_second { (1, 0) } else { (0, 1) };
@@ -33,7 +39,15 @@ pub fn write_datum(schema: &Schema, value: &Value, out: &mut Vec<u8>) -> Result<
         }
         long(other, out);
     }
-    write_base(schema, value, out)
+    write_base(schema, value, enums, out)
+}
+
+/// The index of `symbol` among the enum symbols `schema` carries, when it carries some.
+fn enum_index(schema: &Schema, symbol: &str) -> Option<Result<usize, String>> {
+    let prefix = format!("{}.", super::schema::ENUM_PARAM);
+    let mut symbols = schema.parameters.iter().filter(|(k, _)| k.starts_with(&prefix)).peekable();
+    symbols.peek()?;
+    Some(symbols.position(|(_, s)| s == symbol).ok_or_else(|| format!("{symbol:?} is not a symbol of the enum")))
 }
 
 fn fits(ty: Type, value: &Value) -> bool {
@@ -55,13 +69,13 @@ fn fits(ty: Type, value: &Value) -> bool {
     )
 }
 
-fn write_base(schema: &Schema, value: &Value, out: &mut Vec<u8>) -> Result<(), String> {
+fn write_base(schema: &Schema, value: &Value, enums: bool, out: &mut Vec<u8>) -> Result<(), String> {
     if !fits(schema.ty, value) {
         return Err(format!("a value {} for a {} schema", value.to_java_string(), schema.ty.json_name()));
     }
     match value {
         Value::Null => match &schema.default {
-            Some(d) if *d != Value::Null => return write_base(schema, d, out),
+            Some(d) if *d != Value::Null => return write_base(schema, d, enums, out),
             _ => return Err(format!("a null value for the required {} schema", schema.ty.json_name())),
         },
         Value::Boolean(b) => out.push(*b as u8),
@@ -71,7 +85,10 @@ fn write_base(schema: &Schema, value: &Value, out: &mut Vec<u8>) -> Result<(), S
         Value::Int64(n) | Value::Timestamp(n) => long(*n, out),
         Value::Float32(f) => out.extend_from_slice(&f.to_le_bytes()),
         Value::Float64(f) => out.extend_from_slice(&f.to_le_bytes()),
-        Value::String(s) => bytes(s.as_bytes(), out),
+        Value::String(s) => match enums.then(|| enum_index(schema, s)).flatten() {
+            Some(index) => long(index? as i64, out),
+            None => bytes(s.as_bytes(), out),
+        },
         Value::Bytes(b) => bytes(b, out),
         Value::Decimal(unscaled, scale) => {
             if *scale != schema.scale() {
@@ -84,7 +101,7 @@ fn write_base(schema: &Schema, value: &Value, out: &mut Vec<u8>) -> Result<(), S
             if !items.is_empty() {
                 long(items.len() as i64, out);
                 for v in items {
-                    write_datum(item, v, out)?;
+                    write_value(item, v, enums, out)?;
                 }
             }
             out.push(0);
@@ -101,9 +118,9 @@ fn write_base(schema: &Schema, value: &Value, out: &mut Vec<u8>) -> Result<(), S
                         let Value::String(k) = k else { return Err("a map key that is not a string".into()) };
                         bytes(k.as_bytes(), out);
                     } else {
-                        write_datum(ks, k, out)?;
+                        write_value(ks, k, enums, out)?;
                     }
-                    write_datum(vs, v, out)?;
+                    write_value(vs, v, enums, out)?;
                 }
             }
             out.push(0);
@@ -113,7 +130,7 @@ fn write_base(schema: &Schema, value: &Value, out: &mut Vec<u8>) -> Result<(), S
                 return Err("a struct whose fields differ from its schema's".into());
             }
             for (f, v) in schema.fields.iter().zip(&s.values) {
-                write_datum(&f.schema, v, out).map_err(|e| format!("field {}: {e}", f.name))?;
+                write_value(&f.schema, v, enums, out).map_err(|e| format!("field {}: {e}", f.name))?;
             }
         }
     }

@@ -81,6 +81,8 @@ pub struct AvroConverter {
     strategy: SubjectStrategy,
     meta: bool,
     scrub: bool,
+    /// `enhanced.avro.schema.support`: enums written back as Avro enums.
+    enhanced: bool,
     cache_size: usize,
     retry_wait: Duration,
     written: Vec<(Schema, Arc<Written>)>,
@@ -116,12 +118,7 @@ impl AvroConverter {
             headers.push((k, v));
         }
         let timeout = r.millis("http.read.timeout.ms", 60_000) + r.millis("http.connect.timeout.ms", 60_000);
-        r.accept(&[
-            "latest.compatibility.strict",
-            "max.schemas.per.subject",
-            "enhanced.avro.schema.support",
-            "max.retries",
-        ]);
+        r.accept(&["latest.compatibility.strict", "max.schemas.per.subject", "max.retries"]);
         let converter = AvroConverter {
             is_key,
             registry: Registry::new(&urls, auth, headers, timeout),
@@ -131,6 +128,7 @@ impl AvroConverter {
             strategy,
             meta: r.bool("connect.meta.data", true),
             scrub: r.bool("scrub.invalid.names", false),
+            enhanced: r.bool("enhanced.avro.schema.support", false),
             cache_size: r.int_in("schemas.cache.config", 1000, 1, i64::MAX) as usize,
             retry_wait: r.millis("retries.wait.ms", 1000),
             written: Vec::new(),
@@ -191,7 +189,10 @@ impl AvroConverter {
             self.written.insert(0, entry);
             return Ok(found);
         }
-        let json = FromConnect::new(self.meta).scrub_invalid_names(self.scrub).convert(schema);
+        let json = FromConnect::new(self.meta)
+            .scrub_invalid_names(self.scrub)
+            .enhanced_schema_support(self.enhanced)
+            .convert(schema);
         schema::parse(&json)
             .map_err(|e| ConvertError::Data { message: format!("cannot build the Avro schema: {e}") })?;
         let record_name = match &json {
@@ -253,7 +254,7 @@ impl AvroConverter {
                 out.extend_from_slice(b);
                 Ok(())
             }
-            None => encode::write_datum(schema, value, out),
+            None => encode::write_value(schema, value, self.enhanced, out),
         };
         written.map(|()| true).map_err(|message| {
             out.truncate(start);

@@ -23,7 +23,7 @@ pub const NAMESPACE: &str = "io.confluent.connect.avro";
 const DEFAULT_NAME: &str = "ConnectDefault";
 const DEFAULT_PRECISION: i64 = 64;
 pub const PRECISION_PARAM: &str = "connect.decimal.precision";
-const ENUM_PARAM: &str = "io.confluent.connect.avro.Enum";
+pub(crate) const ENUM_PARAM: &str = "io.confluent.connect.avro.Enum";
 const UNION_NAME: &str = "io.confluent.connect.avro.Union";
 const FIXED_SIZE_PARAM: &str = "connect.fixed.size";
 
@@ -37,6 +37,8 @@ pub struct SchemaError(pub String);
 pub struct FromConnect {
     meta: bool,
     scrub: bool,
+    /// `enhanced.avro.schema.support`: strings carrying enum symbols become Avro enums.
+    enums: bool,
     defaults: usize,
     map_entries: usize,
     /// Records already written, by full name, with the Connect schema they came from.
@@ -50,11 +52,19 @@ impl FromConnect {
         FromConnect {
             meta: connect_meta_data,
             scrub: false,
+            enums: false,
             defaults: 0,
             map_entries: 0,
             defined: HashMap::new(),
             namespace: Vec::new(),
         }
+    }
+
+    /// `enhanced.avro.schema.support=true`: a string schema that came from an Avro enum (its
+    /// `io.confluent.connect.avro.Enum` parameters) is written as that enum again.
+    pub fn enhanced_schema_support(mut self, enhanced: bool) -> FromConnect {
+        self.enums = enhanced;
+        self
     }
 
     /// `scrub.invalid.names=true`: characters Avro does not allow in names become `_`.
@@ -138,6 +148,9 @@ impl FromConnect {
                 self.props(schema, &mut o);
             }
             (Type::Map, _) => self.map(schema, &mut o),
+            (Type::String, _) if self.enums && schema.parameter(ENUM_PARAM).is_some() => {
+                return self.enumeration(schema)
+            }
             (ty, _) => {
                 let (avro, connect_type) = match ty {
                     Type::Int8 => ("int", Some("int8")),
@@ -160,6 +173,32 @@ impl FromConnect {
                 }
             }
         }
+        Json::Object(o)
+    }
+
+    /// An Avro enum from a string schema's enum parameters (named once, then referenced).
+    fn enumeration(&mut self, schema: &Schema) -> Json {
+        let full = schema.parameter(ENUM_PARAM).unwrap_or_default().to_owned();
+        let bare = schema.to_builder().optionality(false).without_default().build();
+        if self.defined.get(&full).is_some_and(|seen| *seen == bare) {
+            return json!(self.relative(&full));
+        }
+        self.defined.insert(full.clone(), bare);
+        let prefix = format!("{ENUM_PARAM}.");
+        let symbols: Vec<&str> =
+            schema.parameters.iter().filter(|(k, _)| k.starts_with(&prefix)).map(|(_, v)| v.as_str()).collect();
+        let (namespace, name) = full.rsplit_once('.').unwrap_or(("", full.as_str()));
+        let mut o = Map::new();
+        o.insert("type".into(), json!("enum"));
+        o.insert("name".into(), json!(name));
+        if self.namespace.last().map_or(!namespace.is_empty(), |enclosing| enclosing != namespace) {
+            o.insert("namespace".into(), json!(namespace));
+        }
+        o.insert("symbols".into(), json!(symbols));
+        if let Some(d) = &schema.doc {
+            o.insert("doc".into(), json!(d));
+        }
+        self.props(schema, &mut o);
         Json::Object(o)
     }
 
@@ -467,11 +506,16 @@ impl ToConnect {
                 for s in o.get("symbols").and_then(Json::as_array).into_iter().flatten().filter_map(Json::as_str) {
                     b = b.parameter(format!("{ENUM_PARAM}.{s}"), s);
                 }
+                // a named type: later uses may refer to it by name
+                self.named.insert(self.full_name(o), b.clone().build());
                 b
             }
             (Some("fixed"), _) => {
                 let size = o.get("size").and_then(Json::as_i64).unwrap_or(0);
-                Schema::builder(Type::Bytes).name(self.full_name(o)).parameter(FIXED_SIZE_PARAM, size.to_string())
+                let b =
+                    Schema::builder(Type::Bytes).name(self.full_name(o)).parameter(FIXED_SIZE_PARAM, size.to_string());
+                self.named.insert(self.full_name(o), b.clone().build());
+                b
             }
             (Some("array"), _) => {
                 let items = o.get("items").ok_or_else(|| SchemaError("an Avro array without items".into()))?;

@@ -324,3 +324,44 @@ mod cross_check {
         }
     }
 }
+
+/// `enhanced.avro.schema.support=true`: an Avro enum read as a Connect string (its symbols kept as
+/// parameters) is written back as the same enum, its value as the symbol's index; without it, a
+/// string.
+#[test]
+fn enhanced_schema_support_writes_enums_back_as_enums() {
+    let avro = json!({"type": "record", "name": "Shirt", "fields": [
+        {"name": "size", "type": {"type": "enum", "name": "shop.Size", "symbols": ["S", "M", "L"]}},
+        {"name": "alt", "type": "shop.Size"}
+    ]});
+    let connect = to_connect(&avro).unwrap();
+    let size = &connect.field("size").unwrap().schema;
+    assert_eq!(size.ty, Type::String);
+    let enhanced = FromConnect::new(false).enhanced_schema_support(true).convert(&connect);
+    assert_eq!(
+        enhanced["fields"][0]["type"],
+        json!({"type": "enum", "name": "Size", "namespace": "shop", "symbols": ["S", "M", "L"]})
+    );
+    assert_eq!(enhanced["fields"][1]["type"], json!("shop.Size"), "defined once, then referenced");
+    assert!(schema::parse(&enhanced).is_ok(), "{enhanced}: {:?}", schema::parse(&enhanced).err());
+    assert_eq!(FromConnect::new(false).convert(&connect)["fields"][0]["type"], json!("string"));
+    let mut row = Struct::new(connect.clone());
+    row.put("size", Value::String("M".into())).put("alt", Value::String("L".into()));
+    let mut out = Vec::new();
+    encode::write_value(&connect, &Value::Struct(row.clone()), true, &mut out).unwrap();
+    let parsed = schema::parse(&enhanced).unwrap();
+    let expected = apache_avro::to_avro_datum(
+        &parsed,
+        apache_avro::types::Value::Record(vec![
+            ("size".into(), apache_avro::types::Value::Enum(1, "M".into())),
+            ("alt".into(), apache_avro::types::Value::Enum(2, "L".into())),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(out, expected);
+    assert_eq!(out, [2, 4]);
+    let mut bad = row;
+    bad.put("size", Value::String("XL".into()));
+    let err = encode::write_value(&connect, &Value::Struct(bad), true, &mut Vec::new()).unwrap_err();
+    assert!(err.contains("\"XL\" is not a symbol"), "{err}");
+}
