@@ -327,23 +327,9 @@ impl S3SinkConfig {
         let schedule_zone = rotate_schedule_interval_ms.and_then(|_| schedule_zone(r));
         let partitioner = Self::partitioner(r, &layout.directory_delim);
         let extension = format_extension(format, gzip, &parquet_codec, &bytearray_extension);
-        let keys =
-            r.bool("store.kafka.keys", false).then(|| keys_format(r)).flatten().map(|f| {
-                (f, format!(".keys{}", format_extension(Some(f), gzip, &parquet_codec, &bytearray_extension)))
-            });
+        let ext = |f: Format| format_extension(Some(f), gzip, &parquet_codec, &bytearray_extension);
+        let (keys, headers) = companion_files(r, null_values, ext);
         let tombstone_partition = r.string_or("tombstone.encoded.partition", "tombstone");
-        if null_values == NullValues::Write && keys.is_none() {
-            r.invalid(
-                "behavior.on.null.values",
-                "fail or ignore, or write together with store.kafka.keys=true (a tombstone is stored as its key; \
-                 Confluent's connector fails every record without a keys file)",
-                "write",
-            );
-        }
-        let headers =
-            r.bool("store.kafka.headers", false).then(|| headers_format(r)).flatten().map(|f| {
-                (f, format!(".headers{}", format_extension(Some(f), gzip, &parquet_codec, &bytearray_extension)))
-            });
         if r.has_errors() {
             return None;
         }
@@ -557,6 +543,32 @@ fn keys_format(r: &mut ConfigReader<'_>) -> Option<Format> {
         r.invalid("keys.format.class", "JsonFormat, AvroFormat, ParquetFormat or ByteArrayFormat", class.as_str());
     }
     format
+}
+
+/// `store.kafka.keys` and `store.kafka.headers`: each companion file's format and extension
+/// (`ext` gives a format's own). `behavior.on.null.values=write` needs the keys files.
+#[allow(clippy::type_complexity)]
+fn companion_files(
+    r: &mut ConfigReader<'_>,
+    null_values: NullValues,
+    ext: impl Fn(Format) -> String,
+) -> (Option<(Format, String)>, Option<(Format, String)>) {
+    let keys =
+        r.bool("store.kafka.keys", false).then(|| keys_format(r)).flatten().map(|f| (f, format!(".keys{}", ext(f))));
+    if null_values == NullValues::Write && keys.is_none() {
+        r.invalid(
+            "behavior.on.null.values",
+            "fail or ignore, or write together with store.kafka.keys=true (a tombstone is stored as its key; \
+             Confluent's connector fails every record without a keys file)",
+            "write",
+        );
+    }
+    let headers = r
+        .bool("store.kafka.headers", false)
+        .then(|| headers_format(r))
+        .flatten()
+        .map(|f| (f, format!(".headers{}", ext(f))));
+    (keys, headers)
 }
 
 fn headers_format(r: &mut ConfigReader<'_>) -> Option<Format> {

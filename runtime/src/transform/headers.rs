@@ -164,3 +164,7 @@ impl HeaderFrom {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "headers_tests.rs"]
+mod tests;

@@ -7,7 +7,7 @@ use crate::config::RawConfig;
 use crate::data::{Struct, Type};
 use crate::record::{SinkRecord, SourceRecord};
 
-fn chain(pairs: &[(&str, &str)], kind: ConnectorKind) -> Transforms {
+pub(super) fn chain(pairs: &[(&str, &str)], kind: ConnectorKind) -> Transforms {
     let mut raw = RawConfig::new("t.properties");
     for (k, v) in pairs {
         raw.insert(*k, *v, None);
@@ -34,7 +34,7 @@ fn order(id: i32) -> Value {
     Value::Struct(s)
 }
 
-fn sink_record(topic: &str, value_schema: Option<Schema>, value: Value) -> SinkRecord {
+pub(super) fn sink_record(topic: &str, value_schema: Option<Schema>, value: Value) -> SinkRecord {
     SinkRecord {
         topic: topic.into(),
         kafka_partition: 3,
@@ -638,7 +638,7 @@ fn timestamp_converter_between_kinds() {
     assert_eq!(r.value, Value::Map(vec![(Value::String("at".into()), Value::String("2023-11-14".into()))]));
 }
 
-fn envelope() -> (Schema, Value) {
+pub(super) fn envelope() -> (Schema, Value) {
     let after = Schema::builder(Type::Struct)
         .name("orders")
         .field("id", Schema::primitive(Type::Int32, false))
@@ -754,68 +754,4 @@ fn extract_field_v2_refuses_an_unclosed_backtick_at_start() {
     let (errors, _) = r.finish();
     let text = format!("{errors:?}");
     assert!(text.contains("Incomplete backtick pair in path: [`a.b]"), "{text}");
-}
-
-#[test]
-fn header_transforms_write_with_the_header_converter() {
-    let pairs = [
-        ("transforms", "whole,lit,nul"),
-        ("transforms.whole.type", "org.apache.kafka.connect.transforms.HeaderFrom$Value"),
-        ("transforms.whole.fields", "after,op"),
-        ("transforms.whole.headers", "row,op"),
-        ("transforms.whole.operation", "copy"),
-        ("transforms.lit.type", "org.apache.kafka.connect.transforms.InsertHeader"),
-        ("transforms.lit.header", "version"),
-        ("transforms.lit.value.literal", "007"),
-        ("transforms.nul.type", "org.apache.kafka.connect.transforms.InsertHeader"),
-        ("transforms.nul.header", "none"),
-        ("transforms.nul.value.literal", "null"),
-    ];
-    let (schema, value) = envelope();
-    let headers = |t: &mut Transforms| {
-        let mut r = sink_record("t", Some(schema.clone()), value.clone());
-        t.apply(&mut r).map(|_| {
-            r.headers
-                .iter()
-                .map(|h| (h.key.clone(), h.value.as_ref().map(|b| String::from_utf8_lossy(b).into_owned())))
-                .collect::<Vec<_>>()
-        })
-    };
-    // SimpleHeaderConverter (the default): Values.convertToString
-    let mut simple = chain(&pairs, ConnectorKind::Sink);
-    let got = headers(&mut simple).unwrap();
-    let want = [
-        ("row", Some(r#"{"id":5,"name":null,"secret":null}"#)),
-        ("op", Some("c")),
-        ("version", Some("7")),
-        ("none", None),
-    ];
-    let want: Vec<(String, Option<String>)> = want.iter().map(|(k, v)| (k.to_string(), v.map(str::to_owned))).collect();
-    assert_eq!(got, want);
-    // StringConverter: Java's toString()
-    let mut string = chain(&pairs, ConnectorKind::Sink);
-    string.set_header_converter(HeaderConverter::String);
-    assert_eq!(headers(&mut string).unwrap()[0].1.as_deref(), Some("Struct{id=5}"));
-    // ByteArrayConverter: only bytes, so a struct fails the record
-    let mut bytes = chain(&pairs, ConnectorKind::Sink);
-    bytes.set_header_converter(HeaderConverter::ByteArray);
-    let err = headers(&mut bytes).unwrap_err().to_string();
-    assert!(err.contains("ByteArrayConverter is not compatible with objects of type Struct"), "{err}");
-}
-
-#[test]
-fn header_converter_is_read_from_the_connector_and_unknown_classes_refused() {
-    let mut raw = RawConfig::new("c.properties");
-    raw.insert("header.converter", "io.confluent.connect.avro.AvroConverter", Some(3));
-    let mut r = ConfigReader::new(&raw);
-    assert!(HeaderConverter::from_config(&mut r).is_none());
-    let (errors, _) = r.finish();
-    assert!(errors[0].to_string().contains("header.converter: expected one of"), "{errors:?}");
-    let mut raw = RawConfig::new("c.properties");
-    raw.insert("header.converter", "org.apache.kafka.connect.storage.StringConverter", None);
-    raw.insert("header.converter.converter.encoding", "UTF-8", None);
-    let mut r = ConfigReader::new(&raw);
-    assert_eq!(HeaderConverter::from_config(&mut r), Some(Some(HeaderConverter::String)));
-    let (errors, unknown) = r.finish();
-    assert!(errors.is_empty() && unknown.is_empty(), "{errors:?} {unknown:?}");
 }
