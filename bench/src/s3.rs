@@ -75,18 +75,23 @@ pub fn make_bucket(bucket: &str) -> Result<()> {
 
 pub fn show(bucket: &str, key: Option<&str>) -> Result<()> {
     let (rt, c) = (rt()?, client());
-    match key {
-        None => {
-            for (k, size) in list(&rt, &c, bucket)? {
-                println!("{size:>10}  s3://{bucket}/{k}");
-            }
-        }
+    let text = match key {
+        None => list(&rt, &c, bucket)?
+            .iter()
+            .map(|(k, size)| format!("{size:>10}  s3://{bucket}/{k}\n"))
+            .collect::<String>(),
         Some(k) => {
             let o = rt.block_on(c.get_object().bucket(bucket).key(k).send())?;
-            print!("{}", String::from_utf8_lossy(&rt.block_on(o.body.collect())?.into_bytes()));
+            String::from_utf8_lossy(&rt.block_on(o.body.collect())?.into_bytes()).into_owned()
         }
+    };
+    // a reader that stops early (`| head -2` in the quick start) is not an error
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
     }
-    Ok(())
 }
 
 /// The records' `status` values, by `i % 3`.
