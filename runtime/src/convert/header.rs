@@ -59,6 +59,10 @@ impl HeaderConverter {
     pub fn encode(self, value: &Value) -> Result<Option<Vec<u8>>, String> {
         match (self, value) {
             (_, Value::Null) => Ok(None),
+            (HeaderConverter::ByteArray, Value::Bytes(b)) => Ok(Some(b.clone())),
+            (HeaderConverter::ByteArray, v) => {
+                Err(format!("ByteArrayConverter is not compatible with objects of type {}", type_name(v)))
+            }
             (_, Value::String(s)) => Ok(Some(s.as_bytes().to_vec())),
             (HeaderConverter::Simple, v) => {
                 let mut out = String::new();
@@ -69,10 +73,6 @@ impl HeaderConverter {
                 let mut out = Vec::new();
                 v.write_text(&mut out);
                 Ok(Some(out))
-            }
-            (HeaderConverter::ByteArray, Value::Bytes(b)) => Ok(Some(b.clone())),
-            (HeaderConverter::ByteArray, v) => {
-                Err(format!("ByteArrayConverter is not compatible with objects of type {}", type_name(v)))
             }
         }
     }
@@ -101,6 +101,7 @@ fn type_name(v: &Value) -> &'static str {
         Value::Boolean(_) => "Boolean",
         Value::Decimal(..) => "BigDecimal",
         Value::Date(_) | Value::Time(_) | Value::Timestamp(_) => "Date",
+        Value::String(_) => "String",
         _ => "a number",
     }
 }
@@ -206,31 +207,23 @@ fn canonical_number(text: &str) -> Option<String> {
     if int_part.len() + frac_part.len() == 0 || !all_digits(int_part) || !all_digits(frac_part) {
         return None;
     }
-    let scale = frac_part.len() as i64 - exponent as i64;
     let significant = frac_part.trim_end_matches('0').len() as i64 - exponent as i64;
     if significant <= 0 {
-        // integral: an integer when it fits 64 bits
-        let parsed: f64 = text.parse().ok()?;
-        if parsed.abs() < 9.2e18 {
-            let whole = format!("{}{}", int_part, frac_part);
-            let mut n: i128 = whole.parse().ok()?;
-            let shift = exponent as i64 - frac_part.len() as i64;
-            for _ in 0..shift.max(0) {
-                n = n.checked_mul(10)?;
-            }
-            for _ in 0..(-shift).max(0) {
-                n /= 10;
-            }
-            if mantissa.starts_with('-') {
-                n = -n;
-            }
-            return i64::try_from(n).ok().map(|n| n.to_string());
+        // integral: an integer when it fits 64 bits (else the literal stays text)
+        let mut n: i128 = format!("{int_part}{frac_part}").parse().ok()?;
+        let shift = exponent as i64 - frac_part.len() as i64;
+        for _ in 0..shift.max(0) {
+            n = n.checked_mul(10)?;
         }
-        return None;
+        for _ in 0..(-shift).max(0) {
+            n /= 10;
+        }
+        if mantissa.starts_with('-') {
+            n = -n;
+        }
+        return i64::try_from(n).ok().map(|n| n.to_string());
     }
-    if scale == 0 {
-        return None;
-    }
+    // a fraction: a float, 32 bits when it fits
     let single: f32 = text.parse().ok()?;
     if single.is_finite() {
         return Some(java_float(single));
@@ -289,6 +282,8 @@ mod tests {
         assert_eq!(HeaderConverter::ByteArray.encode(&Value::Bytes(vec![0, 1])).unwrap(), Some(vec![0, 1]));
         let err = HeaderConverter::ByteArray.encode(&Value::Int32(1)).unwrap_err();
         assert!(err.contains("ByteArrayConverter is not compatible"), "{err}");
+        let err = HeaderConverter::ByteArray.encode(&Value::String("s".into())).unwrap_err();
+        assert!(err.contains("type String"), "{err}");
     }
 
     #[test]
