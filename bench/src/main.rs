@@ -216,7 +216,8 @@ fn create_topic_on(servers: &str, extra: &[(&str, &str)], topic: &str, partition
     Ok(())
 }
 
-/// The producer settings sluice's source tasks use (acks=all, idempotent, murmur2, linger 5 ms).
+/// The producer settings sluice's source tasks use (Kafka Connect's: acks=all, not idempotent,
+/// one request in flight; murmur2, linger 5 ms).
 fn producer() -> Result<BaseProducer> {
     producer_to(&bootstrap(), &[])
 }
@@ -224,16 +225,16 @@ fn producer() -> Result<BaseProducer> {
 /// [`producer`]'s settings against `servers`, with `extra` librdkafka settings.
 fn producer_to(servers: &str, extra: &[(&str, &str)]) -> Result<BaseProducer> {
     let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", servers)
+        .set("acks", "all")
+        .set("enable.idempotence", "false")
+        .set("max.in.flight.requests.per.connection", "1")
+        .set("partitioner", "murmur2_random")
+        .set("linger.ms", "5");
     for (k, v) in extra {
         cfg.set(*k, *v);
     }
-    Ok(cfg
-        .set("bootstrap.servers", servers)
-        .set("acks", "all")
-        .set("enable.idempotence", "true")
-        .set("partitioner", "murmur2_random")
-        .set("linger.ms", "5")
-        .create()?)
+    Ok(cfg.create()?)
 }
 
 fn produce_all_with(p: &BaseProducer, topic: &str, values: impl Iterator<Item = Vec<u8>>) -> Result<usize> {
@@ -381,8 +382,9 @@ impl Bench {
                 "bootstrap.servers={servers}\nkey.converter={converter}\nvalue.converter={converter}\n\
                  key.converter.schemas.enable={schemas}\nvalue.converter.schemas.enable={schemas}\n\
                  offset.storage.file.filename={}\noffset.flush.interval.ms={flush_ms}\nlisteners=http://127.0.0.1:{port}\n\
-                 consumer.session.timeout.ms=6000\n{extra}",
-                dir.join("connect.offsets").display()
+                 consumer.session.timeout.ms=6000\n{extra}{}",
+                dir.join("connect.offsets").display(),
+                std::env::var("BENCH_WORKER_EXTRA").unwrap_or_default().replace("\\n", "\n")
             ),
         )?;
         Ok(path)

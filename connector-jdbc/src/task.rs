@@ -292,8 +292,9 @@ impl SourceTask for JdbcSourceTask {
                 queriers.push(self.table_querier(&pool, t, offsets).await?);
             }
         }
-        // chunks of up to 256 records: about 2,000 records in flight per task
-        let (tx, rx) = mpsc::channel(8);
+        // chunks of up to 256 records: about 1,000 records waiting per task (the producer's queue
+        // holds the rest; more only adds memory)
+        let (tx, rx) = mpsc::channel(4);
         self.readers = queriers
             .into_iter()
             .map(|q| tokio::spawn(q.run(tx.clone()).instrument(tracing::Span::current())))

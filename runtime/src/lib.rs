@@ -27,7 +27,7 @@
 //! JSON), so a Kafka Connect offset file is read as is, and written back atomically, with a
 //! readable `<file>.json` sidecar.
 //!
-//! **Server needs**: a Kafka-compatible broker (Metadata, Produce with idempotence, Fetch,
+//! **Server needs**: a Kafka-compatible broker (Metadata, Produce, Fetch,
 //! consumer groups, CreateTopics when `topic.creation.*` is used), over PLAINTEXT, TLS, or SASL
 //! (PLAIN, SCRAM, OAUTHBEARER, MSK IAM through OAUTHBEARER) as the worker file says; for MSK IAM,
 //! AWS credentials from the default chain (and STS for an assumed role).
