@@ -25,7 +25,8 @@ use tracing::{error, info, warn};
 
 /// Records are allocated on the consumer thread and freed on the task's: glibc's malloc serialises
 /// that on an arena lock (measured as the top cost of the sink path: 0.77× → 1.04× raw consume);
-/// mimalloc does not. Built with `no_thp`, so an idle worker stays near 12 MB resident.
+/// mimalloc does not. Built with `no_thp`: an idle worker's own memory stays near 8 MB
+/// (`bench/run idle-worker`, `anon_mb`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

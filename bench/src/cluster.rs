@@ -178,7 +178,7 @@ impl Bench {
         );
 
         let idle = status_mb(workers[0].child.id(), "VmRSS").max(status_mb(workers[1].child.id(), "VmRSS"));
-        let (reference, _) = self.idle_standalone()?;
+        let (reference, _, _) = self.idle_standalone()?;
         println!(
             "bench cluster-idle rss_mb={idle:.1} ref=standalone-idle-rss ref_rss_mb={reference:.1} ratio={:.2}",
             idle / reference

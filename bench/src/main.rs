@@ -400,10 +400,10 @@ impl Bench {
             .spawn()?)
     }
 
-    /// A worker with a file source and a file sink and nothing to do.
     /// An idle standalone worker running a FileStreamSource and a FileStreamSink on an empty
-    /// file for 10 s: its resident and peak memory, in MB.
-    fn idle_standalone(&self) -> Result<(f64, f64)> {
+    /// file for 10 s: its resident memory, the anonymous part of it (the rest is the binary's own
+    /// pages, shared and clean), and its peak, in MB.
+    fn idle_standalone(&self) -> Result<(f64, f64, f64)> {
         let dir = self.work.join("idle");
         std::fs::create_dir_all(&dir)?;
         let port = free_port()?;
@@ -431,16 +431,17 @@ impl Bench {
         let child = self.spawn(&[&worker, &source, &sink], &dir.join("log"))?;
         std::thread::sleep(IDLE_SETTLE);
         let rss = status_mb(child.id(), "VmRSS");
+        let anon = status_mb(child.id(), "RssAnon");
         let peak = peak_rss_mb(child.id());
         stop(child).context("idle worker")?;
-        Ok((rss, peak))
+        Ok((rss, anon, peak))
     }
 
     fn idle_worker(&self) -> Result<()> {
-        let (rss, peak) = self.idle_standalone()?;
+        let (rss, anon, peak) = self.idle_standalone()?;
         let settle = IDLE_SETTLE;
         println!(
-            "bench idle-worker records=0 seconds={:.3} rate=0 mb_s=0.0 peak_rss_mb={peak:.1} rss_mb={rss:.1} ref=none ref_rate=0 ratio=0.00",
+            "bench idle-worker records=0 seconds={:.3} rate=0 mb_s=0.0 peak_rss_mb={peak:.1} rss_mb={rss:.1} anon_mb={anon:.1} ref=none ref_rate=0 ratio=0.00",
             settle.as_secs_f64()
         );
         Ok(())
