@@ -187,6 +187,11 @@ fn peak_rss_mb(pid: u32) -> f64 {
 }
 
 fn stop(mut child: Child) -> Result<()> {
+    terminate(&mut child)
+}
+
+/// SIGTERM, and a clean exit.
+fn terminate(child: &mut Child) -> Result<()> {
     Command::new("kill").arg("-TERM").arg(child.id().to_string()).status()?;
     let status = child.wait()?;
     if !status.success() {
