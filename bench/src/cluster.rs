@@ -89,10 +89,6 @@ impl Worker {
     fn id(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
-
-    fn stop(&mut self) -> Result<()> {
-        terminate(&mut self.child)
-    }
 }
 
 /// A run that fails part way leaves no worker behind (they would load the next runs).
@@ -227,7 +223,7 @@ impl Bench {
             join / reference
         );
         for mut w in workers {
-            w.stop().context("a cluster worker")?;
+            terminate(&mut w.child).context("a cluster worker")?;
         }
         Ok(())
     }
