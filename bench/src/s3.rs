@@ -10,8 +10,8 @@
 //! `RUNS` runs, each on a fresh broker (a bucket of its own on the services' SeaweedFS);
 //! references in the same runs: a raw rdkafka consumer reading the topic, and raw PutObjects of
 //! the same bytes (objects of the sizes sluice wrote). `s3-sink-200`: 200 partitions under the
-//! HourlyPartitioner, files cut only by memory pressure and the idle flush; the line's
-//! `peak_rss_mb` is the figure to watch.
+//! HourlyPartitioner, 200 files open at once, each cut by `flush.size` at its partition's
+//! 5,000th and last record; the line's `peak_rss_mb` is the figure to watch.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -450,7 +450,9 @@ impl Bench {
     /// 200 topic-partitions under the HourlyPartitioner: memory stays bounded by the budget.
     pub fn s3_sink_200(&self) -> Result<()> {
         let name = "s3-sink-200";
-        let props = "flush.size=100000000\nrotate.idle.ms=2000\n\
+        // each partition's 5,000 records fill one file (round-robin fill): the clock stops when
+        // the last is uploaded, not after an idle timer (rotate.idle.ms only as a safety net)
+        let props = "flush.size=5000\nrotate.idle.ms=10000\n\
                      partitioner.class=io.confluent.connect.storage.partitioner.HourlyPartitioner\nlocale=en-US\n\
                      timezone=UTC\ntimestamp.extractor=Record\nformat.class=io.confluent.connect.s3.format.json.JsonFormat\n";
         let (rt, c) = (rt()?, client());
@@ -464,6 +466,7 @@ impl Bench {
             let sink = self.start_sink(&format!("{name}-{i}"), &broker.servers, &topic, &bucket, 2_000, props)?;
             runs.push(self.all_written(&rt, &c, &bucket, &sink)?);
             stop(sink.child).with_context(|| format!("{name}; see {}", sink.log.display()))?;
+            keep_log(&sink.log, &format!("{name}-{i}"), sink.started)?;
             remove_bucket(&rt, &c, &bucket)?;
         }
         Summary { name, records: RECORDS, bytes, runs: &runs, reference: "rdkafka-consume", ref_runs: &consumes }
@@ -492,7 +495,7 @@ impl Bench {
             if Instant::now() > sink.deadline {
                 bail!("s3-sink-200: not every record was written; see {}", sink.log.display());
             }
-            std::thread::sleep(Duration::from_millis(500));
+            std::thread::sleep(Duration::from_millis(100));
         }
     }
 }

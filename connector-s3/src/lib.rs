@@ -23,6 +23,9 @@
 //! CompleteMultipartUpload, AbortMultipartUpload and ListMultipartUploads on the bucket (stale
 //! uploads of this connector's partitions are aborted when partitions are assigned).
 //!
+//! **Uploads** ([`upload`]) run beside the task: `put` starts them and goes on; `pre_commit`
+//! waits for those under way, so it reports only complete files.
+//!
 //! **Memory**: all open files together stay under `s3.memory.budget.bytes` (128 MiB by default):
 //! large files upload parts while they are written, and when the budget is still exceeded the
 //! largest open files are cut early.
@@ -37,6 +40,7 @@ pub mod path_format;
 pub mod rotation;
 pub mod storage;
 pub mod task;
+pub mod upload;
 pub mod view;
 pub mod writer;
 

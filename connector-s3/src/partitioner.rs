@@ -137,6 +137,20 @@ impl Partitioner {
         }
     }
 
+    /// What the record's encoded partition is a function of, besides its Kafka partition: the
+    /// same key gives the same [`Self::encode`] (nothing for the Default partitioner, the time
+    /// bucket for a time-based one); `None` when it must be encoded each time (FieldPartitioner).
+    pub fn encoding_key(&self, record: &SinkRecord, now: i64) -> Result<Option<i64>, PartitionError> {
+        match self {
+            Partitioner::Default => Ok(Some(0)),
+            Partitioner::Field { .. } => Ok(None),
+            Partitioner::Time { duration_ms, zone, .. } => {
+                let ts = self.timestamp(record, now)?.expect("time-based");
+                Ok(Some(bucket_start(ts, *duration_ms, *zone)))
+            }
+        }
+    }
+
     /// `encodePartition`: e.g. `partition=3`, `country=DE/region=BY`, `year=2023/month=11/day=14`.
     pub fn encode(&self, record: &SinkRecord, now: i64, delim: &str) -> Result<String, PartitionError> {
         match self {

@@ -136,7 +136,9 @@ impl PartitionFiles {
             }),
         }
         self.record_count += 1;
-        self.current_encoded = Some(encoded.to_owned());
+        if self.current_encoded.as_deref() != Some(encoded) {
+            self.current_encoded = Some(encoded.to_owned());
+        }
         if self.record_count >= self.policy.flush_size {
             step.commit_after = self.commit_all();
         }

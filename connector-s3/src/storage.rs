@@ -24,6 +24,10 @@ pub enum StorageError {
     Retriable { operation: &'static str, bucket: String, key: String, reason: String },
     #[error("s3 {operation} of s3://{bucket}/{key} failed: {reason}")]
     Fatal { operation: &'static str, bucket: String, key: String, reason: String },
+    /// An upload's task ended without an answer (a bug): its files are read again from the
+    /// committed offset once the task restarts.
+    #[error("an upload was lost: {reason}")]
+    Lost { reason: String },
 }
 
 impl StorageError {

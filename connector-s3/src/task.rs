@@ -2,14 +2,18 @@
 //! per partition, only the offset after the last file whose upload has completed.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use futures_util::future::join_all;
 use runtime::{OffsetMap, SinkRecord, SinkTask, TaskError, TopicPartition};
+use tokio::sync::Semaphore;
 use tracing::{info, warn};
 
 use crate::config::{NullValues, S3SinkConfig};
 use crate::format::{at, FormatSettings};
 use crate::storage::Storage;
+use crate::upload::UPLOADS_IN_FLIGHT;
 use crate::writer::{TopicPartitionWriter, MIN_PART};
 
 /// How often, in records, the memory budget is checked within a batch.
@@ -20,6 +24,8 @@ pub struct S3SinkTask {
     settings: FormatSettings,
     storage: Option<Storage>,
     writers: BTreeMap<TopicPartition, TopicPartitionWriter>,
+    /// Uploads under way at once, over all partitions.
+    slots: Arc<Semaphore>,
 }
 
 fn wall_clock_ms() -> i64 {
@@ -28,19 +34,27 @@ fn wall_clock_ms() -> i64 {
 
 impl S3SinkTask {
     pub fn new(config: S3SinkConfig) -> S3SinkTask {
-        S3SinkTask { settings: FormatSettings::of(&config), config, storage: None, writers: BTreeMap::new() }
+        S3SinkTask {
+            settings: FormatSettings::of(&config),
+            config,
+            storage: None,
+            writers: BTreeMap::new(),
+            slots: Arc::new(Semaphore::new(UPLOADS_IN_FLIGHT)),
+        }
     }
 
     fn storage(&self) -> &Storage {
         self.storage.as_ref().expect("started")
     }
 
-    async fn upload_all(&mut self) -> Result<(), TaskError> {
+    /// Starts (or, with `wait`, finishes) the uploads due in every partition; the first error
+    /// is returned after all partitions were served.
+    async fn upload_all(&mut self, wait: bool) -> Result<(), TaskError> {
         let storage = self.storage.clone().expect("started");
-        for w in self.writers.values_mut() {
-            w.upload(&storage, self.config.part_size).await?;
-        }
-        Ok(())
+        let (slots, part_size) = (&self.slots, self.config.part_size);
+        let uploads = self.writers.values_mut().map(|w| w.upload(&storage, slots, part_size, wait));
+        let first_error = join_all(uploads).await.into_iter().find_map(Result::err);
+        first_error.map_or(Ok(()), |e| Err(e.into()))
     }
 
     /// Keeps the bytes of all open files under `s3.memory.budget.bytes`: the largest file
@@ -49,6 +63,11 @@ impl S3SinkTask {
     async fn enforce_budget(&mut self) -> Result<(), TaskError> {
         let budget = self.config.memory_budget;
         let mut total: usize = self.writers.values().map(TopicPartitionWriter::buffered_bytes).sum();
+        if total > budget {
+            // cut files on their way out free their bytes first
+            self.upload_all(true).await?;
+            total = self.writers.values().map(TopicPartitionWriter::buffered_bytes).sum();
+        }
         let mut rounds = 0;
         while total > budget && rounds < 64 {
             rounds += 1;
@@ -73,7 +92,7 @@ impl S3SinkTask {
                 );
                 w.rotate_all(true)?;
             }
-            w.upload(&storage, self.config.part_size).await?;
+            w.upload(&storage, &self.slots, self.config.part_size, true).await?;
             total = self.writers.values().map(TopicPartitionWriter::buffered_bytes).sum();
         }
         Ok(())
@@ -153,7 +172,7 @@ impl SinkTask for S3SinkTask {
 
     async fn put(&mut self, records: &[SinkRecord]) -> Result<(), TaskError> {
         // files cut before a failed upload go first (a retried put hands the same records)
-        self.upload_all().await?;
+        self.upload_all(false).await?;
         let now = wall_clock_ms();
         let mut since_check = 0;
         for record in records {
@@ -182,7 +201,7 @@ impl SinkTask for S3SinkTask {
                 }
             }
             if w.write(record, now, config, settings)? {
-                w.upload(self.storage.as_ref().expect("started"), config.part_size).await?;
+                w.upload(self.storage.as_ref().expect("started"), &self.slots, config.part_size, false).await?;
             }
             since_check += 1;
             if since_check >= BUDGET_CHECK_EVERY {
@@ -199,7 +218,7 @@ impl SinkTask for S3SinkTask {
                 }
             }
         }
-        self.upload_all().await?;
+        self.upload_all(false).await?;
         self.enforce_budget().await
     }
 
@@ -208,7 +227,11 @@ impl SinkTask for S3SinkTask {
         Ok(())
     }
 
+    /// The offsets after the files complete in S3, once the uploads under way have finished.
     async fn pre_commit(&mut self, _offsets: &OffsetMap) -> Result<OffsetMap, TaskError> {
+        if let Some(storage) = self.storage.clone() {
+            join_all(self.writers.values_mut().map(|w| w.settle(&storage, &self.slots))).await;
+        }
         Ok(self.writers.iter().filter_map(|(tp, w)| w.offset_to_commit().map(|o| (tp.clone(), o))).collect())
     }
 

@@ -10,10 +10,12 @@
 //! exactly-once"). Uploads wait; records keep being written to open files meanwhile.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use aws_sdk_s3::types::CompletedPart;
 use bytes::Bytes;
 use runtime::{SinkRecord, TaskError, TopicPartition};
+use tokio::sync::Semaphore;
 use tracing::{debug, info, warn};
 
 use crate::compatibility::{Compatibility, Step};
@@ -22,6 +24,7 @@ use crate::format::{at, FileEncoder, FormatSettings};
 use crate::partitioner::Partitioner;
 use crate::rotation::{OpenFile, PartitionFiles, RotationPolicy};
 use crate::storage::{Multipart, Storage, StorageError};
+use crate::upload::{Closing, InFlight, Rotation};
 use crate::view::View;
 
 /// S3's smallest part (all parts but the last).
@@ -154,28 +157,17 @@ fn open_object(
     Ok(object)
 }
 
-/// A cut file on its way to S3.
-struct Closing {
-    key: String,
-    upload: Option<Multipart>,
-    parts: Vec<CompletedPart>,
-    pending_part: Option<Bytes>,
-    tail: Bytes,
-}
-
-/// The files of one rotation: committed together, then the offset moves to `offset_after`.
-struct Rotation {
-    files: Vec<Closing>,
-    offset_after: i64,
-    /// Cut by wall time or memory: the offset must be committed before the next upload.
-    synchronous: bool,
-}
-
 pub struct TopicPartitionWriter {
     pub tp: TopicPartition,
     files: PartitionFiles,
     open: HashMap<String, OpenObject>,
     closing: VecDeque<Rotation>,
+    /// The rotation being uploaded (the front of the partition's queue).
+    in_flight: Option<InFlight>,
+    /// The last upload failed: the next one is waited for.
+    upload_failed: bool,
+    /// The last record's encoding key ([`Partitioner::encoding_key`]) and encoded partition.
+    last_encoded: Option<(i64, Arc<str>)>,
     /// The next offset `put` accepts (a retried `put` hands the same records again).
     next_offset: Option<i64>,
     last_written: Option<i64>,
@@ -202,6 +194,9 @@ impl TopicPartitionWriter {
             files: PartitionFiles::new(policy),
             open: HashMap::new(),
             closing: VecDeque::new(),
+            in_flight: None,
+            last_encoded: None,
+            upload_failed: false,
             next_offset: None,
             last_written: None,
             offset_to_commit: None,
@@ -245,15 +240,25 @@ impl TopicPartitionWriter {
         let tombstone = record.value.is_null() && config.null_values == NullValues::Write;
         let (encoded, timestamp) = if tombstone {
             let at_time = partitioner.timestamp(record, now).unwrap_or(Some(record.timestamp.unwrap_or(now)));
-            (config.tombstone_partition.clone(), at_time)
+            (Arc::from(config.tombstone_partition.as_str()), at_time)
         } else {
-            let encoded = partitioner
-                .encode(record, now, &config.layout.directory_delim)
-                .map_err(|e| TaskError::fatal(format!("cannot partition record {}: {e}", at(record))))?;
+            let partition_error = |e| TaskError::fatal(format!("cannot partition record {}: {e}", at(record)));
+            let key = partitioner.encoding_key(record, now).map_err(partition_error)?;
+            let encoded = match (&self.last_encoded, key) {
+                (Some((last, encoded)), Some(key)) if *last == key => encoded.clone(),
+                _ => {
+                    let encoded: Arc<str> = partitioner
+                        .encode(record, now, &config.layout.directory_delim)
+                        .map_err(partition_error)?
+                        .into();
+                    self.last_encoded = key.map(|k| (k, encoded.clone()));
+                    encoded
+                }
+            };
             (encoded, partitioner.timestamp(record, now).map_err(|e| TaskError::fatal(e.to_string()))?)
         };
         let mut projected = None;
-        let new_schema = match self.open.get(&encoded) {
+        let new_schema = match self.open.get(&*encoded) {
             Some(o) if o.main.is_some() => {
                 let view = o.main.and_then(|v| v.of(record, o.encoder.is_parquet()).ok());
                 !o.encoder.accepts(view.and_then(|v| v.value_schema).as_ref())
@@ -279,13 +284,11 @@ impl TopicPartitionWriter {
             let after = self.last_written.map_or(record.kafka_offset, |o| o + 1);
             self.cut(step.commit_before, after, false)?;
         }
-        let object = match self.open.entry(encoded) {
-            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                let object = open_object(v.key(), record, tombstone, config, settings)?;
-                v.insert(object)
-            }
-        };
+        if !self.open.contains_key(&*encoded) {
+            let object = open_object(&encoded, record, tombstone, config, settings)?;
+            self.open.insert(encoded.to_string(), object);
+        }
+        let object = self.open.get_mut(&*encoded).expect("opened");
         let main = match object.main {
             None => None,
             Some(view) => Some(view.of(record, object.encoder.is_parquet()).map_err(TaskError::fatal)?),
@@ -358,13 +361,8 @@ impl TopicPartitionWriter {
     /// Bytes held for this partition's files.
     pub fn buffered_bytes(&self) -> usize {
         let open: usize = self.open.values().map(OpenObject::buffered_bytes).sum();
-        let closing: usize = self
-            .closing
-            .iter()
-            .flat_map(|r| &r.files)
-            .map(|c| c.tail.len() + c.pending_part.as_ref().map_or(0, Bytes::len))
-            .sum();
-        open + closing
+        let closing: usize = self.closing.iter().map(Rotation::held_bytes).sum();
+        open + closing + self.in_flight.as_ref().map_or(0, InFlight::held_bytes)
     }
 
     /// The open file holding the most encoded bytes: (encoded partition, encoded bytes, all bytes).
@@ -384,31 +382,84 @@ impl TopicPartitionWriter {
         }
     }
 
-    /// Uploads what is due: parts of large open files, then cut files in order.
-    pub async fn upload(&mut self, storage: &Storage, part_size: usize) -> Result<(), StorageError> {
+    /// Uploads what is due: parts of large open files (here), then cut files in order (in the
+    /// background, one rotation at a time). With `wait`, returns once every cut file that may
+    /// be uploaded is; without, once the next rotation is under way. An upload's error comes
+    /// back from the call that sees it finish, and that rotation is tried again first.
+    pub async fn upload(
+        &mut self,
+        storage: &Storage,
+        slots: &Arc<Semaphore>,
+        part_size: usize,
+        wait: bool,
+    ) -> Result<(), StorageError> {
+        // after a failed upload, the retry is waited for: an outage stalls the task's `put`
+        let wait = wait || self.upload_failed;
         for o in self.open.values_mut() {
             o.upload_part(storage, part_size).await?;
             for (_, c) in o.companions.iter_mut() {
                 c.upload_part(storage, part_size).await?;
             }
         }
-        while let Some(rotation) = self.closing.front_mut() {
+        self.upload_rotations(storage, slots, wait).await
+    }
+
+    /// Uploads every cut file that may be uploaded now and waits for them (`pre_commit`); an
+    /// error is logged, and the next [`Self::upload`] tries that rotation again and reports it.
+    pub async fn settle(&mut self, storage: &Storage, slots: &Arc<Semaphore>) {
+        if let Err(e) = self.upload_rotations(storage, slots, true).await {
+            warn!(partition = %self.tp, error = %e, "upload failed; it is tried again with the next records");
+        }
+    }
+
+    /// Cut files in order, one rotation at a time, until a synchronous rotation waits for its
+    /// commit: with `wait` until none is left, without until one is under way.
+    async fn upload_rotations(
+        &mut self,
+        storage: &Storage,
+        slots: &Arc<Semaphore>,
+        wait: bool,
+    ) -> Result<(), StorageError> {
+        loop {
+            if let Some(flight) = self.in_flight.take() {
+                if !wait && !flight.is_finished() {
+                    self.in_flight = Some(flight);
+                    return Ok(());
+                }
+                self.landed(flight.finished().await)?;
+            }
             if let Some(waiting) = self.awaiting_commit {
-                debug!(partition = %self.tp, offset = waiting, "uploads wait for the offset commit");
+                if !self.closing.is_empty() {
+                    debug!(partition = %self.tp, offset = waiting, "uploads wait for the offset commit");
+                }
                 return Ok(());
             }
-            while let Some(file) = rotation.files.first_mut() {
-                finish(storage, file).await?;
-                info!(key = %file.key, "object committed");
-                rotation.files.remove(0);
-            }
-            let done = self.closing.pop_front().expect("a rotation");
-            self.offset_to_commit = Some(done.offset_after);
-            if done.synchronous {
-                self.awaiting_commit = Some(done.offset_after);
-            }
+            let Some(rotation) = self.closing.pop_front() else { return Ok(()) };
+            self.in_flight = Some(InFlight::start(rotation, storage, slots));
         }
-        Ok(())
+    }
+
+    /// A finished upload: the offset moves past a complete rotation; a failed one goes back to
+    /// the front of the queue.
+    fn landed(&mut self, outcome: (Option<Rotation>, Result<(), StorageError>)) -> Result<(), StorageError> {
+        match outcome {
+            (Some(done), Ok(())) => {
+                self.upload_failed = false;
+                self.offset_to_commit = Some(done.offset_after);
+                if done.synchronous {
+                    self.awaiting_commit = Some(done.offset_after);
+                }
+                Ok(())
+            }
+            (rest, Err(e)) => {
+                self.upload_failed = true;
+                if let Some(rotation) = rest {
+                    self.closing.push_front(rotation);
+                }
+                Err(e)
+            }
+            (None, Ok(())) => unreachable!("a lost upload is an error"),
+        }
     }
 
     /// Whether a synchronous rotation waits for the worker's offset commit.
@@ -427,11 +478,15 @@ impl TopicPartitionWriter {
     /// multipart uploads; their records are read again from the committed offset.
     pub async fn discard(&mut self, storage: Option<&Storage>) {
         self.files.discard();
+        if let Some(flight) = self.in_flight.take() {
+            let (rest, _) = flight.finished().await;
+            self.closing.extend(rest);
+        }
         let uploads: Vec<Multipart> = self
             .open
             .drain()
             .flat_map(|(_, o)| o.uploads())
-            .chain(self.closing.drain(..).flat_map(|r| r.files.into_iter().filter_map(|c| c.upload)))
+            .chain(self.closing.drain(..).flat_map(Rotation::uploads))
             .collect();
         if let Some(storage) = storage {
             for mpu in uploads {
@@ -439,25 +494,6 @@ impl TopicPartitionWriter {
                     warn!(key = %mpu.key, error = %e, "cannot abort a multipart upload (it is aborted at the next start)");
                 }
             }
-        }
-    }
-}
-
-async fn finish(storage: &Storage, file: &mut Closing) -> Result<(), StorageError> {
-    match &file.upload {
-        None => storage.put(&file.key, file.tail.clone()).await,
-        Some(mpu) => {
-            if let Some(piece) = file.pending_part.clone() {
-                let part = storage.upload_part(mpu, file.parts.len() as i32 + 1, piece).await?;
-                file.parts.push(part);
-                file.pending_part = None;
-            }
-            if !file.tail.is_empty() {
-                let part = storage.upload_part(mpu, file.parts.len() as i32 + 1, file.tail.clone()).await?;
-                file.parts.push(part);
-                file.tail = Bytes::new();
-            }
-            storage.complete(mpu, &file.parts).await
         }
     }
 }

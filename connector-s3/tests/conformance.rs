@@ -1,6 +1,6 @@
 //! The S3 sink task against the SeaweedFS of `scripts/services` (`S3_ENDPOINT`), at the connector
 //! API: the runtime's sink conformance checks, `pre_commit` after uploads only, a retried `put`
-//! writing nothing twice, and the memory budget cutting the largest files early with a
+//! writing nothing twice, many partitions' files uploaded beside `put`, and the memory budget cutting the largest files early with a
 //! synchronous commit. (The pipelines through the `sluice` binary are in `tests/e2e/s3_sink.rs`.)
 //!
 //! Run: `scripts/services up && cargo test -p sluice-connector-s3 --test conformance`.
@@ -133,6 +133,34 @@ async fn pre_commit_reports_only_uploaded_files_and_a_retried_put_writes_nothing
         .into_bytes();
     assert_eq!(&text[..], b"\"103\"\n\"104\"\n\"105\"\n");
     task.close(&[tp]).await.unwrap();
+    task.stop().await;
+    remove(&b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_of_many_partitions_upload_beside_put_and_pre_commit_waits_for_them() {
+    let b = bucket().await;
+    let mut task = task(&settings(&b, &[])).await;
+    let tps: Vec<TopicPartition> = (0..40).map(|p| TopicPartition { topic: "many".into(), partition: p }).collect();
+    task.open(&tps).await.unwrap();
+    // three files per partition in one put (flush.size=3), and an open record left in each
+    let mut batch = Vec::new();
+    for p in 0..40 {
+        batch.extend(records("many", p, 0..10, 0));
+    }
+    task.put(&batch).await.unwrap();
+    let durable = task.pre_commit(&OffsetMap::new()).await.unwrap();
+    assert_eq!(durable.len(), 40);
+    assert!(durable.values().all(|o| *o == 9), "every partition after its third file: {durable:?}");
+    let written = keys(&b).await;
+    assert_eq!(written.len(), 120);
+    for p in 0..40 {
+        for start in [0, 3, 6] {
+            let key = format!("topics/many/partition={p}/many+{p}+{start:010}.json");
+            assert!(written.contains(&key), "{key} missing");
+        }
+    }
+    task.close(&tps).await.unwrap();
     task.stop().await;
     remove(&b).await;
 }
