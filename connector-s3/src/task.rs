@@ -47,13 +47,31 @@ impl S3SinkTask {
         self.storage.as_ref().expect("started")
     }
 
-    /// Starts (or, with `wait`, finishes) the uploads due in every partition; the first error
-    /// is returned after all partitions were served.
+    /// Starts the uploads due in every partition, then waits for those under way: all with
+    /// `wait`, else those of partitions whose last upload failed (an outage stalls `put`). The
+    /// first error is returned once all partitions were served.
     async fn upload_all(&mut self, wait: bool) -> Result<(), TaskError> {
         let storage = self.storage.clone().expect("started");
         let (slots, part_size) = (&self.slots, self.config.part_size);
-        let uploads = self.writers.values_mut().map(|w| w.upload(&storage, slots, part_size, wait));
-        let first_error = join_all(uploads).await.into_iter().find_map(Result::err);
+        let mut first_error = None;
+        // one partition after the other: nothing here waits for S3 but a due part
+        for w in self.writers.values_mut() {
+            if let Err(e) = w.upload(&storage, slots, part_size, false).await {
+                first_error.get_or_insert(e);
+            }
+        }
+        // side by side, and only the partitions that have something to wait for (a future per
+        // partition is large: 200 of them per `put` cost more than the records)
+        let waiting = self
+            .writers
+            .values_mut()
+            .filter(|w| w.uploading() && (wait || w.upload_failed()))
+            .map(|w| w.upload(&storage, slots, part_size, true));
+        for result in join_all(waiting).await {
+            if let Err(e) = result {
+                first_error.get_or_insert(e);
+            }
+        }
         first_error.map_or(Ok(()), |e| Err(e.into()))
     }
 
@@ -230,7 +248,8 @@ impl SinkTask for S3SinkTask {
     /// The offsets after the files complete in S3, once the uploads under way have finished.
     async fn pre_commit(&mut self, _offsets: &OffsetMap) -> Result<OffsetMap, TaskError> {
         if let Some(storage) = self.storage.clone() {
-            join_all(self.writers.values_mut().map(|w| w.settle(&storage, &self.slots))).await;
+            let slots = &self.slots;
+            join_all(self.writers.values_mut().filter(|w| w.uploading()).map(|w| w.settle(&storage, slots))).await;
         }
         Ok(self.writers.iter().filter_map(|(tp, w)| w.offset_to_commit().map(|o| (tp.clone(), o))).collect())
     }

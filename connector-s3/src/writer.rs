@@ -393,8 +393,6 @@ impl TopicPartitionWriter {
         part_size: usize,
         wait: bool,
     ) -> Result<(), StorageError> {
-        // after a failed upload, the retry is waited for: an outage stalls the task's `put`
-        let wait = wait || self.upload_failed;
         for o in self.open.values_mut() {
             o.upload_part(storage, part_size).await?;
             for (_, c) in o.companions.iter_mut() {
@@ -402,6 +400,16 @@ impl TopicPartitionWriter {
             }
         }
         self.upload_rotations(storage, slots, wait).await
+    }
+
+    /// Whether cut files wait for or are on their way to S3.
+    pub fn uploading(&self) -> bool {
+        self.in_flight.is_some() || !self.closing.is_empty()
+    }
+
+    /// The last upload failed: its retry should be waited for (an outage stalls the task).
+    pub fn upload_failed(&self) -> bool {
+        self.upload_failed
     }
 
     /// Uploads every cut file that may be uploaded now and waits for them (`pre_commit`); an

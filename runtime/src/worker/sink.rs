@@ -1,20 +1,16 @@
 //! The sink task loop (`WorkerSinkTask`): consume → convert → `put`; every
 //! `offset.flush.interval.ms` and at shutdown, `pre_commit` says which offsets are durable and
 //! only those are committed to the group `connect-<name>`.
-//!
-//! As Kafka Connect's, one task's loop polls its consumer itself: each message is converted
-//! where librdkafka holds it (no copy) and `put` gets what the consumer holds, up to
-//! `max.poll.records`. When the consumer runs dry the loop sleeps until librdkafka says its
-//! queue has something again, the next commit is due, or an idle `put` is.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
-use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::message::{Headers, Message};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
-use tokio::sync::Notify;
+use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use super::clients;
@@ -27,9 +23,22 @@ use crate::record::{Header, OffsetMap, SinkRecord, TopicPartition};
 use crate::retry::{Backoff, RECONNECT_MAX};
 use crate::transform::Transforms;
 
+/// A consumed message, owned.
+struct Consumed {
+    topic: Arc<str>,
+    partition: i32,
+    offset: i64,
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    timestamp: Option<i64>,
+    headers: Vec<Header>,
+}
+
 enum Event {
     Assigned(Vec<TopicPartition>),
     Revoked(Vec<TopicPartition>),
+    Records(Vec<Consumed>),
+    Failed(String),
 }
 
 struct RebalanceContext {
@@ -81,25 +90,97 @@ impl ConsumerContext for RebalanceContext {
 
 type SinkConsumer = BaseConsumer<RebalanceContext>;
 
-/// How often an idle task gets an empty `put`, so time-based sinks can act.
+/// How long consumed records may wait for their batch to fill.
+const BATCH_LINGER: Duration = Duration::from_millis(50);
+/// How often an idle task gets an empty `put`.
 const IDLE_PUT: Duration = Duration::from_millis(500);
 
-/// What one pass over the consumer found.
-struct Polled {
-    records: Vec<SinkRecord>,
-    /// Rebalances, handled after `records` are put.
-    events: Vec<Event>,
-    /// The consumer held nothing more.
-    dry: bool,
+/// Polls the consumer on its own thread and hands batches to the async loop.
+fn spawn_poller(
+    consumer: Arc<SinkConsumer>,
+    tx: mpsc::Sender<Event>,
+    stop: Arc<AtomicBool>,
+    max_batch: usize,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut batch = Vec::new();
+        let mut last_send = Instant::now();
+        let mut topic: Arc<str> = Arc::from("");
+        while !stop.load(Ordering::Relaxed) {
+            // a waiting message first without a timeout (librdkafka then reads no clock), and
+            // only when there is none and no rebalance came in, wait for one
+            let polled = match consumer.poll(Duration::ZERO) {
+                None if consumer.context().events.lock().unwrap().is_empty() => {
+                    consumer.poll(Duration::from_millis(100))
+                }
+                polled => polled,
+            };
+            let events: Vec<Event> = std::mem::take(&mut *consumer.context().events.lock().unwrap());
+            if !events.is_empty()
+                && !batch.is_empty()
+                && tx.blocking_send(Event::Records(std::mem::take(&mut batch))).is_err()
+            {
+                return;
+            }
+            for e in events {
+                if tx.blocking_send(e).is_err() {
+                    return;
+                }
+            }
+            let idle = polled.is_none();
+            match polled {
+                Some(Ok(m)) => batch.push(Consumed {
+                    topic: {
+                        if &*topic != m.topic() {
+                            topic = Arc::from(m.topic());
+                        }
+                        topic.clone()
+                    },
+                    partition: m.partition(),
+                    offset: m.offset(),
+                    key: m.key().map(<[u8]>::to_vec),
+                    value: m.payload().map(<[u8]>::to_vec),
+                    timestamp: m.timestamp().to_millis(),
+                    headers: m
+                        .headers()
+                        .map(|hs| {
+                            hs.iter()
+                                .map(|h| Header { key: h.key.to_owned(), value: h.value.map(<[u8]>::to_vec) })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                }),
+                Some(Err(e)) => {
+                    if matches!(e, rdkafka::error::KafkaError::MessageConsumptionFatal(_)) {
+                        let _ = tx.blocking_send(Event::Failed(e.to_string()));
+                        return;
+                    }
+                    debug!(error = %e, "consumer error (librdkafka retries)");
+                }
+                None => {}
+            }
+            // full, or records waiting a little (a trickle never leaves the consumer idle), or an
+            // empty batch now and then so time-based sinks can act
+            // (the clock is read only when it can matter: not per record of a filling batch)
+            let full = batch.len() >= max_batch;
+            let check_clock = idle || batch.len() % 64 == 0;
+            if full
+                || (check_clock && !batch.is_empty() && (idle || last_send.elapsed() >= BATCH_LINGER))
+                || (idle && last_send.elapsed() >= IDLE_PUT)
+            {
+                if tx.blocking_send(Event::Records(std::mem::take(&mut batch))).is_err() {
+                    return;
+                }
+                last_send = Instant::now();
+            }
+        }
+    })
 }
 
 struct Loop<'a, T: SinkTask> {
     ctx: &'a TaskContext,
     task: &'a mut T,
     consumer: Arc<SinkConsumer>,
-    /// Woken by librdkafka when the consumer's queue gets something.
-    ready: Arc<Notify>,
-    max_batch: usize,
     key_converter: Converter,
     value_converter: Converter,
     /// Next offset per assigned partition, for what was handed to `put`.
@@ -107,13 +188,11 @@ struct Loop<'a, T: SinkTask> {
     dead_letters: Option<DeadLetterQueue>,
     transforms: Transforms,
     reported_topics: ReportedTopics,
-    /// The last message's topic, shared by the records of that topic.
-    topic: Arc<str>,
 }
 
 /// Runs one sink task until shutdown or failure.
 pub async fn run<T: SinkTask>(ctx: TaskContext, mut task: T) -> Result<(), TaskError> {
-    let mut consumer: SinkConsumer = clients::consumer_config(&ctx.worker, &ctx.connector, ctx.task_id)
+    let consumer: SinkConsumer = clients::consumer_config(&ctx.worker, &ctx.connector, ctx.task_id)
         .map_err(TaskError::fatal)?
         .create_with_context(RebalanceContext {
             events: Mutex::default(),
@@ -121,9 +200,6 @@ pub async fn run<T: SinkTask>(ctx: TaskContext, mut task: T) -> Result<(), TaskE
             end_offsets: Mutex::default(),
         })
         .map_err(|e| TaskError::fatal(format!("cannot create the consumer: {}", clients::redacted(e))))?;
-    let ready = Arc::new(Notify::new());
-    let wake = ready.clone();
-    consumer.set_nonempty_callback(move || wake.notify_one());
     let consumer = Arc::new(consumer);
     let mut subscription = Subscription::new(&ctx);
     subscription.refresh(&consumer).await?;
@@ -139,215 +215,124 @@ pub async fn run<T: SinkTask>(ctx: TaskContext, mut task: T) -> Result<(), TaskE
     }
     ctx.status.set(State::Running, None);
     info!("task started");
+    let (tx, mut rx) = mpsc::channel(4);
+    let stop = Arc::new(AtomicBool::new(false));
     let max_batch = ctx.worker.consumer.get("max.poll.records").and_then(|v| v.parse().ok()).unwrap_or(500);
+    let poller = spawn_poller(consumer.clone(), tx, stop.clone(), max_batch);
     let mut l = Loop {
         key_converter: ctx.connector.key_converter.clone().unwrap_or_else(|| ctx.worker.key_converter.clone()),
         value_converter: ctx.connector.value_converter.clone().unwrap_or_else(|| ctx.worker.value_converter.clone()),
         ctx: &ctx,
         task: &mut task,
         consumer: consumer.clone(),
-        ready,
-        max_batch: max_batch.max(1),
         current: OffsetMap::new(),
         dead_letters,
         transforms: ctx.connector.transforms_for_task(&ctx.worker),
         reported_topics: ReportedTopics::default(),
-        topic: Arc::from(""),
     };
-    let result = l.event_loop(&mut subscription).await;
+    let result = l.event_loop(&mut rx, &mut subscription).await;
+    stop.store(true, Ordering::Relaxed);
+    rx.close();
     let final_commit = if result.is_ok() { l.commit().await } else { Ok(()) };
     let assigned: Vec<TopicPartition> = l.current.keys().cloned().collect();
     let _ = l.task.close(&assigned).await;
     task.stop().await;
+    let _ = tokio::task::spawn_blocking(move || poller.join()).await;
     result.and(final_commit)
 }
 
 impl<T: SinkTask> Loop<'_, T> {
-    async fn event_loop(&mut self, subscription: &mut Subscription) -> Result<(), TaskError> {
+    async fn event_loop(
+        &mut self,
+        rx: &mut mpsc::Receiver<Event>,
+        subscription: &mut Subscription,
+    ) -> Result<(), TaskError> {
         let interval = self.ctx.worker.offset_flush_interval;
         let mut next_commit = Instant::now() + interval;
-        let mut last_put = Instant::now();
         let mut progress = Progress::new();
         let mut shutdown = self.ctx.shutdown.clone();
         loop {
-            let polled = self.poll().await?;
-            if !polled.records.is_empty() || last_put.elapsed() >= IDLE_PUT {
-                let some = !polled.records.is_empty();
-                self.put(polled.records).await?;
-                last_put = Instant::now();
-                if some {
-                    progress.tick(&self.ctx.status);
-                }
-            }
-            for event in polled.events {
-                self.rebalanced(event).await?;
-            }
-            if Instant::now() >= next_commit {
-                self.commit().await?;
-                next_commit = Instant::now() + interval;
-            }
-            if subscription.due() {
-                subscription.refresh(&self.consumer).await?;
-            }
-            if *shutdown.borrow() {
-                return Ok(());
-            }
-            if !polled.dry {
-                // other tasks on this thread get their turn between batches
-                tokio::task::yield_now().await;
-                continue;
-            }
-            let wake_at = next_commit.min(last_put + IDLE_PUT).min(subscription.next());
             tokio::select! {
                 _ = wait_shutdown(&mut shutdown) => return Ok(()),
-                _ = tokio::time::sleep_until(wake_at.into()) => {}
-                _ = self.ready.notified() => {}
+                _ = tokio::time::sleep_until(next_commit.into()) => {
+                    self.commit().await?;
+                    next_commit = Instant::now() + interval;
+                }
+                _ = subscription.tick() => subscription.refresh(&self.consumer).await?,
+                event = rx.recv() => match event {
+                    None => return Ok(()),
+                    Some(Event::Failed(e)) => return Err(TaskError::fatal(format!("consumer failed: {e}"))),
+                    Some(Event::Assigned(tps)) => {
+                        info!(partitions = ?tps.iter().map(ToString::to_string).collect::<Vec<_>>(), "partitions assigned");
+                        self.task.open(&tps).await?;
+                    }
+                    Some(Event::Revoked(tps)) => {
+                        self.commit().await?;
+                        self.task.close(&tps).await?;
+                        for tp in &tps {
+                            self.current.remove(tp);
+                        }
+                    }
+                    Some(Event::Records(batch)) => {
+                        let records = self.convert(batch).await?;
+                        self.put(records).await?;
+                        progress.tick(&self.ctx.status);
+                    }
+                }
             }
         }
     }
 
-    async fn rebalanced(&mut self, event: Event) -> Result<(), TaskError> {
-        match event {
-            Event::Assigned(tps) => {
-                info!(partitions = ?tps.iter().map(ToString::to_string).collect::<Vec<_>>(), "partitions assigned");
-                self.task.open(&tps).await
-            }
-            Event::Revoked(tps) => {
-                self.commit().await?;
-                self.task.close(&tps).await?;
-                for tp in &tps {
-                    self.current.remove(tp);
-                }
-                Ok(())
-            }
-        }
-    }
-
-    /// Takes what the consumer holds without waiting, up to `max.poll.records` records,
-    /// converted; stops at a rebalance (its records are put before it is handled).
-    async fn poll(&mut self) -> Result<Polled, TaskError> {
-        let consumer = self.consumer.clone();
-        let mut records = Vec::new();
-        let mut bytes = 0;
-        let mut last: Option<(i32, i64)> = None;
-        let mut topic_recorded = false;
-        let mut empty_polls = 0;
-        let (events, dry) = loop {
-            if records.len() >= self.max_batch {
-                break (Vec::new(), false);
-            }
-            let polled = consumer.poll(Duration::ZERO);
-            let got = polled.is_some();
-            match polled {
-                Some(Ok(m)) => {
-                    bytes += m.key_len() + m.payload_len();
-                    if &*self.topic != m.topic() {
-                        self.flush_offset(last.take());
-                        self.topic = Arc::from(m.topic());
-                        topic_recorded = false;
-                    }
-                    if !topic_recorded {
-                        self.ctx.topics.record(&self.topic, &mut self.reported_topics);
-                        topic_recorded = true;
-                    }
-                    match last {
-                        Some((p, _)) if p == m.partition() => {}
-                        other => self.flush_offset(other),
-                    }
-                    last = Some((m.partition(), m.offset() + 1));
-                    self.convert(&m, &mut records).await?;
-                }
-                Some(Err(rdkafka::error::KafkaError::MessageConsumptionFatal(e))) => {
-                    return Err(TaskError::fatal(format!("consumer failed: {e}")));
-                }
-                Some(Err(e)) => debug!(error = %e, "consumer error (librdkafka retries)"),
-                None => {}
-            }
-            if got {
-                empty_polls = 0;
-                continue;
-            }
-            // nothing, or an event served: a rebalance (its callbacks queued it), or an offset
-            // commit's answer with more behind it; librdkafka wakes the loop only when its queue
-            // turns non-empty, so it must be empty, and a second empty poll says so
-            let events: Vec<Event> = std::mem::take(&mut *consumer.context().events.lock().unwrap());
-            if !events.is_empty() {
-                break (events, false);
-            }
-            if empty_polls == 1 {
-                break (events, true);
-            }
-            empty_polls += 1;
-        };
-        self.flush_offset(last);
+    async fn convert(&mut self, batch: Vec<Consumed>) -> Result<Vec<SinkRecord>, TaskError> {
+        let mut records = Vec::with_capacity(batch.len());
+        let bytes: usize =
+            batch.iter().map(|m| m.key.as_ref().map_or(0, Vec::len) + m.value.as_ref().map_or(0, Vec::len)).sum();
         self.ctx.status.add_bytes(bytes as u64);
-        Ok(Polled { records, events, dry })
-    }
-
-    /// The next offset of the current topic's `partition`, once per run of its records.
-    fn flush_offset(&mut self, next: Option<(i32, i64)>) {
-        if let Some((partition, offset)) = next {
-            self.current.insert(TopicPartition { topic: self.topic.clone(), partition }, offset);
-        }
-    }
-
-    /// Converts and transforms one message into `records` (or skips it, `errors.tolerance`).
-    async fn convert(&mut self, m: &BorrowedMessage<'_>, records: &mut Vec<SinkRecord>) -> Result<(), TaskError> {
-        let headers: Vec<Header> = m
-            .headers()
-            .map(|hs| hs.iter().map(|h| Header { key: h.key.to_owned(), value: h.value.map(<[u8]>::to_vec) }).collect())
-            .unwrap_or_default();
-        let mut failed = FailedRecord {
-            topic: m.topic(),
-            partition: m.partition(),
-            offset: m.offset(),
-            key: m.key(),
-            value: m.payload(),
-            timestamp: m.timestamp().to_millis(),
-            headers: &[],
-        };
-        let key = self.key_converter.decode_resolving(&self.topic, failed.key).await;
-        let converted = match key.map_err(|e| (Stage::KeyConverter, e)) {
-            Ok(k) => {
-                let value = self.value_converter.decode_resolving(&self.topic, failed.value).await;
-                value.map(|v| (k, v)).map_err(|e| (Stage::ValueConverter, e))
-            }
-            Err(e) => Err(e),
-        };
-        let ((key_schema, key), (value_schema, value)) = match converted {
-            Ok(kv) => kv,
-            Err((stage, e)) => {
-                let class = if stage == Stage::KeyConverter { &self.key_converter } else { &self.value_converter };
-                let class = class.java_class();
-                failed.headers = &headers;
-                return self.tolerate(&failed, stage, class, &e.to_string());
-            }
-        };
-        let mut record = SinkRecord {
-            topic: self.topic.clone(),
-            kafka_partition: failed.partition,
-            kafka_offset: failed.offset,
-            key_schema,
-            key,
-            value_schema,
-            value,
-            timestamp: failed.timestamp,
-            headers,
-        };
-        match self.transforms.apply(&mut record) {
-            Ok(true) => records.push(record),
-            Ok(false) => {}
-            Err(e) => {
-                failed.headers = &record.headers;
-                self.tolerate(&failed, Stage::Transformation, &e.class, &e.to_string())?;
+        for mut m in batch {
+            self.current.insert(TopicPartition { topic: m.topic.clone(), partition: m.partition }, m.offset + 1);
+            self.ctx.topics.record(&m.topic, &mut self.reported_topics);
+            let key = self.key_converter.decode_resolving(&m.topic, m.key.as_deref()).await;
+            let converted = match key.map_err(|e| (Stage::KeyConverter, e)) {
+                Ok(k) => {
+                    let value = self.value_converter.decode_resolving(&m.topic, m.value.as_deref()).await;
+                    value.map(|v| (k, v)).map_err(|e| (Stage::ValueConverter, e))
+                }
+                Err(e) => Err(e),
+            };
+            let ((key_schema, key), (value_schema, value)) = match converted {
+                Ok(kv) => kv,
+                Err((stage, e)) => {
+                    let class = if stage == Stage::KeyConverter { &self.key_converter } else { &self.value_converter };
+                    self.tolerate(&m, stage, class.java_class(), &e.to_string())?;
+                    continue;
+                }
+            };
+            let mut record = SinkRecord {
+                topic: m.topic.clone(),
+                kafka_partition: m.partition,
+                kafka_offset: m.offset,
+                key_schema,
+                key,
+                value_schema,
+                value,
+                timestamp: m.timestamp,
+                headers: std::mem::take(&mut m.headers),
+            };
+            match self.transforms.apply(&mut record) {
+                Ok(true) => records.push(record),
+                Ok(false) => {}
+                Err(e) => {
+                    m.headers = record.headers;
+                    self.tolerate(&m, Stage::Transformation, &e.class, &e.to_string())?;
+                }
             }
         }
-        Ok(())
+        Ok(records)
     }
 
     /// `errors.tolerance`: fail the task, or skip the record (logged, and sent to the dead letter
     /// queue when there is one).
-    fn tolerate(&self, m: &FailedRecord<'_>, stage: Stage, class_name: &str, message: &str) -> Result<(), TaskError> {
+    fn tolerate(&mut self, m: &Consumed, stage: Stage, class_name: &str, message: &str) -> Result<(), TaskError> {
         let errors = &self.ctx.connector.errors;
         let at = format!("{}-{}@{}", m.topic, m.partition, m.offset);
         if !errors.tolerate_all {
@@ -357,14 +342,23 @@ impl<T: SinkTask> Loop<'_, T> {
             )));
         }
         if errors.log_enable && errors.log_include_messages {
-            let shown = |b: Option<&[u8]>| b.map(|b| crate::error::excerpt(b, 200)).unwrap_or_default();
-            warn!(record = %at, stage = stage.as_str(), error = %message, key = %shown(m.key), value = %shown(m.value), "record skipped (errors.tolerance=all)");
+            let shown = |b: &Option<Vec<u8>>| b.as_deref().map(|b| crate::error::excerpt(b, 200)).unwrap_or_default();
+            warn!(record = %at, stage = stage.as_str(), error = %message, key = %shown(&m.key), value = %shown(&m.value), "record skipped (errors.tolerance=all)");
         } else if errors.log_enable {
             warn!(record = %at, stage = stage.as_str(), error = %message, "record skipped (errors.tolerance=all)");
         }
         self.ctx.status.record_skipped();
         if let Some(dlq) = &self.dead_letters {
-            dlq.report(m, &Failure { stage, class_name, message })?;
+            let record = FailedRecord {
+                topic: &m.topic,
+                partition: m.partition,
+                offset: m.offset,
+                key: m.key.as_deref(),
+                value: m.value.as_deref(),
+                timestamp: m.timestamp,
+                headers: &m.headers,
+            };
+            dlq.report(&record, &Failure { stage, class_name, message })?;
         }
         Ok(())
     }
@@ -449,36 +443,32 @@ struct Subscription {
     fixed: Vec<String>,
     regex: Option<regex::Regex>,
     current: Vec<String>,
-    /// When a regex subscription is looked up again.
-    next_lookup: Option<Instant>,
+    every: tokio::time::Interval,
 }
 
 const TOPIC_REFRESH: Duration = Duration::from_secs(5);
 
 impl Subscription {
     fn new(ctx: &TaskContext) -> Self {
+        let mut every = tokio::time::interval(TOPIC_REFRESH);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         Subscription {
             fixed: ctx.connector.topics.clone(),
             regex: ctx.connector.topics_regex.clone(),
             current: Vec::new(),
-            next_lookup: None,
+            every,
         }
     }
 
-    /// Whether a regex subscription should be looked up again (never for a fixed list).
-    fn due(&self) -> bool {
-        self.next_lookup.is_some_and(|at| Instant::now() >= at)
-    }
-
-    /// When [`Self::due`] turns true (far ahead for a fixed list).
-    fn next(&self) -> Instant {
-        self.next_lookup.unwrap_or_else(|| Instant::now() + TOPIC_REFRESH)
+    /// Resolves when a regex subscription should be looked up again (never for a fixed list).
+    async fn tick(&mut self) {
+        if self.regex.is_none() {
+            std::future::pending::<()>().await;
+        }
+        self.every.tick().await;
     }
 
     async fn refresh(&mut self, consumer: &Arc<SinkConsumer>) -> Result<(), TaskError> {
-        if self.regex.is_some() {
-            self.next_lookup = Some(Instant::now() + TOPIC_REFRESH);
-        }
         let wanted = match &self.regex {
             None => self.fixed.clone(),
             Some(re) => {
