@@ -139,15 +139,13 @@ impl Partitioner {
 
     /// What the record's encoded partition is a function of, besides its Kafka partition: the
     /// same key gives the same [`Self::encode`] (nothing for the Default partitioner, the time
-    /// bucket for a time-based one); `None` when it must be encoded each time (FieldPartitioner).
-    pub fn encoding_key(&self, record: &SinkRecord, now: i64) -> Result<Option<i64>, PartitionError> {
+    /// bucket of `timestamp`, from [`Self::timestamp`], for a time-based one); `None` when it
+    /// must be encoded each time (FieldPartitioner).
+    pub fn encoding_key(&self, timestamp: Option<i64>) -> Option<i64> {
         match self {
-            Partitioner::Default => Ok(Some(0)),
-            Partitioner::Field { .. } => Ok(None),
-            Partitioner::Time { duration_ms, zone, .. } => {
-                let ts = self.timestamp(record, now)?.expect("time-based");
-                Ok(Some(bucket_start(ts, *duration_ms, *zone)))
-            }
+            Partitioner::Default => Some(0),
+            Partitioner::Field { .. } => None,
+            Partitioner::Time { duration_ms, zone, .. } => timestamp.map(|ts| bucket_start(ts, *duration_ms, *zone)),
         }
     }
 

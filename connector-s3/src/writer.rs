@@ -243,7 +243,8 @@ impl TopicPartitionWriter {
             (Arc::from(config.tombstone_partition.as_str()), at_time)
         } else {
             let partition_error = |e| TaskError::fatal(format!("cannot partition record {}: {e}", at(record)));
-            let key = partitioner.encoding_key(record, now).map_err(partition_error)?;
+            let timestamp = partitioner.timestamp(record, now).map_err(partition_error)?;
+            let key = partitioner.encoding_key(timestamp);
             let encoded = match (&self.last_encoded, key) {
                 (Some((last, encoded)), Some(key)) if *last == key => encoded.clone(),
                 _ => {
@@ -255,7 +256,7 @@ impl TopicPartitionWriter {
                     encoded
                 }
             };
-            (encoded, partitioner.timestamp(record, now).map_err(|e| TaskError::fatal(e.to_string()))?)
+            (encoded, timestamp)
         };
         let mut projected = None;
         let new_schema = match self.open.get(&*encoded) {
