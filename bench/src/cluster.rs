@@ -120,6 +120,20 @@ fn consumer_join(topic: &str) -> Result<Duration> {
     Ok(started.elapsed())
 }
 
+/// BENCH_KEEP_LOGS=<dir> (with BENCH_SLUICE_LOG=info,…) keeps the workers' logs as they are
+/// after a step, in `<dir>/<step>`, to see where the step's time goes (`seconds` ago it began).
+fn keep_logs(dir: &Path, step: &str, began: &str, seconds: f64) -> Result<()> {
+    let Ok(keep) = std::env::var("BENCH_KEEP_LOGS") else { return Ok(()) };
+    let keep = Path::new(&keep).join(step);
+    std::fs::create_dir_all(&keep)?;
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        std::fs::copy(entry.path(), keep.join(entry.file_name()))?;
+    }
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as f64;
+    eprintln!("worker logs in {}; {began} was at unix ms {:.0}", keep.display(), now_ms - seconds * 1000.0);
+    Ok(())
+}
+
 impl Bench {
     fn cluster_worker(&self, dir: &Path, group: &str) -> Result<Worker> {
         let port = free_port()?;
@@ -179,15 +193,7 @@ impl Bench {
             tasks(probe, name).iter().any(|(s, w)| s == "RUNNING" && *w != owner)
         })?;
         let failover = killed_at.elapsed().as_secs_f64();
-        // BENCH_KEEP_LOGS=<dir> (with BENCH_SLUICE_LOG=info,…) keeps the workers' logs to see
-        // where the failover's time goes
-        if let Ok(keep) = std::env::var("BENCH_KEEP_LOGS") {
-            for entry in std::fs::read_dir(&dir)?.flatten() {
-                std::fs::copy(entry.path(), Path::new(&keep).join(entry.file_name()))?;
-            }
-            let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as f64;
-            eprintln!("worker logs in {keep}; the kill was at unix ms {:.0}", now_ms - failover * 1000.0);
-        }
+        keep_logs(&dir, "failover", "the kill", failover)?;
         let target = (SESSION_TIMEOUT_MS as f64 / 1000.0) + 3.0;
         println!(
             "bench cluster-failover seconds={failover:.3} ref=session.timeout.ms+3s ref_seconds={target:.3} ratio={:.2}",
@@ -225,6 +231,7 @@ impl Bench {
                 .any(|c| running_on_joiner(&connector(probe, c)) || tasks(probe, c).iter().any(running_on_joiner))
         })?;
         let join = joined_at.elapsed().as_secs_f64();
+        keep_logs(&dir, "join", "the fourth worker's start", join)?;
         let reference = consumer_join(&topic)?.as_secs_f64();
         println!(
             "bench cluster-join seconds={join:.3} ref=rdkafka-consumer-join ref_seconds={reference:.3} ratio={:.2}",

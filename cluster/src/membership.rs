@@ -224,6 +224,7 @@ impl GroupMember {
                 .with_member_id(text(&self.member_id))
                 .with_protocol_type(text(ConnectProtocol::PROTOCOL_TYPE))
                 .with_protocols(offered.clone());
+            debug!(attempt, member = %self.member_id, "JoinGroup sent");
             let answer = self.request(&request, timeout).await?;
             let error = ResponseError::try_from_code(answer.error_code);
             debug!(attempt, error = ?error, generation = answer.generation_id, "JoinGroup answered");
@@ -309,7 +310,9 @@ impl GroupMember {
             );
         let timeout = self.settings.request_timeout.max(self.settings.rebalance_timeout);
         let answer = self.request(&request, timeout).await?;
-        match ResponseError::try_from_code(answer.error_code) {
+        let error = ResponseError::try_from_code(answer.error_code);
+        debug!(error = ?error, generation = joined.generation, "SyncGroup answered");
+        match error {
             None => Ok(Some(answer.assignment)),
             Some(ResponseError::RebalanceInProgress | ResponseError::IllegalGeneration) => Ok(None),
             Some(ResponseError::UnknownMemberId) => {

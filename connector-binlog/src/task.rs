@@ -64,6 +64,8 @@ pub struct BinlogSourceTask {
     reader: Option<JoinHandle<()>>,
     ready: VecDeque<Record>,
     pending_error: Option<TaskError>,
+    /// The emptied buffer of the previous batch (`SourceTask::recycle`).
+    spare: Vec<Record>,
 }
 
 struct ChannelSink {
@@ -106,7 +108,15 @@ impl BinlogSourceTask {
     pub fn new(config: Arc<BinlogConfig>) -> Self {
         let budget =
             Arc::new(Budget { used: AtomicUsize::new(0), limit: config.max_queue_bytes, freed: Notify::new() });
-        BinlogSourceTask { config, budget, rx: None, reader: None, ready: VecDeque::new(), pending_error: None }
+        BinlogSourceTask {
+            config,
+            budget,
+            rx: None,
+            reader: None,
+            ready: VecDeque::new(),
+            pending_error: None,
+            spare: Vec::new(),
+        }
     }
 
     /// Connects (retrying while the server is unreachable) and checks the server id.
@@ -322,7 +332,13 @@ impl SourceTask for BinlogSourceTask {
             }
         }
         let n = self.ready.len().min(max);
-        Ok(self.ready.drain(..n).collect())
+        let mut batch = std::mem::take(&mut self.spare);
+        batch.extend(self.ready.drain(..n));
+        Ok(batch)
+    }
+
+    fn recycle(&mut self, emptied: Vec<Record>) {
+        self.spare = emptied;
     }
 
     async fn stop(&mut self) {

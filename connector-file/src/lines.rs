@@ -4,7 +4,7 @@
 
 /// The first complete line of `data`: `(end of the line's text, start of the next line)`.
 pub fn split_line(data: &[u8]) -> Option<(usize, usize)> {
-    let i = data.iter().position(|&b| b == b'\n' || b == b'\r')?;
+    let i = memchr::memchr2(b'\n', b'\r', data)?;
     if data[i] == b'\n' {
         return Some((i, i + 1));
     }

@@ -52,6 +52,8 @@ pub struct FileSourceTask {
     /// An offset from before this run, applied when the file is opened.
     resume: Option<FileOffset>,
     warned_missing: bool,
+    /// The emptied buffer of the previous batch (`SourceTask::recycle`).
+    spare: Vec<SourceRecord<FilePartition, FileOffset>>,
 }
 
 impl FileSourceTask {
@@ -66,6 +68,7 @@ impl FileSourceTask {
             buf: Vec::new(),
             resume: None,
             warned_missing: false,
+            spare: Vec::new(),
         }
     }
 
@@ -241,7 +244,8 @@ impl SourceTask for FileSourceTask {
             tokio::time::sleep(Duration::from_secs(1)).await;
             return Ok(Vec::new());
         }
-        let mut records = Vec::new();
+        let mut records = std::mem::take(&mut self.spare);
+        records.reserve(self.config.batch_size);
         let timestamp = now_ms();
         let mut consumed = 0;
         loop {
@@ -285,6 +289,10 @@ impl SourceTask for FileSourceTask {
             tokio::time::sleep(IDLE_WAIT).await;
         }
         Ok(records)
+    }
+
+    fn recycle(&mut self, emptied: Vec<SourceRecord<FilePartition, FileOffset>>) {
+        self.spare = emptied;
     }
 }
 

@@ -132,6 +132,12 @@ pub trait SourceTask: Send + 'static {
     /// The next batch; empty when idle. Must return within about a second.
     fn poll(&mut self) -> impl Future<Output = PollResult<Self::Partition, Self::Offset>> + Send;
 
+    /// Takes back a batch `poll` returned, emptied, so the next `poll` can fill the same buffer:
+    /// a batch of thousands of records is an allocation of its own, handed back to the OS and
+    /// faulted in again for every batch otherwise. Kafka Connect has no such call; the default
+    /// drops it.
+    fn recycle(&mut self, _emptied: Vec<SourceRecord<Self::Partition, Self::Offset>>) {}
+
     /// Offsets that are now durable in the offset store (after the producer acknowledged every
     /// record up to them).
     fn commit(

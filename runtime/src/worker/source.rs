@@ -78,6 +78,9 @@ struct Loop<T: SourceTask> {
     value_converter: Converter,
     admin: Option<super::Admin>,
     topics_ready: HashSet<Arc<str>>,
+    /// The topic of the previous record, ready: most records share it (a pointer comparison
+    /// instead of hashing the name).
+    last_topic: Option<Arc<str>>,
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
     transforms: Transforms,
@@ -131,6 +134,7 @@ pub async fn run<T: SourceTask>(ctx: TaskContext, mut task: T) -> Result<(), Tas
         submitted: SubmittedRecords::default(),
         admin,
         topics_ready: HashSet::new(),
+        last_topic: None,
         key_buf: Vec::new(),
         value_buf: Vec::new(),
         transforms: ctx.connector.transforms_for_task(&ctx.worker),
@@ -153,12 +157,13 @@ impl<T: SourceTask> Loop<T> {
         let mut backoff = Backoff::new(Duration::from_millis(100), RECONNECT_MAX);
         while !self.ctx.stopping() {
             match task.poll().await {
-                Ok(batch) => {
+                Ok(mut batch) => {
                     self.ctx.recovered(&mut backoff, "poll");
                     self.ctx.status.add_records(batch.len() as u64);
-                    for record in batch {
+                    for record in batch.drain(..) {
                         self.send(record).await?;
                     }
+                    task.recycle(batch);
                 }
                 Err(e) if e.kind == ErrorKind::Retriable => self.ctx.retry(&mut backoff, "poll", e).await?,
                 Err(e) => return Err(e),
@@ -184,7 +189,8 @@ impl<T: SourceTask> Loop<T> {
             }
             Err(e) => return self.skip(record, format!("{e}")),
         }
-        if !self.topics_ready.contains(&record.topic) {
+        let same_topic = self.last_topic.as_ref().is_some_and(|last| Arc::ptr_eq(last, &record.topic));
+        if !same_topic && !self.topics_ready.contains(&record.topic) {
             if let Some(problem) = topic_name_problem(&record.topic) {
                 return Err(TaskError::fatal(format!("cannot produce to topic {:?}: {problem}", record.topic)));
             }
@@ -195,6 +201,9 @@ impl<T: SourceTask> Loop<T> {
                     .map_err(|e| TaskError::fatal(format!("cannot create topic {}: {e}", record.topic)))?;
             }
             self.topics_ready.insert(record.topic.clone());
+        }
+        if !same_topic {
+            self.last_topic = Some(record.topic.clone());
         }
         self.ctx.topics.record(&record.topic, &mut self.reported_topics);
         self.key_buf.clear();

@@ -224,6 +224,9 @@ pub struct ActiveTopics {
 pub struct ReportedTopics {
     epoch: u64,
     topics: HashSet<Arc<str>>,
+    /// The topic reported last: most records share it, and comparing pointers is cheaper than
+    /// hashing the name.
+    last: Option<Arc<str>>,
 }
 
 impl ActiveTopics {
@@ -232,8 +235,13 @@ impl ActiveTopics {
         let epoch = self.epoch.load(Ordering::Relaxed);
         if reported.epoch != epoch {
             reported.topics.clear();
+            reported.last = None;
             reported.epoch = epoch;
         }
+        if reported.last.as_ref().is_some_and(|last| Arc::ptr_eq(last, topic)) {
+            return;
+        }
+        reported.last = Some(topic.clone());
         if !reported.topics.contains(topic) {
             reported.topics.insert(topic.clone());
             self.topics.lock().unwrap().insert(topic.to_string());
