@@ -189,22 +189,7 @@ impl<T: SourceTask> Loop<T> {
             }
             Err(e) => return self.skip(record, format!("{e}")),
         }
-        let same_topic = self.last_topic.as_ref().is_some_and(|last| Arc::ptr_eq(last, &record.topic));
-        if !same_topic && !self.topics_ready.contains(&record.topic) {
-            if let Some(problem) = topic_name_problem(&record.topic) {
-                return Err(TaskError::fatal(format!("cannot produce to topic {:?}: {problem}", record.topic)));
-            }
-            if let Some(admin) = &self.admin {
-                let tc = self.ctx.connector.topic_creation.as_ref().expect("admin exists only with topic creation");
-                clients::ensure_topic(admin, &record.topic, tc)
-                    .await
-                    .map_err(|e| TaskError::fatal(format!("cannot create topic {}: {e}", record.topic)))?;
-            }
-            self.topics_ready.insert(record.topic.clone());
-        }
-        if !same_topic {
-            self.last_topic = Some(record.topic.clone());
-        }
+        self.ready_topic(&record.topic).await?;
         self.ctx.topics.record(&record.topic, &mut self.reported_topics);
         self.key_buf.clear();
         self.value_buf.clear();
@@ -278,6 +263,27 @@ impl<T: SourceTask> Loop<T> {
                 }
             }
         }
+    }
+
+    /// Checks a topic's name and creates it (`topic.creation.*`) the first time it is used.
+    async fn ready_topic(&mut self, topic: &Arc<str>) -> Result<(), TaskError> {
+        if self.last_topic.as_ref().is_some_and(|last| Arc::ptr_eq(last, topic)) {
+            return Ok(());
+        }
+        if !self.topics_ready.contains(topic) {
+            if let Some(problem) = topic_name_problem(topic) {
+                return Err(TaskError::fatal(format!("cannot produce to topic {topic:?}: {problem}")));
+            }
+            if let Some(admin) = &self.admin {
+                let tc = self.ctx.connector.topic_creation.as_ref().expect("admin exists only with topic creation");
+                clients::ensure_topic(admin, topic, tc)
+                    .await
+                    .map_err(|e| TaskError::fatal(format!("cannot create topic {topic}: {e}")))?;
+            }
+            self.topics_ready.insert(topic.clone());
+        }
+        self.last_topic = Some(topic.clone());
+        Ok(())
     }
 
     /// `errors.tolerance`: fail the task, or drop the record (its offset still counts as done).

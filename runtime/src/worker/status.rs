@@ -332,5 +332,8 @@ mod tests {
         assert!(active.list().is_empty());
         active.record(&t1, &mut a);
         assert_eq!(active.list(), ["orders"], "a task reports again after a reset");
+        active.reset();
+        active.record(&t1, &mut a);
+        assert_eq!(active.list(), ["orders"], "the topic reported last, again after a reset");
     }
 }
