@@ -38,7 +38,7 @@ impl Events {
             .then(|| crate::schema_change::SchemaChanges::new(c.flavor, &c.topic_prefix, &source.schema));
         Events {
             schema_changes,
-            partition: BinlogPartition { server: c.topic_prefix.clone() },
+            partition: BinlogPartition { server: c.topic_prefix.as_str().into() },
             source,
             tombstones: c.tombstones_on_delete,
             skip_creates: c.skip_creates,
@@ -177,8 +177,10 @@ impl Events {
 
     /// `__debezium-heartbeat.<prefix>`: key `{serverName}`, value `{ts_ms}`.
     pub fn heartbeat(&self, offset: BinlogOffset) -> Record {
-        let key =
-            Struct { schema: self.heartbeat_key.clone(), values: vec![Value::String(self.partition.server.clone())] };
+        let key = Struct {
+            schema: self.heartbeat_key.clone(),
+            values: vec![Value::String(self.partition.server.to_string())],
+        };
         let ts = crate::schema::now().0;
         let value = Struct { schema: self.heartbeat_value.clone(), values: vec![Value::Int64(ts)] };
         Record {
@@ -215,5 +217,5 @@ pub fn approx_size(r: &Record) -> usize {
         + value(&r.value)
         + r.offset.file.capacity()
         + r.offset.gtids.as_ref().map_or(0, String::capacity)
-        + r.partition.server.capacity()
+        + r.partition.server.len()
 }

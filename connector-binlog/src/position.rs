@@ -5,13 +5,15 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 /// `{"server": "<topic.prefix>"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct BinlogPartition {
-    pub server: String,
+    /// Shared by every record of the connector.
+    pub server: Arc<str>,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -241,7 +241,8 @@ impl<'a> Replication<'a> {
         let committed = self.txn.is_none();
         if !self.batch.is_empty() {
             let last = self.batch.last().map(|r| r.offset.clone()).unwrap_or_default();
-            if !sink.send(std::mem::take(&mut self.batch)).await {
+            let batch = std::mem::replace(&mut self.batch, sink.spare());
+            if !sink.send(batch).await {
                 return false;
             }
             self.sent = ResumePoint::from_offset(&last).unwrap_or_else(|_| self.sent.clone());
@@ -496,7 +497,7 @@ impl<'a> Replication<'a> {
             db,
             table,
             server_id: h.server_id(),
-            gtid,
+            gtid: gtid.as_deref(),
             file: &self.file,
             pos: start,
             row: 0,
@@ -694,7 +695,7 @@ impl<'a> Replication<'a> {
                 db: &schemas.def.db,
                 table: &schemas.def.table,
                 server_id: h.server_id(),
-                gtid: gtid.clone(),
+                gtid: gtid.as_deref(),
                 file: &file,
                 pos: event_start,
                 row: (index - 1) as i32,

@@ -288,8 +288,7 @@ fn image<'a>(
     let count = present.iter().filter(|p| **p).count();
     let nulls = buf
         .checked_eat(count.div_ceil(8))
-        .ok_or_else(|| RowError { column: String::new(), message: "truncated row image".into() })?
-        .to_vec();
+        .ok_or_else(|| RowError { column: String::new(), message: "truncated row image".into() })?;
     let mut values = Vec::with_capacity(present.len());
     let mut idx = 0;
     for (i, plan) in map.plans.iter().enumerate() {

@@ -407,7 +407,7 @@ impl SchemaChanges {
             .field("ddl", opt(Type::String))
             .field("tableChanges", Schema::array(change.clone()).build())
             .build();
-        let partition = BinlogPartition { server: prefix.to_owned() };
+        let partition = BinlogPartition { server: prefix.into() };
         SchemaChanges { partition, topic: prefix.into(), key, value, change, table, column }
     }
 

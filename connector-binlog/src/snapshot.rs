@@ -43,6 +43,11 @@ pub struct Coordinates {
 /// Receives the snapshot's records in batches; `false` stops the snapshot (the task stops).
 pub trait Sink {
     fn send(&mut self, batch: Vec<Record>) -> impl std::future::Future<Output = bool> + Send;
+
+    /// An empty buffer for the next batch (one the consumer has emptied, when there is one).
+    fn spare(&mut self) -> Vec<Record> {
+        Vec::new()
+    }
 }
 
 async fn coordinates(conn: &mut Conn, c: &BinlogConfig) -> Result<Coordinates, BinlogError> {
@@ -220,8 +225,11 @@ pub async fn run(
             pending = Some(Pending { row: values, table: ti, first_in_table });
             first_in_table = false;
             rows += 1;
-            if batch.len() >= c.max_batch_size && !sink.send(std::mem::take(&mut batch)).await {
-                return Ok(None);
+            if batch.len() >= c.max_batch_size {
+                let full = std::mem::replace(&mut batch, sink.spare());
+                if !sink.send(full).await {
+                    return Ok(None);
+                }
             }
         }
         total += rows;

@@ -44,6 +44,32 @@ struct Budget {
     used: AtomicUsize,
     limit: Option<usize>,
     freed: Notify,
+    /// The emptied chunk buffers, back from `poll` to the reader.
+    spares: Spares,
+}
+
+/// Emptied chunk buffers on their way back from `poll` to the reader, so a chunk's few hundred
+/// KB are filled again rather than freed on one thread and allocated on another (mimalloc gives
+/// such memory back to the OS at once and faults it in again).
+#[derive(Default)]
+struct Spares(std::sync::Mutex<Vec<Vec<Record>>>);
+
+/// At most this many emptied buffers wait to be filled again.
+const SPARES: usize = 8;
+
+impl Spares {
+    fn put(&self, emptied: Vec<Record>) {
+        debug_assert!(emptied.is_empty());
+        let mut spares = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if spares.len() < SPARES && emptied.capacity() > 0 {
+            spares.push(emptied);
+        }
+    }
+
+    fn get(&self) -> Vec<Record> {
+        let spare = self.0.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        spare.unwrap_or_else(|| Vec::with_capacity(CHUNK))
+    }
 }
 
 /// What the reader does first.
@@ -77,26 +103,47 @@ impl Sink for ChannelSink {
     /// Queues the batch in chunks of at most [`CHUNK`] records, each waiting for room in the
     /// memory bound (`poll` puts them back together up to `max.batch.size`).
     async fn send(&mut self, mut batch: Vec<Record>) -> bool {
-        while !batch.is_empty() {
-            let rest = batch.split_off(batch.len().min(CHUNK));
-            let chunk = std::mem::replace(&mut batch, rest);
-            let mut bytes = 0;
-            if let Some(limit) = self.budget.limit {
-                bytes = chunk.iter().map(approx_size).sum();
-                loop {
-                    let used = self.budget.used.load(Ordering::Acquire);
-                    if used == 0 || used + bytes <= limit {
-                        break;
-                    }
-                    self.budget.freed.notified().await;
-                }
-                self.budget.used.fetch_add(bytes, Ordering::AcqRel);
+        if batch.len() <= CHUNK {
+            return batch.is_empty() || self.send_chunk(batch).await;
+        }
+        let mut records = batch.drain(..);
+        loop {
+            let mut chunk = self.budget.spares.get();
+            chunk.extend(records.by_ref().take(CHUNK));
+            if chunk.is_empty() {
+                self.budget.spares.put(chunk);
+                break;
             }
-            if self.tx.send(Ok((chunk, bytes))).await.is_err() {
+            if !self.send_chunk(chunk).await {
                 return false;
             }
         }
+        drop(records);
+        self.budget.spares.put(batch);
         true
+    }
+
+    fn spare(&mut self) -> Vec<Record> {
+        self.budget.spares.get()
+    }
+}
+
+impl ChannelSink {
+    /// Queues one chunk once the memory bound has room for it.
+    async fn send_chunk(&mut self, chunk: Vec<Record>) -> bool {
+        let mut bytes = 0;
+        if let Some(limit) = self.budget.limit {
+            bytes = chunk.iter().map(approx_size).sum();
+            loop {
+                let used = self.budget.used.load(Ordering::Acquire);
+                if used == 0 || used + bytes <= limit {
+                    break;
+                }
+                self.budget.freed.notified().await;
+            }
+            self.budget.used.fetch_add(bytes, Ordering::AcqRel);
+        }
+        self.tx.send(Ok((chunk, bytes))).await.is_ok()
     }
 }
 
@@ -106,8 +153,12 @@ pub fn modes(c: &BinlogConfig) -> Modes {
 
 impl BinlogSourceTask {
     pub fn new(config: Arc<BinlogConfig>) -> Self {
-        let budget =
-            Arc::new(Budget { used: AtomicUsize::new(0), limit: config.max_queue_bytes, freed: Notify::new() });
+        let budget = Arc::new(Budget {
+            used: AtomicUsize::new(0),
+            limit: config.max_queue_bytes,
+            freed: Notify::new(),
+            spares: Spares::default(),
+        });
         BinlogSourceTask {
             config,
             budget,
@@ -168,9 +219,22 @@ impl BinlogSourceTask {
     }
 }
 
-/// Moves a received batch to the ready records and frees its share of the memory bound.
-fn take(ready: &mut VecDeque<Record>, budget: &Budget, batch: Vec<Record>, bytes: usize) {
-    ready.extend(batch);
+/// Moves a received chunk into the batch, up to `max` records (the rest to `ready`), frees its
+/// share of the memory bound and hands its emptied buffer back to the reader.
+fn add(
+    batch: &mut Vec<Record>,
+    ready: &mut VecDeque<Record>,
+    budget: &Budget,
+    mut chunk: Vec<Record>,
+    bytes: usize,
+    max: usize,
+) {
+    let room = max.saturating_sub(batch.len());
+    if chunk.len() > room {
+        ready.extend(chunk.drain(room..));
+    }
+    batch.append(&mut chunk);
+    budget.spares.put(chunk);
     if budget.limit.is_some() {
         budget.used.fetch_sub(bytes, Ordering::AcqRel);
         budget.freed.notify_one();
@@ -272,7 +336,7 @@ impl SourceTask for BinlogSourceTask {
 
     async fn start(&mut self, offsets: &impl OffsetReader) -> Result<(), TaskError> {
         let c = self.config.clone();
-        let partition = BinlogPartition { server: c.topic_prefix.clone() };
+        let partition = BinlogPartition { server: c.topic_prefix.as_str().into() };
         let stored: Option<BinlogOffset> = offsets.offset(&partition).map_err(TaskError::fatal)?;
         let mut conn = self.checked_connection().await.map_err(TaskError::fatal)?;
         let plan = self.plan(&mut conn, stored.clone()).await.map_err(TaskError::fatal)?;
@@ -309,21 +373,24 @@ impl SourceTask for BinlogSourceTask {
             return Err(e);
         }
         let max = self.config.max_batch_size;
-        let Some(rx) = self.rx.as_mut() else { return Ok(Vec::new()) };
-        if self.ready.is_empty() {
+        let mut batch = std::mem::take(&mut self.spare);
+        let Some(rx) = self.rx.as_mut() else { return Ok(batch) };
+        let n = self.ready.len().min(max);
+        batch.extend(self.ready.drain(..n));
+        if batch.is_empty() {
             match tokio::time::timeout(self.config.poll_interval, rx.recv()).await {
-                Ok(Some(Ok((batch, bytes)))) => take(&mut self.ready, &self.budget, batch, bytes),
+                Ok(Some(Ok((chunk, bytes)))) => add(&mut batch, &mut self.ready, &self.budget, chunk, bytes, max),
                 Ok(Some(Err(e))) => return Err(e),
                 Ok(None) => {
                     tokio::time::sleep(self.config.poll_interval).await;
-                    return Ok(Vec::new());
+                    return Ok(batch);
                 }
-                Err(_) => return Ok(Vec::new()),
+                Err(_) => return Ok(batch),
             }
         }
-        while self.ready.len() < max {
+        while batch.len() < max {
             match rx.try_recv() {
-                Ok(Ok((batch, bytes))) => take(&mut self.ready, &self.budget, batch, bytes),
+                Ok(Ok((chunk, bytes))) => add(&mut batch, &mut self.ready, &self.budget, chunk, bytes, max),
                 Ok(Err(e)) => {
                     self.pending_error = Some(e);
                     break;
@@ -331,9 +398,6 @@ impl SourceTask for BinlogSourceTask {
                 Err(_) => break,
             }
         }
-        let n = self.ready.len().min(max);
-        let mut batch = std::mem::take(&mut self.spare);
-        batch.extend(self.ready.drain(..n));
         Ok(batch)
     }
 
@@ -353,5 +417,58 @@ impl Drop for BinlogSourceTask {
         if let Some(r) = self.reader.take() {
             r.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use runtime::data::Value;
+
+    use super::*;
+
+    fn records(from: i64, n: i64) -> Vec<Record> {
+        let partition = BinlogPartition { server: "db".into() };
+        (from..from + n)
+            .map(|i| Record::new(partition.clone(), BinlogOffset::default(), "t".into(), None, Value::Int64(i)))
+            .collect()
+    }
+
+    fn budget(limit: Option<usize>) -> Budget {
+        Budget { used: AtomicUsize::new(0), limit, freed: Notify::new(), spares: Spares::default() }
+    }
+
+    /// A chunk that does not fit the batch leaves its rest, in order, for the next poll; the
+    /// emptied chunk buffer goes back to the reader and the memory bound is freed.
+    #[test]
+    fn chunks_fill_the_batch_in_order_and_their_buffers_go_back_to_the_reader() {
+        let budget = budget(Some(1 << 20));
+        budget.used.store(300, Ordering::Release);
+        let (mut batch, mut ready) = (Vec::with_capacity(4), VecDeque::new());
+        let chunk = records(0, 3);
+        let buffer = chunk.as_ptr();
+        add(&mut batch, &mut ready, &budget, chunk, 100, 4);
+        add(&mut batch, &mut ready, &budget, records(3, 3), 200, 4);
+        let values = |v: &mut dyn Iterator<Item = &Record>| v.map(|r| r.value.clone()).collect::<Vec<_>>();
+        assert_eq!(values(&mut batch.iter()), (0..4).map(Value::Int64).collect::<Vec<_>>());
+        assert_eq!(values(&mut ready.iter()), vec![Value::Int64(4), Value::Int64(5)]);
+        assert_eq!(budget.used.load(Ordering::Acquire), 0);
+        let spares = budget.spares.0.lock().unwrap().iter().map(|v| v.as_ptr()).collect::<Vec<_>>();
+        assert_eq!(spares.len(), 2);
+        assert!(spares.contains(&buffer));
+        assert_eq!(budget.spares.get().capacity(), 3);
+    }
+
+    /// The pool keeps at most [`SPARES`] buffers and hands out a chunk-sized one when empty.
+    #[test]
+    fn the_spare_pool_is_bounded() {
+        let spares = Spares::default();
+        for _ in 0..SPARES + 3 {
+            spares.put(Vec::with_capacity(10));
+        }
+        assert_eq!(spares.0.lock().unwrap().len(), SPARES);
+        for _ in 0..SPARES {
+            assert_eq!(spares.get().capacity(), 10);
+        }
+        assert!(spares.get().capacity() >= CHUNK);
     }
 }

@@ -199,10 +199,10 @@ impl JsonConverter {
             return Err(err("Conversion error: null value for field that is required and has no default value"));
         }
         match (schema.ty, value) {
-            (Type::Int8, Value::Int8(v)) => write!(out, "{v}").unwrap(),
-            (Type::Int16, Value::Int16(v)) => write!(out, "{v}").unwrap(),
-            (Type::Int32, Value::Int32(v) | Value::Date(v) | Value::Time(v)) => write!(out, "{v}").unwrap(),
-            (Type::Int64, Value::Int64(v) | Value::Timestamp(v)) => write!(out, "{v}").unwrap(),
+            (Type::Int8, Value::Int8(v)) => write_int(*v, out),
+            (Type::Int16, Value::Int16(v)) => write_int(*v, out),
+            (Type::Int32, Value::Int32(v) | Value::Date(v) | Value::Time(v)) => write_int(*v, out),
+            (Type::Int64, Value::Int64(v) | Value::Timestamp(v)) => write_int(*v, out),
             (Type::Float32, Value::Float32(v)) => write_java_number(&java_float(*v), out),
             (Type::Float64, Value::Float64(v)) => write_java_number(&java_double(*v), out),
             (Type::Boolean, Value::Boolean(b)) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
@@ -284,8 +284,7 @@ impl JsonConverter {
             if i > 0 {
                 out.push(b',');
             }
-            write_string(&field.name, out);
-            out.push(b':');
+            out.extend_from_slice(&field.json_key);
             self.write_value(Some(&field.schema), v, out).map_err(|e| err(format!("field {}: {e}", field.name)))?;
         }
         out.push(b'}');
@@ -296,10 +295,10 @@ impl JsonConverter {
         match value {
             Value::Null => out.extend_from_slice(b"null"),
             Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-            Value::Int8(v) => write!(out, "{v}").unwrap(),
-            Value::Int16(v) => write!(out, "{v}").unwrap(),
-            Value::Int32(v) | Value::Date(v) | Value::Time(v) => write!(out, "{v}").unwrap(),
-            Value::Int64(v) | Value::Timestamp(v) => write!(out, "{v}").unwrap(),
+            Value::Int8(v) => write_int(*v, out),
+            Value::Int16(v) => write_int(*v, out),
+            Value::Int32(v) | Value::Date(v) | Value::Time(v) => write_int(*v, out),
+            Value::Int64(v) | Value::Timestamp(v) => write_int(*v, out),
             Value::Float32(v) => write_java_number(&java_float(*v), out),
             Value::Float64(v) => write_java_number(&java_double(*v), out),
             Value::String(s) => write_string(s, out),
@@ -616,6 +615,33 @@ const NEEDS_ESCAPE: [bool; 256] = {
     t
 };
 
+/// An integer in decimal, as Java prints it.
+fn write_int(v: impl itoa::Integer, out: &mut Vec<u8>) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Whether any of the 8 bytes (little-endian in `w`) is below 0x20, `"` or `\` (the bytes
+/// [`NEEDS_ESCAPE`] lists). Exact for "any": a chunk it flags is then scanned byte by byte.
+fn word_needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH != 0;
+    below_space || has_zero(w ^ (ONES * b'"' as u64)) || has_zero(w ^ (ONES * b'\\' as u64))
+}
+
+/// The index of the first byte of `bytes[from..]` that needs escaping, or `bytes.len()`.
+fn next_escape(bytes: &[u8], mut from: usize) -> usize {
+    while let Some(chunk) = bytes.get(from..from + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        if word_needs_escape(w) {
+            break;
+        }
+        from += 8;
+    }
+    bytes[from..].iter().position(|&b| NEEDS_ESCAPE[b as usize]).map_or(bytes.len(), |i| from + i)
+}
+
 /// A JSON string as Jackson writes it: `"` and `\` escaped, control characters as `\b \t \n \f \r`
 /// or `\u00XX` (upper-case hex), everything else (non-ASCII included) as raw UTF-8.
 pub fn write_string(s: &str, out: &mut Vec<u8>) {
@@ -624,11 +650,10 @@ pub fn write_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if !NEEDS_ESCAPE[b as usize] {
-            continue;
-        }
+    loop {
+        let i = next_escape(bytes, start);
         out.extend_from_slice(&bytes[start..i]);
+        let Some(&b) = bytes.get(i) else { break };
         match b {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
@@ -641,7 +666,6 @@ pub fn write_string(s: &str, out: &mut Vec<u8>) {
         }
         start = i + 1;
     }
-    out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
 }
 

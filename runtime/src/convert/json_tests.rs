@@ -282,6 +282,30 @@ mod round_trip {
             }
         }
 
+        /// The word-at-a-time string writer escapes exactly what Jackson escapes, wherever in
+        /// the string (and the 8-byte word) the byte falls: checked against a byte-by-byte model.
+        #[test]
+        fn strings_escape_as_jackson_does(s in "[\\x00-\\x1f\"\\\\a-z\u{e9}\u{1f600}]{0,40}") {
+            let mut model = String::from("\"");
+            for c in s.chars() {
+                match c {
+                    '"' => model.push_str("\\\""),
+                    '\\' => model.push_str("\\\\"),
+                    '\n' => model.push_str("\\n"),
+                    '\r' => model.push_str("\\r"),
+                    '\t' => model.push_str("\\t"),
+                    '\u{8}' => model.push_str("\\b"),
+                    '\u{c}' => model.push_str("\\f"),
+                    c if (c as u32) < 0x20 => model.push_str(&format!("\\u{:04X}", c as u32)),
+                    c => model.push(c),
+                }
+            }
+            model.push('"');
+            let mut out = b"x".to_vec();
+            super::super::write_string(&s, &mut out);
+            prop_assert_eq!(String::from_utf8(out[1..].to_vec()).unwrap(), model);
+        }
+
         /// A struct of random fields survives encode → decode → encode, bytes and values.
         #[test]
         fn structs_round_trip(fields in proptest::collection::vec(field(), 0..8)) {

@@ -72,6 +72,8 @@ pub const SCALE: &str = "scale";
 pub struct Field {
     pub name: String,
     pub schema: Schema,
+    /// `"name":` as JsonConverter writes it, escaped once when the schema is built.
+    pub(crate) json_key: Box<[u8]>,
 }
 
 /// The contents of a schema; share it through [`Schema`].
@@ -250,7 +252,11 @@ impl SchemaBuilder {
         self
     }
     pub fn field(mut self, name: impl Into<String>, schema: Schema) -> Self {
-        self.0.fields.push(Field { name: name.into(), schema });
+        let name = name.into();
+        let mut json_key = Vec::with_capacity(name.len() + 3);
+        crate::convert::json::write_string(&name, &mut json_key);
+        json_key.push(b':');
+        self.0.fields.push(Field { name, schema, json_key: json_key.into() });
         self
     }
     pub fn build(self) -> Schema {
