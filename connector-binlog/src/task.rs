@@ -48,9 +48,10 @@ struct Budget {
     spares: Spares,
 }
 
-/// Emptied chunk buffers on their way back from `poll` to the reader, so a chunk's few hundred
-/// KB are filled again rather than freed on one thread and allocated on another (mimalloc gives
-/// such memory back to the OS at once and faults it in again).
+/// Emptied chunk buffers on their way back from `poll` to the reader, so a chunk's ~100 KB are
+/// filled again rather than freed on one thread and allocated on another (mimalloc gives such
+/// memory back to the OS at once and faults it in again). A buffer grown past two chunks (a
+/// snapshot's `max.batch.size` batch) is freed instead, so the pool holds at most ~1.5 MB.
 #[derive(Default)]
 struct Spares(std::sync::Mutex<Vec<Vec<Record>>>);
 
@@ -61,7 +62,7 @@ impl Spares {
     fn put(&self, emptied: Vec<Record>) {
         debug_assert!(emptied.is_empty());
         let mut spares = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if spares.len() < SPARES && emptied.capacity() > 0 {
+        if spares.len() < SPARES && emptied.capacity() > 0 && emptied.capacity() <= 2 * CHUNK {
             spares.push(emptied);
         }
     }
@@ -458,10 +459,13 @@ mod tests {
         assert_eq!(budget.spares.get().capacity(), 3);
     }
 
-    /// The pool keeps at most [`SPARES`] buffers and hands out a chunk-sized one when empty.
+    /// The pool keeps at most [`SPARES`] buffers of at most two chunks and hands out a
+    /// chunk-sized one when empty.
     #[test]
     fn the_spare_pool_is_bounded() {
         let spares = Spares::default();
+        spares.put(Vec::with_capacity(2 * CHUNK + 1));
+        assert!(spares.0.lock().unwrap().is_empty(), "a snapshot-sized buffer is freed, not kept");
         for _ in 0..SPARES + 3 {
             spares.put(Vec::with_capacity(10));
         }
