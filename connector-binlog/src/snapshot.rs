@@ -137,6 +137,52 @@ struct Pending {
     first_in_table: bool,
 }
 
+/// The structure of every captured table, as `CREATE TABLE` schema changes ahead of the rows.
+async fn table_creates(
+    conn: &mut Conn,
+    sc: &crate::schema_change::SchemaChanges,
+    events: &Events,
+    schemas: &[TableSchemas],
+    coords: &Coordinates,
+    offset: BinlogOffset,
+    batch: &mut Vec<Record>,
+) -> Result<(), BinlogError> {
+    for t in schemas {
+        let (db, table) = (&t.def.db, &t.def.table);
+        let ddl: Option<(String, String)> = conn
+            .query_first(format!("SHOW CREATE TABLE `{}`.`{}`", db.replace('`', "``"), table.replace('`', "``")))
+            .await
+            .map_err(|e| BinlogError::query(format!("read the DDL of {db}.{table}"), e))?;
+        let info = crate::schema_change::read_info(conn, db, table).await?;
+        let change = crate::schema_change::TableChange { kind: "CREATE", db: db.clone(), table: table.clone(), info };
+        let info = snapshot_source(t, coords, "true");
+        let ddl = ddl.map(|(_, d)| d).unwrap_or_default();
+        batch.push(sc.record(db, &ddl, &[change], events.source.build(&info), info.ts_ms, offset.clone()));
+    }
+    Ok(())
+}
+
+/// One selected row as Connect values, in the table definition's column order.
+fn row_values(
+    raw: Vec<MyValue>,
+    t: &TableSchemas,
+    modes: &Modes,
+    coords: &Coordinates,
+) -> Result<Vec<Value>, BinlogError> {
+    let mut values = Vec::with_capacity(raw.len());
+    for (v, col) in raw.into_iter().zip(&t.def.columns) {
+        let v = col.kind.convert(v, Origin::Snapshot, modes, col.optional).map_err(|message| BinlogError::Value {
+            table: t.def.id(),
+            column: col.name.clone(),
+            file: coords.at.file.clone(),
+            pos: coords.at.pos,
+            message,
+        })?;
+        values.push(v);
+    }
+    Ok(values)
+}
+
 /// Runs the snapshot (rows only when the mode reads data) and returns its coordinates and the
 /// table structures it read.
 pub async fn run(
@@ -177,20 +223,7 @@ pub async fn run(
     };
     let mut batch = Vec::with_capacity(c.max_batch_size);
     if let Some(sc) = &events.schema_changes {
-        // the structure of every captured table first, as `CREATE TABLE` schema changes
-        for t in &schemas {
-            let (db, table) = (&t.def.db, &t.def.table);
-            let ddl: Option<(String, String)> = conn
-                .query_first(format!("SHOW CREATE TABLE `{}`.`{}`", db.replace('`', "``"), table.replace('`', "``")))
-                .await
-                .map_err(|e| BinlogError::query(format!("read the DDL of {db}.{table}"), e))?;
-            let info = crate::schema_change::read_info(&mut conn, db, table).await?;
-            let change =
-                crate::schema_change::TableChange { kind: "CREATE", db: db.clone(), table: table.clone(), info };
-            let info = snapshot_source(t, &coords, "true");
-            let ddl = ddl.map(|(_, d)| d).unwrap_or_default();
-            batch.push(sc.record(db, &ddl, &[change], events.source.build(&info), info.ts_ms, offset(false)));
-        }
+        table_creates(&mut conn, sc, events, &schemas, &coords, offset(false), &mut batch).await?;
     }
     let mut pending: Option<Pending> = None;
     let mut first_overall = true;
@@ -202,20 +235,7 @@ pub async fn run(
         let mut first_in_table = true;
         let mut rows = 0u64;
         while let Some(row) = result.next().await.map_err(|e| BinlogError::query(format!("read {}", t.def.id()), e))? {
-            let raw: Vec<MyValue> = row.unwrap();
-            let mut values = Vec::with_capacity(raw.len());
-            for (v, col) in raw.into_iter().zip(&t.def.columns) {
-                let v = col.kind.convert(v, Origin::Snapshot, modes, col.optional).map_err(|message| {
-                    BinlogError::Value {
-                        table: t.def.id(),
-                        column: col.name.clone(),
-                        file: coords.at.file.clone(),
-                        pos: coords.at.pos,
-                        message,
-                    }
-                })?;
-                values.push(v);
-            }
+            let values = row_values(row.unwrap(), t, modes, &coords)?;
             if let Some(p) = pending.take() {
                 let last_in_table = p.table != ti;
                 let m = marker(first_overall, false, p.first_in_table, last_in_table);
