@@ -34,7 +34,8 @@ fn a_failed_offset_save_is_retried_while_idle_and_a_failed_last_save_exits_non_z
     // the source is idle now; the save must still go through once it can
     std::fs::remove_dir(&blocker).unwrap();
     wait_until(Duration::from_secs(10), "the retried save while idle", || dir.file_position() == Some(6));
-    assert!(log_text(&log).contains("offsets saved again"), "{}", log_text(&log));
+    // the sidecar is written before the recovery is logged: wait for the line, not just the file
+    wait_until(Duration::from_secs(5), "the recovery logged", || log_text(&log).contains("offsets saved again"));
     // and when the last save at shutdown fails, the exit status says so
     std::fs::create_dir(&blocker).unwrap();
     append(&input, "d\n");
