@@ -9,7 +9,7 @@
 //! worker has committed the offset after them (s3-sink.md §9, "Idle flush that keeps
 //! exactly-once"). Uploads wait; records keep being written to open files meanwhile.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use aws_sdk_s3::types::CompletedPart;
@@ -160,7 +160,8 @@ fn open_object(
 pub struct TopicPartitionWriter {
     pub tp: TopicPartition,
     files: PartitionFiles,
-    open: HashMap<String, OpenObject>,
+    /// Looked up three times per record: hashed with foldhash rather than SipHash.
+    open: foldhash::HashMap<String, OpenObject>,
     closing: VecDeque<Rotation>,
     /// The rotation being uploaded (the front of the partition's queue).
     in_flight: Option<InFlight>,
@@ -192,7 +193,7 @@ impl TopicPartitionWriter {
         TopicPartitionWriter {
             tp,
             files: PartitionFiles::new(policy),
-            open: HashMap::new(),
+            open: foldhash::HashMap::default(),
             closing: VecDeque::new(),
             in_flight: None,
             last_encoded: None,

@@ -10,7 +10,7 @@ use base64::Engine;
 use num_bigint::BigInt;
 use serde_json::Value as Json;
 
-use super::number::{big_decimal_string, java_double, java_float};
+use super::number::{big_decimal_string, push_java_double, push_java_float, special};
 use super::ConvertError;
 use crate::data::{Schema, Struct, Type, Value, DATE, DECIMAL, TIME, TIMESTAMP};
 
@@ -203,8 +203,8 @@ impl JsonConverter {
             (Type::Int16, Value::Int16(v)) => write_int(*v, out),
             (Type::Int32, Value::Int32(v) | Value::Date(v) | Value::Time(v)) => write_int(*v, out),
             (Type::Int64, Value::Int64(v) | Value::Timestamp(v)) => write_int(*v, out),
-            (Type::Float32, Value::Float32(v)) => write_java_number(&java_float(*v), out),
-            (Type::Float64, Value::Float64(v)) => write_java_number(&java_double(*v), out),
+            (Type::Float32, Value::Float32(v)) => write_float(*v as f64, out),
+            (Type::Float64, Value::Float64(v)) => write_double(*v, out),
             (Type::Boolean, Value::Boolean(b)) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
             (Type::String, Value::String(s)) => write_string(s, out),
             (Type::Bytes, Value::Decimal(unscaled, scale)) if schema.is_logical(DECIMAL) => {
@@ -299,8 +299,8 @@ impl JsonConverter {
             Value::Int16(v) => write_int(*v, out),
             Value::Int32(v) | Value::Date(v) | Value::Time(v) => write_int(*v, out),
             Value::Int64(v) | Value::Timestamp(v) => write_int(*v, out),
-            Value::Float32(v) => write_java_number(&java_float(*v), out),
-            Value::Float64(v) => write_java_number(&java_double(*v), out),
+            Value::Float32(v) => write_float(*v as f64, out),
+            Value::Float64(v) => write_double(*v, out),
             Value::String(s) => write_string(s, out),
             Value::Bytes(b) => write_base64(b, out),
             Value::Decimal(unscaled, scale) => match self.decimal_format {
@@ -583,6 +583,22 @@ fn variant_name(v: &Value) -> &'static str {
 }
 
 /// Jackson quotes non-finite numbers (`"NaN"`).
+/// A double as Jackson writes Java's `Double.toString` (NaN and the infinities quoted).
+fn write_double(v: f64, out: &mut Vec<u8>) {
+    match special(v) {
+        Some(text) => write_java_number(text, out),
+        None => push_java_double(v, out),
+    }
+}
+
+/// A float as Jackson writes Java's `Float.toString` (`v` is the `f32`, widened exactly).
+fn write_float(v: f64, out: &mut Vec<u8>) {
+    match special(v) {
+        Some(text) => write_java_number(text, out),
+        None => push_java_float(v as f32, out),
+    }
+}
+
 fn write_java_number(text: &str, out: &mut Vec<u8>) {
     if text.ends_with("NaN") || text.ends_with("Infinity") {
         out.push(b'"');

@@ -288,8 +288,19 @@ impl<T: SinkTask> Loop<'_, T> {
         let bytes: usize =
             batch.iter().map(|m| m.key.as_ref().map_or(0, Vec::len) + m.value.as_ref().map_or(0, Vec::len)).sum();
         self.ctx.status.add_bytes(bytes as u64);
+        // each partition's next offset, noted once per run of its messages (a map insert per
+        // message compared topic names in the tree)
+        let mut run: Option<(TopicPartition, i64)> = None;
         for mut m in batch {
-            self.current.insert(TopicPartition { topic: m.topic.clone(), partition: m.partition }, m.offset + 1);
+            match &mut run {
+                Some((tp, next)) if tp.partition == m.partition && tp.topic == m.topic => *next = m.offset + 1,
+                _ => {
+                    let tp = TopicPartition { topic: m.topic.clone(), partition: m.partition };
+                    if let Some((tp, next)) = run.replace((tp, m.offset + 1)) {
+                        self.current.insert(tp, next);
+                    }
+                }
+            }
             self.ctx.topics.record(&m.topic, &mut self.reported_topics);
             let key = self.key_converter.decode_resolving(&m.topic, m.key.as_deref()).await;
             let converted = match key.map_err(|e| (Stage::KeyConverter, e)) {
@@ -326,6 +337,9 @@ impl<T: SinkTask> Loop<'_, T> {
                     self.tolerate(&m, Stage::Transformation, &e.class, &e.to_string())?;
                 }
             }
+        }
+        if let Some((tp, next)) = run {
+            self.current.insert(tp, next);
         }
         Ok(records)
     }
