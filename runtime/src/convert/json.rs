@@ -582,7 +582,6 @@ fn variant_name(v: &Value) -> &'static str {
     }
 }
 
-/// Jackson quotes non-finite numbers (`"NaN"`).
 /// A double as Jackson writes Java's `Double.toString` (NaN and the infinities quoted).
 fn write_double(v: f64, out: &mut Vec<u8>) {
     match special(v) {
@@ -599,6 +598,7 @@ fn write_float(v: f64, out: &mut Vec<u8>) {
     }
 }
 
+/// Jackson quotes non-finite numbers (`"NaN"`).
 fn write_java_number(text: &str, out: &mut Vec<u8>) {
     if text.ends_with("NaN") || text.ends_with("Infinity") {
         out.push(b'"');
