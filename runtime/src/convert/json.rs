@@ -203,7 +203,7 @@ impl JsonConverter {
             (Type::Int16, Value::Int16(v)) => write_int(*v, out),
             (Type::Int32, Value::Int32(v) | Value::Date(v) | Value::Time(v)) => write_int(*v, out),
             (Type::Int64, Value::Int64(v) | Value::Timestamp(v)) => write_int(*v, out),
-            (Type::Float32, Value::Float32(v)) => write_float(*v as f64, out),
+            (Type::Float32, Value::Float32(v)) => write_float(*v, out),
             (Type::Float64, Value::Float64(v)) => write_double(*v, out),
             (Type::Boolean, Value::Boolean(b)) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
             (Type::String, Value::String(s)) => write_string(s, out),
@@ -299,7 +299,7 @@ impl JsonConverter {
             Value::Int16(v) => write_int(*v, out),
             Value::Int32(v) | Value::Date(v) | Value::Time(v) => write_int(*v, out),
             Value::Int64(v) | Value::Timestamp(v) => write_int(*v, out),
-            Value::Float32(v) => write_float(*v as f64, out),
+            Value::Float32(v) => write_float(*v, out),
             Value::Float64(v) => write_double(*v, out),
             Value::String(s) => write_string(s, out),
             Value::Bytes(b) => write_base64(b, out),
@@ -590,11 +590,11 @@ fn write_double(v: f64, out: &mut Vec<u8>) {
     }
 }
 
-/// A float as Jackson writes Java's `Float.toString` (`v` is the `f32`, widened exactly).
-fn write_float(v: f64, out: &mut Vec<u8>) {
-    match special(v) {
+/// A float as Jackson writes Java's `Float.toString`.
+fn write_float(v: f32, out: &mut Vec<u8>) {
+    match special(v as f64) {
         Some(text) => write_java_number(text, out),
-        None => push_java_float(v as f32, out),
+        None => push_java_float(v, out),
     }
 }
 
