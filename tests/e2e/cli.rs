@@ -15,6 +15,18 @@ fn connector_docs_are_generated_from_the_code() {
     );
 }
 
+/// The binary loads no system libcurl (librdkafka's OIDC token client is built in), nor what
+/// Debian's libcurl would bring (Kerberos, LDAP, GnuTLS); it does load OpenSSL.
+#[test]
+fn the_binary_loads_no_system_libcurl() {
+    let out = std::process::Command::new("ldd").arg(env!("CARGO_BIN_EXE_sluice")).output().unwrap();
+    let libs = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && libs.contains("libssl"), "ldd: {libs}");
+    for lib in ["libcurl", "libgssapi", "libldap", "libgnutls", "libssh"] {
+        assert!(!libs.contains(lib), "{lib} is loaded:\n{libs}");
+    }
+}
+
 #[test]
 fn offsets_set_then_dump_then_reset() {
     let dir = Dir::new();
