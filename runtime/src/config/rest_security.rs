@@ -51,7 +51,8 @@ impl BasicAuthUsers {
 pub struct RestSecurity {
     /// Set when the listener is `https://`.
     pub server_tls: Option<Arc<rustls::ServerConfig>>,
-    /// For requests to other workers over `https://` (forwarding, task configs).
+    /// For requests to other workers over `https://` (forwarding, task configs), when the
+    /// worker has REST keys of its own; `None`: the system's CAs, with host names checked.
     pub client_tls: Option<Arc<rustls::ClientConfig>>,
     /// Set with `BasicAuthSecurityRestExtension`.
     pub users: Option<Arc<BasicAuthUsers>>,
@@ -82,12 +83,15 @@ pub(crate) fn parse(reader: &mut ConfigReader<'_>, https: bool) -> RestSecurity 
     let identity = identity(reader, prefix, &ssl);
     let roots = roots(reader, prefix, &ssl);
     let verify_host = ssl.get("ssl.endpoint.identification.algorithm").is_none_or(|v| !v.trim().is_empty());
+    // with no keys of its own the client trusts the system's CAs, read when first needed
+    // (`rest::client`): most workers never make an `https://` request to another
+    let own_keys = roots.is_some() || identity.is_some() || !verify_host;
     let client = tls::ClientTls {
         roots: roots.clone(),
         identity: identity.as_ref().map(|id| Identity { chain: id.chain.clone(), key: id.key.clone_key() }),
         verify_host,
     };
-    let client_tls = client.rustls().ok();
+    let client_tls = if own_keys { client.rustls().ok() } else { None };
     let server_tls = if https { server_tls(reader, prefix, &ssl, identity, roots) } else { None };
     let admin = admin_listener(reader);
     RestSecurity { server_tls, client_tls, users, admin }

@@ -44,6 +44,17 @@ pub fn set_tls(tls: Option<std::sync::Arc<rustls::ClientConfig>>) {
     *TLS.write().unwrap() = tls;
 }
 
+/// Trusting the system's CAs, with host names checked: read once, when first needed (the CA
+/// bundle is a few hundred certificates; a worker that makes no `https://` request never reads it).
+fn system_tls() -> Result<std::sync::Arc<rustls::ClientConfig>, crate::tls::StoreError> {
+    static SYSTEM: std::sync::OnceLock<std::sync::Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
+    if let Some(config) = SYSTEM.get() {
+        return Ok(config.clone());
+    }
+    let config = crate::tls::ClientTls { verify_host: true, ..Default::default() }.rustls()?;
+    Ok(SYSTEM.get_or_init(|| config).clone())
+}
+
 /// `host:port` of an `http://host:port/` or `https://host:port/` base URL, and whether HTTPS.
 fn authority(base: &str) -> Result<(&str, bool), ClientError> {
     let (rest, https) = match (base.strip_prefix("http://"), base.strip_prefix("https://")) {
@@ -78,7 +89,7 @@ async fn connect(host: &str, https: bool, trust: Trust) -> Result<Box<dyn Io>, C
     };
     let config = match workers {
         Some(c) => c,
-        None => crate::tls::ClientTls { verify_host: true, ..Default::default() }.rustls().map_err(|e| io(&e))?,
+        None => system_tls().map_err(|e| io(&e))?,
     };
     let name = host.rsplit_once(':').map_or(host, |(h, _)| h).trim_matches(['[', ']']).to_owned();
     let name = rustls::pki_types::ServerName::try_from(name).map_err(|e| io(&e))?;
