@@ -86,12 +86,12 @@ pub(crate) fn parse(reader: &mut ConfigReader<'_>, https: bool) -> RestSecurity 
     // with no keys of its own the client trusts the system's CAs, read when first needed
     // (`rest::client`): most workers never make an `https://` request to another
     let own_keys = roots.is_some() || identity.is_some() || !verify_host;
-    let client = tls::ClientTls {
-        roots: roots.clone(),
-        identity: identity.as_ref().map(|id| Identity { chain: id.chain.clone(), key: id.key.clone_key() }),
-        verify_host,
-    };
-    let client_tls = if own_keys { client.rustls().ok() } else { None };
+    let client_tls = own_keys
+        .then(|| {
+            let identity = identity.as_ref().map(|id| Identity { chain: id.chain.clone(), key: id.key.clone_key() });
+            tls::ClientTls { roots: roots.clone(), identity, verify_host }.rustls().ok()
+        })
+        .flatten();
     let server_tls = if https { server_tls(reader, prefix, &ssl, identity, roots) } else { None };
     let admin = admin_listener(reader);
     RestSecurity { server_tls, client_tls, users, admin }

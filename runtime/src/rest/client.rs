@@ -45,7 +45,7 @@ pub fn set_tls(tls: Option<std::sync::Arc<rustls::ClientConfig>>) {
 }
 
 /// Trusting the system's CAs, with host names checked: read once, when first needed (the CA
-/// bundle is a few hundred certificates; a worker that makes no `https://` request never reads it).
+/// bundle holds over a hundred certificates; a worker that makes no `https://` request never reads it).
 fn system_tls() -> Result<std::sync::Arc<rustls::ClientConfig>, crate::tls::StoreError> {
     static SYSTEM: std::sync::OnceLock<std::sync::Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
     if let Some(config) = SYSTEM.get() {
